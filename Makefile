@@ -1,0 +1,43 @@
+# Kervan: every target does its own set-up on a fresh machine (python3 is all it needs).
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := .venv
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+PY := .venv/bin/python
+UV_VERSION := 0.13.9
+
+.PHONY: setup demo test check lint typecheck bench clean
+
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --quiet
+	touch $@
+
+setup: .venv/.synced
+
+## make demo: a tour of the corridor on the embedded default (no services needed)
+demo: setup
+	$(PY) -m kervan.demo
+
+## make test: lint, types and the whole test suite (PostgreSQL/NATS tests run when reachable; in CI they must)
+test: setup check
+	$(PY) -m pytest -n 2 -p xdist
+
+check: lint typecheck
+
+lint: setup
+	.venv/bin/ruff check src tests bench
+	.venv/bin/ruff format --check src tests bench
+
+typecheck: setup
+	.venv/bin/mypy
+
+bench: setup
+	$(PY) bench/routing.py
+
+clean:
+	rm -rf .venv $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

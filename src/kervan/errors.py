@@ -1,0 +1,78 @@
+"""Errors a user or a peer can cause, typed once and mapped once (CLI exit codes, HTTP 4xx).
+
+Every adapter maps a `KervanError` by its `code` and `exit_code`; nothing else should escape to a
+user as a traceback.
+"""
+
+from __future__ import annotations
+
+
+class KervanError(Exception):
+    """Base of every error a user or a peer can cause.
+
+    `code` is a stable machine-readable name; `exit_code` is what the CLI returns; `http_status`
+    is what the API answers.
+    """
+
+    code = "kervan_error"
+    exit_code = 1
+    http_status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class DatasetError(KervanError):
+    """A shipped or user-supplied data file holds a bad value.
+
+    Names the file, the record and the field so the person fixing it goes straight there.
+    """
+
+    code = "dataset_invalid"
+    exit_code = 3
+    http_status = 422
+
+    def __init__(self, file: str, record: str, field: str, problem: str) -> None:
+        self.file = file
+        self.record = record
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{file}: record {record}: field {field}: {problem}")
+
+
+class UnknownPlaceError(KervanError):
+    """A place name that resolves to no node; carries the closest matches."""
+
+    code = "unknown_place"
+    exit_code = 4
+    http_status = 404
+
+    def __init__(self, query: str, suggestions: list[str]) -> None:
+        self.query = query
+        self.suggestions = suggestions
+        hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"No place on the corridor network matches {query!r}.{hint}")
+
+
+class NoRouteError(KervanError):
+    """No route satisfies the request; `reasons` says which constraints blocked it."""
+
+    code = "no_route"
+    exit_code = 5
+    http_status = 422
+
+    def __init__(self, origin: str, destination: str, reasons: list[str]) -> None:
+        self.origin = origin
+        self.destination = destination
+        self.reasons = reasons
+        why = " ".join(reasons) if reasons else "The network has no connection between them."
+        super().__init__(f"No route from {origin} to {destination}. {why}")
+
+
+class InvalidRequestError(KervanError):
+    """A request whose parameters do not make sense (unknown mode, bad weights, ...)."""
+
+    code = "invalid_request"
+    exit_code = 2
+    http_status = 422

@@ -1,0 +1,1 @@
+"""Kervan store adapter: tables, repositories, migrations, key files."""
