@@ -76,3 +76,71 @@ class InvalidRequestError(KervanError):
     code = "invalid_request"
     exit_code = 2
     http_status = 422
+
+
+class IllegalTransitionError(KervanError):
+    """A lifecycle step a document's current state does not allow.
+
+    Says which document, what was attempted, from which state, and which steps that state allows.
+    """
+
+    code = "illegal_transition"
+    exit_code = 6
+    http_status = 409
+
+    def __init__(self, document: str, attempted: str, state: str, allowed: list[str]) -> None:
+        self.document = document
+        self.attempted = attempted
+        self.state = state
+        self.allowed = allowed
+        options = ", ".join(allowed) if allowed else "nothing (the document is closed)"
+        super().__init__(
+            f"{document}: cannot {attempted} while it is {state}; "
+            f"from {state} it allows: {options}."
+        )
+
+
+class SignatoryError(KervanError):
+    """A signature from the wrong party, in the wrong role, or on the wrong version for a step."""
+
+    code = "wrong_signatory"
+    exit_code = 7
+    http_status = 403
+
+    def __init__(self, document: str, attempted: str, problem: str) -> None:
+        self.document = document
+        self.attempted = attempted
+        self.problem = problem
+        super().__init__(f"{document}: cannot {attempted}: {problem}")
+
+
+class DocumentValidationError(KervanError):
+    """Document content that breaks a rule of its standard (bad code, missing party, ...)."""
+
+    code = "document_invalid"
+    exit_code = 8
+    http_status = 422
+
+
+class QuotaExhaustedError(KervanError):
+    """An e-Permit quota has no permits left to issue."""
+
+    code = "quota_exhausted"
+    exit_code = 9
+    http_status = 409
+
+
+class GuaranteeNotValidError(KervanError):
+    """A TIR guarantee that is not registered, is cancelled or has expired for the step asked."""
+
+    code = "guarantee_not_valid"
+    exit_code = 10
+    http_status = 409
+
+
+class PermitUsageRefusedError(KervanError):
+    """A permit usage the control authority's rule does not allow (too many entries, ...)."""
+
+    code = "permit_usage_refused"
+    exit_code = 11
+    http_status = 409
