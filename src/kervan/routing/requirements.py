@@ -11,7 +11,8 @@ The rules, in the corridor's terms:
   where the truck loads or unloads, transit where it only passes, third-country where it carries
   goods between two countries neither of which is its own. Trucks of EU member states need none
   inside the EU (Community licence).
-- Sea legs travel on a bill of lading (the DCSA electronic bill of lading is the digital form).
+- Sea legs, and ferry legs no road or rail carriage covers, travel on a bill of lading (the DCSA
+  electronic bill of lading is the digital form).
 - Customs offices: departure (where the goods are first cleared), one at each border crossed, and
   destination.
 """
@@ -19,8 +20,8 @@ The rules, in the corridor's terms:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import pairwise
 from enum import StrEnum
+from itertools import pairwise
 
 from kervan.network.model import Mode, Network
 
@@ -196,14 +197,16 @@ def documents_needed(legs: list[LegFacts], truck_flag: str | None = None) -> lis
                 law_change_at=changes,
             )
         )
+    in_a_run = {i for need in needs for i in need.legs}
     for i, leg in enumerate(legs):
-        if leg.mode is Mode.SEA:
+        # Deep-sea legs, and ferry legs that no road or rail carriage takes on board.
+        if leg.mode is Mode.SEA or (leg.mode is Mode.FERRY and i not in in_a_run):
             needs.append(
                 DocumentNeed(
                     DocumentKind.BILL_OF_LADING,
                     (i,),
                     (leg.from_country, leg.to_country),
-                    f"carriage by sea {leg.from_country} -> {leg.to_country}",
+                    f"carriage by {leg.mode.value} {leg.from_country} -> {leg.to_country}",
                 )
             )
     return sorted(needs, key=lambda n: (n.legs[0], list(DocumentKind).index(n.kind)))

@@ -1,0 +1,296 @@
+"""A planned route: its legs, transfers, borders, times, cost, CO2 and the documents it needs."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from kervan.network.model import CargoUnit, Mode, Network, TransferKind
+from kervan.routing.graph import CompiledNetwork, EdgeKind, border_dwell_factor
+from kervan.routing.requirements import (
+    CustomsOffice,
+    DocumentKind,
+    LegFacts,
+    OfficeRole,
+    PermitType,
+    customs_offices,
+    documents_needed,
+)
+from kervan.routing.timing import TimePart, quantiles
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class BorderStep(_Out):
+    crossing_id: str
+    countries: tuple[str, str]
+    dwell_hours_p50: float
+    dwell_hours_p90: float
+    cost_usd: float
+    customs_office: str | None
+
+
+class Leg(_Out):
+    """One line-haul leg between two nodes, with the wait before it and the border on it."""
+
+    index: int
+    link_id: str
+    mode: Mode
+    from_node: str
+    from_name: str
+    from_country: str
+    to_node: str
+    to_name: str
+    to_country: str
+    distance_km: float
+    gauge_mm: int | None
+    line_haul_hours_p50: float
+    line_haul_hours_p90: float
+    wait_hours_mean: float
+    border: BorderStep | None
+    typical_hours: float
+    hours_p50: float
+    hours_p90: float
+    cost_usd: float
+    co2_kg: float
+    documents: tuple[DocumentKind, ...] = ()
+
+
+class TransferStep(_Out):
+    """A gauge change or a change of mode at a node, between leg `after_leg` and the next."""
+
+    after_leg: int
+    node: str
+    node_name: str
+    kind: TransferKind
+    from_mode: Mode
+    to_mode: Mode
+    from_gauge_mm: int | None
+    to_gauge_mm: int | None
+    hours_p50: float
+    hours_p90: float
+    cost_usd: float
+
+
+class DocumentRequirement(_Out):
+    kind: DocumentKind
+    legs: tuple[int, ...]
+    countries: tuple[str, ...]
+    reason: str
+    permit_type: PermitType | None = None
+    issuer_country: str | None = None
+    law_change_at: tuple[str, ...] = ()
+
+
+class Office(_Out):
+    role: OfficeRole
+    country: str
+    name: str
+    node: str
+
+
+class Totals(_Out):
+    distance_km: float
+    typical_hours: float
+    hours_p50: float
+    hours_p90: float
+    days_p50: float
+    days_p90: float
+    cost_usd: float
+    co2_kg: float
+    transfers: int
+    gauge_changes: int
+    border_crossings: int
+
+
+class Plan(_Out):
+    """A whole route from origin to destination for one cargo unit."""
+
+    origin: str
+    destination: str
+    unit: CargoUnit
+    year: int
+    legs: tuple[Leg, ...]
+    transfers: tuple[TransferStep, ...]
+    countries: tuple[str, ...]
+    modes: tuple[Mode, ...]
+    totals: Totals
+    documents: tuple[DocumentRequirement, ...]
+    customs_offices: tuple[Office, ...]
+
+    @property
+    def link_ids(self) -> tuple[str, ...]:
+        return tuple(leg.link_id for leg in self.legs)
+
+    @property
+    def key(self) -> str:
+        """Identifies the route: the links it takes and where it changes gauge or mode."""
+        stops = ",".join(
+            f"{t.node}:{t.from_mode}{t.from_gauge_mm}-{t.to_mode}{t.to_gauge_mm}"
+            for t in self.transfers
+        )
+        return "|".join(self.link_ids) + "#" + stops
+
+
+def _leg(
+    compiled: CompiledNetwork, edge: int, index: int
+) -> tuple[Leg, list[TimePart], str | None]:
+    net = compiled.network
+    link = net.links[compiled.ref[edge]]
+    port_from = compiled.ports[int(compiled.src[edge])]
+    port_to = compiled.ports[int(compiled.dst[edge])]
+    a, z = net.nodes[port_from[0]], net.nodes[port_to[0]]
+    parts = [TimePart(link.hours.p50, link.hours.p90, link.headway_hours or 0.0)]
+    border: BorderStep | None = None
+    crossing = net.crossing_on(link.id)
+    if crossing is not None:
+        factor = border_dwell_factor(net, link.id, compiled.policy)
+        dwell = crossing.dwell_hours.scaled(factor)
+        parts.append(TimePart(dwell.p50, dwell.p90))
+        border = BorderStep(
+            crossing_id=crossing.id,
+            countries=(a.country, z.country),
+            dwell_hours_p50=dwell.p50,
+            dwell_hours_p90=dwell.p90,
+            cost_usd=crossing.cost_usd[compiled.unit],
+            customs_office=crossing.customs_office,
+        )
+    p50, p90 = quantiles(parts, f"leg:{link.id}:{a.id}")
+    leg = Leg(
+        index=index,
+        link_id=link.id,
+        mode=link.mode,
+        from_node=a.id,
+        from_name=a.name,
+        from_country=a.country,
+        to_node=z.id,
+        to_name=z.name,
+        to_country=z.country,
+        distance_km=link.distance_km,
+        gauge_mm=link.gauge_mm,
+        line_haul_hours_p50=link.hours.p50,
+        line_haul_hours_p90=link.hours.p90,
+        wait_hours_mean=(link.headway_hours or 0.0) / 2.0,
+        border=border,
+        typical_hours=float(compiled.time_h[edge]),
+        hours_p50=p50,
+        hours_p90=p90,
+        cost_usd=float(compiled.cost_usd[edge]),
+        co2_kg=float(compiled.co2_kg[edge]),
+    )
+    return leg, parts, crossing.id if crossing else None
+
+
+def _transfer(
+    compiled: CompiledNetwork, edge: int, after_leg: int
+) -> tuple[TransferStep, TimePart]:
+    net: Network = compiled.network
+    transfer = net.transfers[int(compiled.ref[edge])]
+    p = compiled.ports[int(compiled.src[edge])]
+    q = compiled.ports[int(compiled.dst[edge])]
+    step = TransferStep(
+        after_leg=after_leg,
+        node=transfer.node,
+        node_name=net.nodes[transfer.node].name,
+        kind=transfer.kind,
+        from_mode=p[1],
+        to_mode=q[1],
+        from_gauge_mm=p[2] or None,
+        to_gauge_mm=q[2] or None,
+        hours_p50=transfer.hours.p50,
+        hours_p90=transfer.hours.p90,
+        cost_usd=float(compiled.cost_usd[edge]),
+    )
+    return step, TimePart(transfer.hours.p50, transfer.hours.p90)
+
+
+def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | None = None) -> Plan:
+    """Assemble a Plan from a path of edge ids (start edge, links and transfers, end edge)."""
+    net = compiled.network
+    legs: list[Leg] = []
+    steps: list[TransferStep] = []
+    parts: list[TimePart] = []
+    crossings: list[str | None] = []
+    origin = destination = ""
+    for edge in path:
+        kind = EdgeKind(int(compiled.kind[edge]))
+        if kind is EdgeKind.START:
+            origin = compiled.ref[edge]
+        elif kind is EdgeKind.END:
+            destination = compiled.ref[edge]
+        elif kind is EdgeKind.LINK:
+            leg, leg_parts, crossing = _leg(compiled, edge, len(legs))
+            legs.append(leg)
+            parts.extend(leg_parts)
+            crossings.append(crossing)
+        else:
+            step, part = _transfer(compiled, edge, len(legs) - 1)
+            steps.append(step)
+            parts.append(part)
+    facts = [
+        LegFacts(
+            mode=leg.mode,
+            from_country=leg.from_country,
+            to_country=leg.to_country,
+            via_countries=net.links[leg.link_id].via_countries,
+            gauge_mm=leg.gauge_mm,
+            from_node=leg.from_node,
+            to_node=leg.to_node,
+        )
+        for leg in legs
+    ]
+    needs = documents_needed(facts, truck_flag)
+    legs = [
+        leg.model_copy(
+            update={"documents": tuple(dict.fromkeys(n.kind for n in needs if leg.index in n.legs))}
+        )
+        for leg in legs
+    ]
+    countries: list[str] = []
+    for f in facts:
+        for c in (f.from_country, *f.via_countries, f.to_country):
+            if not countries or countries[-1] != c:
+                countries.append(c)
+    key = "|".join(leg.link_id for leg in legs)
+    p50, p90 = quantiles(parts, f"plan:{compiled.unit}:{key}")
+    totals = Totals(
+        distance_km=sum(leg.distance_km for leg in legs),
+        typical_hours=sum(leg.typical_hours for leg in legs) + sum(s.hours_p50 for s in steps),
+        hours_p50=p50,
+        hours_p90=p90,
+        days_p50=p50 / 24.0,
+        days_p90=p90 / 24.0,
+        cost_usd=sum(leg.cost_usd for leg in legs) + sum(s.cost_usd for s in steps),
+        co2_kg=sum(leg.co2_kg for leg in legs),
+        transfers=len(steps),
+        gauge_changes=sum(1 for s in steps if s.kind is TransferKind.GAUGE_CHANGE),
+        border_crossings=sum(1 for leg in legs if leg.border is not None),
+    )
+    offices: list[CustomsOffice] = customs_offices(net, facts, crossings)
+    return Plan(
+        origin=origin,
+        destination=destination,
+        unit=compiled.unit,
+        year=compiled.year,
+        legs=tuple(legs),
+        transfers=tuple(steps),
+        countries=tuple(countries),
+        modes=tuple(dict.fromkeys(leg.mode for leg in legs)),
+        totals=totals,
+        documents=tuple(
+            DocumentRequirement(
+                kind=n.kind,
+                legs=n.legs,
+                countries=n.countries,
+                reason=n.reason,
+                permit_type=n.permit_type,
+                issuer_country=n.issuer_country,
+                law_change_at=n.law_change_at,
+            )
+            for n in needs
+        ),
+        customs_offices=tuple(
+            Office(role=o.role, country=o.country, name=o.name, node=o.node) for o in offices
+        ),
+    )
