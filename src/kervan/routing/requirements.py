@@ -231,10 +231,10 @@ def customs_offices(
         )
     ]
     for i, crossing_id in enumerate(crossings):
-        if crossing_id is None:
-            continue
-        crossing = network.crossings[crossing_id]
         node = network.nodes[legs[i].to_node]
+        if crossing_id is None or node.id == last.id:
+            continue  # the destination office clears cargo crossing straight into it
+        crossing = network.crossings[crossing_id]
         name = crossing.customs_office or f"{node.name} customs"
         offices.append(CustomsOffice(OfficeRole.TRANSIT, node.country, name, node.id))
     offices.append(

@@ -1,0 +1,258 @@
+"""The `kervan` command line: plan routes and inspect the corridor network.
+
+Errors a user can cause print one clear line on stderr and exit with the error's code (see
+kervan.errors); nothing prints a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Callable
+from datetime import date
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from kervan.errors import InvalidRequestError, KervanError
+from kervan.network.dataset import load_network
+from kervan.network.model import CargoUnit, Mode, Network, SourceKind
+from kervan.routing.geojson import plans_to_geojson
+from kervan.routing.plan import Plan
+from kervan.routing.planner import Objective, Planner, PlanRequest
+
+app = typer.Typer(
+    help="Kervan: the Middle Corridor's digital trade corridor.", no_args_is_help=True
+)
+network_app = typer.Typer(help="Inspect and validate the corridor network.", no_args_is_help=True)
+app.add_typer(network_app, name="network")
+
+out = Console()
+err = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+DatasetOption = Annotated[
+    Path | None,
+    typer.Option("--dataset", help="A dataset folder instead of the shipped corridor network."),
+]
+
+
+def user_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn a KervanError into one line on stderr and the error's exit code."""
+
+    @wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except KervanError as exc:
+            err.print(f"[bold red]error[/] ({exc.code}): {exc.message}", highlight=False)
+            raise typer.Exit(exc.exit_code) from None
+
+    return run
+
+
+def _network(dataset: Path | None) -> Network:
+    if dataset is not None and not dataset.is_dir():
+        raise InvalidRequestError(f"dataset folder {dataset} does not exist")
+    return load_network(dataset)
+
+
+@app.command()
+@user_errors
+def route(
+    origin: Annotated[str, typer.Argument(help="Where the cargo starts: name, alias or id.")],
+    destination: Annotated[str, typer.Argument(help="Where it goes.")],
+    by: Annotated[Objective, typer.Option("--by", help="What to minimise.")] = Objective.TIME,
+    weights: Annotated[
+        str, typer.Option(help="time,cost,co2 weights for --by mix, e.g. 2,1,1.")
+    ] = "1,1,1",
+    unit: Annotated[CargoUnit, typer.Option(help="What is booked.")] = CargoUnit.CONTAINER,
+    avoid: Annotated[
+        list[str] | None, typer.Option("--avoid", help="Country to avoid (ISO code); repeat.")
+    ] = None,
+    avoid_mode: Annotated[
+        list[Mode] | None, typer.Option("--avoid-mode", help="Mode to avoid; repeat.")
+    ] = None,
+    year: Annotated[int | None, typer.Option(help="Year of travel (planned links).")] = None,
+    on: Annotated[str | None, typer.Option("--on", help="Date of travel, YYYY-MM-DD.")] = None,
+    max_transfers: Annotated[int | None, typer.Option(help="At most this many transfers.")] = None,
+    alternatives: Annotated[int, typer.Option(help="How many diverse plans.")] = 3,
+    pareto: Annotated[bool, typer.Option(help="Show every plan not beaten on all three.")] = False,
+    truck_flag: Annotated[
+        str | None, typer.Option(help="Truck registration country (for e-Permits).")
+    ] = None,
+    digital: Annotated[
+        bool, typer.Option(help="Shipment on digital documents (shorter border dwell).")
+    ] = False,
+    green_lane: Annotated[bool, typer.Option(help="Green lane at every border.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Plans as JSON.")] = False,
+    as_geojson: Annotated[bool, typer.Option("--geojson", help="Plans as GeoJSON.")] = False,
+    dataset: DatasetOption = None,
+) -> None:
+    """Plan a shipment from ORIGIN to DESTINATION and show the best plans and their legs."""
+    network = _network(dataset)
+    request = PlanRequest(
+        origin=origin,
+        destination=destination,
+        objective=by,
+        weights=_weights(weights),
+        unit=unit,
+        avoid_countries=frozenset(c.strip().upper() for c in avoid or []),
+        avoid_modes=frozenset(avoid_mode or []),
+        year=year,
+        on_date=_date(on),
+        max_transfers=max_transfers,
+        alternatives=alternatives,
+        truck_flag=truck_flag.upper() if truck_flag else None,
+        digital_documents=digital,
+        green_lane=green_lane,
+    )
+    planner = Planner(network)
+    plans = planner.pareto(request) if pareto else planner.plan(request)
+    if as_json:
+        sys.stdout.write(json.dumps([p.model_dump(mode="json") for p in plans], indent=2) + "\n")
+    elif as_geojson:
+        sys.stdout.write(json.dumps(plans_to_geojson(network, plans), indent=2) + "\n")
+    else:
+        _print_plans(plans)
+
+
+def _weights(text: str) -> tuple[float, float, float]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise InvalidRequestError(f"weights {text!r} are not three numbers like 2,1,1") from None
+    if len(values) != 3:
+        raise InvalidRequestError(f"weights {text!r} must be three numbers: time,cost,co2")
+    return values[0], values[1], values[2]
+
+
+def _date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidRequestError(f"date {text!r} is not YYYY-MM-DD") from None
+
+
+def _print_plans(plans: list[Plan]) -> None:
+    summary = Table(title=f"{plans[0].legs[0].from_name} -> {plans[0].legs[-1].to_name}")
+    for column in ("#", "days P50", "days P90", "cost US$", "CO2 t", "km", "borders", "via"):
+        summary.add_column(column, justify="right" if column != "via" else "left")
+    for rank, plan in enumerate(plans, start=1):
+        t = plan.totals
+        summary.add_row(
+            str(rank),
+            f"{t.days_p50:.1f}",
+            f"{t.days_p90:.1f}",
+            f"{t.cost_usd:,.0f}",
+            f"{t.co2_kg / 1000:.2f}",
+            f"{t.distance_km:,.0f}",
+            str(t.border_crossings),
+            " ".join(plan.countries) + "  (" + ", ".join(m.value for m in plan.modes) + ")",
+        )
+    out.print(summary)
+    for rank, plan in enumerate(plans, start=1):
+        legs = Table(title=f"Plan {rank}: legs", title_justify="left")
+        for column in ("leg", "mode", "from", "to", "km", "h P50", "border", "documents"):
+            legs.add_column(column)
+        transfers = {t.after_leg: t for t in plan.transfers}
+        for leg in plan.legs:
+            border = ""
+            if leg.border:
+                border = f"{'-'.join(leg.border.countries)} {leg.border.dwell_hours_p50:.0f} h"
+            legs.add_row(
+                str(leg.index + 1),
+                leg.mode.value + (f" {leg.gauge_mm}" if leg.gauge_mm else ""),
+                leg.from_name,
+                leg.to_name,
+                f"{leg.distance_km:,.0f}",
+                f"{leg.hours_p50:.0f}",
+                border,
+                ", ".join(d.value for d in leg.documents),
+            )
+            step = transfers.get(leg.index)
+            if step is not None:
+                what = "gauge change" if step.kind.value == "gauge_change" else "transfer"
+                legs.add_row(
+                    "",
+                    f"[dim]{what}[/]",
+                    step.node_name,
+                    f"{step.from_mode.value}->{step.to_mode.value}",
+                    "",
+                    f"{step.hours_p50:.0f}",
+                    "",
+                    "",
+                )
+        out.print(legs)
+        for need in plan.documents:
+            out.print(f"  [bold]{need.kind.value}[/]: {need.reason}", highlight=False)
+        offices = "; ".join(f"{o.role.value}: {o.name} ({o.country})" for o in plan.customs_offices)
+        out.print(f"  customs offices: {offices}", highlight=False)
+
+
+@network_app.command("validate")
+@user_errors
+def validate(dataset: DatasetOption = None) -> None:
+    """Load and check a dataset; exit 0 when every record and every reference is right."""
+    network = _network(dataset)
+    out.print(
+        f"[green]valid[/]: {len(network.nodes)} nodes, {len(network.links)} links, "
+        f"{len(network.transfers)} transfers, {len(network.crossings)} border crossings, "
+        f"{len(network.sources)} sources"
+    )
+
+
+@network_app.command("stats")
+@user_errors
+def stats(dataset: DatasetOption = None) -> None:
+    """Counts of the network by country, mode, kind and source."""
+    network = _network(dataset)
+    table = Table(title="Corridor network")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for country, count in sorted(Counter(n.country for n in network.nodes.values()).items()):
+        table.add_row(f"nodes in {country}", str(count))
+    for mode, count in sorted(Counter(k.mode.value for k in network.links.values()).items()):
+        table.add_row(f"{mode} links", str(count))
+    km = sum(k.distance_km for k in network.links.values())
+    table.add_row("link km", f"{km:,.0f}")
+    planned = [k for k in network.links.values() if k.status.value == "planned"]
+    table.add_row("planned links", str(len(planned)))
+    table.add_row("transfers", str(len(network.transfers)))
+    table.add_row("border crossings", str(len(network.crossings)))
+    kinds = Counter(s.kind for s in network.sources.values())
+    table.add_row("published sources", str(kinds[SourceKind.PUBLISHED]))
+    table.add_row("estimates (with method)", str(kinds[SourceKind.ESTIMATE]))
+    out.print(table)
+
+
+@app.command()
+@user_errors
+def places(
+    text: Annotated[str, typer.Argument(help="Part of a place name, alias or id.")],
+    dataset: DatasetOption = None,
+) -> None:
+    """Find places on the network as you would in the planner's search box."""
+    planner = Planner(_network(dataset))
+    found = planner.places.search(text)
+    if not found:
+        raise InvalidRequestError(
+            f"no place matches {text!r}; closest: {', '.join(planner.places.suggest(text)) or '-'}"
+        )
+    for node in found:
+        kinds = ", ".join(k.value for k in node.kinds)
+        out.print(f"{node.id:16} {node.name} ({node.country}) {kinds}", highlight=False)
+
+
+def main() -> None:
+    """Entry point for `python -m kervan`."""
+    app()
