@@ -144,3 +144,73 @@ class PermitUsageRefusedError(KervanError):
     code = "permit_usage_refused"
     exit_code = 11
     http_status = 409
+
+
+class CanonicalJsonError(KervanError):
+    """A value RFC 8785 cannot canonicalise (NaN, an integer beyond 2**53, a non-string key)."""
+
+    code = "json_not_canonical"
+    exit_code = 6
+    http_status = 422
+
+
+class SignatureError(KervanError):
+    """A signature, a signed token or a signing key that must not be trusted.
+
+    `reason` is a stable name (unknown_kid, key_revoked, key_not_yet_valid, key_superseded,
+    bad_signature, algorithm_not_allowed, algorithm_mismatch, party_mismatch, payload_changed,
+    expired, malformed); `index` says which signature of a multi-signature JWS failed.
+    """
+
+    code = "signature_invalid"
+    exit_code = 7
+    http_status = 422
+
+    def __init__(
+        self,
+        reason: str,
+        detail: str,
+        *,
+        index: int | None = None,
+        kid: str | None = None,
+        party: str | None = None,
+    ) -> None:
+        self.reason = reason
+        self.detail = detail
+        self.index = index
+        self.kid = kid
+        self.party = party
+        where = f"signature {index}" if index is not None else "signature"
+        who = f" (kid {kid!r}" + (f", party {party!r})" if party else ")") if kid else ""
+        super().__init__(f"{where}{who} rejected: {reason}: {detail}")
+
+
+class TrustListError(KervanError):
+    """A trust list operation or a JWKS document that does not make sense (duplicate kid, ...)."""
+
+    code = "trust_list_invalid"
+    exit_code = 8
+    http_status = 422
+
+
+class LedgerIntegrityError(KervanError):
+    """The ledger, a hash chain or an evidence bundle does not hold together.
+
+    `check` names what failed (e.g. chain_link, leaf_hash, tree_head) so an auditor goes straight
+    to it.
+    """
+
+    code = "ledger_integrity_failed"
+    exit_code = 9
+    http_status = 422
+
+    def __init__(self, check: str, detail: str) -> None:
+        self.check = check
+        self.detail = detail
+        super().__init__(f"ledger check {check} failed: {detail}")
+
+
+class MerkleProofError(LedgerIntegrityError):
+    """An RFC 9162 inclusion or consistency proof that does not verify, or cannot be made."""
+
+    code = "merkle_proof_invalid"

@@ -1,0 +1,73 @@
+"""Strict encodings shared by signatures and the ledger: base64url, hex digests, Unix seconds.
+
+Decoders here accept exactly one spelling per value (no padding, no stray bits, lowercase hex) so
+that flipping a character of a signed artefact can never leave it meaning the same thing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import UTC, datetime
+
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def b64url_encode(data: bytes) -> str:
+    """Return base64url of `data` without padding (RFC 7515 §2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    """Decode unpadded base64url `text`; raise ValueError unless it is the canonical spelling."""
+    if not isinstance(text, str) or _B64URL.fullmatch(text) is None or len(text) % 4 == 1:
+        raise ValueError("not unpadded base64url")
+    try:
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except binascii.Error as exc:
+        raise ValueError(f"not base64url: {exc}") from exc
+    # Unused trailing bits would let two strings decode to the same bytes.
+    if b64url_encode(data) != text:
+        raise ValueError("non-canonical base64url (stray trailing bits)")
+    return data
+
+
+def hex32_decode(text: str) -> bytes:
+    """Decode a 32-byte hash written as 64 lowercase hex characters; raise ValueError otherwise."""
+    if not isinstance(text, str) or _HEX64.fullmatch(text) is None:
+        raise ValueError("not a 64-character lowercase hex SHA-256 hash")
+    return bytes.fromhex(text)
+
+
+def require_aware(moment: datetime, what: str) -> datetime:
+    """Return `moment` in UTC; raise ValueError if it carries no time zone."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{what} must be a time-zone aware datetime")
+    return moment.astimezone(UTC)
+
+
+def unix_seconds(moment: datetime) -> int:
+    """Return whole Unix seconds of an aware `moment` (rounded down, as JWS `iat` is)."""
+    return int(require_aware(moment, "time").timestamp() // 1)
+
+
+def from_unix_seconds(seconds: int) -> datetime:
+    """Return the UTC datetime of whole Unix `seconds`."""
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def rfc3339(moment: datetime) -> str:
+    """Return an aware `moment` as an RFC 3339 UTC string ending in Z (microseconds if any)."""
+    return require_aware(moment, "time").isoformat().replace("+00:00", "Z")
+
+
+def parse_rfc3339(text: str) -> datetime:
+    """Parse a string written by `rfc3339`; raise ValueError for any other spelling."""
+    if not isinstance(text, str) or not text.endswith("Z"):
+        raise ValueError("not an RFC 3339 UTC time ending in Z")
+    moment = datetime.fromisoformat(text)
+    if rfc3339(moment) != text:
+        raise ValueError("non-canonical RFC 3339 time")
+    return moment

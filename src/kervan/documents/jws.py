@@ -1,0 +1,339 @@
+"""JWS for Kervan: multi-party JSON General Serialization, compact tokens, detached proofs.
+
+- A document version is signed by several parties as RFC 7515 §7.2.1 JSON General Serialization:
+  payload = base64url(RFC 8785 canonical JSON of the version); each signature's protected header
+  is {alg, kid, party, role, iat}. Unprotected headers, `crit` and `b64` are refused.
+- Compact JWS (`sign_compact`) carries claims, e.g. the e-Permit QR (ES256; id, iat, exp, pn, cn).
+- Detached proofs sign given bytes: "header..signature" (RFC 7515 Appendix F) or the e-Permit
+  peer protocol's "header.signature".
+Every check is against a `TrustList`; failures raise `SignatureError` naming the signature and the
+rule (see `kervan.documents.trustlist` for the key validity rules).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Literal, TypedDict
+
+from kervan.documents.canonical import (
+    JsonValue,
+    canonical_json,
+    parse_canonical_json,
+    parse_json,
+)
+from kervan.documents.encoding import b64url_decode, b64url_encode, from_unix_seconds, unix_seconds
+from kervan.documents.keys import Signer, verify_raw
+from kervan.documents.trustlist import TrustList
+from kervan.errors import CanonicalJsonError, SignatureError
+
+
+class JwsSignature(TypedDict):
+    """One entry of a JWS JSON General Serialization's `signatures` array."""
+
+    protected: str
+    signature: str
+
+
+class GeneralJws(TypedDict):
+    """RFC 7515 §7.2.1 JWS JSON General Serialization."""
+
+    payload: str
+    signatures: list[JwsSignature]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class VerifiedSignature:
+    """A signature that passed: who signed, in which role, with which key, when."""
+
+    index: int
+    party: str
+    role: str
+    kid: str
+    alg: str
+    signed_at: datetime
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SignatureCheck:
+    """Outcome of one signature of a JWS: `verified` when it passed, else `error`."""
+
+    index: int
+    verified: VerifiedSignature | None
+    error: SignatureError | None
+
+    @property
+    def ok(self) -> bool:
+        """True when this signature verified."""
+        return self.verified is not None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class VerifiedToken:
+    """A compact token or detached proof that passed; `claims` is empty for a detached proof."""
+
+    kid: str
+    party: str
+    alg: str
+    claims: dict[str, JsonValue]
+    signed_at: datetime | None
+
+
+def sign_version(
+    payload: Mapping[str, Any], signer: Signer, role: str, at: datetime
+) -> JwsSignature:
+    """Sign a document version as `role` at time `at`; return one JWS signature entry.
+
+    The entry signs base64url(canonical JSON of `payload`) and fits any JWS whose payload is that.
+    """
+    return _sign_segment(b64url_encode(canonical_json(payload)), signer, role, at)
+
+
+def sign_document(
+    payload: Mapping[str, Any], signer: Signer, role: str, at: datetime
+) -> GeneralJws:
+    """Start a JWS JSON General Serialization of `payload` with `signer`'s signature as `role`."""
+    segment = b64url_encode(canonical_json(payload))
+    return {"payload": segment, "signatures": [_sign_segment(segment, signer, role, at)]}
+
+
+def add_signature(jws: GeneralJws, signer: Signer, role: str, at: datetime) -> GeneralJws:
+    """Return a copy of `jws` with one more signature over the very same payload bytes.
+
+    Raises SignatureError(malformed) if `jws` is not a Kervan document JWS.
+    """
+    _decode_payload(jws)
+    entry = _sign_segment(jws["payload"], signer, role, at)
+    return {"payload": jws["payload"], "signatures": [*jws["signatures"], entry]}
+
+
+def jws_payload(jws: GeneralJws) -> dict[str, JsonValue]:
+    """Return the signed document version (the decoded canonical JSON payload)."""
+    return _decode_payload(jws)
+
+
+def check_signatures(
+    jws: GeneralJws, trust_list: TrustList, *, document: Mapping[str, Any] | None = None
+) -> list[SignatureCheck]:
+    """Check every signature of `jws` and return one outcome per signature, never raising.
+
+    With `document`, a payload that differs from canonical JSON of `document` fails every
+    signature with reason payload_changed. A JWS that cannot be parsed at all yields a single
+    failed check (index -1).
+    """
+    try:
+        _decode_payload(jws)
+        if document is not None and jws["payload"] != b64url_encode(canonical_json(document)):
+            changed = SignatureError(
+                "payload_changed", "the signed payload is not the canonical JSON of the document"
+            )
+            return [SignatureCheck(i, None, changed) for i in range(len(jws["signatures"]))]
+    except SignatureError as exc:
+        return [SignatureCheck(-1, None, exc)]
+    except CanonicalJsonError as exc:
+        return [SignatureCheck(-1, None, SignatureError("malformed", exc.message))]
+    checks = []
+    for index, entry in enumerate(jws["signatures"]):
+        try:
+            checks.append(SignatureCheck(index, _verify_entry(jws, index, entry, trust_list), None))
+        except SignatureError as exc:
+            checks.append(SignatureCheck(index, None, exc))
+    return checks
+
+
+def verify(
+    jws: GeneralJws, trust_list: TrustList, *, document: Mapping[str, Any] | None = None
+) -> list[VerifiedSignature]:
+    """Verify every signature of `jws` against `trust_list`; return them in order.
+
+    Raises SignatureError for the first signature that fails, with its index, kid and reason.
+    """
+    result = []
+    for check in check_signatures(jws, trust_list, document=document):
+        if check.error is not None:
+            raise check.error
+        if check.verified is not None:
+            result.append(check.verified)
+    return result
+
+
+def sign_compact(claims: Mapping[str, Any], signer: Signer) -> str:
+    """Return a compact JWS "header.payload.signature" over canonical JSON of `claims`.
+
+    Header {alg, kid}; for the e-Permit QR use an ES256 signer and claims id, iat, exp, pn, cn.
+    """
+    header = b64url_encode(canonical_json({"alg": signer.alg, "kid": signer.kid}))
+    signing_input = f"{header}.{b64url_encode(canonical_json(claims))}"
+    return f"{signing_input}.{b64url_encode(signer.sign(signing_input.encode('ascii')))}"
+
+
+def verify_compact(
+    token: str, trust_list: TrustList, *, now: datetime | None = None
+) -> VerifiedToken:
+    """Verify a compact JWS made by `sign_compact`; return its claims and signer.
+
+    The claim `iat` is the signing time for the key rules; with `now`, a token whose `exp` is
+    at or before `now` raises SignatureError(expired).
+    """
+    parts = token.split(".") if isinstance(token, str) else []
+    if len(parts) != 3 or not parts[1]:
+        raise SignatureError("malformed", "a compact JWS has three non-empty dot-separated parts")
+    claims = _json_object(parts[1], "payload")
+    iat = claims.get("iat")
+    signed_at = _seconds(iat, "iat") if iat is not None else None
+    verified = _verify_compact_parts(parts[0], parts[1], parts[2], trust_list, signed_at)
+    exp = claims.get("exp")
+    if now is not None and exp is not None and now >= _seconds(exp, "exp"):
+        raise SignatureError("expired", f"token expired at exp={exp}", kid=verified.kid)
+    return dataclasses.replace(verified, claims=claims)
+
+
+def sign_detached(
+    payload: bytes, signer: Signer, *, form: Literal["rfc7515", "epermit"] = "rfc7515"
+) -> str:
+    """Return a detached proof over `payload` bytes: header {alg, kid}, payload left out.
+
+    `form="rfc7515"` gives "header..signature"; `form="epermit"` gives "header.signature" as the
+    e-Permit peer protocol sends it in "Authorization: Bearer <proof>".
+    """
+    header = b64url_encode(canonical_json({"alg": signer.alg, "kid": signer.kid}))
+    signing_input = f"{header}.{b64url_encode(payload)}".encode("ascii")
+    signature = b64url_encode(signer.sign(signing_input))
+    return f"{header}..{signature}" if form == "rfc7515" else f"{header}.{signature}"
+
+
+def verify_detached(
+    proof: str, payload: bytes, trust_list: TrustList, *, signed_at: datetime | None = None
+) -> VerifiedToken:
+    """Verify a detached proof (either form) over `payload`; return the signer.
+
+    `signed_at` is when the proof was made (e.g. the event timestamp) for the key rules; without
+    it only a never-revoked key passes.
+    """
+    parts = proof.split(".") if isinstance(proof, str) else []
+    if len(parts) == 3 and parts[1] == "":
+        header, signature = parts[0], parts[2]
+    elif len(parts) == 2:
+        header, signature = parts
+    else:
+        raise SignatureError(
+            "malformed", "a detached proof is 'header..signature' or 'header.signature'"
+        )
+    return _verify_compact_parts(header, b64url_encode(payload), signature, trust_list, signed_at)
+
+
+def _sign_segment(payload_segment: str, signer: Signer, role: str, at: datetime) -> JwsSignature:
+    if not role:
+        raise ValueError("a document signature needs a role (e.g. consignor, carrier)")
+    header = {"alg": signer.alg, "kid": signer.kid, "party": signer.party, "role": role,
+              "iat": unix_seconds(at)}  # fmt: skip
+    protected = b64url_encode(canonical_json(header))
+    signature = signer.sign(f"{protected}.{payload_segment}".encode("ascii"))
+    return {"protected": protected, "signature": b64url_encode(signature)}
+
+
+def _decode_payload(jws: object) -> dict[str, JsonValue]:
+    if not isinstance(jws, Mapping) or set(jws) != {"payload", "signatures"}:
+        raise SignatureError(
+            "malformed", "a JWS here has exactly the members payload and signatures"
+        )
+    signatures = jws["signatures"]
+    if not isinstance(signatures, list) or not signatures:
+        raise SignatureError("malformed", "a JWS needs at least one signature")
+    return _json_object(jws["payload"], "payload", canonical=True)
+
+
+def _verify_entry(
+    jws: GeneralJws, index: int, entry: object, trust_list: TrustList
+) -> VerifiedSignature:
+    if not isinstance(entry, Mapping) or set(entry) != {"protected", "signature"}:
+        raise SignatureError(
+            "malformed",
+            "each signature has exactly protected and signature (no unprotected header)",
+            index=index,
+        )
+    header = _json_object(entry["protected"], "protected header", index)
+    kid, role, party = header.get("kid"), header.get("role"), header.get("party")
+    if set(header) != {"alg", "kid", "party", "role", "iat"}:
+        raise SignatureError(
+            "malformed",
+            f"protected header must hold exactly alg, kid, party, role, iat; has {sorted(header)}",
+            index=index,
+            kid=kid if isinstance(kid, str) else None,
+        )
+    if not isinstance(kid, str) or not isinstance(role, str) or not isinstance(party, str):
+        raise SignatureError("malformed", "kid, party and role must be strings", index=index)
+    signed_at = _seconds(header["iat"], "iat", index)
+    try:
+        key = trust_list.judge(kid=kid, alg=header["alg"], party=party, signed_at=signed_at)
+    except SignatureError as exc:
+        raise SignatureError(exc.reason, exc.detail, index=index, kid=kid, party=party) from exc
+    signature = _b64(entry["signature"], "signature", index)
+    signing_input = f"{entry['protected']}.{jws['payload']}".encode("ascii")
+    if not verify_raw(key.public_key(), key.alg, signing_input, signature):
+        raise SignatureError(
+            "bad_signature",
+            "the signature does not match the protected header and payload "
+            "(the document or the header changed after signing, or the signature is corrupt)",
+            index=index,
+            kid=kid,
+            party=party,
+        )
+    return VerifiedSignature(index, key.party, role, kid, key.alg, signed_at)
+
+
+def _verify_compact_parts(
+    header_segment: str,
+    payload_segment: str,
+    signature_segment: str,
+    trust_list: TrustList,
+    signed_at: datetime | None,
+) -> VerifiedToken:
+    header = _json_object(header_segment, "protected header")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not set(header) <= {"alg", "kid", "typ"}:
+        raise SignatureError("malformed", "header must hold a string kid, alg and at most typ")
+    key = trust_list.judge(kid=kid, alg=header.get("alg"), party=None, signed_at=signed_at)
+    signature = _b64(signature_segment, "signature", None)
+    signing_input = f"{header_segment}.{payload_segment}".encode("ascii")
+    if not verify_raw(key.public_key(), key.alg, signing_input, signature):
+        raise SignatureError(
+            "bad_signature",
+            "the signature does not match the header and payload",
+            kid=kid,
+            party=key.party,
+        )
+    return VerifiedToken(kid, key.party, key.alg, {}, signed_at)
+
+
+def _b64(segment: object, what: str, index: int | None) -> bytes:
+    try:
+        if not isinstance(segment, str):
+            raise ValueError("not a string")
+        return b64url_decode(segment)
+    except ValueError as exc:
+        raise SignatureError("malformed", f"{what}: {exc}", index=index) from exc
+
+
+def _json_object(
+    segment: object, what: str, index: int | None = None, *, canonical: bool = False
+) -> dict[str, JsonValue]:
+    # Only our document payloads must be canonical; headers and claims from peers' libraries
+    # are signed as sent, so their key order does not matter.
+    raw = _b64(segment, what, index)
+    try:
+        value = parse_canonical_json(raw) if canonical else parse_json(raw)
+    except CanonicalJsonError as exc:
+        raise SignatureError("malformed", f"{what}: {exc.message}", index=index) from exc
+    if not isinstance(value, dict):
+        raise SignatureError("malformed", f"{what} must be a JSON object", index=index)
+    return value
+
+
+def _seconds(value: object, what: str, index: int | None = None) -> datetime:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise SignatureError(
+            "malformed", f"{what} must be whole non-negative Unix seconds", index=index
+        )
+    return from_unix_seconds(value)
