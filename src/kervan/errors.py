@@ -150,7 +150,7 @@ class CanonicalJsonError(KervanError):
     """A value RFC 8785 cannot canonicalise (NaN, an integer beyond 2**53, a non-string key)."""
 
     code = "json_not_canonical"
-    exit_code = 6
+    exit_code = 12
     http_status = 422
 
 
@@ -163,7 +163,7 @@ class SignatureError(KervanError):
     """
 
     code = "signature_invalid"
-    exit_code = 7
+    exit_code = 13
     http_status = 422
 
     def __init__(
@@ -189,7 +189,7 @@ class TrustListError(KervanError):
     """A trust list operation or a JWKS document that does not make sense (duplicate kid, ...)."""
 
     code = "trust_list_invalid"
-    exit_code = 8
+    exit_code = 14
     http_status = 422
 
 
@@ -201,7 +201,7 @@ class LedgerIntegrityError(KervanError):
     """
 
     code = "ledger_integrity_failed"
-    exit_code = 9
+    exit_code = 15
     http_status = 422
 
     def __init__(self, check: str, detail: str) -> None:
