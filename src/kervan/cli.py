@@ -33,7 +33,7 @@ network_app = typer.Typer(help="Inspect and validate the corridor network.", no_
 app.add_typer(network_app, name="network")
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")
