@@ -1,0 +1,197 @@
+"""Per-document hash chains: every event on a document links to the hash of the one before.
+
+An entry commits to its document, its place in the document's chain (seq from 1), the event
+type, the SHA-256 of the event payload's canonical JSON, the previous entry's hash, the time it
+was recorded and its index in the global Merkle log. Its hash is SHA-256 over the canonical JSON
+of all that, and its Merkle leaf is the same canonical JSON. Payloads stay outside the ledger
+(only digests are kept), so a ledger can be shared without the documents.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from kervan.documents.canonical import canonical_digest_hex, canonical_json
+from kervan.documents.encoding import hex32_decode, parse_rfc3339, require_aware, rfc3339
+from kervan.errors import LedgerIntegrityError
+from kervan.ledger.merkle import leaf_hash
+
+#: previous_entry_hash of the first entry of every chain.
+GENESIS_HASH: Final = "0" * 64
+_FIELDS: Final = frozenset(
+    {"log_index", "document_id", "seq", "event_type", "payload_digest",
+     "previous_entry_hash", "recorded_at"}
+)  # fmt: skip
+_NAME = re.compile(r"\S(.*\S)?", re.DOTALL)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One recorded event: a link of its document's chain and a leaf of the global log."""
+
+    log_index: int
+    document_id: str
+    seq: int
+    event_type: str
+    payload_digest: str
+    previous_entry_hash: str
+    recorded_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the entry as a JSON object (recorded_at as RFC 3339 UTC)."""
+        return {
+            "log_index": self.log_index,
+            "document_id": self.document_id,
+            "seq": self.seq,
+            "event_type": self.event_type,
+            "payload_digest": self.payload_digest,
+            "previous_entry_hash": self.previous_entry_hash,
+            "recorded_at": rfc3339(self.recorded_at),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LedgerEntry:
+        """Parse `to_json` output strictly; raise ValueError naming the bad member."""
+        if not isinstance(data, Mapping) or set(data) != _FIELDS:
+            raise ValueError(f"a ledger entry has exactly the members {sorted(_FIELDS)}")
+        for name in ("log_index", "seq"):
+            if isinstance(data[name], bool) or not isinstance(data[name], int):
+                raise ValueError(f"ledger entry {name} must be an integer")
+        for name in ("document_id", "event_type"):
+            if not isinstance(data[name], str) or _NAME.fullmatch(data[name]) is None:
+                raise ValueError(f"ledger entry {name} must be a non-blank string")
+        for name in ("payload_digest", "previous_entry_hash"):
+            hex32_decode(data[name])
+        return cls(
+            data["log_index"],
+            data["document_id"],
+            data["seq"],
+            data["event_type"],
+            data["payload_digest"],
+            data["previous_entry_hash"],
+            parse_rfc3339(data["recorded_at"]),
+        )
+
+    def canonical_bytes(self) -> bytes:
+        """Return the canonical JSON the entry hash and the Merkle leaf are computed over."""
+        return canonical_json(self.to_json())
+
+    def entry_hash(self) -> str:
+        """Return SHA-256 over the entry's canonical JSON, as lowercase hex."""
+        return hashlib.sha256(self.canonical_bytes()).hexdigest()
+
+    def leaf_hash(self) -> bytes:
+        """Return the entry's RFC 9162 leaf hash in the global Merkle log."""
+        return leaf_hash(self.canonical_bytes())
+
+
+def next_entry(
+    previous: LedgerEntry | None,
+    *,
+    log_index: int,
+    document_id: str,
+    event_type: str,
+    payload: Mapping[str, Any],
+    recorded_at: datetime,
+) -> LedgerEntry:
+    """Return the entry that follows `previous` in `document_id`'s chain (None: the first).
+
+    Raises ValueError for a blank id or event type, a naive time, a time earlier than the
+    previous entry's, or a `previous` of another document.
+    """
+    for name, value in (("document_id", document_id), ("event_type", event_type)):
+        if not isinstance(value, str) or _NAME.fullmatch(value) is None:
+            raise ValueError(f"{name} must be a non-blank string")
+    moment = require_aware(recorded_at, "recorded_at")
+    if previous is not None:
+        if previous.document_id != document_id:
+            raise ValueError("previous entry belongs to another document")
+        if moment < previous.recorded_at:
+            raise ValueError(
+                f"recorded_at {rfc3339(moment)} is before the document's previous entry "
+                f"({rfc3339(previous.recorded_at)}); a chain never goes back in time"
+            )
+    return LedgerEntry(
+        log_index=log_index,
+        document_id=document_id,
+        seq=1 if previous is None else previous.seq + 1,
+        event_type=event_type,
+        payload_digest=canonical_digest_hex(payload),
+        previous_entry_hash=GENESIS_HASH if previous is None else previous.entry_hash(),
+        recorded_at=moment,
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ChainVerdict:
+    """Result of checking a chain: `ok`, else the first broken entry's seq and why."""
+
+    document_id: str
+    length: int
+    broken_seq: int | None = None
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every link held."""
+        return self.reason is None
+
+    def raise_if_broken(self) -> None:
+        """Raise LedgerIntegrityError(chain) describing the first broken entry, if any."""
+        if self.reason is not None:
+            raise LedgerIntegrityError(
+                "chain",
+                f"document {self.document_id!r}, entry seq {self.broken_seq}: {self.reason}",
+            )
+
+
+def verify_chain(
+    entries: Sequence[LedgerEntry], payloads: Sequence[Mapping[str, Any]] | None = None
+) -> ChainVerdict:
+    """Check one document's chain, in seq order; with `payloads` (one per entry) check digests.
+
+    Returns a ChainVerdict naming the first entry that breaks: seq not contiguous from 1, another
+    document, previous_entry_hash not the hash of the entry before, time going backwards, or a
+    payload digest that does not match.
+    """
+    document_id = entries[0].document_id if entries else ""
+    if payloads is not None and len(payloads) != len(entries):
+        return ChainVerdict(document_id, len(entries), None, "payload count differs from entries")
+    previous: LedgerEntry | None = None
+    for position, entry in enumerate(entries):
+        problem = _link_problem(previous, entry, position + 1, document_id)
+        if (
+            problem is None
+            and payloads is not None
+            and canonical_digest_hex(payloads[position]) != entry.payload_digest
+        ):
+            problem = "payload digest does not match the payload (payload changed)"
+        if problem is not None:
+            return ChainVerdict(document_id, len(entries), position + 1, problem)
+        previous = entry
+    return ChainVerdict(document_id, len(entries))
+
+
+def _link_problem(
+    previous: LedgerEntry | None, entry: LedgerEntry, expected_seq: int, document_id: str
+) -> str | None:
+    if entry.document_id != document_id:
+        return f"entry belongs to document {entry.document_id!r}"
+    if entry.seq != expected_seq:
+        return f"seq is {entry.seq}, expected {expected_seq} (seq runs 1, 2, 3, ... with no gap)"
+    if previous is None:
+        if entry.previous_entry_hash != GENESIS_HASH:
+            return "first entry must link to the genesis hash (64 zeros)"
+        return None
+    if entry.previous_entry_hash != previous.entry_hash():
+        return "previous_entry_hash is not the hash of the entry before (an entry was changed)"
+    if entry.recorded_at < previous.recorded_at:
+        return "recorded_at is earlier than the previous entry's"
+    if entry.log_index <= previous.log_index:
+        return "log_index does not increase along the chain"
+    return None
