@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from kervan.network.model import CargoUnit, Mode, Network, TransferKind
@@ -15,7 +16,7 @@ from kervan.routing.requirements import (
     customs_offices,
     documents_needed,
 )
-from kervan.routing.timing import TimePart, quantiles
+from kervan.routing.timing import TimePart, p50_p90, sample_parts
 
 
 class _Out(BaseModel):
@@ -156,7 +157,6 @@ def _leg(
             cost_usd=crossing.cost_usd[compiled.unit],
             customs_office=crossing.customs_office,
         )
-    p50, p90 = quantiles(parts, f"leg:{link.id}:{a.id}")
     leg = Leg(
         index=index,
         link_id=link.id,
@@ -174,8 +174,8 @@ def _leg(
         wait_hours_mean=(link.headway_hours or 0.0) / 2.0,
         border=border,
         typical_hours=float(compiled.time_h[edge]),
-        hours_p50=p50,
-        hours_p90=p90,
+        hours_p50=0.0,  # filled from the plan's samples
+        hours_p90=0.0,
         cost_usd=float(compiled.cost_usd[edge]),
         co2_kg=float(compiled.co2_kg[edge]),
     )
@@ -211,6 +211,7 @@ def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | Non
     legs: list[Leg] = []
     steps: list[TransferStep] = []
     parts: list[TimePart] = []
+    owner: list[int] = []  # the leg each time part belongs to (-1: a transfer)
     crossings: list[str | None] = []
     origin = destination = ""
     for edge in path:
@@ -221,6 +222,7 @@ def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | Non
             destination = compiled.ref[edge]
         elif kind is EdgeKind.LINK:
             leg, leg_parts, crossing = _leg(compiled, edge, len(legs))
+            owner.extend([len(legs)] * len(leg_parts))
             legs.append(leg)
             parts.extend(leg_parts)
             crossings.append(crossing)
@@ -228,6 +230,7 @@ def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | Non
             step, part = _transfer(compiled, edge, len(legs) - 1)
             steps.append(step)
             parts.append(part)
+            owner.append(-1)
     facts = [
         LegFacts(
             mode=leg.mode,
@@ -241,19 +244,23 @@ def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | Non
         for leg in legs
     ]
     needs = documents_needed(facts, truck_flag)
-    legs = [
-        leg.model_copy(
-            update={"documents": tuple(dict.fromkeys(n.kind for n in needs if leg.index in n.legs))}
+    key = "|".join(leg.link_id for leg in legs)
+    samples = sample_parts(parts, f"plan:{compiled.unit}:{key}")
+    owners = np.asarray(owner)
+    timed: list[Leg] = []
+    for leg in legs:
+        p50, p90 = p50_p90(samples[owners == leg.index].sum(axis=0))
+        documents = tuple(dict.fromkeys(n.kind for n in needs if leg.index in n.legs))
+        timed.append(
+            leg.model_copy(update={"hours_p50": p50, "hours_p90": p90, "documents": documents})
         )
-        for leg in legs
-    ]
+    legs = timed
     countries: list[str] = []
     for f in facts:
         for c in (f.from_country, *f.via_countries, f.to_country):
             if not countries or countries[-1] != c:
                 countries.append(c)
-    key = "|".join(leg.link_id for leg in legs)
-    p50, p90 = quantiles(parts, f"plan:{compiled.unit}:{key}")
+    p50, p90 = p50_p90(samples.sum(axis=0))
     totals = Totals(
         distance_km=sum(leg.distance_km for leg in legs),
         typical_hours=sum(leg.typical_hours for leg in legs) + sum(s.hours_p50 for s in steps),

@@ -31,23 +31,40 @@ class EdgeGraph:
     dst: IntArray
 
 
-def _csr(
-    n: int, src: IntArray, dst: IntArray, weight: FloatArray, edge_ids: IntArray
-) -> tuple[csr_matrix, dict[tuple[int, int], int]]:
-    """CSR matrix keeping the cheapest of parallel edges, and which edge id each entry is."""
-    order = np.lexsort((weight, dst, src))
-    s, d, w, ids = src[order], dst[order], weight[order], edge_ids[order]
-    keep = np.ones(len(s), dtype=np.bool_)
-    if len(s) > 1:
-        keep[1:] = (s[1:] != s[:-1]) | (d[1:] != d[:-1])
-    s, d, w, ids = s[keep], d[keep], w[keep], ids[keep]
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(indptr, s + 1, 1)
-    np.cumsum(indptr, out=indptr)
-    # Explicit zero weights stay edges in csgraph's sparse input, which is what we want.
-    matrix = csr_matrix((w, d, indptr), shape=(n, n))
-    chosen = dict(zip(zip(s.tolist(), d.tolist(), strict=True), ids.tolist(), strict=True))
-    return matrix, chosen
+class PreparedSearch:
+    """A CSR matrix built once from edge arrays, answering many shortest-path queries.
+
+    Parallel edges keep the cheapest; explicit zero weights stay edges in csgraph's sparse input.
+    """
+
+    def __init__(
+        self, n: int, src: IntArray, dst: IntArray, weight: FloatArray, edge_ids: IntArray
+    ) -> None:
+        order = np.lexsort((weight, dst, src))
+        s, d, w, ids = src[order], dst[order], weight[order], edge_ids[order]
+        keep = np.ones(len(s), dtype=np.bool_)
+        if len(s) > 1:
+            keep[1:] = (s[1:] != s[:-1]) | (d[1:] != d[:-1])
+        s, d, w, ids = s[keep], d[keep], w[keep], ids[keep]
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.add.at(indptr, s + 1, 1)
+        np.cumsum(indptr, out=indptr)
+        self.matrix = csr_matrix((w, d, indptr), shape=(n, n))
+        self._indptr, self._dst, self._ids = indptr, d, ids
+
+    def edge_id(self, u: int, v: int) -> int:
+        """The id of the edge kept for u -> v (row u's columns are sorted)."""
+        lo, hi = int(self._indptr[u]), int(self._indptr[u + 1])
+        k = lo + int(np.searchsorted(self._dst[lo:hi], v))
+        return int(self._ids[k])
+
+    def path(self, source: int, targets: list[int]) -> list[int] | None:
+        """Edge ids of a least-weight path from `source` to the nearest of `targets`."""
+        dist, pred = dijkstra(self.matrix, directed=True, indices=source, return_predecessors=True)
+        best = min(targets, key=lambda v: dist[v])
+        if not np.isfinite(dist[best]):
+            return None
+        return [self.edge_id(u, v) for u, v in pairwise(_walk_back(pred, source, best))]
 
 
 def _walk_back(pred: IntArray, source: int, target: int) -> list[int]:
@@ -57,6 +74,14 @@ def _walk_back(pred: IntArray, source: int, target: int) -> list[int]:
         vertices.append(int(pred[vertices[-1]]))
     vertices.reverse()
     return vertices
+
+
+def prepare(graph: EdgeGraph, weight: FloatArray, mask: BoolArray | None = None) -> PreparedSearch:
+    """Build the search matrix for one weighting, keeping only edges where `mask` is True."""
+    ids = np.arange(len(graph.src), dtype=np.int64)
+    if mask is not None:
+        ids = ids[mask]
+    return PreparedSearch(graph.vertex_count, graph.src[ids], graph.dst[ids], weight[ids], ids)
 
 
 def shortest_path(
@@ -70,14 +95,7 @@ def shortest_path(
 
     `mask` keeps only the edges where it is True. Weights must be non-negative.
     """
-    ids = np.arange(len(graph.src), dtype=np.int64)
-    if mask is not None:
-        ids = ids[mask]
-    matrix, chosen = _csr(graph.vertex_count, graph.src[ids], graph.dst[ids], weight[ids], ids)
-    dist, pred = dijkstra(matrix, directed=True, indices=source, return_predecessors=True)
-    if not np.isfinite(dist[target]):
-        return None
-    return [chosen[pair] for pair in pairwise(_walk_back(pred, source, target))]
+    return prepare(graph, weight, mask).path(source, [target])
 
 
 def shortest_path_limited(
@@ -106,14 +124,9 @@ def shortest_path_limited(
             dst_parts.append(graph.dst[climbing] + (layer + 1) * n)
             id_parts.append(climbing)
     src, dst, ids = np.concatenate(src_parts), np.concatenate(dst_parts), np.concatenate(id_parts)
-    big_ids = np.arange(len(src), dtype=np.int64)
-    matrix, chosen = _csr(n * layers, src, dst, weight[ids], big_ids)
-    dist, pred = dijkstra(matrix, directed=True, indices=source, return_predecessors=True)
-    ends = [target + layer * n for layer in range(layers)]
-    best = min(ends, key=lambda v: dist[v])
-    if not np.isfinite(dist[best]):
-        return None
-    return [int(ids[chosen[pair]]) for pair in pairwise(_walk_back(pred, source, best))]
+    layered = PreparedSearch(n * layers, src, dst, weight[ids], np.arange(len(src), dtype=np.int64))
+    path = layered.path(source, [target + layer * n for layer in range(layers)])
+    return None if path is None else [int(ids[e]) for e in path]
 
 
 @dataclass(frozen=True)

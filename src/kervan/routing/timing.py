@@ -46,13 +46,18 @@ def seed_for(key: str) -> int:
     return zlib.crc32(key.encode("utf-8"))
 
 
-def quantiles(parts: Sequence[TimePart], key: str, n: int = SAMPLES) -> tuple[float, float]:
-    """P50 and P90 hours of the sum of `parts`, sampled with a seed from `key`."""
-    if not parts:
-        return 0.0, 0.0
+def sample_parts(parts: Sequence[TimePart], key: str, n: int = SAMPLES) -> np.ndarray:
+    """A (len(parts), n) matrix of sampled hours, with a seed derived from `key`."""
     rng = np.random.default_rng(seed_for(key))
-    total = np.zeros(n)
-    for part in parts:
-        total += part.sample(rng, n)
-    p50, p90 = np.quantile(total, [0.5, 0.9])
+    out = np.zeros((len(parts), n))
+    for row, part in enumerate(parts):
+        out[row] = part.sample(rng, n)
+    return out
+
+
+def p50_p90(samples: np.ndarray) -> tuple[float, float]:
+    """Median and 90th percentile of a vector of sampled hours (0, 0 when empty)."""
+    if samples.size == 0:
+        return 0.0, 0.0
+    p50, p90 = np.quantile(samples, [0.5, 0.9])
     return float(p50), float(p90)
