@@ -214,3 +214,63 @@ class MerkleProofError(LedgerIntegrityError):
     """An RFC 9162 inclusion or consistency proof that does not verify, or cannot be made."""
 
     code = "merkle_proof_invalid"
+
+
+class ConfigurationError(KervanError):
+    """A setting that is missing or unsafe for the environment (e.g. no secret key in production).
+
+    Names the environment variable to set so the operator can fix it without reading code.
+    """
+
+    code = "configuration_invalid"
+    exit_code = 16
+    http_status = 500
+
+
+class DatabaseNotMigratedError(KervanError):
+    """The database schema is missing or older than the code: run `kervan db upgrade`."""
+
+    code = "database_not_migrated"
+    exit_code = 17
+    http_status = 503
+
+
+class NotFoundError(KervanError):
+    """A record the caller's organisations do not hold (or that does not exist at all).
+
+    Another organisation's object is reported exactly like a missing one: never a hint it exists.
+    """
+
+    code = "not_found"
+    exit_code = 18
+    http_status = 404
+
+    def __init__(self, what: str, key: str) -> None:
+        self.what = what
+        self.key = key
+        super().__init__(f"{what} {key!r} not found")
+
+
+class ImmutableRecordError(KervanError):
+    """An attempt to change a record that is insert-only (a signed document version, a ledger
+    entry, a permit usage) or to create one that already exists."""
+
+    code = "record_immutable"
+    exit_code = 19
+    http_status = 409
+
+
+class IdempotencyConflictError(KervanError):
+    """An idempotency key reused with a different request than the one it first answered."""
+
+    code = "idempotency_conflict"
+    exit_code = 20
+    http_status = 422
+
+
+class KeyFileError(KervanError):
+    """A signing key file that is missing, unreadable, or readable by others than its owner."""
+
+    code = "key_file_invalid"
+    exit_code = 21
+    http_status = 500
