@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from kervan.network.model import CargoUnit, Mode, Network, TransferKind
 from kervan.routing.graph import CompiledNetwork, EdgeKind, border_dwell_factor
@@ -124,11 +124,13 @@ class Plan(_Out):
     def link_ids(self) -> tuple[str, ...]:
         return tuple(leg.link_id for leg in self.legs)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
-    def key(self) -> str:
-        """Identifies the route: the links it takes and where it changes gauge or mode."""
+    def plan_key(self) -> str:
+        """Identifies the route: its links and where it changes gauge or mode (used to book it)."""
         stops = ",".join(
-            f"{t.node}:{t.from_mode}{t.from_gauge_mm}-{t.to_mode}{t.to_gauge_mm}"
+            f"{t.node}:{t.from_mode.value}{t.from_gauge_mm or ''}"
+            f"-{t.to_mode.value}{t.to_gauge_mm or ''}"
             for t in self.transfers
         )
         return "|".join(self.link_ids) + "#" + stops

@@ -109,7 +109,7 @@ class Planner:
             raise NoRouteError(request.origin, request.destination, self._why_not(request))
         plans = [build_plan(compiled, p, request.truck_flag) for p in paths]
         front = [p for p in plans if not any(_dominates(q, p) for q in plans if q is not p)]
-        unique = {p.key: p for p in front}
+        unique = {p.plan_key: p for p in front}
         return sorted(unique.values(), key=lambda p: (p.totals.typical_hours, p.totals.cost_usd))
 
     # -- internals --------------------------------------------------------------------------

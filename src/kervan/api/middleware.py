@@ -1,0 +1,207 @@
+"""Request plumbing: request ids and JSON access logs, body size limits, per-client rate limits.
+
+Written as plain ASGI middleware so streaming bodies are counted as they arrive and nothing is
+buffered twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+access_log = logging.getLogger("kervan.access")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per log line, with the request id and any `extra` fields."""
+
+    RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update({k: v for k, v in record.__dict__.items() if k not in self.RESERVED})
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def _send_problem(
+    status: int, code: str, detail: str, extra: dict[str, Any] | None = None
+) -> list[Message]:
+    body = {
+        "type": f"https://kervan.dev/problems/{code}",
+        "title": detail,
+        "status": status,
+        "code": code,
+        "detail": detail,
+    }
+    body.update(extra or {})
+    raw = json.dumps(body).encode()
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(raw)).encode()),
+    ]
+    if extra and "retry_after" in extra:
+        headers.append((b"retry-after", str(extra["retry_after"]).encode()))
+    return [
+        {"type": "http.response.start", "status": status, "headers": headers},
+        {"type": "http.response.body", "body": raw},
+    ]
+
+
+class RequestContext:
+    """Gives every request an id (X-Request-ID, taken from the client if sane) and logs it."""
+
+    def __init__(
+        self, app: ASGIApp, observe: Callable[[str, str, int, float], None] | None = None
+    ) -> None:
+        self.app = app
+        self.observe = observe
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = (
+            given
+            if 8 <= len(given) <= 64 and given.replace("-", "").isalnum()
+            else uuid.uuid4().hex
+        )
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = str(getattr(route, "path", scope["path"]))
+            if self.observe is not None:
+                self.observe(scope["method"], template, status, elapsed)
+            access_log.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "ms": round(elapsed * 1000, 2),
+                },
+            )
+
+
+class BodySizeLimit:
+    """Refuses request bodies over `max_bytes` with 413, by header or as the bytes arrive."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            for message in _send_problem(
+                413, "payload_too_large", f"request body over {self.max_bytes} bytes"
+            ):
+                await send(message)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLargeError
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _BodyTooLargeError:
+            for message in _send_problem(
+                413, "payload_too_large", f"request body over {self.max_bytes} bytes"
+            ):
+                await send(message)
+
+
+class _BodyTooLargeError(Exception):
+    """Raised inside the app's receive() once the body passes the limit."""
+
+
+@dataclass
+class TokenBucket:
+    """Allows `rate` requests a second with bursts up to `burst`, per client key."""
+
+    rate: float
+    burst: float
+    clock: Callable[[], float] = time.monotonic
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self, key: str) -> float:
+        """0 when the request may go ahead, else the seconds to wait."""
+        with self._lock:
+            now = self.clock()
+            tokens, last = self._buckets.get(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[key] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1.0 - tokens) / self.rate
+
+
+class RateLimit:
+    """429 with Retry-After when a client (by credential, else by address) goes over its rate."""
+
+    def __init__(self, app: ASGIApp, bucket: TokenBucket, exempt: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.bucket = bucket
+        self.exempt = exempt
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(self.exempt):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        credential = headers.get(b"authorization") or headers.get(b"x-api-key")
+        client = scope.get("client") or ("unknown", 0)
+        key = credential.decode("latin-1")[-40:] if credential else f"addr:{client[0]}"
+        wait = self.bucket.take(key)
+        if wait > 0:
+            retry = max(1, int(wait + 0.999))
+            for message in _send_problem(
+                429, "rate_limited", "too many requests", {"retry_after": retry}
+            ):
+                await send(message)
+            return
+        await self.app(scope, receive, send)
