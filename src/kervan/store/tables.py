@@ -1,0 +1,333 @@
+"""The store's tables, as SQLAlchemy 2 typed declarative classes.
+
+Every table that holds an organisation's data has `org_id` as the first column of its primary
+key, so a later sharding by organisation (Citus) needs no key change. Signed bytes are kept as
+text exactly as canonicalised (never JSONB, which would re-serialise them). Constraint names
+follow `NAMING_CONVENTION`; the migrations spell the same names. Triggers that refuse UPDATE and
+DELETE on insert-only rows live in the migrations (see `store.migrations`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(constraint_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ORGANISATION_KINDS: Final = (
+    "shipper",
+    "forwarder",
+    "carrier",
+    "consignee",
+    "customs_authority",
+    "permit_authority",
+    "guarantee_chain",
+    "analyst",
+    "administrator",
+)
+DOCUMENT_KINDS: Final = ("e-CMR", "e-TIR", "e-Permit", "CIM-SMGS")
+KEY_ALGORITHMS: Final = ("EdDSA", "ES256")
+ACTIVITY_TYPES: Final = ("ENTRANCE", "EXIT")
+
+ORG_ID = 64
+DOC_ID = 128
+HEX64 = 64
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every database (SQLite keeps no zone, so UTC is implied there).
+
+    Refuses naive datetimes: a time without a zone is ambiguous across the corridor's borders.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("store times must be time-zone aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:  # noqa: ARG002
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise ValueError(f"stored time {value!r} is not a datetime")
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base carrying the naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class OrganisationRow(Base):
+    """An organisation using this node: a shipper, a carrier, an authority, ..."""
+
+    __tablename__ = "organisations"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", ORGANISATION_KINDS), name="kind"),
+        CheckConstraint("length(country) = 2", name="country"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ORG_ID), primary_key=True)
+    name: Mapped[str] = mapped_column(String(256))
+    country: Mapped[str] = mapped_column(String(2))
+    kind: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class SigningKeyRow(Base):
+    """An organisation's public signing key and its validity (the trust list, persisted)."""
+
+    __tablename__ = "signing_keys"
+    __table_args__ = (
+        UniqueConstraint("kid", name="kid"),
+        CheckConstraint(_one_of("alg", KEY_ALGORITHMS), name="alg"),
+    )
+
+    org_id: Mapped[str] = mapped_column(
+        String(ORG_ID), ForeignKey("organisations.id"), primary_key=True
+    )
+    kid: Mapped[str] = mapped_column(String(128), primary_key=True)
+    alg: Mapped[str] = mapped_column(String(16))
+    public_jwk: Mapped[str] = mapped_column(Text)
+    not_before: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    superseded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class DocumentRow(Base):
+    """A transport document (e-CMR, e-TIR, e-Permit, CIM/SMGS) and where its lifecycle stands."""
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", DOCUMENT_KINDS), name="kind"),
+        CheckConstraint("current_version >= 1", name="current_version"),
+    )
+
+    org_id: Mapped[str] = mapped_column(
+        String(ORG_ID), ForeignKey("organisations.id"), primary_key=True
+    )
+    id: Mapped[str] = mapped_column(String(DOC_ID), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(64))
+    current_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class DocumentVersionRow(Base):
+    """One version of a document: its RFC 8785 canonical JSON and SHA-256, immutable once signed."""
+
+    __tablename__ = "document_versions"
+    __table_args__ = (
+        ForeignKeyConstraint(["org_id", "document_id"], ["documents.org_id", "documents.id"]),
+        CheckConstraint("version >= 1", name="version"),
+        CheckConstraint("length(digest) = 64", name="digest"),
+    )
+
+    org_id: Mapped[str] = mapped_column(String(ORG_ID), primary_key=True)
+    document_id: Mapped[str] = mapped_column(String(DOC_ID), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(HEX64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class DocumentSignatureRow(Base):
+    """One JWS signature entry on a document version; `position` is its index in the JWS."""
+
+    __tablename__ = "document_signatures"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id", "document_id", "version"],
+            [
+                "document_versions.org_id",
+                "document_versions.document_id",
+                "document_versions.version",
+            ],
+        ),
+        CheckConstraint("position >= 0", name="position"),
+    )
+
+    org_id: Mapped[str] = mapped_column(String(ORG_ID), primary_key=True)
+    document_id: Mapped[str] = mapped_column(String(DOC_ID), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kid: Mapped[str] = mapped_column(String(128))
+    party: Mapped[str] = mapped_column(String(ORG_ID))
+    role: Mapped[str] = mapped_column(String(32))
+    signed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    entry: Mapped[str] = mapped_column(Text)
+
+
+class LedgerEntryRow(Base):
+    """One entry of the node's ledger: a link of a document's chain and a leaf of the Merkle log.
+
+    `org_id` is the organisation whose document the chain records; the log itself is one per node.
+    """
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        UniqueConstraint("document_id", "seq", name="chain_link"),
+        Index(None, "org_id", "document_id"),
+        CheckConstraint("log_index >= 0", name="log_index"),
+        CheckConstraint("seq >= 1", name="seq"),
+    )
+
+    log_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    org_id: Mapped[str] = mapped_column(String(ORG_ID), ForeignKey("organisations.id"))
+    document_id: Mapped[str] = mapped_column(String(DOC_ID))
+    seq: Mapped[int] = mapped_column(Integer)
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload_digest: Mapped[str] = mapped_column(String(HEX64))
+    previous_entry_hash: Mapped[str] = mapped_column(String(HEX64))
+    entry_hash: Mapped[str] = mapped_column(String(HEX64))
+    leaf_hash: Mapped[str] = mapped_column(String(HEX64))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class SignedTreeHeadRow(Base):
+    """A signed tree head the node's log issued (the compact JWS is kept as issued)."""
+
+    __tablename__ = "signed_tree_heads"
+    __table_args__ = (CheckConstraint("tree_size >= 0", name="tree_size"),)
+
+    log_id: Mapped[str] = mapped_column(String(ORG_ID), primary_key=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    timestamp: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+    root_hash: Mapped[str] = mapped_column(String(HEX64))
+    signature: Mapped[str] = mapped_column(Text)
+
+
+class PermitQuotaRow(Base):
+    """How many e-Permits of one type and year an issuer may give a partner, and how many it has.
+
+    `used` only ever moves through one atomic UPDATE ... WHERE used < quantity (see permits).
+    """
+
+    __tablename__ = "permit_quotas"
+    __table_args__ = (
+        CheckConstraint("quantity >= 0", name="quantity"),
+        CheckConstraint("used >= 0 AND used <= quantity", name="used_within_quantity"),
+        CheckConstraint("permit_type BETWEEN 1 AND 4", name="permit_type"),
+    )
+
+    org_id: Mapped[str] = mapped_column(
+        String(ORG_ID), ForeignKey("organisations.id"), primary_key=True
+    )
+    permit_issuer: Mapped[str] = mapped_column(String(16), primary_key=True)
+    permit_issued_for: Mapped[str] = mapped_column(String(16), primary_key=True)
+    permit_year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    permit_type: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    quantity: Mapped[int] = mapped_column(Integer)
+    used: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PermitRow(Base):
+    """An issued e-Permit: its id, its sequence within the quota, the wire fields and QR."""
+
+    __tablename__ = "permits"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id", "permit_issuer", "permit_issued_for", "permit_year", "permit_type"],
+            [
+                "permit_quotas.org_id",
+                "permit_quotas.permit_issuer",
+                "permit_quotas.permit_issued_for",
+                "permit_quotas.permit_year",
+                "permit_quotas.permit_type",
+            ],
+        ),
+        UniqueConstraint(
+            "org_id",
+            "permit_issuer",
+            "permit_issued_for",
+            "permit_year",
+            "permit_type",
+            "sequence",
+            name="sequence",
+        ),
+        CheckConstraint("sequence >= 1", name="sequence"),
+    )
+
+    org_id: Mapped[str] = mapped_column(String(ORG_ID), primary_key=True)
+    permit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    permit_issuer: Mapped[str] = mapped_column(String(16))
+    permit_issued_for: Mapped[str] = mapped_column(String(16))
+    permit_year: Mapped[int] = mapped_column(Integer)
+    permit_type: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(Integer)
+    fields: Mapped[str] = mapped_column(Text)
+    qr_code: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class PermitUsageRow(Base):
+    """A usage (ENTRANCE/EXIT) a control authority recorded on a permit; insert-only."""
+
+    __tablename__ = "permit_usages"
+    __table_args__ = (
+        ForeignKeyConstraint(["org_id", "permit_id"], ["permits.org_id", "permits.permit_id"]),
+        CheckConstraint(_one_of("activity_type", ACTIVITY_TYPES), name="activity_type"),
+        CheckConstraint("position >= 1", name="position"),
+    )
+
+    org_id: Mapped[str] = mapped_column(String(ORG_ID), primary_key=True)
+    permit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    control_authority: Mapped[str] = mapped_column(String(16))
+    activity_type: Mapped[str] = mapped_column(String(16))
+    activity_timestamp: Mapped[int] = mapped_column(BigInteger)
+    activity_details: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class IdempotencyKeyRow(Base):
+    """The first answer given to an idempotent request, replayed when the key comes again."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (CheckConstraint("length(request_hash) = 64", name="request_hash"),)
+
+    org_id: Mapped[str] = mapped_column(
+        String(ORG_ID), ForeignKey("organisations.id"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(HEX64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
