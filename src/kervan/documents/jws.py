@@ -24,7 +24,7 @@ from kervan.documents.canonical import (
     parse_json,
 )
 from kervan.documents.encoding import b64url_decode, b64url_encode, from_unix_seconds, unix_seconds
-from kervan.documents.keys import Signer, verify_raw
+from kervan.documents.keys import ALLOWED_ALGORITHMS, Signer, verify_raw
 from kervan.documents.trustlist import TrustList
 from kervan.errors import CanonicalJsonError, SignatureError
 
@@ -125,10 +125,11 @@ def check_signatures(
     try:
         _decode_payload(jws)
         if document is not None and jws["payload"] != b64url_encode(canonical_json(document)):
-            changed = SignatureError(
-                "payload_changed", "the signed payload is not the canonical JSON of the document"
-            )
-            return [SignatureCheck(i, None, changed) for i in range(len(jws["signatures"]))]
+            why = "the signed payload is not the canonical JSON of the document"
+            return [
+                SignatureCheck(i, None, SignatureError("payload_changed", why, index=i))
+                for i in range(len(jws["signatures"]))
+            ]
     except SignatureError as exc:
         return [SignatureCheck(-1, None, exc)]
     except CanonicalJsonError as exc:
@@ -255,6 +256,7 @@ def _verify_entry(
         )
     header = _json_object(entry["protected"], "protected header", index)
     kid, role, party = header.get("kid"), header.get("role"), header.get("party")
+    _check_alg(header, index)
     if set(header) != {"alg", "kid", "party", "role", "iat"}:
         raise SignatureError(
             "malformed",
@@ -291,6 +293,7 @@ def _verify_compact_parts(
     signed_at: datetime | None,
 ) -> VerifiedToken:
     header = _json_object(header_segment, "protected header")
+    _check_alg(header, None)
     kid = header.get("kid")
     if not isinstance(kid, str) or not set(header) <= {"alg", "kid", "typ"}:
         raise SignatureError("malformed", "header must hold a string kid, alg and at most typ")
@@ -305,6 +308,18 @@ def _verify_compact_parts(
             party=key.party,
         )
     return VerifiedToken(kid, key.party, key.alg, {}, signed_at)
+
+
+def _check_alg(header: Mapping[str, JsonValue], index: int | None) -> None:
+    # First, so "none", HMAC or RSA is reported as such whatever else the header holds.
+    if header.get("alg") not in ALLOWED_ALGORITHMS:
+        kid = header.get("kid")
+        raise SignatureError(
+            "algorithm_not_allowed",
+            f"alg {header.get('alg')!r} is not allowed; only {sorted(ALLOWED_ALGORITHMS)} are",
+            index=index,
+            kid=kid if isinstance(kid, str) else None,
+        )
 
 
 def _b64(segment: object, what: str, index: int | None) -> bytes:
