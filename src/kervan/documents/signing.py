@@ -6,17 +6,6 @@ The implementation lives in `keys` (signers, JWKs), `trustlist` (who may sign wh
 
 from __future__ import annotations
 
-from kervan.documents.keys import (
-    ALLOWED_ALGORITHMS,
-    EDDSA,
-    ES256,
-    Ed25519Signer,
-    Es256Signer,
-    Signer,
-    load_signer_from_keystore_pem,
-    public_jwk,
-    public_key_from_jwk,
-)
 from kervan.documents.jws import (
     GeneralJws,
     JwsSignature,
@@ -33,6 +22,17 @@ from kervan.documents.jws import (
     verify,
     verify_compact,
     verify_detached,
+)
+from kervan.documents.keys import (
+    ALLOWED_ALGORITHMS,
+    EDDSA,
+    ES256,
+    Ed25519Signer,
+    Es256Signer,
+    Signer,
+    load_signer_from_keystore_pem,
+    public_jwk,
+    public_key_from_jwk,
 )
 from kervan.documents.trustlist import TrustedKey, TrustList
 
