@@ -40,8 +40,9 @@ class PlaceIndex:
     def resolve(self, query: str) -> Node:
         """The node `query` names; raises UnknownPlaceError with the closest names if none.
 
-        An exact id wins; otherwise a name or alias. A name shared by several nodes (a city with a
-        rail terminal and a port) resolves to the first in dataset order.
+        An exact id wins; otherwise a name or alias; otherwise the start of a name that only one
+        place has ("Aktau" for "Aktau port"). A name shared by several nodes resolves to the first
+        in dataset order.
         """
         exact = self._network.nodes.get(query.strip().upper())
         if exact is not None:
@@ -49,6 +50,10 @@ class PlaceIndex:
         key = normalise(query)
         if key and key in self._by_key:
             return self._by_key[key][0]
+        # "Aktau" for "Aktau port": a start of a name that only one place has.
+        starting = {n.id: n for k, ns in self._by_key.items() if k.startswith(key) for n in ns}
+        if len(key) >= 3 and len(starting) == 1:
+            return next(iter(starting.values()))
         raise UnknownPlaceError(query, self.suggest(query))
 
     def suggest(self, query: str, limit: int = 5) -> list[str]:

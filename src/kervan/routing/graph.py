@@ -1,11 +1,14 @@
 """Compile the corridor network into compact arrays the search runs on.
 
 The search graph is state-expanded: each node has one *port* per way of standing there (rail on
-1435 mm, rail on 1520 mm, road, ferry, sea). A link joins two ports of the same mode and gauge; a
-transfer joins two ports of one node (gauge change, port handling, rail-road transfer) and exists
-only where the dataset allows it for the cargo unit. Every node also has a *start* vertex with
-edges to its ports and an *end* vertex with edges from them, so a route can begin or finish on any
-mode but can never change mode at a node without paying for the transfer.
+1435 mm, rail on 1520 mm, road, ferry, sea), and each port an arrival and a departure vertex. A
+link runs from a departure vertex to an arrival vertex of the same mode and gauge; a transfer
+runs from the arrival vertex of one port to the departure vertex of another at the same node
+(gauge change, port handling, rail-road transfer) and exists only where the dataset allows it
+for the cargo unit; a stay edge joins a port's own arrival and departure. So cargo makes at most
+one transfer per stop and cannot chain two cheap ones to dodge the direct one. Every node also
+has a *start* vertex with edges to its ports and an *end* vertex with edges from them, so a route
+can begin or finish on any mode but never changes mode at a node without paying for a transfer.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ IntArray = npt.NDArray[np.int64]
 class EdgeKind(IntEnum):
     LINK = 0
     TRANSFER = 1
-    START = 2
-    END = 3
+    STAY = 2  # arrive on a port and leave from the same port: no transfer
+    START = 3
+    END = 4
 
 
 Port = tuple[str, Mode, int]  # node id, mode, gauge (0 when not rail)
@@ -68,6 +72,10 @@ class CompiledNetwork:
     countries: list[frozenset[str]]
     vertex_count: int
     _country_mask_cache: dict[frozenset[str], npt.NDArray[np.bool_]] = field(default_factory=dict)
+
+    def port_at(self, vertex: int) -> Port:
+        """The port an arrival or departure vertex belongs to."""
+        return self.ports[vertex // 2]
 
     def edges_touching(self, countries: frozenset[str]) -> npt.NDArray[np.bool_]:
         """Boolean mask of edges that touch any of `countries`."""
@@ -118,6 +126,14 @@ def _transfer_ports(network: Network, t: Transfer) -> list[tuple[Port, Port]]:
     return [
         (p, q) for p in sides(t.from_mode, t.from_gauge_mm) for q in sides(t.to_mode, t.to_gauge_mm)
     ]
+
+
+def _arrival(port: int) -> int:
+    return 2 * port
+
+
+def _departure(port: int) -> int:
+    return 2 * port + 1
 
 
 class _Builder:
@@ -185,7 +201,7 @@ def compile_network(
         touched = frozenset({a.country, z.country, *link.via_countries})
         ends = [(a.id, z.id)] + ([(z.id, a.id)] if link.bidirectional else [])
         for u, v in ends:
-            edge = (port(_port_of(link, u)), port(_port_of(link, v)))
+            edge = (_departure(port(_port_of(link, u))), _arrival(port(_port_of(link, v))))
             b.add(edge, EdgeKind.LINK, (hours, cost, co2), link.mode, link.id, touched)
     for index, transfer in enumerate(network.transfers):
         if unit not in transfer.cost_usd:
@@ -196,23 +212,26 @@ def compile_network(
             if p not in port_index or q not in port_index:
                 continue  # no open link for this unit uses one side of the transfer
             for here, there in ((p, q), (q, p)):
-                edge = (port_index[here], port_index[there])
+                edge = (_arrival(port_index[here]), _departure(port_index[there]))
                 b.add(edge, EdgeKind.TRANSFER, w, None, str(index), country)
     start_vertex: dict[str, int] = {}
     end_vertex: dict[str, int] = {}
-    next_vertex = len(ports)
+    for i in range(len(ports)):
+        b.add((_arrival(i), _departure(i)), EdgeKind.STAY, (0.0, 0.0, 0.0), None, "", frozenset())
+    next_vertex = 2 * len(ports)
     by_node: dict[str, list[int]] = {}
     for i, (node_id, _, _) in enumerate(ports):
         by_node.setdefault(node_id, []).append(i)
+    zero = (0.0, 0.0, 0.0)
     for node_id in network.nodes:
         start_vertex[node_id], end_vertex[node_id] = next_vertex, next_vertex + 1
         next_vertex += 2
         country = frozenset({network.nodes[node_id].country})
         for i in by_node.get(node_id, []):
             b.add(
-                (start_vertex[node_id], i), EdgeKind.START, (0.0, 0.0, 0.0), None, node_id, country
+                (start_vertex[node_id], _departure(i)), EdgeKind.START, zero, None, node_id, country
             )
-            b.add((i, end_vertex[node_id]), EdgeKind.END, (0.0, 0.0, 0.0), None, node_id, country)
+            b.add((_arrival(i), end_vertex[node_id]), EdgeKind.END, zero, None, node_id, country)
     return CompiledNetwork(
         network=network,
         unit=unit,

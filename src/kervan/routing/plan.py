@@ -141,8 +141,8 @@ def _leg(
 ) -> tuple[Leg, list[TimePart], str | None]:
     net = compiled.network
     link = net.links[compiled.ref[edge]]
-    port_from = compiled.ports[int(compiled.src[edge])]
-    port_to = compiled.ports[int(compiled.dst[edge])]
+    port_from = compiled.port_at(int(compiled.src[edge]))
+    port_to = compiled.port_at(int(compiled.dst[edge]))
     a, z = net.nodes[port_from[0]], net.nodes[port_to[0]]
     parts = [TimePart(link.hours.p50, link.hours.p90, link.headway_hours or 0.0)]
     border: BorderStep | None = None
@@ -189,8 +189,8 @@ def _transfer(
 ) -> tuple[TransferStep, TimePart]:
     net: Network = compiled.network
     transfer = net.transfers[int(compiled.ref[edge])]
-    p = compiled.ports[int(compiled.src[edge])]
-    q = compiled.ports[int(compiled.dst[edge])]
+    p = compiled.port_at(int(compiled.src[edge]))
+    q = compiled.port_at(int(compiled.dst[edge]))
     step = TransferStep(
         after_leg=after_leg,
         node=transfer.node,
@@ -222,6 +222,8 @@ def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | Non
             origin = compiled.ref[edge]
         elif kind is EdgeKind.END:
             destination = compiled.ref[edge]
+        elif kind is EdgeKind.STAY:
+            continue
         elif kind is EdgeKind.LINK:
             leg, leg_parts, crossing = _leg(compiled, edge, len(legs))
             owner.extend([len(legs)] * len(leg_parts))
