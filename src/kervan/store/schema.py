@@ -89,3 +89,18 @@ def check_migrated(engine: Engine) -> str:
             f"(found {found}, this version of Kervan needs {head})"
         )
     return current
+
+
+def connect_migrated(url: str, **options: object) -> Engine:
+    """Return an engine for `url` after checking its schema is at head.
+
+    This is how an application opens its database: it refuses to start on an unmigrated one
+    (DatabaseNotMigratedError with the `kervan db upgrade` hint).
+    """
+    engine = make_engine(url, **options)
+    try:
+        check_migrated(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine

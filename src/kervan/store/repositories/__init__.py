@@ -1,0 +1,39 @@
+"""Repositories: every read takes the caller's organisation ids and filters in SQL.
+
+Another organisation's object is simply not found (`NotFoundError`, HTTP 404), never forbidden.
+"""
+
+from kervan.store.repositories.documents import (
+    DocumentRepository,
+    StoredDocument,
+    StoredSignature,
+    StoredVersion,
+)
+from kervan.store.repositories.idempotency import IdempotencyRepository, StoredResponse
+from kervan.store.repositories.ledger import SqlLedgerStore, TreeHeadRepository, audit_ledger
+from kervan.store.repositories.organisations import (
+    Organisation,
+    OrganisationKind,
+    OrganisationRepository,
+)
+from kervan.store.repositories.permits import PermitRepository, QuotaKey, StoredQuota
+from kervan.store.repositories.signing_keys import SigningKeyRepository
+
+__all__ = [
+    "DocumentRepository",
+    "IdempotencyRepository",
+    "Organisation",
+    "OrganisationKind",
+    "OrganisationRepository",
+    "PermitRepository",
+    "QuotaKey",
+    "SigningKeyRepository",
+    "SqlLedgerStore",
+    "StoredDocument",
+    "StoredQuota",
+    "StoredResponse",
+    "StoredSignature",
+    "StoredVersion",
+    "TreeHeadRepository",
+    "audit_ledger",
+]

@@ -1,0 +1,243 @@
+"""The ledger in SQL: `SqlLedgerStore` implements the core's `LedgerStore`, plus tree heads.
+
+The Merkle log is one per node and holds only digests, so the `LedgerStore` methods the core
+`Ledger` calls read the whole log. Reads on behalf of a caller go through
+`document_entries(..., org_ids=...)`, which filters by the organisation owning the chain.
+
+Appends must be serialised: call `lock_for_append()` first in the unit of work that builds a
+`Ledger` (PostgreSQL: a transaction-scoped advisory lock; SQLite: BEGIN IMMEDIATE already holds
+the write lock). A writer that lost a race still cannot fork the log: the log index is the
+primary key and (document, seq) is unique, so its insert fails and its transaction rolls back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from typing import Final
+
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from kervan.documents.trustlist import TrustList
+from kervan.errors import LedgerIntegrityError, NotFoundError
+from kervan.ledger.chain import LedgerEntry
+from kervan.ledger.log import Ledger
+from kervan.ledger.report import Check, VerificationReport
+from kervan.ledger.sth import SignedTreeHead
+from kervan.store.db import is_sqlite
+from kervan.store.repositories._common import visible
+from kervan.store.tables import DocumentRow, LedgerEntryRow, SignedTreeHeadRow
+
+#: Key of the PostgreSQL advisory lock that serialises appends to the node's log.
+APPEND_LOCK_KEY: Final = 0x4B455256414E  # "KERVAN"
+
+
+def _entry(row: LedgerEntryRow) -> LedgerEntry:
+    return LedgerEntry(
+        log_index=row.log_index,
+        document_id=row.document_id,
+        seq=row.seq,
+        event_type=row.event_type,
+        payload_digest=row.payload_digest,
+        previous_entry_hash=row.previous_entry_hash,
+        recorded_at=row.recorded_at,
+    )
+
+
+class SqlLedgerStore:
+    """A `LedgerStore` over the ledger_entries table; appends are owned by `org_id`.
+
+    `org_id` is the organisation whose document chains this unit of work extends; a chain
+    never changes owner.
+    """
+
+    def __init__(self, session: Session, *, org_id: str) -> None:
+        self._session = session
+        self._org_id = org_id
+
+    def lock_for_append(self) -> None:
+        """Take the node's append lock until the transaction ends (no-op on SQLite)."""
+        if not is_sqlite(self._session):
+            self._session.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY}
+            )
+
+    def append(self, entry: LedgerEntry, leaf_hash: bytes) -> None:
+        """Store `entry` at index entry.log_index == count(), with its Merkle leaf hash.
+
+        Raises LedgerIntegrityError when the index is not the next one, the chain belongs to
+        another organisation, or another writer took the index first.
+        """
+        count = self.count()
+        if entry.log_index != count:
+            raise LedgerIntegrityError(
+                "append", f"entry index {entry.log_index} but the store holds {count}"
+            )
+        owner = self._session.scalars(
+            select(LedgerEntryRow.org_id).where(LedgerEntryRow.document_id == entry.document_id)
+        ).first()
+        if owner is not None and owner != self._org_id:
+            raise LedgerIntegrityError(
+                "owner", f"the chain of {entry.document_id!r} belongs to another organisation"
+            )
+        row = LedgerEntryRow(
+            log_index=entry.log_index,
+            org_id=self._org_id,
+            document_id=entry.document_id,
+            seq=entry.seq,
+            event_type=entry.event_type,
+            payload_digest=entry.payload_digest,
+            previous_entry_hash=entry.previous_entry_hash,
+            entry_hash=entry.entry_hash(),
+            leaf_hash=leaf_hash.hex(),
+            recorded_at=entry.recorded_at,
+        )
+        try:
+            # A savepoint keeps the caller's transaction usable if another writer won the race.
+            with self._session.begin_nested():
+                self._session.add(row)
+        except IntegrityError as exc:
+            raise LedgerIntegrityError(
+                "append",
+                f"entry {entry.log_index} (or seq {entry.seq} of {entry.document_id!r}) was "
+                f"appended by another writer first; retry the unit of work",
+            ) from exc
+
+    def get(self, index: int) -> LedgerEntry:
+        """Return the entry at `index`; raise IndexError if there is none."""
+        row = self._session.get(LedgerEntryRow, index)
+        if row is None:
+            raise IndexError(f"no ledger entry {index}")
+        return _entry(row)
+
+    def count(self) -> int:
+        """Return how many entries are stored."""
+        return self._session.scalar(select(func.count()).select_from(LedgerEntryRow)) or 0
+
+    def leaf_hashes(self) -> Iterable[bytes]:
+        """Return the stored leaf hashes in index order."""
+        hashes = self._session.scalars(
+            select(LedgerEntryRow.leaf_hash).order_by(LedgerEntryRow.log_index)
+        )
+        result = []
+        for position, value in enumerate(hashes):
+            try:
+                result.append(bytes.fromhex(value))
+            except ValueError as exc:
+                raise LedgerIntegrityError(
+                    "leaf_hash", f"stored leaf hash of entry {position} is not hex"
+                ) from exc
+        return result
+
+    def entries_for_document(self, document_id: str) -> list[LedgerEntry]:
+        """Return the document's entries in seq order (empty if none)."""
+        rows = self._session.scalars(
+            select(LedgerEntryRow)
+            .where(LedgerEntryRow.document_id == document_id)
+            .order_by(LedgerEntryRow.seq)
+        )
+        return [_entry(row) for row in rows]
+
+    def document_entries(self, document_id: str, *, org_ids: Collection[str]) -> list[LedgerEntry]:
+        """Return a chain owned by one of the caller's organisations; NotFound otherwise."""
+        rows = self._session.scalars(
+            select(LedgerEntryRow)
+            .where(
+                LedgerEntryRow.document_id == document_id,
+                LedgerEntryRow.org_id.in_(visible(org_ids)),
+            )
+            .order_by(LedgerEntryRow.seq)
+        ).all()
+        if not rows:
+            raise NotFoundError("ledger chain", document_id)
+        return [_entry(row) for row in rows]
+
+    def column_checks(self) -> list[Check]:
+        """Check what the core's audit cannot see: the stored entry_hash of every entry, and
+        that each chain has one owner, the owner of the document it records (when stored)."""
+        rows = self._session.scalars(select(LedgerEntryRow).order_by(LedgerEntryRow.log_index))
+        owners: dict[str, set[str]] = {}
+        bad_hashes = []
+        for row in rows:
+            if _entry(row).entry_hash() != row.entry_hash:
+                bad_hashes.append(row.log_index)
+            owners.setdefault(row.document_id, set()).add(row.org_id)
+        checks = [
+            Check("entry_hashes", False, f"stored entry_hash differs at entries {bad_hashes}")
+            if bad_hashes
+            else Check("entry_hashes", True, "every stored entry_hash matches its entry")
+        ]
+        documents = self._session.execute(
+            select(DocumentRow.id, DocumentRow.org_id).where(DocumentRow.id.in_(list(owners)))
+        ).all()
+        document_owners: dict[str, set[str]] = {}
+        for document_id, org_id in documents:
+            document_owners.setdefault(document_id, set()).add(org_id)
+        wrong = sorted(
+            document_id
+            for document_id, orgs in owners.items()
+            if len(orgs) != 1 or not orgs <= document_owners.get(document_id, orgs)
+        )
+        checks.append(
+            Check("chain_owners", False, f"chains with a wrong or mixed owner: {wrong}")
+            if wrong
+            else Check("chain_owners", True, f"{len(owners)} chains, each with its one owner")
+        )
+        return checks
+
+
+def audit_ledger(
+    ledger: Ledger,
+    store: SqlLedgerStore,
+    trust_list: TrustList | None = None,
+    tree_heads: Sequence[SignedTreeHead] = (),
+) -> VerificationReport:
+    """Return the core audit of `ledger` (entries vs leaves, chains, root, tree heads) together
+    with the stored-column checks of `store`, as one report."""
+    core = ledger.audit(trust_list, tree_heads)
+    return VerificationReport(core.subject, (*core.checks, *store.column_checks()))
+
+
+class TreeHeadRepository:
+    """Signed tree heads the node's log issued; public, as a log's heads are."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, head: SignedTreeHead) -> None:
+        """Store a signed tree head (insert-only)."""
+        self._session.add(
+            SignedTreeHeadRow(
+                log_id=head.log_id,
+                tree_size=head.tree_size,
+                timestamp=head.timestamp,
+                root_hash=head.root_hash.hex(),
+                signature=head.signature,
+            )
+        )
+        self._session.flush()
+
+    def all_heads(self, log_id: str) -> list[SignedTreeHead]:
+        """Return the log's tree heads, smallest tree first."""
+        rows = self._session.scalars(
+            select(SignedTreeHeadRow)
+            .where(SignedTreeHeadRow.log_id == log_id)
+            .order_by(SignedTreeHeadRow.tree_size, SignedTreeHeadRow.timestamp)
+        )
+        return [_tree_head(row) for row in rows]
+
+    def latest(self, log_id: str) -> SignedTreeHead | None:
+        """Return the log's newest tree head (largest tree, latest time), or None."""
+        heads = self.all_heads(log_id)
+        return heads[-1] if heads else None
+
+
+def _tree_head(row: SignedTreeHeadRow) -> SignedTreeHead:
+    try:
+        root = bytes.fromhex(row.root_hash)
+    except ValueError as exc:
+        raise LedgerIntegrityError(
+            "tree_head", f"stored root of tree head {row.tree_size} is not hex"
+        ) from exc
+    return SignedTreeHead(row.tree_size, root, row.timestamp, row.log_id, row.signature)

@@ -1,0 +1,93 @@
+"""Organisations using the node: who they are and what kind of party they act as."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kervan.documents.parties import check_country_code
+from kervan.errors import ImmutableRecordError, InvalidRequestError, NotFoundError
+from kervan.store.repositories._common import visible
+from kervan.store.tables import OrganisationRow
+
+
+class OrganisationKind(StrEnum):
+    """What an organisation does on the corridor; decides which steps it may take."""
+
+    SHIPPER = "shipper"
+    FORWARDER = "forwarder"
+    CARRIER = "carrier"
+    CONSIGNEE = "consignee"
+    CUSTOMS_AUTHORITY = "customs_authority"
+    PERMIT_AUTHORITY = "permit_authority"
+    GUARANTEE_CHAIN = "guarantee_chain"
+    ANALYST = "analyst"
+    ADMINISTRATOR = "administrator"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Organisation:
+    """An organisation: id (also its party id in signatures), name, ISO country, kind."""
+
+    id: str
+    name: str
+    country: str
+    kind: OrganisationKind
+    created_at: datetime
+
+
+def _record(row: OrganisationRow) -> Organisation:
+    return Organisation(row.id, row.name, row.country, OrganisationKind(row.kind), row.created_at)
+
+
+class OrganisationRepository:
+    """Reads and writes organisations; reads see only the caller's organisations."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, organisation: Organisation) -> Organisation:
+        """Store a new organisation; raise ImmutableRecordError if the id is taken."""
+        if not organisation.id or not organisation.name:
+            raise InvalidRequestError("an organisation needs an id and a name")
+        try:
+            country = check_country_code(organisation.country)
+        except ValueError as exc:
+            raise InvalidRequestError(str(exc)) from exc
+        if self._session.get(OrganisationRow, organisation.id) is not None:
+            raise ImmutableRecordError(f"organisation {organisation.id!r} already exists")
+        row = OrganisationRow(
+            id=organisation.id,
+            name=organisation.name,
+            country=country,
+            kind=OrganisationKind(organisation.kind).value,
+            created_at=organisation.created_at,
+        )
+        self._session.add(row)
+        self._session.flush()
+        return _record(row)
+
+    def get(self, org_id: str, *, org_ids: Collection[str]) -> Organisation:
+        """Return organisation `org_id` if it is one of the caller's; else NotFoundError."""
+        row = self._session.scalars(
+            select(OrganisationRow).where(
+                OrganisationRow.id == org_id, OrganisationRow.id.in_(visible(org_ids))
+            )
+        ).one_or_none()
+        if row is None:
+            raise NotFoundError("organisation", org_id)
+        return _record(row)
+
+    def list_organisations(self, *, org_ids: Collection[str]) -> list[Organisation]:
+        """Return the caller's organisations, by id."""
+        rows = self._session.scalars(
+            select(OrganisationRow)
+            .where(OrganisationRow.id.in_(visible(org_ids)))
+            .order_by(OrganisationRow.id)
+        )
+        return [_record(row) for row in rows]
