@@ -294,6 +294,10 @@ class DocumentRepository:
                 "document_digest", f"{where}: the body does not hash to its stored digest"
             )
         rows = self.signatures(document_id, version, org_ids=org_ids)
+        if [row.position for row in rows] != list(range(len(rows))):
+            raise LedgerIntegrityError(
+                "signature_positions", f"{where}: signature positions are not 0, 1, 2, ..."
+            )
         if not rows:
             return []
         jws: GeneralJws = {
