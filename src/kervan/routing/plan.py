@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, computed_field
 
 from kervan.network.model import CargoUnit, Mode, Network, TransferKind
@@ -16,10 +15,13 @@ from kervan.routing.requirements import (
     customs_offices,
     documents_needed,
 )
-from kervan.routing.timing import TimePart, p50_p90, sample_parts
+from kervan.routing.timing import TimePart, sum_quantiles
 
 
 class _Out(BaseModel):
+    """Output records. The planner builds them with `model_construct` from figures it computed
+    out of the validated network, so they are not validated a second time (a hot path)."""
+
     model_config = ConfigDict(frozen=True)
 
 
@@ -151,7 +153,7 @@ def _leg(
         factor = border_dwell_factor(net, link.id, compiled.policy)
         dwell = crossing.dwell_hours.scaled(factor)
         parts.append(TimePart(dwell.p50, dwell.p90))
-        border = BorderStep(
+        border = BorderStep.model_construct(
             crossing_id=crossing.id,
             countries=(a.country, z.country),
             dwell_hours_p50=dwell.p50,
@@ -159,7 +161,7 @@ def _leg(
             cost_usd=crossing.cost_usd[compiled.unit],
             customs_office=crossing.customs_office,
         )
-    leg = Leg(
+    leg = Leg.model_construct(
         index=index,
         link_id=link.id,
         mode=link.mode,
@@ -191,7 +193,7 @@ def _transfer(
     transfer = net.transfers[int(compiled.ref[edge])]
     p = compiled.port_at(int(compiled.src[edge]))
     q = compiled.port_at(int(compiled.dst[edge]))
-    step = TransferStep(
+    step = TransferStep.model_construct(
         after_leg=after_leg,
         node=transfer.node,
         node_name=net.nodes[transfer.node].name,
@@ -248,24 +250,22 @@ def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | Non
         for leg in legs
     ]
     needs = documents_needed(facts, truck_flag)
-    key = "|".join(leg.link_id for leg in legs)
-    samples = sample_parts(parts, f"plan:{compiled.unit}:{key}")
-    owners = np.asarray(owner)
     timed: list[Leg] = []
     for leg in legs:
-        p50, p90 = p50_p90(samples[owners == leg.index].sum(axis=0))
-        documents = tuple(dict.fromkeys(n.kind for n in needs if leg.index in n.legs))
-        timed.append(
-            leg.model_copy(update={"hours_p50": p50, "hours_p90": p90, "documents": documents})
+        p50, p90 = sum_quantiles(
+            [part for part, o in zip(parts, owner, strict=True) if o == leg.index]
         )
+        documents = tuple(dict.fromkeys(n.kind for n in needs if leg.index in n.legs))
+        update = {"hours_p50": p50, "hours_p90": p90, "documents": documents}
+        timed.append(leg.model_copy(update=update))
     legs = timed
     countries: list[str] = []
     for f in facts:
         for c in (f.from_country, *f.via_countries, f.to_country):
             if not countries or countries[-1] != c:
                 countries.append(c)
-    p50, p90 = p50_p90(samples.sum(axis=0))
-    totals = Totals(
+    p50, p90 = sum_quantiles(parts)
+    totals = Totals.model_construct(
         distance_km=sum(leg.distance_km for leg in legs),
         typical_hours=sum(leg.typical_hours for leg in legs) + sum(s.hours_p50 for s in steps),
         hours_p50=p50,
@@ -279,7 +279,7 @@ def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | Non
         border_crossings=sum(1 for leg in legs if leg.border is not None),
     )
     offices: list[CustomsOffice] = customs_offices(net, facts, crossings)
-    return Plan(
+    return Plan.model_construct(
         origin=origin,
         destination=destination,
         unit=compiled.unit,
@@ -290,7 +290,7 @@ def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | Non
         modes=tuple(dict.fromkeys(leg.mode for leg in legs)),
         totals=totals,
         documents=tuple(
-            DocumentRequirement(
+            DocumentRequirement.model_construct(
                 kind=n.kind,
                 legs=n.legs,
                 countries=n.countries,
@@ -302,6 +302,7 @@ def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | Non
             for n in needs
         ),
         customs_offices=tuple(
-            Office(role=o.role, country=o.country, name=o.name, node=o.node) for o in offices
+            Office.model_construct(role=o.role, country=o.country, name=o.name, node=o.node)
+            for o in offices
         ),
     )

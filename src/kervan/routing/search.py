@@ -129,29 +129,41 @@ def shortest_path_limited(
     return None if path is None else [int(ids[e]) for e in path]
 
 
-@dataclass(frozen=True)
-class _Label:
-    costs: tuple[float, float, float]
-    transfers: int
-    vertex: int
-    edge: int
-    parent: _Label | None
-
-    def path(self) -> list[int]:
-        edges: list[int] = []
-        label: _Label | None = self
-        while label is not None and label.edge >= 0:
-            edges.append(label.edge)
-            label = label.parent
-        edges.reverse()
-        return edges
+# A label is a partial path: (time, cost, co2, transfers, vertex, edge, parent label or None).
+# Plain tuples keep the inner loop of the Pareto search cheap.
+_Label = tuple[float, float, float, int, int, int, "_Label | None"]
 
 
-def _dominates(a: _Label, b: _Label, eps: float) -> bool:
-    """a is at least as good as b in every criterion (b within a factor 1+eps of a counts)."""
-    return a.transfers <= b.transfers and all(
-        x <= y * (1.0 + eps) + 1e-9 for x, y in zip(a.costs, b.costs, strict=True)
-    )
+def _path_of(label: _Label) -> list[int]:
+    edges: list[int] = []
+    node: _Label | None = label
+    while node is not None and node[5] >= 0:
+        edges.append(node[5])
+        node = node[6]
+    edges.reverse()
+    return edges
+
+
+def _beaten(labels: list[_Label], t: float, c: float, e: float, n: int, f: float) -> bool:
+    """Whether any label is at least as good as (t, c, e, n), within a factor f = 1 + eps."""
+    t, c, e = t * f + 1e-9, c * f + 1e-9, e * f + 1e-9
+    for other in labels:
+        if other[0] <= t and other[1] <= c and other[2] <= e and other[3] <= n:
+            return True
+    return False
+
+
+def _lower_bounds(
+    graph: EdgeGraph, criteria: tuple[FloatArray, ...], keep: BoolArray, target: int
+) -> list[list[float]]:
+    """For each criterion, the least cost from every vertex to `target` (inf if unreachable)."""
+    ids = np.flatnonzero(keep).astype(np.int64)
+    reverse = EdgeGraph(graph.vertex_count, graph.dst[ids], graph.src[ids])
+    out = []
+    for values in criteria:
+        matrix = prepare(reverse, values[ids]).matrix
+        out.append(dijkstra(matrix, directed=True, indices=target).tolist())
+    return out
 
 
 def pareto_paths(
@@ -167,49 +179,61 @@ def pareto_paths(
 ) -> list[list[int]]:
     """Edge-id paths whose (criteria sums) are Pareto-optimal from `source` to `target`.
 
-    `eps` > 0 keeps one representative for plans within that relative margin of each other, which
-    bounds the work on large networks. `counted` marks transfer edges; with `max_transfers` a
-    path may use at most that many. Returns paths sorted by the first criterion.
+    A label-setting search guided by exact lower bounds to the target (one reverse Dijkstra per
+    criterion): a partial path whose cost plus bound is already beaten by a found plan is dropped.
+    `eps` > 0 keeps one representative for plans within that relative margin of each other.
+    `counted` marks transfer edges; with `max_transfers` a path may use at most that many.
     """
     keep = np.ones(len(graph.src), dtype=np.bool_) if mask is None else mask
     order = np.argsort(graph.src, kind="stable")
     order = order[keep[order]]
-    starts = np.searchsorted(graph.src[order], np.arange(graph.vertex_count + 1))
+    starts = np.searchsorted(graph.src[order], np.arange(graph.vertex_count + 1)).tolist()
     adj_dst = graph.dst[order].tolist()
     adj_id = order.tolist()
     c0, c1, c2 = (c.tolist() for c in criteria)
+    h0, h1, h2 = _lower_bounds(graph, criteria, keep, target)
+    inf = float("inf")
+    if h0[source] == inf:
+        return []
+    # Transfers are a criterion only when limited; otherwise they would split labels.
+    limited = max_transfers is not None
+    limit = max_transfers if max_transfers is not None else 0
     is_counted = counted.tolist()
-    bounds = starts.tolist()
+    f = 1.0 + eps
 
     settled: list[list[_Label]] = [[] for _ in range(graph.vertex_count)]
-    root = _Label((0.0, 0.0, 0.0), 0, source, -1, None)
-    heap: list[tuple[tuple[float, float, float], int, _Label]] = [(root.costs, 0, root)]
+    found = settled[target]
+    root: _Label = (0.0, 0.0, 0.0, 0, source, -1, None)
+    heap: list[tuple[float, float, float, int, _Label]] = [
+        (h0[source], h1[source], h2[source], 0, root)
+    ]
     tick, popped = 1, 0
     while heap and popped < max_labels:
-        _, _, label = heapq.heappop(heap)
+        label = heapq.heappop(heap)[4]
         popped += 1
-        v = label.vertex
-        if any(_dominates(other, label, eps) for other in settled[v]):
+        t, c, e, n, v = label[0], label[1], label[2], label[3], label[4]
+        if _beaten(settled[v], t, c, e, n, f):
             continue
-        if any(_dominates(other, label, eps) for other in settled[target]):
-            continue  # cannot lead to a plan better than one we already have
         settled[v].append(label)
         if v == target:
             continue
-        for k in range(bounds[v], bounds[v + 1]):
-            edge = adj_id[k]
-            # Transfers are a criterion only when limited; otherwise they would split labels.
-            transfers = label.transfers
-            if max_transfers is not None and is_counted[edge]:
-                transfers += 1
-                if transfers > max_transfers:
-                    continue
-            t, c, e = label.costs
-            child = _Label(
-                (t + c0[edge], c + c1[edge], e + c2[edge]), transfers, adj_dst[k], edge, label
-            )
-            if any(_dominates(other, child, eps) for other in settled[child.vertex]):
+        for k in range(starts[v], starts[v + 1]):
+            w = adj_dst[k]
+            hw = h0[w]
+            if hw == inf:
                 continue
-            heapq.heappush(heap, (child.costs, tick, child))
+            edge = adj_id[k]
+            transfers = n
+            if limited and is_counted[edge]:
+                transfers += 1
+                if transfers > limit:
+                    continue
+            ct, cc, ce = t + c0[edge], c + c1[edge], e + c2[edge]
+            if _beaten(settled[w], ct, cc, ce, transfers, f):
+                continue
+            et, ec, ee = ct + hw, cc + h1[w], ce + h2[w]
+            if _beaten(found, et, ec, ee, transfers, f):
+                continue  # even at its best it cannot beat a plan already found
+            heapq.heappush(heap, (et, ec, ee, tick, (ct, cc, ce, transfers, w, edge, label)))
             tick += 1
-    return [label.path() for label in settled[target]]
+    return [_path_of(label) for label in found]
