@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from corridor_samples import ADY, CONSIGNEE, COTTON_SHIPPER, GR, TCDD, btk_content, btk_note, sig
 from pydantic import ValidationError
+from tests.documents.corridor_samples import (
+    ADY,
+    CONSIGNEE,
+    COTTON_SHIPPER,
+    GR,
+    TCDD,
+    btk_content,
+    btk_note,
+    sig,
+)
 
 from kervan.documents.cimsmgs import CimSmgsState, CimSmgsStep, RailSection
 from kervan.documents.parties import PartyRole as R

@@ -7,7 +7,10 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from corridor_samples import (
+from hypothesis import HealthCheck, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from tests.documents.corridor_samples import (
     CARRIER,
     CONSIGNEE,
     CONSIGNOR,
@@ -19,9 +22,6 @@ from corridor_samples import (
     place,
     sig,
 )
-from hypothesis import HealthCheck, event, settings
-from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from kervan.documents.ecmr import Reservation, ReservationSubject
 from kervan.documents.ecmr_lifecycle import Ecmr, EcmrState, EcmrStep

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
-from corridor_samples import BATTERIES, CONTAINER, T0, sig
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from tests.documents.corridor_samples import BATTERIES, CONTAINER, T0, sig
 
 from kervan.documents.etir import (
     AdvanceTirData,

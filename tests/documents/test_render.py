@@ -6,8 +6,8 @@ import re
 from datetime import date
 
 import segno
-from corridor_samples import CONSIGNOR, T0, btk_note, ecmr_content, sig
-from test_etir import submitted
+from tests.documents.corridor_samples import CONSIGNOR, T0, btk_note, ecmr_content, sig
+from tests.documents.test_etir import submitted
 
 from kervan.documents.ecmr_lifecycle import Ecmr
 from kervan.documents.epermit import PermitType, Quota, issue_permit

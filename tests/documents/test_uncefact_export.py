@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from corridor_samples import (
+from jsonschema import Draft202012Validator
+from tests.documents.corridor_samples import (
     ADY,
     CARRIER,
     CONSIGNEE,
@@ -23,7 +24,6 @@ from corridor_samples import (
     ecmr_content,
     sig,
 )
-from jsonschema import Draft202012Validator
 
 from kervan.documents.cimsmgs import CimSmgsNote
 from kervan.documents.ecmr import Reservation, ReservationSubject

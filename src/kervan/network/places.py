@@ -24,6 +24,18 @@ def normalise(name: str) -> str:
     return re.sub(r"[^0-9a-z\u0400-\u04ff\u4e00-\u9fff]+", "", bare.translate(_FOLD))
 
 
+_GENERIC = re.compile(
+    r"\(.*?\)|\b(sea |dry |river )?(port|station|terminal|logistics cent(re|er)|border crossing)\b",
+    re.IGNORECASE,
+)
+
+
+def _bare_name(name: str) -> str:
+    """A name without what kind of place it is: "Aktau port" -> "Aktau", "Halkali (Istanbul)"."""
+    bare = _GENERIC.sub(" ", name).strip()
+    return bare or name
+
+
 class PlaceIndex:
     """Resolves place names on one network."""
 
@@ -31,7 +43,7 @@ class PlaceIndex:
         self._network = network
         self._by_key: dict[str, list[Node]] = {}
         for node in network.nodes.values():
-            for label in (node.id, node.name, *node.aliases):
+            for label in (node.id, node.name, _bare_name(node.name), *node.aliases):
                 nodes = self._by_key.setdefault(normalise(label), [])
                 if node not in nodes:
                     nodes.append(node)
