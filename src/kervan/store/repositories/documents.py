@@ -9,7 +9,6 @@ JWS signature and the signature columns, so a changed byte anywhere is reported.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -94,7 +93,21 @@ def _version(row: DocumentVersionRow) -> StoredVersion:
 
 
 def _signature(row: DocumentSignatureRow) -> StoredSignature:
-    entry = json.loads(row.entry)
+    try:
+        value = parse_json(row.entry.encode("utf-8"))
+    except CanonicalJsonError as exc:
+        value = exc.message
+    if not (isinstance(value, dict) and set(value) == {"protected", "signature"}
+            and all(isinstance(v, str) for v in value.values())):  # fmt: skip
+        raise LedgerIntegrityError(
+            "signature_entry",
+            f"stored signature {row.position} of document {row.document_id!r} version "
+            f"{row.version} is not a JWS signature entry",
+        )
+    entry: JwsSignature = {
+        "protected": str(value["protected"]),
+        "signature": str(value["signature"]),
+    }
     return StoredSignature(row.position, row.kid, row.party, row.role, row.signed_at, entry)
 
 
