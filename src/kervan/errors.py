@@ -274,3 +274,31 @@ class KeyFileError(KervanError):
     code = "key_file_invalid"
     exit_code = 21
     http_status = 500
+
+
+class PermitRefusedError(KervanError):
+    """A control authority refuses an e-Permit at its border.
+
+    `reason` is a stable name (qr_signature, qr_signer, qr_claims, not_yet_valid, expired,
+    plate_mismatch, wrong_authority, wrong_haulier_country, permit_type, usage_rule, revoked) so
+    the officer and the haulier see at once what to fix.
+    """
+
+    code = "permit_refused"
+    exit_code = 22
+    http_status = 422
+
+    def __init__(self, permit_id: str, reason: str, detail: str) -> None:
+        self.permit_id = permit_id
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"permit {permit_id} refused: {reason}: {detail}")
+
+
+class CustomsRouteError(KervanError):
+    """A customs step at an office the shipment's declared route does not pass, or a route
+    the customs corridor cannot follow (e.g. a country entered twice under one TIR transport)."""
+
+    code = "customs_route_invalid"
+    exit_code = 23
+    http_status = 422
