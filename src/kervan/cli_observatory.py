@@ -1,0 +1,198 @@
+"""`kervan simulate`, `kervan compare` and `kervan kpis`: the corridor observatory on the command
+line. Errors a user can cause exit with the KervanError's exit code and one line on stderr."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kervan.errors import InvalidRequestError, KervanError
+from kervan.network.dataset import load_network
+from kervan.network.model import Network
+from kervan.observatory.events import load_events
+from kervan.observatory.kpis import compare_with_published, compute_kpis, kpis_to_csv, kpis_to_json
+from kervan.observatory.montecarlo import (
+    Backend,
+    ScenarioSummary,
+    marginal_gains,
+    replicate,
+    summarise,
+)
+from kervan.observatory.report import (
+    compare,
+    comparison_html,
+    comparison_json,
+    render_html,
+    summary_json,
+)
+from kervan.observatory.scenario import load_scenario
+
+observatory_app = typer.Typer(help="The corridor observatory: KPIs and the simulator.")
+
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _user_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """A KervanError becomes one line on stderr and the error's exit code (as kervan.cli does)."""
+
+    @wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except KervanError as exc:
+            err.print(f"[bold red]error[/] ({exc.code}): {exc.message}", highlight=False)
+            raise typer.Exit(exc.exit_code) from None
+
+    return run
+
+
+Replications = Annotated[int, typer.Option("--replications", "-n", help="Monte Carlo runs.")]
+Years = Annotated[float, typer.Option("--years", help="Simulated years after the warm-up.")]
+Seed = Annotated[int, typer.Option("--seed", help="Seed of the first replication.")]
+OutDir = Annotated[Path, typer.Option("--out", help="Folder for the report files.")]
+BackendOpt = Annotated[
+    Backend, typer.Option("--backend", help="process (local cores), sequential or ray.")
+]
+
+
+def _summarise(
+    network: Network, name: str, replications: int, years: float, seed: int, backend: Backend
+) -> ScenarioSummary:
+    if replications < 1 or replications > 1000:
+        raise InvalidRequestError("--replications must be between 1 and 1000")
+    if not 0 < years <= 50:
+        raise InvalidRequestError("--years must be above 0 and at most 50")
+    scenario = load_scenario(name, network).with_years(years)
+    columns = (
+        TextColumn(f"[bold]{scenario.id}[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("replications", total=replications)
+        results = replicate(
+            scenario,
+            replications,
+            seed,
+            backend=backend,
+            progress=lambda done: bar.update(task, completed=done),
+        )
+    return summarise(scenario, results)
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / name
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InvalidRequestError(f"cannot write {folder / name}: {exc.strerror}") from None
+    return path
+
+
+@observatory_app.command("simulate")
+@_user_errors
+def simulate(
+    scenario: Annotated[str, typer.Argument(help="Shipped scenario name or a scenario .toml.")],
+    replications: Replications = 4,
+    years: Years = 1.0,
+    seed: Seed = 0,
+    out_dir: OutDir = Path("observatory-report"),
+    backend: BackendOpt = Backend.PROCESS,
+    check_bottlenecks: Annotated[
+        int, typer.Option("--check-bottlenecks", help="Rerun +10% capacity at the top K.")
+    ] = 0,
+) -> None:
+    """Simulate SCENARIO and write a report (HTML with inline charts, and JSON) to --out."""
+    network = load_network()
+    summary = _summarise(network, scenario, replications, years, seed, backend)
+    if check_bottlenecks > 0:
+        resolved = load_scenario(scenario, network).with_years(years)
+        gains = marginal_gains(
+            resolved,
+            summary,
+            top=check_bottlenecks,
+            replications=min(replications, 2),
+            seed=seed,
+            backend=backend,
+        )
+        summary = summary.model_copy(update={"marginal_gains": gains})
+    dwell = {c.id: c.dwell_hours.p50 for c in network.crossings.values()}
+    html = _write(out_dir, f"{summary.scenario}.html", render_html(summary, dwell))
+    _write(out_dir, f"{summary.scenario}.json", summary_json(summary))
+    t = summary.targets
+    table = Table(title=summary.title)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_row("Trans-Caspian Mt/year", f"{t.volume_tonnes_per_year.mean / 1e6:.2f}")
+    table.add_row("2030 volume target (11 Mt)", "met" if t.volume_met else "not met")
+    table.add_row("transit / today (P50)", f"{t.time_ratio.mean:.2f}")
+    table.add_row("2030 time target (0.5)", "met" if t.time_met else "not met")
+    table.add_row("top bottlenecks", ", ".join(summary.bottlenecks[:3]) or "none")
+    out.print(table)
+    out.print(f"report: {html}", highlight=False)
+
+
+@observatory_app.command("compare")
+@_user_errors
+def compare_scenarios(
+    a: Annotated[str, typer.Argument(help="First scenario.")],
+    b: Annotated[str, typer.Argument(help="Second scenario.")],
+    replications: Replications = 2,
+    years: Years = 1.0,
+    seed: Seed = 0,
+    out_dir: OutDir = Path("observatory-report"),
+    backend: BackendOpt = Backend.PROCESS,
+) -> None:
+    """Simulate A and B with the same seeds and print them side by side (and write it)."""
+    network = load_network()
+    first = _summarise(network, a, replications, years, seed, backend)
+    second = _summarise(network, b, replications, years, seed, backend)
+    rows = compare(first, second)
+    table = Table(title=f"{first.scenario} vs {second.scenario}")
+    for column in ("figure", first.scenario, second.scenario, "change"):
+        table.add_column(column, justify="left" if column == "figure" else "right")
+    for r in rows:
+        table.add_row(r.metric, f"{r.a:,.2f}", f"{r.b:,.2f}", f"{r.change:+,.2f}")
+    out.print(table)
+    stem = f"compare-{first.scenario}-{second.scenario}"
+    _write(out_dir, f"{stem}.json", comparison_json(first, second, rows))
+    path = _write(out_dir, f"{stem}.html", comparison_html(first, second, rows))
+    out.print(f"comparison: {path}", highlight=False)
+
+
+@observatory_app.command("kpis")
+@_user_errors
+def kpis(
+    events: Annotated[Path, typer.Argument(help="JSON file of corridor events.")],
+    csv_out: Annotated[
+        Path | None, typer.Option("--csv", help="Also write the KPIs as CSV.")
+    ] = None,
+) -> None:
+    """Compute corridor KPIs from EVENTS.json; print them as JSON (with the published baselines)."""
+    network = load_network()
+    computed = compute_kpis(load_events(events), network)
+    baseline = compare_with_published(computed, network)
+    if csv_out is not None:
+        _write(csv_out.parent, csv_out.name, kpis_to_csv(computed, baseline))
+    sys.stdout.write(kpis_to_json(computed, baseline) + "\n")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the observatory's commands to the main `kervan` app."""
+    app.command("simulate")(simulate)
+    app.command("compare")(compare_scenarios)
+    app.command("kpis")(kpis)
