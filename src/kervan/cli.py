@@ -256,3 +256,8 @@ def places(
 def main() -> None:
     """Entry point for `python -m kervan`."""
     app()
+
+
+from kervan.cli_observatory import register as _register_observatory  # noqa: E402
+
+_register_observatory(app)
