@@ -1,0 +1,135 @@
+"""The FastAPI application: one factory for the node's HTTP API (and, later, its web pages).
+
+`create_app(settings)` connects to the node's database (refusing an unmigrated one with the
+message to run `kervan db upgrade`), loads the corridor network, and wires the middleware:
+request ids with JSON access logs, a body size limit, per-client rate limits, problem+json errors
+and Prometheus metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from kervan import __version__
+from kervan.api import problems
+from kervan.api.metrics import CONTENT_TYPE_LATEST, ApiMetrics
+from kervan.api.middleware import (
+    BodySizeLimit,
+    JsonFormatter,
+    RateLimit,
+    RequestContext,
+    TokenBucket,
+)
+from kervan.api.routes import planning
+from kervan.network.dataset import load_network
+from kervan.network.model import Network
+from kervan.routing.planner import Planner
+from kervan.settings import Settings, get_settings
+from kervan.store.db import make_session_factory
+from kervan.store.schema import connect_migrated
+
+log = logging.getLogger("kervan.api")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Request limits: body size and the per-client token bucket."""
+
+    max_body_bytes: int = 1_000_000
+    requests_per_second: float = 200.0
+    burst: float = 400.0
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Structured JSON logs on stderr for the kervan loggers."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    for name in ("kervan", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
+        logger.propagate = False
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    network: Network | None = None,
+    engine: Engine | None = None,
+    limits: Limits | None = None,
+) -> FastAPI:
+    """Build the node's app. Raises DatabaseNotMigratedError for an unmigrated database."""
+    settings = settings or get_settings()
+    limits = limits or Limits()
+    engine = engine or connect_migrated(settings.resolved_database_url)
+    network = network or load_network()
+    metrics = ApiMetrics()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Kervan",
+        version=__version__,
+        summary="Open Digital Trade Corridor for the Middle Corridor",
+        description=(
+            "Plan multimodal routes on the Middle Corridor, book shipments, issue and sign their "
+            "e-CMR, e-TIR, e-Permit and CIM/SMGS documents, and verify them. Errors are "
+            "RFC 9457 problem+json with a machine `code`."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = make_session_factory(engine)
+    app.state.network = network
+    app.state.planner = Planner(network)
+    app.state.metrics = metrics
+    problems.install(app)
+    app.include_router(planning.router)
+    _install_health(app, engine)
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus() -> Response:
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    bucket = TokenBucket(rate=limits.requests_per_second, burst=limits.burst)
+    app.add_middleware(RateLimit, bucket=bucket, exempt=("/health", "/ready", "/metrics"))
+    app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(RequestContext, observe=metrics.observe)
+    return app
+
+
+def sessions_of(request: Request) -> sessionmaker[Session]:
+    """The app's session factory (for services that take a unit of work)."""
+    factory: sessionmaker[Session] = request.app.state.sessions
+    return factory
+
+
+def _install_health(app: FastAPI, engine: Engine) -> None:
+    @app.get("/health", tags=["operations"])
+    def health() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/ready", tags=["operations"], responses={503: {"description": "Not ready"}})
+    def ready() -> JSONResponse:
+        """Readiness: the database answers and the network is loaded."""
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as exc:
+            log.warning("not ready", extra={"error": str(exc)})
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+        nodes = len(app.state.network.nodes)
+        return JSONResponse({"status": "ready", "database": "ok", "network_nodes": nodes})
