@@ -38,7 +38,9 @@ class PlanBody(BaseModel):
     avoid_countries: list[CountryCode] = Field(default_factory=list, max_length=50)
     avoid_modes: list[Mode] = Field(default_factory=list, max_length=4)
     year: int | None = Field(None, ge=1990, le=2100)
-    date: date | None = None
+    on_date: date | None = Field(
+        None, description="Date of travel (decides which planned links are open)"
+    )
     max_transfers: int | None = Field(None, ge=0, le=20)
     alternatives: int = Field(3, ge=1, le=10)
     pareto: bool = False
@@ -56,7 +58,7 @@ class PlanBody(BaseModel):
             avoid_countries=frozenset(self.avoid_countries),
             avoid_modes=frozenset(self.avoid_modes),
             year=self.year,
-            on_date=self.date,
+            on_date=self.on_date,
             max_transfers=self.max_transfers,
             alternatives=self.alternatives,
             truck_flag=self.truck_flag,
