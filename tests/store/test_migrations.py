@@ -34,6 +34,13 @@ TABLES = {
     "permits",
     "permit_usages",
     "idempotency_keys",
+    "api_clients",
+    "api_keys",
+    "users",
+    "shipments",
+    "shipment_parties",
+    "shipment_documents",
+    "shipment_events",
 }
 #: The log and its tree heads are the node's, shared by all; every other table is an org's.
 NODE_TABLES = {"organisations", "ledger_entries", "signed_tree_heads"}

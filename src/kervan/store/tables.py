@@ -331,3 +331,133 @@ class IdempotencyKeyRow(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+# -- access: machine clients, API keys and people ------------------------------------------------
+
+
+class ApiClientRow(Base):
+    """An OAuth2 client-credentials client of an organisation; the secret is kept as argon2."""
+
+    __tablename__ = "api_clients"
+    __table_args__ = (UniqueConstraint("client_id", name="client_id"),)
+
+    org_id: Mapped[str] = mapped_column(
+        String(ORG_ID), ForeignKey("organisations.id"), primary_key=True
+    )
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(Text)
+    scopes: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ApiKeyRow(Base):
+    """An API key of an organisation, kept as SHA-256 of its random secret part."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (UniqueConstraint("key_id", name="key_id"),)
+
+    org_id: Mapped[str] = mapped_column(
+        String(ORG_ID), ForeignKey("organisations.id"), primary_key=True
+    )
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(HEX64))
+    scopes: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class UserRow(Base):
+    """A person who logs in to the web interface for an organisation (argon2 password hash)."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("username", name="username"),)
+
+    org_id: Mapped[str] = mapped_column(
+        String(ORG_ID), ForeignKey("organisations.id"), primary_key=True
+    )
+    username: Mapped[str] = mapped_column(String(128), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    display_name: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+# -- shipments ---------------------------------------------------------------------------------
+
+
+class ShipmentRow(Base):
+    """A booked shipment: the chosen plan and where the cargo stands. Owned by the booking org."""
+
+    __tablename__ = "shipments"
+
+    org_id: Mapped[str] = mapped_column(
+        String(ORG_ID), ForeignKey("organisations.id"), primary_key=True
+    )
+    id: Mapped[str] = mapped_column(String(DOC_ID), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(128))
+    unit: Mapped[str] = mapped_column(String(16))
+    origin: Mapped[str] = mapped_column(String(32))
+    destination: Mapped[str] = mapped_column(String(32))
+    plan_key: Mapped[str] = mapped_column(Text)
+    plan: Mapped[str] = mapped_column(Text)
+    cargo: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ShipmentPartyRow(Base):
+    """An organisation taking part in a shipment and in which role (who may see and sign)."""
+
+    __tablename__ = "shipment_parties"
+    __table_args__ = (
+        ForeignKeyConstraint(["org_id", "shipment_id"], ["shipments.org_id", "shipments.id"]),
+        Index(None, "party_org_id"),
+    )
+
+    org_id: Mapped[str] = mapped_column(String(ORG_ID), primary_key=True)
+    shipment_id: Mapped[str] = mapped_column(String(DOC_ID), primary_key=True)
+    party_org_id: Mapped[str] = mapped_column(
+        String(ORG_ID), ForeignKey("organisations.id"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class ShipmentDocumentRow(Base):
+    """A document the shipment's plan needs, linked to the legs and countries it covers."""
+
+    __tablename__ = "shipment_documents"
+    __table_args__ = (
+        ForeignKeyConstraint(["org_id", "shipment_id"], ["shipments.org_id", "shipments.id"]),
+        ForeignKeyConstraint(["org_id", "document_id"], ["documents.org_id", "documents.id"]),
+    )
+
+    org_id: Mapped[str] = mapped_column(String(ORG_ID), primary_key=True)
+    shipment_id: Mapped[str] = mapped_column(String(DOC_ID), primary_key=True)
+    document_id: Mapped[str] = mapped_column(String(DOC_ID), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    legs: Mapped[str] = mapped_column(Text)
+    countries: Mapped[str] = mapped_column(Text)
+    lifecycle: Mapped[str] = mapped_column(Text)
+
+
+class ShipmentEventRow(Base):
+    """Something that happened to the cargo (taken over, border arrival, release, delivered)."""
+
+    __tablename__ = "shipment_events"
+    __table_args__ = (
+        ForeignKeyConstraint(["org_id", "shipment_id"], ["shipments.org_id", "shipments.id"]),
+        CheckConstraint("seq >= 1", name="seq"),
+    )
+
+    org_id: Mapped[str] = mapped_column(String(ORG_ID), primary_key=True)
+    shipment_id: Mapped[str] = mapped_column(String(DOC_ID), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    event_type: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    node: Mapped[str | None] = mapped_column(String(32))
+    leg_index: Mapped[int | None] = mapped_column(Integer)
+    recorded_by: Mapped[str] = mapped_column(String(ORG_ID))
+    details: Mapped[str] = mapped_column(Text)
