@@ -258,6 +258,10 @@ def main() -> None:
     app()
 
 
+from kervan.cli_verify import register as _register_verify  # noqa: E402
+
+_register_verify(app)
+
 from kervan.cli_observatory import register as _register_observatory  # noqa: E402
 
 _register_observatory(app)
