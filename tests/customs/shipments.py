@@ -25,7 +25,7 @@ from kervan.customs.declaration import (
 from kervan.customs.offices import CustomsOffices
 from kervan.customs.recognition import ControlResult, InspectionResult, LaneDecision, decide_lane
 from kervan.customs.risk import Infringement, assess
-from kervan.customs.route import CustomsRoute, customs_route
+from kervan.customs.route import CustomsRoute
 from kervan.customs.rules import load_rules
 from kervan.documents.goods import (
     Container,
@@ -42,7 +42,9 @@ from kervan.routing.planner import Objective, Planner, PlanRequest
 from kervan.routing.requirements import DocumentKind
 
 T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
-CONTAINER_SEAL = Seal(number="CN2025XA778812", identifier="CN-XIAN", affixed_by=SealingParty.SHIPPER)
+CONTAINER_SEAL = Seal(
+    number="CN2025XA778812", identifier="CN-XIAN", affixed_by=SealingParty.SHIPPER
+)
 TRUCK_SEAL = Seal(number="UZTIR0045511", identifier="UZ-TASHKENT", affixed_by=SealingParty.CUSTOMS)
 TRUCK = VehiclePlate(number="01 A 123 BC", country="UZ")
 TRAILER = VehiclePlate(number="01 XA 4567", country="UZ")
@@ -114,7 +116,9 @@ def cotton(value: str = "38000.00") -> GoodsItem:
 
 
 def container_declaration(
-    route: CustomsRoute, shipment: str = "KRV-2025-0001", seals: tuple[Seal, ...] = (CONTAINER_SEAL,)
+    route: CustomsRoute,
+    shipment: str = "KRV-2025-0001",
+    seals: tuple[Seal, ...] = (CONTAINER_SEAL,),
 ) -> DeclarationContent:
     return DeclarationContent(
         shipment=shipment,
@@ -172,9 +176,7 @@ class Journey:
     infringements: tuple[Infringement, ...] = ()
 
     @classmethod
-    def lodge(
-        cls, offices: CustomsOffices, content: DeclarationContent, at: datetime
-    ) -> Journey:
+    def lodge(cls, offices: CustomsOffices, content: DeclarationContent, at: datetime) -> Journey:
         """Lodge the declaration and deliver it to every country on the route at once."""
         journey = cls(offices, PreArrivalDeclaration.lodge(content, at))
         for delivery in deliveries(journey.declaration, at):
@@ -232,16 +234,15 @@ class Journey:
         self.records[country] = record
         return record
 
-    def clear(
-        self, country: str, inspect: InspectionResult | None = None
-    ) -> BorderCrossingRecord:
+    def clear(self, country: str, inspect: InspectionResult | None = None) -> BorderCrossingRecord:
         """Documentary check passed, an inspection if asked, release with the control result."""
         record = self.records[country]
-        assert record.arrived_at is not None
-        record = record.check_documents(record.arrived_at + timedelta(hours=1), passed=True)
+        arrived = record.arrived_at
+        assert arrived is not None
+        record = record.check_documents(arrived + timedelta(hours=1), passed=True)
         if inspect is not None:
-            record = record.inspect(record.arrived_at + timedelta(hours=3), inspect)
-        record = record.release(record.arrived_at + timedelta(hours=4), f"jws:{country}:release")
+            record = record.inspect(arrived + timedelta(hours=3), inspect)
+        record = record.release(arrived + timedelta(hours=4), f"jws:{country}:release")
         assert record.control_result is not None
         self.controls.append(record.control_result)
         self.records[country] = record

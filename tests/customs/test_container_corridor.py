@@ -47,7 +47,10 @@ def test_every_country_sees_the_container_before_it_arrives(
         c: r.model_copy(update={"expected_arrival": r.expected_arrival + timedelta(days=1)})
         for c, r in later.records.items()
     }
-    declarations = {j.declaration.shipment: j.declaration, later.declaration.shipment: later.declaration}
+    declarations = {
+        j.declaration.shipment: j.declaration,
+        later.declaration.shipment: later.declaration,
+    }
     for country, record in j.records.items():
         assert record.pre_arrival_received_at < record.expected_arrival
         listed = work_list(record.entry_office, [later.records[country], record], declarations)
@@ -80,7 +83,10 @@ def test_green_sealed_container_is_not_inspected_again_after_kazakhstan(
     kz = j.arrive("KZ")
     # China is not a member of the corridor: its control is not recognised
     assert kz.decision.lane is Lane.YELLOW
-    assert "not recognised: KZ recognises controls of AZ, KZ, KG, TR, UZ" in kz.decision.reasons[-1].finding
+    assert (
+        "not recognised: KZ recognises controls of AZ, KZ, KG, TR, UZ"
+        in kz.decision.reasons[-1].finding
+    )
     listed = work_list("KZ-DOSTYK", j.records.values(), {j.declaration.shipment: j.declaration})
     assert [i.shipment for i in listed.at_border] == ["KRV-2025-0001"]
     assert listed.arriving == ()
@@ -117,23 +123,25 @@ def test_a_broken_seal_sends_the_container_to_red_and_overrides_recognition(
     j.clear("AZ")
     j.leave("AZ")
     record = j.arrive("GE", seals=(BROKEN,))
+    at = record.arrived_at
+    assert at is not None
     decision = record.decision
     assert decision.lane is Lane.RED
     assert decision.physical_inspection_required
     assert decision.recognised is None
     assert "seal_broken" in reasons(j, "GE")
     assert decision.reasons[-1].finding.endswith("not recognised: seal CN2025XA778812 broken")
-    record = record.check_documents(record.arrived_at + timedelta(hours=1), passed=True)  # type: ignore[operator]
+    record = record.check_documents(at + timedelta(hours=1), passed=True)
     with pytest.raises(IllegalTransitionError, match="release the goods"):
-        record.release(record.arrived_at + timedelta(hours=2), "jws:GE")  # type: ignore[operator]
+        record.release(at + timedelta(hours=2), "jws:GE")
     resealed = (Seal(number="GE2025GAR0091", identifier="GE-GARDABANI"),)
     record = record.inspect(
-        record.arrived_at + timedelta(hours=3),  # type: ignore[operator]
+        at + timedelta(hours=3),
         InspectionResult.CONFORM,
         note="load counted, 20 pallets as declared",
         seals_after=resealed,
     )
-    record = record.release(record.arrived_at + timedelta(hours=5), "jws:GE")  # type: ignore[operator]
+    record = record.release(at + timedelta(hours=5), "jws:GE")
     assert record.control_result is not None
     assert record.control_result.seals == resealed
     assert record.control_result.inspection is InspectionResult.CONFORM
@@ -149,7 +157,10 @@ def test_seal_numbers_that_differ_from_the_control_override_recognition(
     assert decision.lane is Lane.RED  # an undeclared seal is a mismatch (floor: red)
     assert decision.recognised is None
     assert set(reasons(j, "AZ")) >= {"seal_missing", "seal_mismatch", "recognised_control"}
-    assert "checked seal(s) CN2025XA778812, the cargo now has XX0000001" in decision.reasons[-1].finding
+    assert (
+        "checked seal(s) CN2025XA778812, the cargo now has XX0000001"
+        in decision.reasons[-1].finding
+    )
 
 
 def test_a_discrepancy_ends_in_detention(xian_istanbul: Plan, offices: CustomsOffices) -> None:
@@ -161,7 +172,9 @@ def test_a_discrepancy_ends_in_detention(xian_istanbul: Plan, offices: CustomsOf
     at = record.arrived_at
     assert at is not None
     record = record.check_documents(at + timedelta(hours=1), passed=True)
-    record = record.inspect(at + timedelta(hours=2), InspectionResult.DISCREPANCY, "batteries undeclared as DG")
+    record = record.inspect(
+        at + timedelta(hours=2), InspectionResult.DISCREPANCY, "batteries undeclared as DG"
+    )
     assert record.allowed_steps() == ["detain the goods"]
     with pytest.raises(IllegalTransitionError):
         record.release(at + timedelta(hours=3), "jws:KZ")
@@ -180,9 +193,11 @@ def test_illegal_crossing_steps_are_refused(xian_istanbul: Plan, offices: Custom
     with pytest.raises(IllegalTransitionError, match="record the exit"):
         record.exit(T0, "KZ-AKTAU")
     arrived = j.arrive("KZ")
+    at = arrived.arrived_at
+    assert at is not None
     with pytest.raises(IllegalTransitionError, match="record the arrival"):
         arrived.arrive(T0, "KZ-DOSTYK", (), arrived.decision)
-    failed = arrived.check_documents(arrived.arrived_at + timedelta(hours=1), passed=False)  # type: ignore[operator]
+    failed = arrived.check_documents(at + timedelta(hours=1), passed=False)
     assert "release the goods" not in failed.allowed_steps()
     with pytest.raises(IllegalTransitionError):
-        failed.release(arrived.arrived_at + timedelta(hours=2), "jws:KZ")  # type: ignore[operator]
+        failed.release(at + timedelta(hours=2), "jws:KZ")

@@ -29,7 +29,9 @@ def test_offices_have_stable_codes_roles_and_crossings(offices: CustomsOffices) 
     assert (party.id, party.country) == ("TR-KARS", "TR")
 
 
-def test_every_crossing_has_an_office_on_each_side(corridor: Network, offices: CustomsOffices) -> None:
+def test_every_crossing_has_an_office_on_each_side(
+    corridor: Network, offices: CustomsOffices
+) -> None:
     for crossing in corridor.crossings.values():
         a, b = offices.for_crossing(crossing.id)
         assert (a.country, b.country) == crossing.countries
@@ -74,7 +76,9 @@ def test_container_route_follows_dostyk_caspian_and_btk(
         route.passage("UZ")
 
 
-def test_truck_route_through_the_ots_states(tashkent_istanbul: Plan, offices: CustomsOffices) -> None:
+def test_truck_route_through_the_ots_states(
+    tashkent_istanbul: Plan, offices: CustomsOffices
+) -> None:
     route = customs_route(tashkent_istanbul, offices, T0)
     assert [p.country for p in route.passages] == ["UZ", "KZ", "AZ", "GE", "TR"]
     assert route.passage("KZ").entry_office == "KZ-SARYAGASH"

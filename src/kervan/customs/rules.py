@@ -19,7 +19,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from kervan.documents.goods import hs2022_subheadings
 from kervan.documents.parties import CountryCode, CurrencyCode
@@ -102,11 +102,13 @@ class Lanes(_Strict):
     yellow_from: Annotated[float, Field(gt=0)]
     red_from: Annotated[float, Field(gt=0)]
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Lanes:
-        if self.red_from <= self.yellow_from:
-            raise ValueError(f"red_from ({self.red_from}) must exceed yellow_from")
-        return self
+    @field_validator("red_from")
+    @classmethod
+    def _ordered(cls, value: float, info: ValidationInfo) -> float:
+        yellow = info.data.get("yellow_from")
+        if yellow is not None and value <= yellow:
+            raise ValueError(f"red_from ({value:g}) must exceed yellow_from ({yellow:g})")
+        return value
 
 
 def _hs_prefix(value: str) -> str:
@@ -126,10 +128,7 @@ class SensitiveHs(_Strict):
     lane_at_least: Lane | None = None
     source: str
 
-    @model_validator(mode="after")
-    def _prefix(self) -> SensitiveHs:
-        _hs_prefix(self.prefix)
-        return self
+    _prefix = field_validator("prefix")(_hs_prefix)
 
 
 class ValueReference(_Strict):
@@ -140,12 +139,15 @@ class ValueReference(_Strict):
     usd_per_kg_max: Annotated[float, Field(gt=0)]
     source: str
 
-    @model_validator(mode="after")
-    def _range(self) -> ValueReference:
-        _hs_prefix(self.prefix)
-        if self.usd_per_kg_max <= self.usd_per_kg_min:
-            raise ValueError("usd_per_kg_max must exceed usd_per_kg_min")
-        return self
+    _prefix = field_validator("prefix")(_hs_prefix)
+
+    @field_validator("usd_per_kg_max")
+    @classmethod
+    def _range(cls, value: float, info: ValidationInfo) -> float:
+        low = info.data.get("usd_per_kg_min")
+        if low is not None and value <= low:
+            raise ValueError(f"usd_per_kg_max ({value:g}) must exceed usd_per_kg_min ({low:g})")
+        return value
 
 
 class CurrencyRate(_Strict):
@@ -286,8 +288,12 @@ class _Merged:
                 break
         else:
             file = DEFAULT_FILE
-        record = ".".join(path[:-1]) or (path[0] if path else "-")
-        return file, record, path[-1] if path else "-"
+        # the field is the last key, with any list indexes after it ("recognised_issuers.0")
+        start = len(loc) - 1
+        while start > 0 and isinstance(loc[start], int):
+            start -= 1
+        record = ".".join(path[:start]) or "-"
+        return file, record, ".".join(path[start:]) or "-"
 
 
 def _check_sources(rules: RuleSet, merged: _Merged) -> None:

@@ -1,0 +1,286 @@
+"""The UZ cotton truck Tashkent -> Istanbul: TIR operations per country and e-Permit control."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from kervan.customs.crossing import BorderCrossingRecord
+from kervan.customs.offices import CustomsOffices
+from kervan.customs.permits import Trip, check_permit, record_permit_use
+from kervan.customs.route import customs_route
+from kervan.customs.rules import Lane, load_rules
+from kervan.customs.tir import advance_tir_data, end_operation, start_operation
+from kervan.documents.epermit import ActivityType, Permit, PermitRecord, PermitType, qr_claims
+from kervan.documents.etir import Guarantee, OperationState, TirState, TirTransport
+from kervan.documents.goods import VehiclePlate
+from kervan.documents.jws import sign_compact
+from kervan.documents.keys import Es256Signer
+from kervan.documents.parties import PartyRole, SignatureEvidence
+from kervan.documents.trustlist import TrustList
+from kervan.errors import IllegalTransitionError, PermitRefusedError
+from kervan.routing.plan import Plan
+from tests.customs.shipments import (
+    T0,
+    TRAILER,
+    TRUCK,
+    TRUCK_SEAL,
+    UZ_HAULIER,
+    Journey,
+    cotton,
+    party,
+    truck_declaration,
+)
+
+IRU_UZ = party("UZ-AIRCUZ", "AIRCUZ (TIR guarantee association)", "UZ", "Tashkent")
+TRIP = Trip(truck_flag="UZ", loading_country="UZ", unloading_country="TR")
+
+
+def truck_journey(plan: Plan, offices: CustomsOffices) -> Journey:
+    route = customs_route(plan, offices, T0)
+    return Journey.lodge(offices, truck_declaration(route), T0 - timedelta(hours=12))
+
+
+def tir_transport(j: Journey, offices: CustomsOffices) -> TirTransport:
+    def sig(pid: str, role: PartyRole, at: datetime) -> SignatureEvidence:
+        return SignatureEvidence(
+            party_id=pid, role=role, signed_at=at, document_version=1, signature_ref=f"jws:{pid}"
+        )
+
+    at = T0 - timedelta(days=2)
+    guarantee = Guarantee.register(
+        "UZ20250457", IRU_UZ, UZ_HAULIER.id, date(2025, 1, 1), date(2025, 12, 31),
+        sig(IRU_UZ.id, PartyRole.GUARANTEE_CHAIN, at),
+    )  # fmt: skip
+    data = advance_tir_data(
+        j.content.route,
+        offices,
+        holder=UZ_HAULIER,
+        guarantee_reference="UZ20250457",
+        goods=(cotton(),),
+        vehicle=(TRUCK, TRAILER),
+        seals=(TRUCK_SEAL,),
+    )
+    transport = TirTransport.submit(
+        "UZ-TIR-2025-000457", guarantee, data, sig(UZ_HAULIER.id, PartyRole.HOLDER, at)
+    )
+    return transport.accept(sig("UZ-TASHKENT", PartyRole.CUSTOMS_OFFICE, at + timedelta(hours=2)))
+
+
+def test_every_tir_operation_is_discharged_and_the_transport_ends(
+    tashkent_istanbul: Plan, offices: CustomsOffices
+) -> None:
+    j = truck_journey(tashkent_istanbul, offices)
+    transport = tir_transport(j, offices)
+    data = transport.data
+    assert data.itinerary == ("UZ", "KZ", "AZ", "GE", "TR")
+    assert [o.id for o in data.offices_en_route] == [
+        "UZ-TASHKENT", "KZ-SARYAGASH", "KZ-AKTAU", "AZ-BAKU", "AZ-RED-BRIDGE",
+        "GE-TBILISI", "GE-SARPI", "TR-HOPA",
+    ]  # fmt: skip
+    assert data.office_of_destination.id == "TR-ISTANBUL"
+    for country in data.itinerary:
+        record = j.arrive(country)
+        transport = start_operation(transport, record, f"jws:{record.entry_office}:start")
+        with pytest.raises(IllegalTransitionError, match="record the exit first"):
+            end_operation(transport, record, "jws:early")
+        # the AEO haulier with a sealed load of fairly valued cotton goes green
+        assert record.decision.lane is Lane.GREEN, record.decision.reason_texts()
+        j.clear(country)
+        record = j.leave(country)
+        transport = end_operation(transport, record, f"jws:{record.exit_office}:end")
+        op = next(o for o in transport.operations if o.country == country)
+        assert op.state is OperationState.DISCHARGED
+        assert op.started is not None
+        assert op.started.party_id == record.entry_office
+        assert op.discharged is not None
+        assert op.discharged.party_id == record.exit_office
+    assert transport.state is TirState.ENDED
+    assert j.records["KZ"].decision.recognised is not None
+    assert j.records["KZ"].decision.recognised.country == "UZ"
+    assert j.records["UZ"].decision.reasons[0].rule == "aeo"
+
+
+def test_tir_operations_follow_the_itinerary(
+    tashkent_istanbul: Plan, offices: CustomsOffices
+) -> None:
+    j = truck_journey(tashkent_istanbul, offices)
+    transport = tir_transport(j, offices)
+    j.arrive("UZ")
+    transport = start_operation(transport, j.records["UZ"], "jws:uz")
+    early = j.records["KZ"].model_copy(update={"arrived_at": T0, "arrival_office": "KZ-SARYAGASH"})
+    with pytest.raises(IllegalTransitionError, match="start the TIR operation in KZ"):
+        start_operation(transport, early, "jws:kz")
+    with pytest.raises(IllegalTransitionError, match="record the arrival first"):
+        start_operation(transport, j.records["AZ"], "jws:az")
+
+
+# -- e-Permits ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def authorities() -> dict[str, Es256Signer]:
+    return {
+        c: Es256Signer.generate(f"{c.lower()}-permit-2025", party=c)
+        for c in ("KZ", "AZ", "GE", "TR")
+    }
+
+
+@pytest.fixture
+def trust(authorities: dict[str, Es256Signer]) -> TrustList:
+    trust = TrustList()
+    for signer in authorities.values():
+        trust.add_signer(signer, not_before=datetime(2025, 1, 1, tzinfo=T0.tzinfo))
+    return trust
+
+
+def permit(
+    issuer: str, kind: PermitType, signer: Es256Signer, plate: str = "01 A 123 BC"
+) -> PermitRecord:
+    p = Permit(
+        permit_id=f"{issuer}-UZ-2025-{int(kind)}-1",
+        permit_type=kind,
+        permit_year=2025,
+        permit_issuer=issuer,
+        permit_issued_for="UZ",
+        plate_number=plate,
+        issued_at=date(2025, 1, 15),
+        expires_at=date(2025, 6, 30),
+        company_name="Samarkand Trans LLC",
+        company_id="UZ-TIR-0457",
+        departure_country="UZ",
+        arrival_country="TR",
+    )
+    return PermitRecord(permit=p.model_copy(update={"qr_code": sign_compact(qr_claims(p), signer)}))
+
+
+def use(
+    record: PermitRecord,
+    country: str,
+    activity: ActivityType,
+    at: datetime,
+    trust: TrustList,
+    vehicles: tuple[VehiclePlate, ...] = (TRUCK, TRAILER),
+    qr: str | None = None,
+) -> PermitRecord:
+    return record_permit_use(
+        record,
+        qr or record.permit.qr_code or "",
+        trust,
+        activity=activity,
+        control_country=country,
+        at=at,
+        vehicles=vehicles,
+        trip=TRIP,
+        rules=load_rules(country).permits,
+    )
+
+
+def test_permits_are_used_entering_and_leaving_each_country(
+    tashkent_istanbul: Plan,
+    offices: CustomsOffices,
+    authorities: dict[str, Es256Signer],
+    trust: TrustList,
+) -> None:
+    j = truck_journey(tashkent_istanbul, offices)
+    kinds = {
+        "KZ": PermitType.TRANSIT,
+        "AZ": PermitType.TRANSIT,
+        "GE": PermitType.TRANSIT,
+        "TR": PermitType.BILATERAL,
+    }
+    for country, kind in kinds.items():
+        record = permit(country, kind, authorities[country])
+        crossing: BorderCrossingRecord = j.arrive(country)
+        assert crossing.arrived_at is not None
+        record = use(record, country, ActivityType.ENTRANCE, crossing.arrived_at, trust)
+        j.clear(country)
+        crossing = j.leave(country)
+        assert crossing.exited_at is not None
+        record = use(record, country, ActivityType.EXIT, crossing.exited_at, trust)
+        assert [u.activity_type for u in record.usages] == [
+            ActivityType.ENTRANCE,
+            ActivityType.EXIT,
+        ]
+        assert record.state == "used"
+    assert record.permit.permit_id == "TR-UZ-2025-1-1"
+
+
+AT = datetime(2025, 3, 10, 9, 0, tzinfo=T0.tzinfo)
+
+
+def refused(
+    reason: str, record: PermitRecord, trust: TrustList, country: str = "TR", **kw: object
+) -> str:
+    with pytest.raises(PermitRefusedError) as caught:
+        use(record, country, ActivityType.ENTRANCE, kw.pop("at", AT), trust, **kw)  # type: ignore[arg-type]
+    assert caught.value.reason == reason, caught.value.message
+    return caught.value.message
+
+
+def test_forged_expired_wrong_plate_and_wrong_type_permits_are_refused(
+    authorities: dict[str, Es256Signer], trust: TrustList
+) -> None:
+    good = permit("TR", PermitType.BILATERAL, authorities["TR"])
+    qr = good.permit.qr_code or ""
+    head, _payload, sig = qr.split(".")
+    forged_claims = sign_compact(
+        dict(qr_claims(good.permit), pn="01 Z 999 ZZ"), authorities["TR"]
+    ).split(".")[1]
+    assert "bad_signature" in refused(
+        "qr_signature", good, trust, qr=f"{head}.{forged_claims}.{sig}"
+    )
+    stranger = Es256Signer.generate("tr-permit-fake", party="TR")
+    assert "unknown_kid" in refused(
+        "qr_signature", good, trust, qr=sign_compact(qr_claims(good.permit), stranger)
+    )
+    by_az = sign_compact(qr_claims(good.permit), authorities["AZ"])
+    assert "signed by AZ" in refused("qr_signer", good, trust, qr=by_az)
+    other = permit("TR", PermitType.BILATERAL, authorities["TR"], plate="01 B 555 CD")
+    assert "pn" in refused("qr_claims", good, trust, qr=other.permit.qr_code)
+    assert "30/06/2025" in refused(
+        "expired", good, trust, at=datetime(2025, 7, 2, tzinfo=T0.tzinfo)
+    )
+    assert "15/01/2025" in refused(
+        "not_yet_valid", good, trust, at=datetime(2025, 1, 2, tzinfo=T0.tzinfo)
+    )
+    wrong_plate = (VehiclePlate(number="10 K 777 KA", country="UZ"),)
+    assert "01 A 123 BC" in refused("plate_mismatch", good, trust, vehicles=wrong_plate)
+    transit_in_tr = permit("TR", PermitType.TRANSIT, authorities["TR"])
+    message = refused("permit_type", transit_in_tr, trust)
+    assert "bilateral trip" in message
+    assert "type 1" in message
+    bilateral_in_kz = permit("KZ", PermitType.BILATERAL, authorities["KZ"])
+    assert "transit trip" in refused("permit_type", bilateral_in_kz, trust, country="KZ")
+    assert "not by AZ" in refused("wrong_authority", good, trust, country="AZ")
+    revoked = good.revoke(AT - timedelta(days=1))
+    refused("revoked", revoked, trust)
+
+
+def test_the_control_authoritys_usage_rule_applies(
+    authorities: dict[str, Es256Signer], trust: TrustList
+) -> None:
+    tr = permit("TR", PermitType.BILATERAL, authorities["TR"])
+    tr = use(tr, "TR", ActivityType.ENTRANCE, AT, trust)
+    tr = use(tr, "TR", ActivityType.EXIT, AT + timedelta(days=1), trust)
+    assert "single round trip" in refused("usage_rule", tr, trust, at=AT + timedelta(days=5))
+    kz = permit("KZ", PermitType.TRANSIT, authorities["KZ"])  # KZ allows two entries
+    for day in (0, 10):
+        kz = use(kz, "KZ", ActivityType.ENTRANCE, AT + timedelta(days=day), trust)
+        kz = use(kz, "KZ", ActivityType.EXIT, AT + timedelta(days=day + 1), trust)
+    assert "2 of 2 entries" in refused(
+        "usage_rule", kz, trust, country="KZ", at=AT + timedelta(days=20)
+    )
+    ge = permit("GE", PermitType.TRANSIT, authorities["GE"])
+    ok = check_permit(
+        ge,
+        ge.permit.qr_code or "",
+        trust,
+        control_country="GE",
+        at=AT,
+        vehicles=(TRUCK,),
+        trip=TRIP,
+        rules=load_rules("GE").permits,
+    )
+    assert (ok.trip_kind.value, ok.signed_by) == ("transit", "ge-permit-2025")
