@@ -6,6 +6,9 @@ import hashlib
 import math
 
 import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kervan.documents.canonical import (
     canonical_digest,
@@ -115,3 +118,35 @@ def test_parser_refuses_what_could_be_read_two_ways() -> None:
     ]:
         with pytest.raises(CanonicalJsonError, match=why):
             parse_canonical_json(text)
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53) + 1, 2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(json_values)
+def test_fast_path_is_byte_identical_to_the_reference_implementation(value: object) -> None:
+    try:
+        expected = rfc8785.dumps(value)  # type: ignore[arg-type]
+    except (rfc8785.CanonicalizationError, UnicodeEncodeError):
+        with pytest.raises(CanonicalJsonError):
+            canonical_json(value)
+        return
+    assert canonical_json(value) == expected
+
+
+def test_keys_beyond_the_bmp_sort_by_utf16_code_units() -> None:
+    # U+1F600 sorts before U+FF5E in UTF-16 (surrogates D83D...) but after it by code point.
+    value = {"\uff5e": 1, "\U0001f600": 2}
+    assert canonical_json(value) == rfc8785.dumps(value)
+    assert canonical_json(value).startswith('{"\U0001f600"'.encode())

@@ -22,16 +22,57 @@ JsonValue: TypeAlias = (
 JsonObject: TypeAlias = dict[str, JsonValue]
 
 
+_MAX_SAFE_INTEGER = 2**53 - 1
+_FAST = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":"), check_circular=False
+)
+
+
 def canonical_json(value: object) -> bytes:
     """Return the RFC 8785 canonical UTF-8 bytes of a JSON-compatible `value`.
 
     Raises `CanonicalJsonError` for values JSON cannot carry exactly (NaN, infinities, integers
     outside +-(2**53 - 1), non-string keys, non-JSON types such as datetime or bytes).
     """
+    if _plain(value):
+        # Without floats and with every key below U+D800, RFC 8785 is exactly sorted-key compact
+        # JSON: code-point order equals UTF-16 order there, and the two escape the same
+        # characters. The C encoder is several times faster than the general implementation.
+        try:
+            return _FAST.encode(value).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise CanonicalJsonError(f"cannot canonicalise as RFC 8785 JSON: {exc}") from exc
     try:
         return rfc8785.dumps(value)  # type: ignore[arg-type]
     except rfc8785.CanonicalizationError as exc:
         raise CanonicalJsonError(f"cannot canonicalise as RFC 8785 JSON: {exc}") from exc
+
+
+def _plain(value: object) -> bool:
+    """Whether `value` holds only strings, safe integers, booleans, None, lists and dicts with
+    string keys below U+D800 (where the fast encoder's output is RFC 8785's)."""
+    stack: list[object] = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            assert isinstance(item, int)
+            if not -_MAX_SAFE_INTEGER <= item <= _MAX_SAFE_INTEGER:
+                return False
+        elif kind is dict:
+            assert isinstance(item, dict)
+            for key, child in item.items():
+                if type(key) is not str or (key and max(key) >= "\ud800"):
+                    return False
+                stack.append(child)
+        elif kind is list or kind is tuple:
+            assert isinstance(item, list | tuple)
+            stack.extend(item)
+        else:
+            return False
+    return True
 
 
 def canonical_digest(value: object) -> bytes:

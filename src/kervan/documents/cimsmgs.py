@@ -36,12 +36,18 @@ class RailLaw(StrEnum):
 
 
 class Station(BaseModel):
-    """A railway station, by name, code (UIC/ESR station code) and country."""
+    """A railway station, by name, code and country.
+
+    `code` is the UIC/ESR station code where the railway gives one, otherwise the corridor
+    network's node id (its UN/LOCODE, or a Kervan id such as "KZ-DOSTYK").
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: NonBlank
-    code: Annotated[str, Field(pattern=r"^[0-9]{4,8}$")]
+    code: Annotated[
+        str, Field(pattern=r"^[0-9]{4,8}$|^[A-Z]{2}[A-Z0-9]{3}$|^[A-Z]{2}-[A-Z0-9-]{2,20}$")
+    ]
     country: CountryCode
 
 
