@@ -9,7 +9,8 @@ import pytest
 
 from kervan.errors import InvalidRequestError
 from kervan.network.model import Network
-from kervan.observatory.montecarlo import Backend, estimate, replicate, summarise
+from kervan.observatory import published
+from kervan.observatory.montecarlo import Backend, estimate, marginal_gains, replicate, summarise
 from kervan.observatory.report import compare, render_html, summary_json
 from kervan.observatory.scenario import Scenario, load_scenario
 from kervan.observatory.simulator import ReplicationResult, capacity_respected, compiled_for, run
@@ -188,3 +189,19 @@ def test_report_is_self_contained(baseline: Scenario, baseline_run: ReplicationR
     assert '"scenario": "baseline-2024"' in summary_json(summary)
     rows = {r.metric: r for r in compare(summary, summary)}
     assert rows["Trans-Caspian t/year"].change == 0
+
+
+def test_marginal_capacity_at_the_top_bottleneck_delivers_more(corridor: Network) -> None:
+    scenario = load_scenario("demand-2030", corridor).with_years(0.5)
+    summary = summarise(scenario, replicate(scenario, 1, seed=2, backend=Backend.SEQUENTIAL))
+    top = summary.bottlenecks[0]
+    gains = marginal_gains(
+        scenario, summary, top=1, replications=1, seed=2, backend=Backend.SEQUENTIAL
+    )
+    assert list(gains) == [top]
+    assert gains[top] > 0
+
+
+def test_published_figures_name_network_sources(corridor: Network) -> None:
+    for figure in published.ALL:
+        assert figure.source in corridor.sources, figure.name

@@ -20,7 +20,7 @@ BOTTLENECK_METHOD = (
     "arrival to the one that takes the shipment; waiting for the headway itself is not "
     "charged). Capacity added where the most hours queue buys the most first. Where shown, the "
     "ranking is checked by rerunning with +10% capacity at each of the top resources in turn, "
-    "with the same seeds, and reporting the queueing hours saved a year."
+    "with the same seeds, and reporting the tonnes a year delivered in addition."
 )
 
 
@@ -221,7 +221,7 @@ replications.</p>
 <h2>Bottlenecks</h2><p>{escape(BOTTLENECK_METHOD)}</p>
 {
         _table(
-            ["rank", "resource", "queueing h/year", "utilisation", "saved by +10% (h/year)"],
+            ["rank", "resource", "queueing h/year", "utilisation", "+10% capacity: extra t/year"],
             rank_rows,
         )
     }
