@@ -302,3 +302,49 @@ class CustomsRouteError(KervanError):
     code = "customs_route_invalid"
     exit_code = 23
     http_status = 422
+
+
+class MessageRejectedError(KervanError):
+    """A cross-border message the receiving node refuses: unsigned, forged, from an unknown
+    sender, signed with a revoked key, replayed, or addressed to another authority.
+
+    `reason` is a stable name (malformed, unsigned, wrong_receiver, unknown_sender, forged,
+    key_revoked, untrusted_key, replayed, sequence_conflict, refused_by_handler).
+    """
+
+    code = "message_rejected"
+    exit_code = 40
+    http_status = 422
+
+    def __init__(self, reason: str, detail: str, *, message_id: str | None = None) -> None:
+        self.reason = reason
+        self.detail = detail
+        self.message_id = message_id
+        where = f"message {message_id}" if message_id else "message"
+        super().__init__(f"{where} rejected: {reason}: {detail}")
+
+
+class BrokerUnavailableError(KervanError):
+    """The message broker cannot be reached; the outbox keeps the messages until it can."""
+
+    code = "broker_unavailable"
+    exit_code = 41
+    http_status = 503
+
+
+class EpermitPeerError(KervanError):
+    """An e-Permit peer event refused with the standard's error code (EVENT_ALREADY_EXISTS,
+    PREVIOUS_EVENT_NOTFOUND, INSUFFICIENT_PERMIT_QUOTA, ...): HTTP 422, or 401 for a proof
+    that does not verify, or 400 with the failing `fields` for an event that is not valid."""
+
+    code = "epermit_peer_refused"
+    exit_code = 42
+    http_status = 422
+
+    def __init__(
+        self, error_code: str, message: str, *, status: int = 422, fields: list[str] | None = None
+    ) -> None:
+        self.error_code = error_code
+        self.http_status = status
+        self.fields = fields or []
+        super().__init__(f"{error_code}: {message}")

@@ -37,10 +37,17 @@ TABLES = {
     "api_clients",
     "api_keys",
     "users",
+    "organisation_addresses",
     "shipments",
     "shipment_parties",
     "shipment_documents",
     "shipment_events",
+    "exchange_outbox",
+    "exchange_channels",
+    "exchange_inbox",
+    "exchange_rejected",
+    "epermit_peer_events",
+    "epermit_peer_chains",
 }
 #: The log and its tree heads are the node's, shared by all; every other table is an org's.
 NODE_TABLES = {"organisations", "ledger_entries", "signed_tree_heads"}

@@ -461,3 +461,6 @@ class ShipmentEventRow(Base):
     leg_index: Mapped[int | None] = mapped_column(Integer)
     recorded_by: Mapped[str] = mapped_column(String(ORG_ID))
     details: Mapped[str] = mapped_column(Text)
+
+
+import kervan.exchange.tables  # noqa: E402,F401

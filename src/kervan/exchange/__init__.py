@@ -1,0 +1,1 @@
+"""The exchange between national nodes: signed envelopes, outbox, inbox, brokers, e-Permit peers."""
