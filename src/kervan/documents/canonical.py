@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import TypeAlias
 
@@ -26,53 +27,53 @@ _MAX_SAFE_INTEGER = 2**53 - 1
 _FAST = json.JSONEncoder(
     ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":"), check_circular=False
 )
+# Characters where code-point order and RFC 8785's UTF-16 order part, and lone surrogates.
+_BEYOND_BMP_ORDER = re.compile("[\ud800-\U0010ffff]")
+
+
+class _NotPlainError(Exception):
+    """The fast encoding is not RFC 8785's for this value (a float or an unsafe integer)."""
+
+
+def _refuse_float(_: str) -> float:
+    raise _NotPlainError
+
+
+def _check_int(text: str) -> int:
+    value = int(text)
+    if not -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER:
+        raise _NotPlainError
+    return value
 
 
 def canonical_json(value: object) -> bytes:
     """Return the RFC 8785 canonical UTF-8 bytes of a JSON-compatible `value`.
 
     Raises `CanonicalJsonError` for values JSON cannot carry exactly (NaN, infinities, integers
-    outside +-(2**53 - 1), non-string keys, non-JSON types such as datetime or bytes).
+    outside +-(2**53 - 1), non-JSON types such as datetime or bytes). Keys are strings.
     """
-    if _plain(value):
-        # Without floats and with every key below U+D800, RFC 8785 is exactly sorted-key compact
-        # JSON: code-point order equals UTF-16 order there, and the two escape the same
-        # characters. The C encoder is several times faster than the general implementation.
+    try:
+        text = _FAST.encode(value)
+    except (TypeError, ValueError):
+        return _reference(value)  # says precisely what cannot be carried
+    if _BEYOND_BMP_ORDER.search(text) is None:
+        # Without floats, unsafe integers and characters beyond U+D7FF, RFC 8785 is exactly
+        # sorted-key compact JSON: code-point order is UTF-16 order there and both escape the
+        # same characters. Re-reading the text in C finds any float or unsafe integer, and
+        # comparing it with `value` any key the encoder would have quietly turned into a string.
         try:
-            return _FAST.encode(value).encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise CanonicalJsonError(f"cannot canonicalise as RFC 8785 JSON: {exc}") from exc
+            if json.loads(text, parse_float=_refuse_float, parse_int=_check_int) == value:
+                return text.encode("utf-8")
+        except _NotPlainError:
+            pass
+    return _reference(value)
+
+
+def _reference(value: object) -> bytes:
     try:
         return rfc8785.dumps(value)  # type: ignore[arg-type]
-    except rfc8785.CanonicalizationError as exc:
+    except (rfc8785.CanonicalizationError, UnicodeEncodeError) as exc:
         raise CanonicalJsonError(f"cannot canonicalise as RFC 8785 JSON: {exc}") from exc
-
-
-def _plain(value: object) -> bool:
-    """Whether `value` holds only strings, safe integers, booleans, None, lists and dicts with
-    string keys below U+D800 (where the fast encoder's output is RFC 8785's)."""
-    stack: list[object] = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is str or kind is bool or item is None:
-            continue
-        if kind is int:
-            assert isinstance(item, int)
-            if not -_MAX_SAFE_INTEGER <= item <= _MAX_SAFE_INTEGER:
-                return False
-        elif kind is dict:
-            assert isinstance(item, dict)
-            for key, child in item.items():
-                if type(key) is not str or (key and max(key) >= "\ud800"):
-                    return False
-                stack.append(child)
-        elif kind is list or kind is tuple:
-            assert isinstance(item, list | tuple)
-            stack.extend(item)
-        else:
-            return False
-    return True
 
 
 def canonical_digest(value: object) -> bytes:
@@ -91,17 +92,39 @@ def parse_json(data: bytes) -> JsonValue:
     Raises `CanonicalJsonError` for bad UTF-8 or JSON, a duplicate object key, or NaN/Infinity,
     none of which can be signed unambiguously.
     """
+    return _parse(data)[0]
+
+
+def _parse(data: bytes) -> tuple[JsonValue, bool]:
+    """The value, and whether it holds only what the fast encoder writes as RFC 8785 does."""
+    plain = True
+
+    def on_float(text: str) -> float:
+        nonlocal plain
+        plain = False
+        return float(text)
+
+    def on_int(text: str) -> int:
+        nonlocal plain
+        value = int(text)
+        if not -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER:
+            plain = False
+        return value
+
     try:
+        text = data.decode("utf-8")
         value: JsonValue = json.loads(
-            data.decode("utf-8"),
+            text,
             object_pairs_hook=_reject_duplicates,
             parse_constant=_reject_constant,
+            parse_float=on_float,
+            parse_int=on_int,
         )
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CanonicalJsonError(f"not UTF-8 JSON: {exc}") from exc
     except ValueError as exc:
         raise CanonicalJsonError(str(exc)) from exc
-    return value
+    return value, plain and _BEYOND_BMP_ORDER.search(text) is None
 
 
 def parse_canonical_json(data: bytes) -> JsonValue:
@@ -110,8 +133,11 @@ def parse_canonical_json(data: bytes) -> JsonValue:
     Returns the parsed value. Raises `CanonicalJsonError` also when `data` differs from its own
     canonical form, so two byte strings never stand for one signed document.
     """
-    value = parse_json(data)
-    if canonical_json(value) != data:
+    value, plain = _parse(data)
+    # Parsed keys are strings; with no float, unsafe integer or character past U+D7FF in the
+    # text, the fast encoder's bytes are the canonical ones.
+    canonical = _FAST.encode(value).encode("utf-8") if plain else _reference(value)
+    if canonical != data:
         raise CanonicalJsonError("JSON is not in RFC 8785 canonical form")
     return value
 
