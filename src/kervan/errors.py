@@ -304,6 +304,22 @@ class CustomsRouteError(KervanError):
     http_status = 422
 
 
+class AuthenticationError(KervanError):
+    """Missing, malformed, expired or revoked credentials (HTTP 401)."""
+
+    code = "unauthorized"
+    exit_code = 30
+    http_status = 401
+
+
+class ScopeError(KervanError):
+    """The credential is valid but lacks the scope this action needs (HTTP 403)."""
+
+    code = "insufficient_scope"
+    exit_code = 31
+    http_status = 403
+
+
 class MessageRejectedError(KervanError):
     """A cross-border message the receiving node refuses: unsigned, forged, from an unknown
     sender, signed with a revoked key, replayed, or addressed to another authority.

@@ -37,7 +37,8 @@ class Settings(BaseSettings):
     """A node's configuration.
 
     `data_dir` holds the SQLite file and the key files (`data_dir/keys`); `database_url` defaults
-    to that SQLite file; `secret_key` signs API access tokens.
+    to that SQLite file; `secret_key` signs API access tokens. `node_id` and `node_country` name
+    this node (its ledger signs tree heads as `node_id`) and the country whose authority runs it.
     """
 
     model_config = SettingsConfigDict(env_prefix="KERVAN_", extra="ignore", frozen=True)
@@ -46,6 +47,8 @@ class Settings(BaseSettings):
     data_dir: Path | None = None
     database_url: str | None = None
     secret_key: SecretStr | None = Field(default=None, repr=False)
+    node_id: str = Field(default="kervan-node", pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$")
+    node_country: str = Field(default="KZ", pattern=r"^[A-Z]{2}$")
 
     @model_validator(mode="after")
     def _complete_and_refuse_unsafe(self) -> Settings:

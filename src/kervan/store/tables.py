@@ -384,6 +384,19 @@ class UserRow(Base):
     disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
+class OrganisationAddressRow(Base):
+    """Where an organisation is established (printed on the documents it is a party to)."""
+
+    __tablename__ = "organisation_addresses"
+
+    org_id: Mapped[str] = mapped_column(
+        String(ORG_ID), ForeignKey("organisations.id"), primary_key=True
+    )
+    street: Mapped[str] = mapped_column(String(256))
+    city: Mapped[str] = mapped_column(String(128))
+    postcode: Mapped[str | None] = mapped_column(String(16))
+
+
 # -- shipments ---------------------------------------------------------------------------------
 
 
@@ -400,6 +413,7 @@ class ShipmentRow(Base):
     unit: Mapped[str] = mapped_column(String(16))
     origin: Mapped[str] = mapped_column(String(32))
     destination: Mapped[str] = mapped_column(String(32))
+    countries: Mapped[str] = mapped_column(String(256))
     plan_key: Mapped[str] = mapped_column(Text)
     plan: Mapped[str] = mapped_column(Text)
     cargo: Mapped[str] = mapped_column(Text)

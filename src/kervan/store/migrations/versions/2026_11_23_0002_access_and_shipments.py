@@ -1,4 +1,4 @@
-"""access and shipments: API clients, API keys, users, shipments, parties, documents, events
+"""access and shipments: API clients, keys, users, addresses, shipments, parties, documents, events
 
 Revision ID: 2026_11_23_0002
 Revises: 2026_11_23_0001
@@ -75,6 +75,15 @@ def upgrade() -> None:
         _org_fk("users"),
     )
     op.create_table(
+        "organisation_addresses",
+        sa.Column("org_id", sa.String(64), nullable=False),
+        sa.Column("street", sa.String(256), nullable=False),
+        sa.Column("city", sa.String(128), nullable=False),
+        sa.Column("postcode", sa.String(16), nullable=True),
+        sa.PrimaryKeyConstraint("org_id", name=op.f("pk_organisation_addresses")),
+        _org_fk("organisation_addresses"),
+    )
+    op.create_table(
         "shipments",
         sa.Column("org_id", sa.String(64), nullable=False),
         sa.Column("id", sa.String(128), nullable=False),
@@ -82,6 +91,7 @@ def upgrade() -> None:
         sa.Column("unit", sa.String(16), nullable=False),
         sa.Column("origin", sa.String(32), nullable=False),
         sa.Column("destination", sa.String(32), nullable=False),
+        sa.Column("countries", sa.String(256), nullable=False),
         sa.Column("plan_key", sa.Text(), nullable=False),
         sa.Column("plan", sa.Text(), nullable=False),
         sa.Column("cargo", sa.Text(), nullable=False),
@@ -167,6 +177,7 @@ def downgrade() -> None:
         "shipment_documents",
         "shipment_parties",
         "shipments",
+        "organisation_addresses",
         "users",
         "api_keys",
         "api_clients",

@@ -1,0 +1,1 @@
+"""Shipments: booking from a plan, the documents it opens, and the events of the journey."""
