@@ -2,69 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
-from kervan.network.model import CargoUnit, Mode, NodeKind
+from kervan.network.model import CargoUnit, NodeKind
 from kervan.routing.plan import Plan
-from kervan.routing.planner import Objective, Planner, PlanRequest
+from kervan.routing.planner import Objective, Planner
+from kervan.services.planning import RouteQuery, plan_routes
 
 router = APIRouter(prefix="/v1", tags=["planning"])
-
-CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
-
-
-class Weights(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    time: float = Field(1.0, ge=0, le=1000)
-    cost: float = Field(1.0, ge=0, le=1000)
-    co2: float = Field(1.0, ge=0, le=1000)
-
-
-class PlanBody(BaseModel):
-    """What to plan: from where to where, for which cargo, under which constraints."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    origin: str = Field(min_length=1, max_length=100, examples=["Xi'an"])
-    destination: str = Field(min_length=1, max_length=100, examples=["Duisburg"])
-    objective: Objective = Objective.TIME
-    weights: Weights = Field(default_factory=Weights)
-    unit: CargoUnit = CargoUnit.CONTAINER
-    avoid_countries: list[CountryCode] = Field(default_factory=list, max_length=50)
-    avoid_modes: list[Mode] = Field(default_factory=list, max_length=4)
-    year: int | None = Field(None, ge=1990, le=2100)
-    on_date: date | None = Field(
-        None, description="Date of travel (decides which planned links are open)"
-    )
-    max_transfers: int | None = Field(None, ge=0, le=20)
-    alternatives: int = Field(3, ge=1, le=10)
-    pareto: bool = False
-    truck_flag: CountryCode | None = None
-    digital_documents: bool = False
-    green_lane: bool = False
-
-    def to_request(self) -> PlanRequest:
-        return PlanRequest(
-            origin=self.origin,
-            destination=self.destination,
-            objective=self.objective,
-            weights=(self.weights.time, self.weights.cost, self.weights.co2),
-            unit=self.unit,
-            avoid_countries=frozenset(self.avoid_countries),
-            avoid_modes=frozenset(self.avoid_modes),
-            year=self.year,
-            on_date=self.on_date,
-            max_transfers=self.max_transfers,
-            alternatives=self.alternatives,
-            truck_flag=self.truck_flag,
-            digital_documents=self.digital_documents,
-            green_lane=self.green_lane,
-        )
 
 
 class PlanResponse(BaseModel):
@@ -91,11 +39,9 @@ def planner_of(request: Request) -> Planner:
 
 
 @router.post("/routes/plan", response_model=PlanResponse)
-def plan_route(body: PlanBody, request: Request) -> PlanResponse:
+def plan_route(body: RouteQuery, request: Request) -> PlanResponse:
     """Best plans (or the Pareto set) with legs, borders, P50/P90 times, cost, CO2, documents."""
-    planner = planner_of(request)
-    plan_request = body.to_request()
-    plans = planner.pareto(plan_request) if body.pareto else planner.plan(plan_request)
+    plans = plan_routes(planner_of(request), body)
     request.app.state.metrics.plans.labels(body.objective.value).inc()
     return PlanResponse(
         origin=plans[0].origin,
