@@ -28,13 +28,16 @@ from kervan.api.middleware import (
     RequestContext,
     TokenBucket,
 )
-from kervan.api.routes import planning
+from kervan.api.routes import access, documents, planning, shipments
 from kervan.network.dataset import load_network
 from kervan.network.model import Network
 from kervan.routing.planner import Planner
 from kervan.settings import Settings, get_settings
-from kervan.store.db import make_session_factory
+from kervan.services.node import NodeContext, ensure_node_organisation
+from kervan.store.db import make_session_factory, unit_of_work
+from kervan.store.keyfiles import KeyFileStore
 from kervan.store.schema import connect_migrated
+from kervan.web import install as install_web
 
 log = logging.getLogger("kervan.api")
 
@@ -89,14 +92,21 @@ def create_app(
         ),
         lifespan=lifespan,
     )
+    sessions = make_session_factory(engine)
+    keys = KeyFileStore(settings.keys_dir)
+    with unit_of_work(sessions) as session:
+        ensure_node_organisation(session, keys, settings)
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessions = make_session_factory(engine)
+    app.state.sessions = sessions
     app.state.network = network
     app.state.planner = Planner(network)
+    app.state.node = NodeContext(settings, sessions, network, app.state.planner, keys)
     app.state.metrics = metrics
     problems.install(app)
-    app.include_router(planning.router)
+    for router in (planning.router, access.router, shipments.router, documents.router):
+        app.include_router(router)
+    install_web(app)
     _install_health(app, engine)
 
     @app.get("/metrics", include_in_schema=False)
