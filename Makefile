@@ -7,7 +7,7 @@ UV := $(TOOLS)/bin/uv
 PY := .venv/bin/python
 UV_VERSION := 0.13.9
 
-.PHONY: setup demo test check lint typecheck bench clean
+.PHONY: setup demo test check lint typecheck bench clean browser
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -24,8 +24,15 @@ demo: setup
 	$(PY) -m kervan.demo
 
 ## make test: lint, types and the whole test suite (PostgreSQL/NATS tests run when reachable; in CI they must)
-test: setup check
+test: setup check browser
 	$(PY) -m pytest -n 2 -p xdist
+
+## make browser: Debian's chromium for the browser tests (installed only when missing; needs root)
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium; \
+	fi
 
 check: lint typecheck
 
