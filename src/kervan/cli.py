@@ -265,3 +265,7 @@ _register_verify(app)
 from kervan.cli_observatory import register as _register_observatory  # noqa: E402
 
 _register_observatory(app)
+
+from kervan.cli_admin import register as _register_admin  # noqa: E402
+
+_register_admin(app)

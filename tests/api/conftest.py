@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from kervan.api.app import create_app
 from kervan.network.dataset import load_network
 from kervan.network.model import Network
 from kervan.settings import Settings
-from tests.databases import migrated_database
+from tests.api.corridor_parties import Tokens, register_corridor, tokens_for
+from tests.databases import BACKENDS, migrated_database
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +33,22 @@ def sqlite_client(tmp_path: Path, shipped_network: Network) -> Iterator[TestClie
         app = create_app(node_settings(url, tmp_path), network=shipped_network)
         with TestClient(app) as client:
             yield client
+
+
+@dataclass
+class CorridorNode:
+    client: TestClient
+    tokens: Tokens
+    app: FastAPI
+
+
+@pytest.fixture(params=BACKENDS)
+def corridor_node(
+    request: pytest.FixtureRequest, tmp_path: Path, shipped_network: Network
+) -> Iterator[CorridorNode]:
+    """A node on SQLite and on PostgreSQL with the demonstration corridor's organisations."""
+    with migrated_database(request.param, tmp_path) as url:
+        app = create_app(node_settings(url, tmp_path), network=shipped_network)
+        register_corridor(app.state.sessions, app.state.node.keys)
+        with TestClient(app) as client:
+            yield CorridorNode(client, tokens_for(client, app.state.sessions), app)

@@ -32,8 +32,8 @@ from kervan.api.routes import access, documents, planning, shipments
 from kervan.network.dataset import load_network
 from kervan.network.model import Network
 from kervan.routing.planner import Planner
-from kervan.settings import Settings, get_settings
 from kervan.services.node import NodeContext, ensure_node_organisation
+from kervan.settings import Settings, get_settings
 from kervan.store.db import make_session_factory, unit_of_work
 from kervan.store.keyfiles import KeyFileStore
 from kervan.store.schema import connect_migrated

@@ -50,26 +50,28 @@ class NodeContext:
     clock: Clock = utc_now
     _signers: dict[tuple[str, str], Ed25519Signer | Es256Signer] = field(default_factory=dict)
 
-    def signer(self, org_id: str, alg: str = "EdDSA") -> Ed25519Signer | Es256Signer:
-        """The organisation's current key of `alg`, loaded from the key files once."""
-        cached = self._signers.get((org_id, alg))
-        if cached is not None:
-            return cached
-        with self.sessions() as session:
-            kids = session.scalars(
-                select(SigningKeyRow.kid)
-                .where(
-                    SigningKeyRow.org_id == org_id,
-                    SigningKeyRow.alg == alg,
-                    SigningKeyRow.revoked_at.is_(None),
-                    SigningKeyRow.superseded_at.is_(None),
-                )
-                .order_by(SigningKeyRow.not_before.desc())
-            ).all()
+    def signer(
+        self, session: Session, org_id: str, alg: str = "EdDSA"
+    ) -> Ed25519Signer | Es256Signer:
+        """The organisation's current key of `alg` (looked up in this unit of work, loaded from
+        the key files once and kept while it stays current)."""
+        kids = session.scalars(
+            select(SigningKeyRow.kid)
+            .where(
+                SigningKeyRow.org_id == org_id,
+                SigningKeyRow.alg == alg,
+                SigningKeyRow.revoked_at.is_(None),
+                SigningKeyRow.superseded_at.is_(None),
+            )
+            .order_by(SigningKeyRow.not_before.desc())
+        ).all()
         for kid in kids:
+            cached = self._signers.get((org_id, kid))
+            if cached is not None:
+                return cached
             if kid in self.keys.kids(org_id):
                 signer = self.keys.load(org_id, kid)
-                self._signers[(org_id, alg)] = signer
+                self._signers[(org_id, kid)] = signer
                 return signer
         raise KeyFileError(f"no current {alg} key of {org_id!r} is held by this node")
 
@@ -77,7 +79,7 @@ class NodeContext:
         """The node's ledger in this unit of work, locked for appending, tagged with `org_id`."""
         store = SqlLedgerStore(session, org_id=org_id)
         store.lock_for_append()
-        return Ledger(store, self.signer(self.settings.node_id))
+        return Ledger(store, self.signer(session, self.settings.node_id))
 
 
 def register_organisation(

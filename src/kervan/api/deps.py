@@ -1,0 +1,92 @@
+"""Per-request plumbing shared by the routers: one transaction, the caller, idempotency."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from fastapi import Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from kervan.errors import InvalidRequestError
+from kervan.services.access import Caller, authenticate
+from kervan.services.node import NodeContext
+from kervan.store.db import unit_of_work
+from kervan.store.repositories.idempotency import IdempotencyRepository
+
+T = TypeVar("T")
+MAX_PAGE = 100
+
+
+def node_of(request: Request) -> NodeContext:
+    ctx: NodeContext = request.app.state.node
+    return ctx
+
+
+@contextmanager
+def transaction(request: Request) -> Iterator[tuple[Session, Caller]]:
+    """One unit of work for the request, with the authenticated caller (401 otherwise)."""
+    ctx = node_of(request)
+    with unit_of_work(ctx.sessions) as session:
+        caller = authenticate(
+            session,
+            request.headers.get("authorization"),
+            request.headers.get("x-api-key"),
+            ctx.settings.secret_key_value(),
+            ctx.clock(),
+        )
+        yield session, caller
+
+
+def idempotent(
+    request: Request,
+    session: Session,
+    caller: Caller,
+    body: Any,
+    create: Callable[[], T],
+    status_code: int = 201,
+) -> JSONResponse:
+    """Run `create` once per Idempotency-Key: a repeated key replays the first answer.
+
+    Without the header the request simply runs. A key reused for a different request is a 409.
+    """
+    key = request.headers.get("idempotency-key")
+    if key is not None and not 1 <= len(key) <= 255:
+        raise InvalidRequestError("Idempotency-Key must be 1-255 characters")
+    digest = hashlib.sha256(
+        json.dumps(
+            {"path": request.url.path, "body": jsonable_encoder(body)}, sort_keys=True
+        ).encode()
+    ).hexdigest()
+    repository = IdempotencyRepository(session)
+    owner = [caller.org_id]
+    if key is not None:
+        stored = repository.lookup(caller.org_id, key, digest, org_ids=owner)
+        if stored is not None:
+            return JSONResponse(
+                stored.response,
+                status_code=stored.status_code,
+                headers={"idempotent-replay": "true"},
+            )
+    result = jsonable_encoder(create())
+    if key is not None:
+        repository.remember(
+            caller.org_id,
+            key,
+            digest,
+            status_code=status_code,
+            response=result,
+            at=node_of(request).clock(),
+            org_ids=owner,
+        )
+    return JSONResponse(result, status_code=status_code)
+
+
+def page_bounds(offset: int, limit: int) -> tuple[int, int]:
+    """Offset and a page size capped at MAX_PAGE."""
+    return max(offset, 0), max(1, min(limit, MAX_PAGE))

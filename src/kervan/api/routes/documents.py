@@ -1,0 +1,65 @@
+"""Documents: read, sign lifecycle steps, export, evidence; the public trust list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from kervan.api.deps import idempotent, node_of, transaction
+from kervan.services.documents import (
+    DocumentView,
+    SignRequest,
+    document_view,
+    evidence_bundle,
+    sign_step,
+    trust_list_jwks,
+)
+from kervan.store.db import unit_of_work
+
+router = APIRouter(prefix="/v1", tags=["documents"])
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such document among those the caller may see"}
+}
+
+
+@router.get("/documents/{document_id}", response_model=DocumentView, responses=NOT_FOUND)
+def get_document(document_id: str, request: Request) -> DocumentView:
+    """A document: state, current version, content and every signature on it."""
+    with transaction(request) as (session, caller):
+        return document_view(session, caller, document_id)
+
+
+@router.post(
+    "/documents/{document_id}/signatures",
+    status_code=201,
+    response_model=DocumentView,
+    responses={**NOT_FOUND, 409: {"description": "The lifecycle does not allow this step now"}},
+)
+def sign(document_id: str, body: SignRequest, request: Request) -> JSONResponse:
+    """Sign a lifecycle step (issue, sign_taking_over, depart, deliver, ...) with your key."""
+    ctx = node_of(request)
+    with transaction(request) as (session, caller):
+        return idempotent(
+            request,
+            session,
+            caller,
+            body,
+            lambda: sign_step(ctx, session, caller, document_id, body),
+        )
+
+
+@router.get("/documents/{document_id}/evidence", responses=NOT_FOUND)
+def get_evidence(document_id: str, request: Request) -> dict[str, Any]:
+    """Offline evidence: the version, its JWS, its ledger entry, inclusion proof and tree head."""
+    ctx = node_of(request)
+    with transaction(request) as (session, caller):
+        return evidence_bundle(ctx, session, caller, document_id)
+
+
+@router.get("/trust-list", tags=["verification"])
+def trust_list(request: Request) -> dict[str, Any]:
+    """The public keys of every organisation on this node, with validity (JWKS)."""
+    with unit_of_work(node_of(request).sessions) as session:
+        return trust_list_jwks(session)

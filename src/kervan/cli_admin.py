@@ -1,0 +1,177 @@
+"""Setting a node up from the command line: the database, organisations, credentials, the server.
+
+    kervan db upgrade
+    kervan org create kz-customs "State Revenue Committee (customs)" KZ customs_authority \
+        --street "Zhenis 11" --city Astana
+    kervan client create kz-customs            # prints the client id and secret once
+    kervan key create kz-customs               # prints the API key once
+    kervan user create kz-customs officer.dostyk --password-file pw.txt
+    kervan serve --host 127.0.0.1 --port 8000
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from sqlalchemy.orm import Session, sessionmaker
+
+from kervan.errors import InvalidRequestError, KervanError
+from kervan.services.access import create_api_key, create_client, create_user
+from kervan.services.node import ensure_node_organisation, register_organisation, utc_now
+from kervan.settings import Settings, get_settings
+from kervan.store.db import display_url, make_engine, make_session_factory, unit_of_work
+from kervan.store.keyfiles import KeyFileStore
+from kervan.store.repositories.organisations import Organisation, OrganisationKind
+from kervan.store.schema import connect_migrated, upgrade
+from kervan.store.tables import OrganisationAddressRow
+
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+db_app = typer.Typer(help="The node's database.", no_args_is_help=True)
+org_app = typer.Typer(help="Organisations using this node.", no_args_is_help=True)
+client_app = typer.Typer(help="OAuth2 clients (machine access).", no_args_is_help=True)
+key_app = typer.Typer(help="API keys.", no_args_is_help=True)
+user_app = typer.Typer(help="People who log in to the web interface.", no_args_is_help=True)
+
+
+def _fail(exc: KervanError) -> typer.Exit:
+    err.print(f"[bold red]error[/] ({exc.code}): {exc.message}", highlight=False)
+    return typer.Exit(exc.exit_code)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database at KERVAN_DATABASE_URL (SQLite file by default)."""
+    try:
+        settings = get_settings()
+        url = settings.resolved_database_url
+        upgrade(url)
+        engine = make_engine(url)
+        with unit_of_work(make_session_factory(engine)) as session:
+            ensure_node_organisation(session, KeyFileStore(settings.keys_dir), settings)
+        engine.dispose()
+    except KervanError as exc:
+        raise _fail(exc) from None
+    out.print(f"[green]migrated[/]: {display_url(url)}")
+
+
+def _sessions() -> tuple[Settings, sessionmaker[Session]]:
+    settings = get_settings()
+    return settings, make_session_factory(connect_migrated(settings.resolved_database_url))
+
+
+@org_app.command("create")
+def org_create(
+    org_id: Annotated[str, typer.Argument(help="Stable id, e.g. kz-customs, ady-container")],
+    name: Annotated[str, typer.Argument(help="Legal name")],
+    country: Annotated[str, typer.Argument(help="ISO 3166 alpha-2")],
+    kind: Annotated[OrganisationKind, typer.Argument(help="What the organisation does")],
+    street: Annotated[str, typer.Option(help="Street address")],
+    city: Annotated[str, typer.Option(help="City")],
+    postcode: Annotated[str | None, typer.Option(help="Postcode")] = None,
+) -> None:
+    """Register an organisation with its address and fresh signing keys."""
+    try:
+        settings, sessions = _sessions()
+        at = utc_now()
+        with unit_of_work(sessions) as session:
+            register_organisation(
+                session,
+                KeyFileStore(settings.keys_dir),
+                Organisation(org_id, name, country.upper(), kind, at),
+                at,
+            )
+            session.add(
+                OrganisationAddressRow(org_id=org_id, street=street, city=city, postcode=postcode)
+            )
+    except KervanError as exc:
+        raise _fail(exc) from None
+    out.print(f"[green]registered[/] {org_id} ({kind.value}, {country.upper()}) with signing keys")
+
+
+@client_app.command("create")
+def client_create(
+    org_id: Annotated[str, typer.Argument(help="The organisation the client acts for")],
+    scope: Annotated[list[str] | None, typer.Option(help="Scope to grant; repeat")] = None,
+) -> None:
+    """Create an OAuth2 client; its secret is printed once and stored only as a hash."""
+    try:
+        _, sessions = _sessions()
+        with unit_of_work(sessions) as session:
+            issued = create_client(session, org_id, utc_now(), scope)
+    except KervanError as exc:
+        raise _fail(exc) from None
+    out.print(f"client_id={issued.identifier}\nclient_secret={issued.secret}", highlight=False)
+
+
+@key_app.command("create")
+def key_create(
+    org_id: Annotated[str, typer.Argument(help="The organisation the key acts for")],
+    scope: Annotated[list[str] | None, typer.Option(help="Scope to grant; repeat")] = None,
+) -> None:
+    """Create an API key; printed once and stored only as a hash."""
+    try:
+        _, sessions = _sessions()
+        with unit_of_work(sessions) as session:
+            issued = create_api_key(session, org_id, utc_now(), scope)
+    except KervanError as exc:
+        raise _fail(exc) from None
+    out.print(issued.secret, highlight=False)
+
+
+@user_app.command("create")
+def user_create(
+    org_id: Annotated[str, typer.Argument(help="The person's organisation")],
+    username: Annotated[str, typer.Argument(help="Login name")],
+    password_file: Annotated[Path, typer.Option(help="File holding the password (one line)")],
+    display_name: Annotated[str | None, typer.Option(help="Name shown in the interface")] = None,
+) -> None:
+    """Create a person who logs in to the web interface (password stored as argon2)."""
+    try:
+        if not password_file.is_file():
+            raise InvalidRequestError(f"password file {password_file} does not exist")
+        password = password_file.read_text(encoding="utf-8").strip()
+        _, sessions = _sessions()
+        with unit_of_work(sessions) as session:
+            create_user(session, org_id, username, password, display_name or username, utc_now())
+    except KervanError as exc:
+        raise _fail(exc) from None
+    out.print(f"[green]created[/] user {username} of {org_id}")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Run the API and web interface (uvicorn) on the configured database."""
+    import uvicorn  # noqa: PLC0415 (only the server needs it)
+
+    from kervan.api.app import configure_logging  # noqa: PLC0415
+
+    try:
+        get_settings()
+    except KervanError as exc:
+        raise _fail(exc) from None
+    configure_logging()
+    uvicorn.run(
+        "kervan.api.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the set-up commands to the main `kervan` command."""
+    app.add_typer(db_app, name="db")
+    app.add_typer(org_app, name="org")
+    app.add_typer(client_app, name="client")
+    app.add_typer(key_app, name="key")
+    app.add_typer(user_app, name="user")
+    app.command("serve")(serve)

@@ -1,0 +1,278 @@
+"""The whole flow over HTTP, on SQLite and PostgreSQL: plan, book, sign, cross, deliver, verify.
+
+A container from Xi'an to Halkali (Istanbul) by rail and the Caspian ferry on a CIM/SMGS note,
+and a Uzbek truck from Tashkent to Istanbul on an e-CMR with e-TIR and e-Permits to request.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from kervan.documents.trustlist import TrustList
+from kervan.ledger.evidence import verify_bundle_json
+from tests.api.conftest import CorridorNode
+
+CARGO_BATTERIES = {
+    "goods": [
+        {
+            "description": "Lithium-ion batteries for electric buses",
+            "packages": 24,
+            "package_kind": "PX",
+            "gross_weight_kg": "18200.000",
+            "hs_code": "850760",
+            "dangerous_goods": {"un_number": "UN3480", "hazard_class": "9"},
+            "value": "412000.00",
+            "currency": "USD",
+        }
+    ],
+    "containers": [
+        {
+            "number": "CSQU3054383",
+            "size_type": "45G1",
+            "seals": [{"number": "CN2026118", "identifier": "CN-XIAN", "affixed_by": "customs"}],
+        }
+    ],
+    "date_of_taking_over": "2026-11-24",
+}
+CARGO_COTTON = {
+    "goods": [
+        {
+            "description": "Raw cotton, not carded or combed",
+            "packages": 90,
+            "package_kind": "BL",
+            "gross_weight_kg": "20000.000",
+            "hs_code": "520100",
+            "value": "38000.00",
+            "currency": "USD",
+        }
+    ],
+    "vehicle_plates": [{"number": "01 A 123 BC", "country": "UZ"}],
+    "date_of_taking_over": "2026-11-24",
+}
+NO_NORTH = ["RU", "BY"]
+
+
+def plan(node: CorridorNode, who: str, route: dict[str, Any]) -> dict[str, Any]:
+    response = node.client.post("/v1/routes/plan", json=route, headers=node.tokens(who))
+    assert response.status_code == 200, response.text
+    return response.json()["plans"][0]  # type: ignore[no-any-return]
+
+
+def sign(node: CorridorNode, who: str, document_id: str, step: str, **extra: Any) -> dict[str, Any]:
+    response = node.client.post(
+        f"/v1/documents/{document_id}/signatures",
+        json={"step": step, **extra},
+        headers=node.tokens(who),
+    )
+    assert response.status_code == 201, (who, step, response.text)
+    return response.json()  # type: ignore[no-any-return]
+
+
+def event(
+    node: CorridorNode, who: str, shipment_id: str, kind: str, at: datetime, leg: int | None = None
+) -> int:
+    body: dict[str, Any] = {"type": kind, "at": at.isoformat()}
+    if leg is not None:
+        body["leg_index"] = leg
+    response = node.client.post(
+        f"/v1/shipments/{shipment_id}/events", json=body, headers=node.tokens(who)
+    )
+    return response.status_code
+
+
+def customs_of(country: str) -> str:
+    return f"{country.lower()}-customs"
+
+
+def test_container_xian_to_istanbul_by_rail_and_ferry(corridor_node: CorridorNode) -> None:
+    node = corridor_node
+    route = {
+        "origin": "Xi'an",
+        "destination": "Halkali",
+        "avoid_countries": NO_NORTH,
+        "avoid_modes": ["road", "sea"],
+        "alternatives": 1,
+    }
+    chosen = plan(node, "xian-forwarding", route)
+    assert "ferry" in chosen["modes"]
+    booking = {
+        "reference": "XIA-HAL-0001",
+        "route": route,
+        "plan_key": chosen["plan_key"],
+        "consignee": "istanbul-imports",
+        "rail_carrier": "ktz-express",
+        "cargo": CARGO_BATTERIES,
+    }
+    headers = {**node.tokens("xian-forwarding"), "idempotency-key": "book-xia-hal-0001"}
+    booked = node.client.post("/v1/shipments", json=booking, headers=headers)
+    assert booked.status_code == 201, booked.text
+    shipment = booked.json()
+    replay = node.client.post("/v1/shipments", json=booking, headers=headers)
+    assert replay.status_code == 201
+    assert replay.json()["id"] == shipment["id"]
+    assert replay.headers["idempotent-replay"] == "true"
+    shipment_id = shipment["id"]
+    assert shipment["status"] == "booked"
+
+    documents = node.client.get(
+        f"/v1/shipments/{shipment_id}/documents", headers=node.tokens("ktz-express")
+    ).json()
+    assert [d["kind"] for d in documents] == ["CIM-SMGS"]
+    note = documents[0]
+    assert note["state"] == "draft"
+    assert {s["law"] for s in note["content"]["route"]} == {"SMGS", "CIM"}
+
+    # Customs sees nothing before the cargo is on its way.
+    assert (
+        node.client.get(
+            f"/v1/shipments/{shipment_id}", headers=node.tokens("kz-customs")
+        ).status_code
+        == 404
+    )
+
+    sign(node, "xian-forwarding", note["id"], "issue")
+    sign(node, "ktz-express", note["id"], "accept")
+    t0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    assert event(node, "ktz-express", shipment_id, "taken_over", t0) == 201
+    sign(node, "ktz-express", note["id"], "depart")
+
+    # Now each customs authority on the route sees it, without prices.
+    seen = node.client.get(f"/v1/shipments/{shipment_id}", headers=node.tokens("kz-customs"))
+    assert seen.status_code == 200
+    assert seen.json()["view"] == "customs"
+    assert "cost_usd" not in seen.json()["plan"]["totals"]
+    assert (
+        node.client.get(
+            f"/v1/shipments/{shipment_id}", headers=node.tokens("tm-customs")
+        ).status_code
+        == 404
+    )
+
+    at = t0
+    for leg in [leg for leg in chosen["legs"] if leg["border"]]:
+        entering = leg["to_country"]
+        at += timedelta(hours=30)
+        # The wrong authority cannot record another country's crossing.
+        assert (
+            event(
+                node,
+                "ge-customs" if entering != "GE" else "tr-customs",
+                shipment_id,
+                "border_arrival",
+                at,
+                leg["index"],
+            )
+            == 403
+        )
+        assert (
+            event(node, customs_of(entering), shipment_id, "border_arrival", at, leg["index"])
+            == 201
+        )
+        at += timedelta(hours=10)
+        assert (
+            event(node, customs_of(entering), shipment_id, "border_release", at, leg["index"])
+            == 201
+        )
+    at += timedelta(hours=40)
+    # Delivery cannot come twice, nor before its time.
+    assert event(node, "istanbul-imports", shipment_id, "delivered", t0) == 422
+    assert event(node, "istanbul-imports", shipment_id, "delivered", at) == 201
+    assert event(node, "istanbul-imports", shipment_id, "delivered", at) == 409
+    done = sign(node, "istanbul-imports", note["id"], "deliver")
+    assert done["state"] == "delivered"
+    assert [(s["party"], s["role"]) for s in done["signatures"]] == [
+        ("xian-forwarding", "consignor"),
+        ("ktz-express", "carrier"),
+        ("ktz-express", "carrier"),
+        ("istanbul-imports", "consignee"),
+    ]
+
+    final = node.client.get(
+        f"/v1/shipments/{shipment_id}", headers=node.tokens("xian-forwarding")
+    ).json()
+    assert final["status"] == "delivered"
+    timeline = node.client.get(
+        f"/v1/shipments/{shipment_id}/timeline", headers=node.tokens("istanbul-imports")
+    ).json()
+    assert timeline[0]["step"] == "taken over"
+    assert timeline[-1]["actual_at"] is not None
+    assert all(entry["planned_at"] for entry in timeline)
+
+    # The evidence verifies offline against the published trust list, and tampering is caught.
+    bundle = node.client.get(
+        f"/v1/documents/{note['id']}/evidence", headers=node.tokens("istanbul-imports")
+    ).json()
+    trust = TrustList.from_jwks(node.client.get("/v1/trust-list").json())
+    report = verify_bundle_json(bundle, trust)
+    assert report.ok, report.summary()
+    bundle["document"]["content"]["goods"][0]["gross_weight_kg"] = "1.000"
+    assert not verify_bundle_json(bundle, trust).ok
+
+
+def test_uzbek_truck_tashkent_to_istanbul_on_an_ecmr(corridor_node: CorridorNode) -> None:
+    node = corridor_node
+    route = {
+        "origin": "Tashkent",
+        "destination": "Istanbul",
+        "unit": "truck",
+        "truck_flag": "UZ",
+        "avoid_countries": ["TM", "IR"],
+        "alternatives": 1,
+    }
+    chosen = plan(node, "tashkent-cotton", route)
+    booking = {
+        "reference": "TAS-IST-0042",
+        "route": route,
+        "plan_key": chosen["plan_key"],
+        "consignee": "istanbul-imports",
+        "road_carrier": "uz-trucking",
+        "guarantee_chain": "uz-tir-association",
+        "cargo": CARGO_COTTON,
+    }
+    booked = node.client.post("/v1/shipments", json=booking, headers=node.tokens("tashkent-cotton"))
+    assert booked.status_code == 201, booked.text
+    shipment_id = booked.json()["id"]
+    documents = node.client.get(
+        f"/v1/shipments/{shipment_id}/documents", headers=node.tokens("uz-trucking")
+    ).json()
+    kinds = [d["kind"] for d in documents]
+    assert kinds.count("e-CMR") == 1
+    assert kinds.count("e-TIR") == 1
+    entered = [c for c in dict.fromkeys(chosen["countries"]) if c != "UZ"]
+    permits = [d for d in documents if d["kind"] == "e-Permit"]
+    assert sorted(p["content"]["permit_issuer_country"] for p in permits) == sorted(entered)
+    ecmr = next(d for d in documents if d["kind"] == "e-CMR")
+
+    # The carrier cannot issue the consignor's note; the consignor cannot deliver.
+    refused = node.client.post(
+        f"/v1/documents/{ecmr['id']}/signatures",
+        json={"step": "issue"},
+        headers=node.tokens("uz-trucking"),
+    )
+    assert refused.status_code in (403, 409)
+    sign(node, "tashkent-cotton", ecmr["id"], "issue")
+    early = node.client.post(
+        f"/v1/documents/{ecmr['id']}/signatures",
+        json={"step": "deliver"},
+        headers=node.tokens("istanbul-imports"),
+    )
+    assert early.status_code == 409
+    assert early.json()["code"] == "illegal_transition"
+    sign(node, "tashkent-cotton", ecmr["id"], "sign_taking_over")
+    taken = sign(node, "uz-trucking", ecmr["id"], "sign_taking_over")
+    assert taken["state"] == "taken_over"
+    sign(node, "uz-trucking", ecmr["id"], "depart")
+    delivered = sign(node, "istanbul-imports", ecmr["id"], "deliver")
+    assert delivered["state"] == "delivered"
+    assert {s["party"] for s in delivered["signatures"]} == {
+        "tashkent-cotton",
+        "uz-trucking",
+        "istanbul-imports",
+    }
+
+    bundle = node.client.get(
+        f"/v1/documents/{ecmr['id']}/evidence", headers=node.tokens("tashkent-cotton")
+    ).json()
+    trust = TrustList.from_jwks(node.client.get("/v1/trust-list").json())
+    assert verify_bundle_json(bundle, trust).ok
