@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
+
+from kervan.documents.cimsmgs import CimSmgsState, CimSmgsStep, RailSection
+from kervan.documents.parties import PartyRole as R
+from kervan.errors import IllegalTransitionError, SignatoryError
 from tests.documents.corridor_samples import (
     ADY,
     CONSIGNEE,
@@ -14,10 +18,6 @@ from tests.documents.corridor_samples import (
     btk_note,
     sig,
 )
-
-from kervan.documents.cimsmgs import CimSmgsState, CimSmgsStep, RailSection
-from kervan.documents.parties import PartyRole as R
-from kervan.errors import IllegalTransitionError, SignatoryError
 
 
 def test_change_points_on_the_btk_line() -> None:

@@ -10,6 +10,12 @@ import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from kervan.documents.ecmr import Reservation, ReservationSubject
+from kervan.documents.ecmr_lifecycle import Ecmr, EcmrState, EcmrStep
+from kervan.documents.parties import Party, SignatureEvidence
+from kervan.documents.parties import PartyRole as R
+from kervan.errors import DocumentValidationError, IllegalTransitionError, SignatoryError
 from tests.documents.corridor_samples import (
     CARRIER,
     CONSIGNEE,
@@ -22,12 +28,6 @@ from tests.documents.corridor_samples import (
     place,
     sig,
 )
-
-from kervan.documents.ecmr import Reservation, ReservationSubject
-from kervan.documents.ecmr_lifecycle import Ecmr, EcmrState, EcmrStep
-from kervan.documents.parties import Party, SignatureEvidence
-from kervan.documents.parties import PartyRole as R
-from kervan.errors import DocumentValidationError, IllegalTransitionError, SignatoryError
 
 DENTED = Reservation(
     subject=ReservationSubject.PACKAGING, text="Two pallets with torn stretch film"

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-from tests.documents.corridor_samples import BATTERIES, CONTAINER, T0, sig
 
 from kervan.documents.etir import (
     AdvanceTirData,
@@ -28,6 +27,7 @@ from kervan.errors import (
     IllegalTransitionError,
     SignatoryError,
 )
+from tests.documents.corridor_samples import BATTERIES, CONTAINER, T0, sig
 
 
 def office(code: str, name: str, city: str) -> Party:

@@ -6,13 +6,13 @@ import re
 from datetime import date
 
 import segno
-from tests.documents.corridor_samples import CONSIGNOR, T0, btk_note, ecmr_content, sig
-from tests.documents.test_etir import submitted
 
 from kervan.documents.ecmr_lifecycle import Ecmr
 from kervan.documents.epermit import PermitType, Quota, issue_permit
 from kervan.documents.parties import PartyRole as R
 from kervan.documents.render import qr_svg, render_cimsmgs, render_ecmr, render_permit, render_tir
+from tests.documents.corridor_samples import CONSIGNOR, T0, btk_note, ecmr_content, sig
+from tests.documents.test_etir import submitted
 
 URL = "https://kervan.example/verify/ECMR-CN-2025-000731?v=1"
 

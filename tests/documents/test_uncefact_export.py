@@ -9,6 +9,13 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
+
+from kervan.documents.cimsmgs import CimSmgsNote
+from kervan.documents.ecmr import Reservation, ReservationSubject
+from kervan.documents.ecmr_lifecycle import Ecmr
+from kervan.documents.goods import Seal, SealCondition
+from kervan.documents.parties import PartyRole as R
+from kervan.documents.uncefact import cimsmgs_to_uncefact, ecmr_to_uncefact
 from tests.documents.corridor_samples import (
     ADY,
     CARRIER,
@@ -24,13 +31,6 @@ from tests.documents.corridor_samples import (
     ecmr_content,
     sig,
 )
-
-from kervan.documents.cimsmgs import CimSmgsNote
-from kervan.documents.ecmr import Reservation, ReservationSubject
-from kervan.documents.ecmr_lifecycle import Ecmr
-from kervan.documents.goods import Seal, SealCondition
-from kervan.documents.parties import PartyRole as R
-from kervan.documents.uncefact import cimsmgs_to_uncefact, ecmr_to_uncefact
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "standards" / "uncefact"
 pytestmark = pytest.mark.skipif(

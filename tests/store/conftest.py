@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.databases import BACKENDS, admin_sql, migrated_database, schema_url
 
 from kervan.store.db import make_engine
 from kervan.store.repositories import Organisation, OrganisationKind, OrganisationRepository
+from tests.databases import BACKENDS, admin_sql, migrated_database, schema_url
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
