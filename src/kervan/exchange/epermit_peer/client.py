@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from sqlalchemy import select, update
@@ -24,6 +24,29 @@ from kervan.exchange.tables import EpermitPeerEventRow
 from kervan.store.db import unit_of_work
 
 log = logging.getLogger(__name__)
+
+
+class HttpResponse(Protocol):
+    """What the client reads from an HTTP answer (httpx.Response fits)."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def is_success(self) -> bool: ...
+
+    @property
+    def text(self) -> str: ...
+
+    def json(self) -> Any: ...
+
+
+class HttpClient(Protocol):
+    """What the client needs to talk HTTP (httpx.Client fits, and so does a test client)."""
+
+    def get(self, url: str) -> HttpResponse: ...
+
+    def post(self, url: str, *, content: bytes, headers: Mapping[str, str]) -> HttpResponse: ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -42,7 +65,7 @@ class EpermitPeerClient:
         self,
         peer: EpermitPeer,
         sessions: sessionmaker[Session],
-        http: httpx.Client,
+        http: HttpClient,
         partner_urls: Mapping[str, str],
     ) -> None:
         self._peer = peer
@@ -53,7 +76,10 @@ class EpermitPeerClient:
     def authority(self, code: str) -> dict[str, Any]:
         """GET / of partner `code`: its code, name, version and keys."""
         response = self._http.get(f"{self._urls[code]}/")
-        response.raise_for_status()
+        if not response.is_success:
+            raise EpermitPeerError(
+                "AUTHORITY_NOT_FOUND", f"GET / of {code}: HTTP {response.status_code}", status=502
+            )
         body: dict[str, Any] = response.json()
         return body
 
@@ -82,7 +108,7 @@ class EpermitPeerClient:
                 continue
             try:
                 self.post(consumer, EventType(event_type), body.encode("utf-8"), proof)
-            except (EpermitPeerError, httpx.HTTPError) as exc:
+            except (EpermitPeerError, httpx.HTTPError, OSError) as exc:
                 failed[consumer] = str(exc)
                 log.warning("event %s to %s not delivered: %s", event_id, consumer, exc)
                 continue

@@ -61,7 +61,7 @@ class Common(_Wire):
     event_producer: PeerAuthority
     event_consumer: PeerAuthority
     event_timestamp: Annotated[StrictInt, Field(ge=EARLIEST_EVENT_TIMESTAMP)]
-    event_type: EventType
+    event_type: Annotated[EventType, Field(strict=False)]  # a JSON string names the member
     event_id: Annotated[StrictStr, Field(min_length=16, max_length=100)]
     previous_event_id: Annotated[StrictStr, Field(min_length=1, max_length=100)]
 

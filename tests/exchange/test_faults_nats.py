@@ -1,0 +1,214 @@
+"""KZ -> AZ -> GE -> TR over real NATS JetStream, each node with its own store and connection,
+and the faults of the acceptance: the broker gone for a while, a node killed mid-stream, a
+message published twice, a message delivered again after a consumer died before acknowledging.
+In every case: no message lost, none applied twice (each node forwards what it applies in the
+same transaction, so a lost or doubled message anywhere shows at TR)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, update
+
+from kervan.documents.keys import Ed25519Signer
+from kervan.documents.trustlist import TrustList
+from kervan.exchange.bus import NatsJetStreamBroker
+from kervan.exchange.inbox import rejections
+from kervan.exchange.outbox import pending_count
+from kervan.exchange.tables import OutboxRow
+from tests.exchange.conftest import (
+    AZ,
+    CORRIDOR,
+    GE,
+    KZ,
+    TR,
+    Corridor,
+    Store,
+    drop_corridor,
+    nats_brokers,
+    run,
+    wait_for,
+)
+
+pytestmark = pytest.mark.nats
+
+
+def exactly_once(stores: dict[str, Store], count: int) -> None:
+    for code in CORRIDOR[1:]:
+        effects = stores[code].effects(code)
+        assert len(effects) == count, code
+        assert set(effects.values()) == {1}, code
+        assert stores[code].numbers(code) == list(range(count)), code
+
+
+def only_replays_refused(stores: dict[str, Store]) -> None:
+    for code in CORRIDOR[1:]:
+        with stores[code].sessions.begin() as session:
+            assert {r.reason for r in rejections(session, code)} <= {"replayed"}, code
+
+
+def test_messages_flow_along_the_corridor_once(
+    nats_url: str,
+    corridor_name: str,
+    stores: dict[str, Store],
+    signers: dict[str, Ed25519Signer],
+    trust: TrustList,
+) -> None:
+    async def scenario() -> None:
+        brokers = await nats_brokers(nats_url, corridor_name, CORRIDOR)
+        try:
+            corridor = Corridor(stores, signers, trust, brokers.__getitem__)
+            corridor.start()
+            corridor.send_from_kz(range(40))
+            await wait_for(lambda: len(stores[TR].effects(TR)) >= 40, "40 messages at TR")
+            await corridor.stop()
+        finally:
+            await drop_corridor(nats_url, corridor_name, brokers)
+
+    run(scenario())
+    exactly_once(stores, 40)
+    with stores[TR].sessions.begin() as session:
+        assert rejections(session, TR) == []
+
+
+def test_broker_gone_for_a_while_loses_nothing(
+    nats_url: str,
+    corridor_name: str,
+    stores: dict[str, Store],
+    signers: dict[str, Ed25519Signer],
+    trust: TrustList,
+) -> None:
+    async def scenario() -> None:
+        brokers = await nats_brokers(nats_url, corridor_name, CORRIDOR)
+        try:
+            corridor = Corridor(stores, signers, trust, brokers.__getitem__)
+            corridor.start()
+            corridor.send_from_kz(range(20))
+            await wait_for(lambda: len(stores[GE].effects(GE)) >= 5, "traffic at GE")
+            for broker in brokers.values():
+                await broker.close()
+            corridor.send_from_kz(range(20, 50))
+            with stores[KZ].sessions.begin() as session:
+                assert pending_count(session, KZ) >= 30  # kept while the broker is away
+            for broker in brokers.values():
+                await broker.connect()
+            await wait_for(lambda: len(stores[TR].effects(TR)) >= 50, "50 messages at TR")
+            await corridor.stop()
+        finally:
+            await drop_corridor(nats_url, corridor_name, brokers)
+
+    run(scenario())
+    exactly_once(stores, 50)
+    only_replays_refused(stores)
+
+
+def test_a_node_killed_mid_stream_and_restarted_loses_and_repeats_nothing(
+    nats_url: str,
+    corridor_name: str,
+    stores: dict[str, Store],
+    signers: dict[str, Ed25519Signer],
+    trust: TrustList,
+) -> None:
+    async def scenario() -> None:
+        brokers = await nats_brokers(nats_url, corridor_name, CORRIDOR)
+        try:
+            corridor = Corridor(stores, signers, trust, brokers.__getitem__)
+            corridor.start()
+            corridor.send_from_kz(range(120))
+            await wait_for(lambda: len(stores[AZ].effects(AZ)) >= 10, "AZ under way")
+            # AZ dies: loops cancelled wherever they are, connection and engine gone.
+            await corridor.nodes[AZ].kill()
+            await brokers[AZ].close()
+            stores[AZ].reopen()
+            killed_at = len(stores[AZ].effects(AZ))
+            corridor.send_from_kz(range(120, 150))
+            brokers[AZ] = NatsJetStreamBroker(nats_url, corridor=corridor_name, ack_wait=2.0)
+            await brokers[AZ].connect()
+            corridor.nodes[AZ] = corridor.make_node(AZ)
+            corridor.nodes[AZ].start()
+            await wait_for(lambda: len(stores[TR].effects(TR)) >= 150, "150 messages at TR")
+            assert killed_at < 150
+            await corridor.stop()
+        finally:
+            await drop_corridor(nats_url, corridor_name, brokers)
+
+    run(scenario())
+    exactly_once(stores, 150)
+    only_replays_refused(stores)
+
+
+def test_a_relay_that_dies_before_marking_publishes_again_and_nothing_doubles(
+    nats_url: str,
+    corridor_name: str,
+    stores: dict[str, Store],
+    signers: dict[str, Ed25519Signer],
+    trust: TrustList,
+) -> None:
+    async def scenario() -> None:
+        brokers = await nats_brokers(nats_url, corridor_name, (KZ, AZ))
+        try:
+            corridor = Corridor(stores, signers, trust, brokers.__getitem__, (KZ, AZ))
+            corridor.send_from_kz(range(10))
+            assert await corridor.nodes[KZ].relay_once() == 10
+            # The relay died after publishing and before its "sent" commit.
+            with stores[KZ].sessions.begin() as session:
+                session.execute(update(OutboxRow).values(sent_at=None))
+            assert await corridor.nodes[KZ].relay_once() == 10
+            assert brokers[KZ].duplicates == 10  # JetStream dropped them by Nats-Msg-Id
+            while await corridor.nodes[AZ].consume_once():
+                pass
+            # Past JetStream's window (a fresh message id), the inbox still refuses the replay.
+            with stores[KZ].sessions.begin() as session:
+                first = session.scalars(select(OutboxRow.body).order_by(OutboxRow.seq)).first()
+            assert first is not None
+            await brokers[KZ].publish(AZ, "replay-after-window", first.encode())
+            while await corridor.nodes[AZ].consume_once():
+                pass
+        finally:
+            await drop_corridor(nats_url, corridor_name, brokers)
+
+    run(scenario())
+    effects = stores[AZ].effects(AZ)
+    assert len(effects) == 10
+    assert set(effects.values()) == {1}
+    with stores[AZ].sessions.begin() as session:
+        assert [r.reason for r in rejections(session, AZ)] == ["replayed"]
+
+
+def test_a_consumer_that_dies_before_acknowledging_gets_the_messages_again_applied_once(
+    nats_url: str,
+    corridor_name: str,
+    stores: dict[str, Store],
+    signers: dict[str, Ed25519Signer],
+    trust: TrustList,
+) -> None:
+    async def scenario() -> None:
+        brokers = await nats_brokers(nats_url, corridor_name, (KZ, AZ), ack_wait=1.0)
+        try:
+            corridor = Corridor(stores, signers, trust, brokers.__getitem__, (KZ, AZ))
+            corridor.send_from_kz(range(8))
+            await corridor.nodes[KZ].relay_once()
+            inbox = corridor.nodes[AZ].inbox
+            deliveries = await brokers[AZ].fetch(AZ, batch=8, timeout=5)
+            assert len(deliveries) == 8
+            for delivery in deliveries:
+                with stores[AZ].sessions.begin() as session:
+                    inbox.receive(session, delivery.data)
+            # Committed, never acknowledged: the consumer dies here.
+            await brokers[AZ].close()
+            brokers[AZ] = NatsJetStreamBroker(nats_url, corridor=corridor_name, ack_wait=1.0)
+            await brokers[AZ].connect()
+            corridor.nodes[AZ] = corridor.make_node(AZ)
+            again = 0
+            for _ in range(200):  # bounded: redelivery comes after ack_wait (1 s)
+                again += await corridor.nodes[AZ].consume_once()
+                if again >= 8:
+                    break
+            assert again == 8
+        finally:
+            await drop_corridor(nats_url, corridor_name, brokers)
+
+    run(scenario())
+    assert set(stores[AZ].effects(AZ).values()) == {1}
+    assert stores[AZ].numbers(AZ) == list(range(8))
+    with stores[AZ].sessions.begin() as session:
+        assert [r.reason for r in rejections(session, AZ)] == ["replayed"] * 8

@@ -1,0 +1,203 @@
+"""The inbox on both databases: valid messages applied once; unsigned, tampered, unknown-sender,
+revoked-key, replayed and misaddressed messages refused, logged and kept; a sequence gap held
+until it closes; a handler's refusal leaves no effect; an outbox write rolls back with its
+transaction."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from kervan.documents.canonical import canonical_json
+from kervan.documents.keys import Ed25519Signer
+from kervan.documents.trustlist import TrustList
+from kervan.errors import InvalidRequestError
+from kervan.exchange.envelope import CrossBorderMessage, MessageType
+from kervan.exchange.inbox import Inbox, applied_count, rejections
+from kervan.exchange.outbox import Outbox, OutgoingMessage, pending_count
+from kervan.exchange.tables import InboxRow, OutboxRow
+from tests.exchange.conftest import AZ, EFFECTS, GE, KZ, T0, Store
+
+
+def record(session: Session, message: CrossBorderMessage) -> None:
+    number = message.payload["n"]
+    assert isinstance(number, int)
+    if number < 0:
+        raise InvalidRequestError("negative numbers are refused by this handler")
+    session.execute(
+        insert(EFFECTS).values(authority=message.receiver, message_id=message.id, n=number)
+    )
+
+
+def sent_by_kz(store: Store, signer: Ed25519Signer, numbers: list[int]) -> list[bytes]:
+    """Messages KZ -> AZ through KZ's outbox, as they would travel."""
+    outbox = Outbox(KZ, signer)
+    with store.sessions.begin() as session:
+        return [
+            outbox.enqueue(
+                session, OutgoingMessage(AZ, MessageType.PRE_ARRIVAL, {"n": n})
+            ).to_bytes()
+            for n in numbers
+        ]
+
+
+def deliver(store: Store, inbox: Inbox, data: bytes) -> str:
+    with store.sessions.begin() as session:
+        return inbox.receive(session, data).outcome
+
+
+@pytest.fixture
+def az_inbox(trust: TrustList) -> Inbox:
+    return Inbox(AZ, trust, record)
+
+
+def test_messages_are_applied_in_order_and_once(
+    stores: dict[str, Store], signers: dict[str, Ed25519Signer], az_inbox: Inbox
+) -> None:
+    messages = sent_by_kz(stores[KZ], signers[KZ], [10, 11, 12])
+    assert [deliver(stores[AZ], az_inbox, m) for m in messages] == ["applied"] * 3
+    assert [deliver(stores[AZ], az_inbox, m) for m in messages] == ["rejected"] * 3
+    assert stores[AZ].effects(AZ) == {f"{KZ}:{AZ}:{i}": 1 for i in (1, 2, 3)}
+    with stores[AZ].sessions.begin() as session:
+        assert applied_count(session, AZ) == 3
+        assert [r.reason for r in rejections(session, AZ)] == ["replayed"] * 3
+
+
+def test_a_tampered_payload_byte_is_rejected_logged_and_not_applied(
+    stores: dict[str, Store],
+    signers: dict[str, Ed25519Signer],
+    az_inbox: Inbox,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    (message,) = sent_by_kz(stores[KZ], signers[KZ], [7])
+    tampered = message.replace(b'"n":7', b'"n":8')
+    assert tampered != message
+    with caplog.at_level(logging.WARNING, logger="kervan.exchange.inbox"):
+        assert deliver(stores[AZ], az_inbox, tampered) == "rejected"
+    assert "forged" in caplog.text
+    assert stores[AZ].effects(AZ) == {}
+    with stores[AZ].sessions.begin() as session:
+        (rejected,) = rejections(session, AZ)
+        assert (rejected.reason, rejected.message_id, rejected.sender) == (
+            "forged",
+            f"{KZ}:{AZ}:1",
+            KZ,
+        )
+        assert rejected.body == tampered.decode()
+    # The genuine message is still applied afterwards: the forgery did not consume its number.
+    assert deliver(stores[AZ], az_inbox, message) == "applied"
+    assert stores[AZ].numbers(AZ) == [7]
+
+
+@pytest.mark.parametrize("position", [0, 40, 120, -30, -3])
+def test_any_flipped_byte_is_never_applied(
+    stores: dict[str, Store], signers: dict[str, Ed25519Signer], az_inbox: Inbox, position: int
+) -> None:
+    (message,) = sent_by_kz(stores[KZ], signers[KZ], [5])
+    flipped = bytearray(message)
+    flipped[position] ^= 0x01
+    assert deliver(stores[AZ], az_inbox, bytes(flipped)) == "rejected"
+    assert stores[AZ].effects(AZ) == {}
+
+
+def test_unsigned_unknown_sender_revoked_key_and_wrong_receiver_are_rejected(
+    stores: dict[str, Store], signers: dict[str, Ed25519Signer], trust: TrustList
+) -> None:
+    inbox = Inbox(AZ, trust, record)
+    (genuine,) = sent_by_kz(stores[KZ], signers[KZ], [1])
+    unsigned = json.loads(genuine)
+    del unsigned["signature"]
+    # A sender the trust list does not know, signing for itself.
+    stranger = Ed25519Signer.generate("XX-1", party="XX-customs")
+    unknown = Outbox("XX-customs", stranger)
+    with stores[KZ].sessions.begin() as session:
+        from_stranger = unknown.enqueue(
+            session, OutgoingMessage(AZ, MessageType.PRE_ARRIVAL, {"n": 2})
+        ).to_bytes()
+        # The stranger's key claiming to be KZ.
+        impostor = Outbox(KZ, Ed25519Signer.generate("KZ-fake", party=KZ))
+        forged = impostor.enqueue(
+            session, OutgoingMessage(AZ, MessageType.PRE_ARRIVAL, {"n": 3})
+        ).to_bytes()
+        to_ge = (
+            Outbox(KZ, signers[KZ])
+            .enqueue(session, OutgoingMessage(GE, MessageType.PRE_ARRIVAL, {"n": 4}))
+            .to_bytes()
+        )
+    outcomes = [
+        deliver(stores[AZ], inbox, canonical_json(unsigned)),
+        deliver(stores[AZ], inbox, from_stranger),
+        deliver(stores[AZ], inbox, forged),
+        deliver(stores[AZ], inbox, to_ge),
+        deliver(stores[AZ], inbox, b"{not json"),
+    ]
+    assert outcomes == ["rejected"] * 5
+    # KZ's key revoked from an hour ago: a message made now is refused.
+    trust.revoke(signers[KZ].kid, at=T0 + timedelta(hours=1))
+    (after_revocation,) = sent_by_kz(stores[KZ], signers[KZ], [5])
+    assert deliver(stores[AZ], inbox, after_revocation) == "rejected"
+    assert stores[AZ].effects(AZ) == {}
+    with stores[AZ].sessions.begin() as session:
+        reasons = [r.reason for r in rejections(session, AZ)]
+    assert sorted(reasons) == sorted(
+        ["unsigned", "unknown_sender", "untrusted_key", "wrong_receiver", "malformed",
+         "key_revoked"]
+    )  # fmt: skip
+
+
+def test_a_sequence_gap_is_held_and_applied_in_order_when_it_closes(
+    stores: dict[str, Store], signers: dict[str, Ed25519Signer], az_inbox: Inbox
+) -> None:
+    first, second, third, fourth = sent_by_kz(stores[KZ], signers[KZ], [1, 2, 3, 4])
+    assert deliver(stores[AZ], az_inbox, first) == "applied"
+    assert deliver(stores[AZ], az_inbox, fourth) == "held"
+    assert deliver(stores[AZ], az_inbox, third) == "held"
+    assert deliver(stores[AZ], az_inbox, third) == "rejected"  # a held message comes twice
+    assert stores[AZ].numbers(AZ) == [1]
+    with stores[AZ].sessions.begin() as session:
+        receipt = az_inbox.receive(session, second)
+    assert receipt.outcome == "applied"
+    assert receipt.applied == (f"{KZ}:{AZ}:2", f"{KZ}:{AZ}:3", f"{KZ}:{AZ}:4")
+    assert stores[AZ].numbers(AZ) == [1, 2, 3, 4]
+    with stores[AZ].sessions.begin() as session:
+        outcomes = session.scalars(select(InboxRow.outcome).order_by(InboxRow.seq)).all()
+    assert outcomes == ["applied"] * 4
+
+
+def test_a_refusing_handler_leaves_no_effect_and_the_channel_moves_on(
+    stores: dict[str, Store], signers: dict[str, Ed25519Signer], az_inbox: Inbox
+) -> None:
+    refused, accepted = sent_by_kz(stores[KZ], signers[KZ], [-1, 9])
+    assert deliver(stores[AZ], az_inbox, refused) == "applied"
+    assert deliver(stores[AZ], az_inbox, accepted) == "applied"
+    assert stores[AZ].numbers(AZ) == [9]
+    with stores[AZ].sessions.begin() as session:
+        assert [r.reason for r in rejections(session, AZ)] == ["refused_by_handler"]
+        assert session.get(InboxRow, (AZ, f"{KZ}:{AZ}:1")).outcome == "refused"  # type: ignore[union-attr]
+
+
+def test_the_outbox_writes_in_the_callers_transaction(
+    stores: dict[str, Store], signers: dict[str, Ed25519Signer]
+) -> None:
+    outbox = Outbox(KZ, signers[KZ])
+
+    def failing_change() -> None:
+        with stores[KZ].sessions.begin() as session:
+            outbox.enqueue(session, OutgoingMessage(AZ, MessageType.CONTROL_RESULT, {"n": 1}))
+            raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError, match="the change failed"):
+        failing_change()
+    with stores[KZ].sessions.begin() as session:
+        assert pending_count(session, KZ) == 0
+        message = outbox.enqueue(session, OutgoingMessage(AZ, MessageType.CONTROL_RESULT, {"n": 2}))
+    # The rolled-back message gave its number back: no gap for the receiver to wait on.
+    assert message.id == f"{KZ}:{AZ}:1"
+    with stores[KZ].sessions.begin() as session:
+        assert pending_count(session, KZ) == 1
+        assert session.scalars(select(OutboxRow.body)).one() == message.to_bytes().decode()
