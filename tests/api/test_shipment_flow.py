@@ -243,6 +243,81 @@ def test_uzbek_truck_tashkent_to_istanbul_on_an_ecmr(corridor_node: CorridorNode
     permits = [d for d in documents if d["kind"] == "e-Permit"]
     assert sorted(p["content"]["permit_issuer_country"] for p in permits) == sorted(entered)
     ecmr = next(d for d in documents if d["kind"] == "e-CMR")
+    etir = next(d for d in documents if d["kind"] == "e-TIR")
+
+    # Each entered country's permit authority issues its permit from its quota, QR signed ES256.
+    for permit in permits:
+        country = permit["content"]["permit_issuer_country"]
+        authority = f"{country.lower()}-permits"
+        kind = {"bilateral": 1, "transit": 2, "third-country": 3}[permit["content"]["permit_type"]]
+        quota = {"issued_for": "UZ", "year": 2026, "permit_type": kind, "quantity": 5}
+        assert (
+            node.client.post(
+                "/v1/permits/quotas", json=quota, headers=node.tokens(authority)
+            ).status_code
+            == 201
+        )
+        wrong = node.client.post(
+            "/v1/permits",
+            json={"document_id": permit["id"]},
+            headers=node.tokens("tr-permits" if country != "TR" else "kz-permits"),
+        )
+        assert wrong.status_code == 404
+        issued = node.client.post(
+            "/v1/permits", json={"document_id": permit["id"]}, headers=node.tokens(authority)
+        )
+        assert issued.status_code == 201, issued.text
+        wire = issued.json()
+        assert wire["permit_id"] == f"{country}-UZ-2026-{kind}-1"
+        assert wire["plate_number"] == "01 A 123 BC"
+        scan = node.client.post("/v1/verify/permit", json={"qr": wire["qr_code"]})
+        assert scan.status_code == 200
+        assert scan.json()["status"] in ("valid", "not yet valid")
+        assert scan.json()["issuer"] == authority
+        forged = wire["qr_code"][:-6] + (
+            "AAAAAA" if not wire["qr_code"].endswith("AAAAAA") else "BBBBBB"
+        )
+        assert node.client.post("/v1/verify/permit", json={"qr": forged}).status_code == 422
+
+    # e-TIR: guarantee, declaration, acceptance at departure, an operation per country.
+    tir = f"/v1/tir/{etir['id']}"
+    assert (
+        node.client.post(f"{tir}/declaration", headers=node.tokens("uz-trucking")).status_code
+        == 422
+    )
+    guarantee = {"reference": "XG71234567", "valid_from": "2026-11-01", "valid_until": "2027-02-01"}
+    assert (
+        node.client.post(
+            f"{tir}/guarantee", json=guarantee, headers=node.tokens("tashkent-cotton")
+        ).status_code
+        == 403  # a shipper holds no guarantee scope, whatever the id
+    )
+    registered = node.client.post(
+        f"{tir}/guarantee", json=guarantee, headers=node.tokens("uz-tir-association")
+    )
+    assert registered.status_code == 200, registered.text
+    submitted = node.client.post(f"{tir}/declaration", headers=node.tokens("uz-trucking"))
+    assert submitted.status_code == 200, submitted.text
+    itinerary = etir["countries"]
+    assert (
+        node.client.post(
+            f"{tir}/acceptance", headers=node.tokens(customs_of(itinerary[-1]))
+        ).status_code
+        == 403
+    )
+    accepted = node.client.post(f"{tir}/acceptance", headers=node.tokens(customs_of(itinerary[0])))
+    assert accepted.status_code == 200, accepted.text
+    for country in itinerary:
+        for action in ("start", "terminate", "discharge"):
+            step = node.client.post(
+                f"{tir}/operations",
+                json={"action": action},
+                headers=node.tokens(customs_of(country)),
+            )
+            assert step.status_code == 200, (country, action, step.text)
+    ended = node.client.get(tir, headers=node.tokens("uz-trucking")).json()
+    assert ended["state"] == "ended"
+    assert {op["state"] for op in ended["operations"]} == {"discharged"}
 
     # The carrier cannot issue the consignor's note; the consignor cannot deliver.
     refused = node.client.post(

@@ -1,0 +1,58 @@
+"""e-Permits over HTTP: quotas and issuing (permit authorities), and verifying a scanned QR."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from kervan.api.deps import idempotent, node_of, transaction
+from kervan.services.permits import (
+    IssueRequest,
+    PermitCheck,
+    QuotaRequest,
+    QuotaView,
+    add_quota,
+    check_qr,
+    issue_for_shipment,
+)
+from kervan.store.db import unit_of_work
+
+router = APIRouter(prefix="/v1", tags=["permits"])
+
+
+class QrScan(BaseModel):
+    qr: str = Field(min_length=10, max_length=4096, description="The scanned QR text (a JWS)")
+
+
+@router.post("/permits/quotas", status_code=201, response_model=QuotaView)
+def create_quota(body: QuotaRequest, request: Request) -> JSONResponse:
+    """A permit authority records a quota it may issue to a partner country."""
+    with transaction(request) as (session, caller):
+        return idempotent(request, session, caller, body, lambda: add_quota(session, caller, body))
+
+
+@router.post(
+    "/permits",
+    status_code=201,
+    responses={404: {"description": "No such e-Permit request for the caller's country"}},
+)
+def issue_permit(body: IssueRequest, request: Request) -> JSONResponse:
+    """Issue the permit a shipment's e-Permit request asks of the caller's country."""
+    ctx = node_of(request)
+    with transaction(request) as (session, caller):
+
+        def create() -> dict[str, Any]:
+            return issue_for_shipment(ctx, session, caller, body)
+
+        return idempotent(request, session, caller, body, create)
+
+
+@router.post("/verify/permit", response_model=PermitCheck, tags=["verification"])
+def verify_permit(body: QrScan, request: Request) -> PermitCheck:
+    """Anyone may check a scanned permit QR: who issued it, for which truck, is it valid."""
+    ctx = node_of(request)
+    with unit_of_work(ctx.sessions) as session:
+        return check_qr(session, body.qr, ctx.clock())

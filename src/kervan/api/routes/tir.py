@@ -1,0 +1,59 @@
+"""e-TIR over HTTP: guarantee, declaration, acceptance and the TIR operations per country."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from kervan.api.deps import node_of, transaction
+from kervan.services.tir import (
+    GuaranteeRequest,
+    OperationRequest,
+    TirView,
+    accept,
+    operation,
+    register_guarantee,
+    submit_declaration,
+    tir_view,
+)
+
+router = APIRouter(prefix="/v1/tir", tags=["e-TIR"])
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such TIR transport among those the caller may act on"}
+}
+
+
+@router.get("/{document_id}", response_model=TirView, responses=NOT_FOUND)
+def get_transport(document_id: str, request: Request) -> TirView:
+    """The TIR transport: guarantee, operations per country and what may happen next."""
+    with transaction(request) as (session, caller):
+        return tir_view(session, caller, document_id)
+
+
+@router.post("/{document_id}/guarantee", response_model=TirView, responses=NOT_FOUND)
+def guarantee(document_id: str, body: GuaranteeRequest, request: Request) -> TirView:
+    """The shipment's guarantee chain registers the guarantee."""
+    with transaction(request) as (session, caller):
+        return register_guarantee(node_of(request), session, caller, document_id, body)
+
+
+@router.post("/{document_id}/declaration", response_model=TirView, responses=NOT_FOUND)
+def declaration(document_id: str, request: Request) -> TirView:
+    """The holder submits the advance TIR data built from the shipment."""
+    with transaction(request) as (session, caller):
+        return submit_declaration(node_of(request), session, caller, document_id)
+
+
+@router.post("/{document_id}/acceptance", response_model=TirView, responses=NOT_FOUND)
+def acceptance(document_id: str, request: Request) -> TirView:
+    """Customs of departure accepts the declaration."""
+    with transaction(request) as (session, caller):
+        return accept(node_of(request), session, caller, document_id)
+
+
+@router.post("/{document_id}/operations", response_model=TirView, responses=NOT_FOUND)
+def operations(document_id: str, body: OperationRequest, request: Request) -> TirView:
+    """The caller's customs starts, terminates or discharges its country's TIR operation."""
+    with transaction(request) as (session, caller):
+        return operation(node_of(request), session, caller, document_id, body)
