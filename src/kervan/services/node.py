@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from kervan.customs.offices import CustomsOffices
 from kervan.documents.keys import Ed25519Signer, Es256Signer
 from kervan.errors import KeyFileError
 from kervan.ledger.log import Ledger
@@ -49,6 +50,13 @@ class NodeContext:
     keys: KeyFileStore
     clock: Clock = utc_now
     _signers: dict[tuple[str, str], Ed25519Signer | Es256Signer] = field(default_factory=dict)
+    _offices: CustomsOffices | None = None
+
+    def customs_offices(self) -> CustomsOffices:
+        """The customs offices of the network's countries (built once)."""
+        if self._offices is None:
+            self._offices = CustomsOffices(self.network)
+        return self._offices
 
     def signer(
         self, session: Session, org_id: str, alg: str = "EdDSA"
