@@ -1,4 +1,4 @@
-"""The organisations of a demonstration corridor, registered on a node, and their tokens."""
+"""Tokens for the demonstration corridor's organisations (see kervan.services.demo_corridor)."""
 
 from __future__ import annotations
 
@@ -9,112 +9,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from kervan.services.access import create_client
-from kervan.services.node import register_organisation
+from kervan.services.demo_corridor import CORRIDOR_ORGANISATIONS, register_corridor
 from kervan.store.db import unit_of_work
-from kervan.store.keyfiles import KeyFileStore
-from kervan.store.repositories.organisations import Organisation, OrganisationKind
-from kervan.store.tables import OrganisationAddressRow
 
-K = OrganisationKind
-# id, name, country, kind, street, city
-CORRIDOR_ORGANISATIONS: list[tuple[str, str, str, OrganisationKind, str, str]] = [
-    (
-        "xian-forwarding",
-        "Xi'an International Land Port Forwarding",
-        "CN",
-        K.FORWARDER,
-        "Gangwu Avenue 1",
-        "Xi'an",
-    ),
-    ("tashkent-cotton", "Tashkent Cotton Export", "UZ", K.SHIPPER, "Amir Temur 15", "Tashkent"),
-    ("istanbul-imports", "Istanbul Imports", "TR", K.CONSIGNEE, "Halkali Cd. 5", "Istanbul"),
-    ("ktz-express", "KTZ Express", "KZ", K.CARRIER, "Kunayev 10", "Astana"),
-    ("uz-trucking", "Uzbek Trucking", "UZ", K.CARRIER, "Bobur 3", "Tashkent"),
-    (
-        "uz-tir-association",
-        "AIRCUZ (TIR association)",
-        "UZ",
-        K.GUARANTEE_CHAIN,
-        "Shota Rustaveli 1",
-        "Tashkent",
-    ),
-    (
-        "kz-customs",
-        "State Revenue Committee (customs)",
-        "KZ",
-        K.CUSTOMS_AUTHORITY,
-        "Zhenis 11",
-        "Astana",
-    ),
-    ("az-customs", "State Customs Committee", "AZ", K.CUSTOMS_AUTHORITY, "Inshaatchilar 2", "Baku"),
-    (
-        "ge-customs",
-        "Revenue Service (customs)",
-        "GE",
-        K.CUSTOMS_AUTHORITY,
-        "Vazha-Pshavela 16",
-        "Tbilisi",
-    ),
-    (
-        "tr-customs",
-        "Ministry of Trade (customs)",
-        "TR",
-        K.CUSTOMS_AUTHORITY,
-        "Sogutozu 1",
-        "Ankara",
-    ),
-    ("tm-customs", "State Customs Service", "TM", K.CUSTOMS_AUTHORITY, "Archabil 1", "Ashgabat"),
-    (
-        "cn-customs",
-        "General Administration of Customs",
-        "CN",
-        K.CUSTOMS_AUTHORITY,
-        "Jianguomennei 6",
-        "Beijing",
-    ),
-    (
-        "tr-permits",
-        "Ministry of Transport (permits)",
-        "TR",
-        K.PERMIT_AUTHORITY,
-        "Hakki Turayliç 5",
-        "Ankara",
-    ),
-    (
-        "kz-permits",
-        "Transport Committee (permits)",
-        "KZ",
-        K.PERMIT_AUTHORITY,
-        "Kabanbay 32",
-        "Astana",
-    ),
-    (
-        "az-permits",
-        "Ministry of Transport (permits)",
-        "AZ",
-        K.PERMIT_AUTHORITY,
-        "Zarifa 33",
-        "Baku",
-    ),
-    ("ge-permits", "Land Transport Agency", "GE", K.PERMIT_AUTHORITY, "Kazbegi 12", "Tbilisi"),
-    ("uz-customs", "Customs Committee", "UZ", K.CUSTOMS_AUTHORITY, "Mustakillik 1", "Tashkent"),
-    (
-        "ministry-analyst",
-        "OTS Transport Analysis Unit",
-        "TR",
-        K.ANALYST,
-        "Sultanahmet 1",
-        "Istanbul",
-    ),
-]
-
-
-def register_corridor(sessions: sessionmaker[Session], keys: KeyFileStore) -> None:
-    at = datetime.now(UTC)
-    with unit_of_work(sessions) as session:
-        for org_id, name, country, kind, street, city in CORRIDOR_ORGANISATIONS:
-            register_organisation(session, keys, Organisation(org_id, name, country, kind, at), at)
-            session.add(OrganisationAddressRow(org_id=org_id, street=street, city=city))
+__all__ = ["CORRIDOR_ORGANISATIONS", "Tokens", "register_corridor", "tokens_for"]
 
 
 @dataclass

@@ -1,0 +1,285 @@
+"""A demonstration corridor: the organisations of the member states' corridor on one node,
+with their addresses and keys, people who can log in, and shipments at different stages.
+
+Used by `make demo` (and by the tests, which build the same corridor).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from kervan.customs.recognition import InspectionResult
+from kervan.documents.goods import SealCondition
+from kervan.network.model import CargoUnit, Mode
+from kervan.services.access import KIND_SCOPES, Caller, create_user
+from kervan.services.customs import ReleaseRequest, SealFound, release
+from kervan.services.documents import SignRequest, open_drafts, sign_step
+from kervan.services.node import NodeContext, register_organisation
+from kervan.services.planning import RouteQuery, plan_routes
+from kervan.services.shipments import BookingRequest, EventRequest, create_shipment, record_event
+from kervan.shipments.booking import Cargo
+from kervan.shipments.events import EventType
+from kervan.store.db import unit_of_work
+from kervan.store.keyfiles import KeyFileStore
+from kervan.store.repositories.organisations import Organisation, OrganisationKind
+from kervan.store.tables import OrganisationAddressRow, OrganisationRow
+
+K = OrganisationKind
+# id, name, country, kind, street, city
+CORRIDOR_ORGANISATIONS: list[tuple[str, str, str, OrganisationKind, str, str]] = [
+    (
+        "xian-forwarding",
+        "Xi'an International Land Port Forwarding",
+        "CN",
+        K.FORWARDER,
+        "Gangwu Avenue 1",
+        "Xi'an",
+    ),
+    ("tashkent-cotton", "Tashkent Cotton Export", "UZ", K.SHIPPER, "Amir Temur 15", "Tashkent"),
+    ("istanbul-imports", "Istanbul Imports", "TR", K.CONSIGNEE, "Halkali Cd. 5", "Istanbul"),
+    ("ktz-express", "KTZ Express", "KZ", K.CARRIER, "Kunayev 10", "Astana"),
+    ("uz-trucking", "Uzbek Trucking", "UZ", K.CARRIER, "Bobur 3", "Tashkent"),
+    (
+        "uz-tir-association",
+        "AIRCUZ (TIR association)",
+        "UZ",
+        K.GUARANTEE_CHAIN,
+        "Shota Rustaveli 1",
+        "Tashkent",
+    ),
+    (
+        "kz-customs",
+        "State Revenue Committee (customs)",
+        "KZ",
+        K.CUSTOMS_AUTHORITY,
+        "Zhenis 11",
+        "Astana",
+    ),
+    ("az-customs", "State Customs Committee", "AZ", K.CUSTOMS_AUTHORITY, "Inshaatchilar 2", "Baku"),
+    (
+        "ge-customs",
+        "Revenue Service (customs)",
+        "GE",
+        K.CUSTOMS_AUTHORITY,
+        "Vazha-Pshavela 16",
+        "Tbilisi",
+    ),
+    (
+        "tr-customs",
+        "Ministry of Trade (customs)",
+        "TR",
+        K.CUSTOMS_AUTHORITY,
+        "Sogutozu 1",
+        "Ankara",
+    ),
+    ("tm-customs", "State Customs Service", "TM", K.CUSTOMS_AUTHORITY, "Archabil 1", "Ashgabat"),
+    (
+        "cn-customs",
+        "General Administration of Customs",
+        "CN",
+        K.CUSTOMS_AUTHORITY,
+        "Jianguomennei 6",
+        "Beijing",
+    ),
+    (
+        "tr-permits",
+        "Ministry of Transport (permits)",
+        "TR",
+        K.PERMIT_AUTHORITY,
+        "Hakki Turayliç 5",
+        "Ankara",
+    ),
+    (
+        "kz-permits",
+        "Transport Committee (permits)",
+        "KZ",
+        K.PERMIT_AUTHORITY,
+        "Kabanbay 32",
+        "Astana",
+    ),
+    (
+        "az-permits",
+        "Ministry of Transport (permits)",
+        "AZ",
+        K.PERMIT_AUTHORITY,
+        "Zarifa 33",
+        "Baku",
+    ),
+    ("ge-permits", "Land Transport Agency", "GE", K.PERMIT_AUTHORITY, "Kazbegi 12", "Tbilisi"),
+    ("uz-customs", "Customs Committee", "UZ", K.CUSTOMS_AUTHORITY, "Mustakillik 1", "Tashkent"),
+    (
+        "ministry-analyst",
+        "OTS Transport Analysis Unit",
+        "TR",
+        K.ANALYST,
+        "Sultanahmet 1",
+        "Istanbul",
+    ),
+]
+
+
+def register_corridor(sessions: sessionmaker[Session], keys: KeyFileStore) -> None:
+    at = datetime.now(UTC)
+    with unit_of_work(sessions) as session:
+        for org_id, name, country, kind, street, city in CORRIDOR_ORGANISATIONS:
+            register_organisation(session, keys, Organisation(org_id, name, country, kind, at), at)
+            session.add(OrganisationAddressRow(org_id=org_id, street=street, city=city))
+
+
+def caller_for(session: Session, org_id: str) -> Caller:
+    """The organisation acting with every scope its kind allows (for seeding, not for requests)."""
+    org = session.get(OrganisationRow, org_id)
+    assert org is not None
+    kind = OrganisationKind(org.kind)
+    return Caller(org_id, kind, org.country, KIND_SCOPES[kind], f"demo:{org_id}")
+
+
+def create_people(sessions: sessionmaker[Session]) -> dict[str, str]:
+    """One person per organisation (username = organisation id) with a fresh random password."""
+    at = datetime.now(UTC)
+    passwords: dict[str, str] = {}
+    with unit_of_work(sessions) as session:
+        for org_id, name, *_ in CORRIDOR_ORGANISATIONS:
+            password = secrets.token_urlsafe(12)
+            create_user(session, org_id, org_id, password, f"{name} (demo)", at)
+            passwords[org_id] = password
+    return passwords
+
+
+BATTERIES = {
+    "goods": [
+        {
+            "description": "Lithium-ion batteries for electric buses",
+            "packages": 24,
+            "package_kind": "PX",
+            "gross_weight_kg": "18200.000",
+            "hs_code": "850760",
+            "dangerous_goods": {"un_number": "UN3480", "hazard_class": "9"},
+            "value": "412000.00",
+            "currency": "USD",
+        }
+    ],
+    "containers": [
+        {
+            "number": "CSQU3054383",
+            "size_type": "45G1",
+            "seals": [{"number": "CN2026118", "identifier": "CN-XIAN", "affixed_by": "customs"}],
+        }
+    ],
+}
+COTTON = {
+    "goods": [
+        {
+            "description": "Raw cotton, not carded or combed",
+            "packages": 90,
+            "package_kind": "BL",
+            "gross_weight_kg": "20000.000",
+            "hs_code": "520100",
+            "value": "38000.00",
+            "currency": "USD",
+        }
+    ],
+    "vehicle_plates": [{"number": "01 A 123 BC", "country": "UZ"}],
+}
+
+
+@dataclass(frozen=True)
+class SeededShipment:
+    id: str
+    description: str
+    stage: str
+
+
+def seed_shipments(ctx: NodeContext, start: datetime) -> list[SeededShipment]:
+    """Book shipments at different stages: one in transit at the Azerbaijani border, one
+    delivered with every document signed, one just booked with its permits requested."""
+    seeded: list[SeededShipment] = []
+    rail_route = RouteQuery(
+        origin="Xi'an",
+        destination="Halkali",
+        avoid_countries=["RU", "BY"],
+        avoid_modes=[Mode.ROAD, Mode.SEA],
+        alternatives=1,
+    )
+    for stage in ("at the Azerbaijani border", "delivered"):
+        with unit_of_work(ctx.sessions) as session:
+            shipper = caller_for(session, "xian-forwarding")
+            plan = plan_routes(ctx.planner, rail_route)[0]
+            cargo = Cargo.model_validate({**BATTERIES, "date_of_taking_over": start.date()})
+            body = BookingRequest(
+                reference=f"XIA-HAL-{len(seeded) + 1:04d}",
+                route=rail_route,
+                plan_key=plan.plan_key,
+                consignee="istanbul-imports",
+                rail_carrier="ktz-express",
+                cargo=cargo,
+            )
+            row, plan, parties = create_shipment(ctx, session, shipper, body)
+            (note,) = open_drafts(ctx, session, row, plan, cargo, parties)
+            sign_step(ctx, session, shipper, note, SignRequest(step="issue"))
+            carrier = caller_for(session, "ktz-express")
+            sign_step(ctx, session, carrier, note, SignRequest(step="accept"))
+            event = EventRequest(type=EventType.TAKEN_OVER, at=start)
+            record_event(ctx, session, carrier, row.id, event)
+            sign_step(ctx, session, carrier, note, SignRequest(step="depart"))
+            at = start
+            borders = [leg for leg in plan.legs if leg.border is not None]
+            crossed = borders[:1] if stage != "delivered" else borders
+            seals = [SealFound(number="CN2026118", condition=SealCondition.INTACT)]
+            for leg in crossed:
+                officer = caller_for(session, f"{leg.to_country.lower()}-customs")
+                at += timedelta(hours=leg.hours_p50)
+                arrival = EventRequest(type=EventType.BORDER_ARRIVAL, at=at, leg_index=leg.index)
+                record_event(ctx, session, officer, row.id, arrival)
+                at += timedelta(hours=leg.border.dwell_hours_p50 if leg.border else 1.0)
+                check = ReleaseRequest(
+                    leg_index=leg.index,
+                    at=at,
+                    documentary_check_passed=True,
+                    inspection=InspectionResult.CONFORM,
+                    seals=seals,
+                )
+                release(ctx, session, officer, row.id, check)
+            if stage == "delivered":
+                consignee = caller_for(session, "istanbul-imports")
+                done = EventRequest(type=EventType.DELIVERED, at=at + timedelta(hours=30))
+                record_event(ctx, session, consignee, row.id, done)
+                sign_step(ctx, session, consignee, note, SignRequest(step="deliver"))
+            else:
+                nxt = borders[1]
+                officer = caller_for(session, f"{nxt.to_country.lower()}-customs")
+                at += timedelta(hours=nxt.hours_p50)
+                arrival = EventRequest(type=EventType.BORDER_ARRIVAL, at=at, leg_index=nxt.index)
+                record_event(ctx, session, officer, row.id, arrival)
+            seeded.append(
+                SeededShipment(row.id, "container Xi'an -> Halkali by rail and ferry", stage)
+            )
+    truck_route = RouteQuery(
+        origin="Tashkent",
+        destination="Istanbul",
+        unit=CargoUnit.TRUCK,
+        truck_flag="UZ",
+        avoid_countries=["TM", "IR"],
+        alternatives=1,
+    )
+    with unit_of_work(ctx.sessions) as session:
+        shipper = caller_for(session, "tashkent-cotton")
+        plan = plan_routes(ctx.planner, truck_route)[0]
+        cargo = Cargo.model_validate({**COTTON, "date_of_taking_over": start.date()})
+        body = BookingRequest(
+            reference="TAS-IST-0042",
+            route=truck_route,
+            plan_key=plan.plan_key,
+            consignee="istanbul-imports",
+            road_carrier="uz-trucking",
+            guarantee_chain="uz-tir-association",
+            cargo=cargo,
+        )
+        row, plan, parties = create_shipment(ctx, session, shipper, body)
+        open_drafts(ctx, session, row, plan, cargo, parties)
+        seeded.append(SeededShipment(row.id, "Uzbek truck Tashkent -> Istanbul", "booked"))
+    return seeded
