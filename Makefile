@@ -19,7 +19,7 @@ $(UV):
 
 setup: .venv/.synced
 
-## make demo: a tour of the corridor on the embedded default (no services needed)
+## make demo: the planner tour, then a seeded corridor node on http://127.0.0.1:8000 (SQLite, no services)
 demo: setup
 	$(PY) -m kervan.demo
 
@@ -43,8 +43,9 @@ lint: setup
 typecheck: setup
 	.venv/bin/mypy
 
+## make bench: every benchmark; each writes bench/results/<name>.json
 bench: setup
-	$(PY) bench/routing.py
+	for script in bench/*.py; do $(PY) $$script || exit 1; done
 
 clean:
 	rm -rf .venv $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
