@@ -28,7 +28,16 @@ from kervan.api.middleware import (
     RequestContext,
     TokenBucket,
 )
-from kervan.api.routes import access, customs, documents, permits, planning, shipments, tir
+from kervan.api.routes import (
+    access,
+    customs,
+    documents,
+    observatory,
+    permits,
+    planning,
+    shipments,
+    tir,
+)
 from kervan.network.dataset import load_network
 from kervan.network.model import Network
 from kervan.routing.planner import Planner
@@ -104,7 +113,7 @@ def create_app(
     app.state.node = NodeContext(settings, sessions, network, app.state.planner, keys)
     app.state.metrics = metrics
     problems.install(app)
-    for module in (planning, access, shipments, documents, permits, tir, customs):
+    for module in (planning, access, shipments, documents, permits, tir, customs, observatory):
         app.include_router(module.router)
     install_web(app)
     _install_health(app, engine)

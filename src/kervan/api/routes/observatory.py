@@ -1,0 +1,31 @@
+"""The corridor observatory over HTTP: KPIs from this node's records, as JSON or CSV."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from kervan.api.deps import node_of, transaction
+from kervan.services.observatory import kpis_csv, kpis_json
+
+router = APIRouter(prefix="/v1/observatory", tags=["observatory"])
+
+
+@router.get(
+    "/kpis",
+    response_model=None,
+    responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
+)
+def get_kpis(
+    request: Request,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+) -> JSONResponse | PlainTextResponse:
+    """Transit and border times, time lost by cause, volumes, on-time and digital shares, beside
+    the published baselines (CAREC CPMM, the route's volumes) and the 2030 targets."""
+    ctx = node_of(request)
+    with transaction(request) as (session, caller):
+        if format == "csv":
+            return PlainTextResponse(kpis_csv(ctx, session, caller), media_type="text/csv")
+        return JSONResponse(kpis_json(ctx, session, caller))
