@@ -478,3 +478,4 @@ class ShipmentEventRow(Base):
 
 
 import kervan.exchange.tables  # noqa: E402,F401
+import kervan.store.border_tables  # noqa: E402,F401
