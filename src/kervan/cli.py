@@ -269,3 +269,8 @@ _register_observatory(app)
 from kervan.cli_admin import register as _register_admin  # noqa: E402
 
 _register_admin(app)
+
+
+from kervan.cli_exchange import register as _register_exchange  # noqa: E402
+
+_register_exchange(app)

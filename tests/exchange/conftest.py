@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import os
+import signal
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -45,6 +47,28 @@ EFFECTS = Table(
     Column("message_id", String(200), nullable=False),
     Column("n", Integer, nullable=False),
 )
+
+
+HARD_LIMIT = 300
+
+
+@pytest.fixture(autouse=True)
+def hard_time_limit() -> Iterator[None]:
+    """Fail a test that runs past HARD_LIMIT seconds even inside a blocking call (a signal
+    interrupts the main thread), after dumping every thread's stack for the diagnosis."""
+
+    def expire(signum: int, frame: object) -> None:
+        raise TimeoutError(f"test exceeded its hard limit of {HARD_LIMIT} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    faulthandler.dump_traceback_later(HARD_LIMIT - 5)
+    signal.alarm(HARD_LIMIT)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        faulthandler.cancel_dump_traceback_later()
+        signal.signal(signal.SIGALRM, previous)
 
 
 def run(coroutine: Awaitable[None], timeout: float = 120.0) -> None:

@@ -32,6 +32,11 @@ from tests.exchange.conftest import (
 pytestmark = pytest.mark.nats
 
 
+async def stop_nodes(corridor: Corridor | None) -> None:
+    if corridor is not None:
+        await corridor.stop()
+
+
 def exactly_once(stores: dict[str, Store], count: int) -> None:
     for code in CORRIDOR[1:]:
         effects = stores[code].effects(code)
@@ -55,6 +60,7 @@ def test_messages_flow_along_the_corridor_once(
 ) -> None:
     async def scenario() -> None:
         brokers = await nats_brokers(nats_url, corridor_name, CORRIDOR)
+        corridor = None
         try:
             corridor = Corridor(stores, signers, trust, brokers.__getitem__)
             corridor.start()
@@ -62,6 +68,7 @@ def test_messages_flow_along_the_corridor_once(
             await wait_for(lambda: len(stores[TR].effects(TR)) >= 40, "40 messages at TR")
             await corridor.stop()
         finally:
+            await stop_nodes(corridor)
             await drop_corridor(nats_url, corridor_name, brokers)
 
     run(scenario())
@@ -79,6 +86,7 @@ def test_broker_gone_for_a_while_loses_nothing(
 ) -> None:
     async def scenario() -> None:
         brokers = await nats_brokers(nats_url, corridor_name, CORRIDOR)
+        corridor = None
         try:
             corridor = Corridor(stores, signers, trust, brokers.__getitem__)
             corridor.start()
@@ -94,6 +102,7 @@ def test_broker_gone_for_a_while_loses_nothing(
             await wait_for(lambda: len(stores[TR].effects(TR)) >= 50, "50 messages at TR")
             await corridor.stop()
         finally:
+            await stop_nodes(corridor)
             await drop_corridor(nats_url, corridor_name, brokers)
 
     run(scenario())
@@ -110,6 +119,7 @@ def test_a_node_killed_mid_stream_and_restarted_loses_and_repeats_nothing(
 ) -> None:
     async def scenario() -> None:
         brokers = await nats_brokers(nats_url, corridor_name, CORRIDOR)
+        corridor = None
         try:
             corridor = Corridor(stores, signers, trust, brokers.__getitem__)
             corridor.start()
@@ -129,6 +139,7 @@ def test_a_node_killed_mid_stream_and_restarted_loses_and_repeats_nothing(
             assert killed_at < 150
             await corridor.stop()
         finally:
+            await stop_nodes(corridor)
             await drop_corridor(nats_url, corridor_name, brokers)
 
     run(scenario())
@@ -145,6 +156,7 @@ def test_a_relay_that_dies_before_marking_publishes_again_and_nothing_doubles(
 ) -> None:
     async def scenario() -> None:
         brokers = await nats_brokers(nats_url, corridor_name, (KZ, AZ))
+        corridor = None
         try:
             corridor = Corridor(stores, signers, trust, brokers.__getitem__, (KZ, AZ))
             corridor.send_from_kz(range(10))
@@ -164,6 +176,7 @@ def test_a_relay_that_dies_before_marking_publishes_again_and_nothing_doubles(
             while await corridor.nodes[AZ].consume_once():
                 pass
         finally:
+            await stop_nodes(corridor)
             await drop_corridor(nats_url, corridor_name, brokers)
 
     run(scenario())
@@ -183,6 +196,7 @@ def test_a_consumer_that_dies_before_acknowledging_gets_the_messages_again_appli
 ) -> None:
     async def scenario() -> None:
         brokers = await nats_brokers(nats_url, corridor_name, (KZ, AZ), ack_wait=1.0)
+        corridor = None
         try:
             corridor = Corridor(stores, signers, trust, brokers.__getitem__, (KZ, AZ))
             corridor.send_from_kz(range(8))
@@ -205,6 +219,7 @@ def test_a_consumer_that_dies_before_acknowledging_gets_the_messages_again_appli
                     break
             assert again == 8
         finally:
+            await stop_nodes(corridor)
             await drop_corridor(nats_url, corridor_name, brokers)
 
     run(scenario())

@@ -307,7 +307,8 @@ class NatsJetStreamBroker:
                 )
                 self._subscriptions[receiver] = subscription
             messages = await subscription.fetch(batch, timeout=timeout)
-        except nats.errors.TimeoutError:
+        except (TimeoutError, nats.errors.TimeoutError):
+            # No message within `timeout` (nats-py raises either, depending on where it waited).
             return []
         except _NATS_ERRORS as exc:
             raise BrokerUnavailableError(f"cannot fetch for {receiver}: {exc!r}") from exc

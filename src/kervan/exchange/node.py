@@ -83,14 +83,27 @@ class Node:
         return await self.relay.relay_once()
 
     async def consume_once(self) -> int:
-        """Fetch one batch for this authority, run each through the inbox in its own
-        transaction and acknowledge it after the commit; return how many were fetched.
+        """Fetch one batch for this authority, run it through the inbox in one transaction and
+        acknowledge each message after the commit; return how many were fetched.
 
-        A message whose transaction fails is nak'ed (it comes again) and the error logged.
+        If that transaction fails, each message is tried in a transaction of its own; one that
+        still fails is nak'ed (it comes again) and the error logged.
         """
         deliveries = await self.broker.fetch(
             self.authority, batch=self._batch, timeout=self._fetch_timeout
         )
+        if not deliveries:
+            return 0
+        try:
+            with unit_of_work(self.sessions) as session:
+                receipts = [self.inbox.receive(session, d.data) for d in deliveries]
+        except Exception:
+            log.exception("%s: a batch failed; taking its messages one by one", self.authority)
+        else:
+            self.receipts.extend(receipts)
+            for delivery in deliveries:
+                await delivery.ack()
+            return len(deliveries)
         for delivery in deliveries:
             try:
                 with unit_of_work(self.sessions) as session:

@@ -1,0 +1,154 @@
+"""`kervan node --authority CODE [--all] [--broker inproc|nats://...]`: run exchange nodes.
+
+A node relays its authority's outbox to the broker and applies what the broker brings for it
+through its inbox (signatures checked against the trust list, each message applied once). With
+`--all`, every authority holding a key in the node's key store runs in this one process (the
+embedded default, with the in-process broker unless --broker names NATS). Keys come from the
+file key store (KERVAN_DATA_DIR/keys/<authority>/<kid>.pem); the trust list from --trust-list
+(JWKS) or, without it, from the public halves of the keys in that store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+
+from kervan.documents.encoding import from_unix_seconds
+from kervan.documents.epermit import EARLIEST_EVENT_TIMESTAMP
+from kervan.documents.keys import Signer
+from kervan.documents.trustlist import TrustList
+from kervan.errors import InvalidRequestError, TrustListError
+from kervan.exchange.bus import Broker, InProcessBroker, NatsJetStreamBroker
+from kervan.exchange.inbox import applied_count
+from kervan.exchange.node import AllInOne, Node
+from kervan.exchange.outbox import pending_count
+from kervan.settings import get_settings
+from kervan.store.db import make_session_factory
+from kervan.store.keyfiles import KeyFileStore
+from kervan.store.schema import connect_migrated
+
+out = Console()
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `node` command to `app`."""
+    # Imported here: kervan.cli imports this module at its end to call register.
+    from kervan.cli import user_errors  # noqa: PLC0415
+
+    app.command("node")(user_errors(node))
+
+
+def node(
+    authority: Annotated[
+        str | None, typer.Option("--authority", help="The authority to run, e.g. KZ-customs.")
+    ] = None,
+    run_all: Annotated[
+        bool, typer.Option("--all", help="Run every authority with a key in the key store.")
+    ] = False,
+    broker: Annotated[
+        str, typer.Option("--broker", help="inproc (default) or a NATS URL nats://host:4222.")
+    ] = "inproc",
+    corridor: Annotated[str, typer.Option("--corridor", help="The corridor's stream.")] = "middle",
+    trust_list: Annotated[
+        Path | None, typer.Option("--trust-list", help="Trust list as JWKS.", dir_okay=False)
+    ] = None,
+    seconds: Annotated[
+        float, typer.Option("--seconds", help="Stop after this long (0: run until Ctrl-C).")
+    ] = 0.0,
+) -> None:
+    """Run the exchange node of one authority, or of all of them in one process."""
+    settings = get_settings()
+    keys = KeyFileStore(settings.keys_dir)
+    known = (
+        sorted(path.name for path in keys.directory.iterdir()) if keys.directory.is_dir() else []
+    )
+    if run_all:
+        authorities = [code for code in known if keys.kids(code)]
+    elif authority:
+        authorities = [authority]
+    else:
+        raise InvalidRequestError("name the authority with --authority CODE, or pass --all")
+    if not authorities:
+        raise InvalidRequestError(f"no authority has a key in {keys.directory}")
+    signers: dict[str, Signer] = {}
+    for code in authorities:
+        kids = keys.kids(code)
+        if not kids:
+            raise InvalidRequestError(f"{code} has no key in {keys.directory / code}")
+        signers[code] = keys.load(code, kids[-1])
+    trust = _trust(trust_list, keys, known)
+    engine = connect_migrated(settings.resolved_database_url)
+    try:
+        asyncio.run(_run(authorities, signers, trust, engine, broker, corridor, seconds))
+    finally:
+        engine.dispose()
+
+
+def _trust(path: Path | None, keys: KeyFileStore, known: list[str]) -> TrustList:
+    if path is not None:
+        try:
+            return TrustList.from_jwks(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            raise InvalidRequestError(f"cannot read the trust list {path}: {exc}") from exc
+    trust = TrustList()
+    since: datetime = from_unix_seconds(EARLIEST_EVENT_TIMESTAMP)
+    for code in known:
+        for kid in keys.kids(code):
+            try:
+                trust.add_signer(keys.load(code, kid), not_before=since)
+            except TrustListError as exc:
+                raise InvalidRequestError(f"key {kid} of {code}: {exc.message}") from exc
+    return trust
+
+
+async def _run(
+    authorities: list[str],
+    signers: dict[str, Signer],
+    trust: TrustList,
+    engine: Engine,
+    broker_url: str,
+    corridor: str,
+    seconds: float,
+) -> None:
+    sessions = make_session_factory(engine)
+    chosen: Broker
+    if broker_url == "inproc":
+        chosen = InProcessBroker()
+    elif broker_url.startswith(("nats://", "tls://")):
+        nats_broker = NatsJetStreamBroker(broker_url, corridor=corridor)
+        await nats_broker.connect()
+        chosen = nats_broker
+    else:
+        raise InvalidRequestError(f"--broker {broker_url!r}: use inproc or nats://host:port")
+    group = AllInOne(
+        [
+            Node(code, sessions=sessions, signer=signers[code], trust=trust, broker=chosen)
+            for code in authorities
+        ]
+    )
+    group.start()
+    out.print(f"running {', '.join(authorities)} on {broker_url} (corridor {corridor})")
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            if seconds > 0:
+                await asyncio.sleep(seconds)
+            else:
+                await asyncio.Event().wait()
+    finally:
+        await group.stop()
+        await chosen.close()
+        with sessions.begin() as session:
+            for code in authorities:
+                out.print(
+                    f"{code}: {applied_count(session, code)} applied, "
+                    f"{pending_count(session, code)} waiting in the outbox",
+                    highlight=False,
+                )
