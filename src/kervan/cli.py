@@ -270,7 +270,6 @@ from kervan.cli_admin import register as _register_admin  # noqa: E402
 
 _register_admin(app)
 
-
 from kervan.cli_exchange import register as _register_exchange  # noqa: E402
 
 _register_exchange(app)
