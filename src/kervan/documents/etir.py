@@ -107,7 +107,8 @@ class AdvanceTirData(BaseModel):
 
     The itinerary lists countries in order; the office of departure is in the first, the office
     of destination in the last, and every country the goods leave or enter en route has its
-    en-route offices (entry and exit) in `offices_en_route`.
+    en-route offices in `offices_en_route`, in route order: a country's office of entry comes
+    first and its office of exit last (one office may be both).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -141,16 +142,22 @@ class AdvanceTirData(BaseModel):
         return self
 
     def starting_offices(self, index: int) -> frozenset[str]:
-        """Offices that may start the operation in itinerary country `index`."""
+        """The office that starts the operation in itinerary country `index`: the office of
+        departure in the first country, else the country's office of entry (its first en-route
+        office in route order)."""
         if index == 0:
             return frozenset({self.office_of_departure.id})
-        return self._en_route(index)
+        offices = self._en_route_in_order(index)
+        return frozenset(offices[:1])
 
     def terminating_offices(self, index: int) -> frozenset[str]:
-        """Offices that may terminate the operation in itinerary country `index`."""
+        """The office that terminates the operation in itinerary country `index`: the office of
+        destination in the last country, else the country's office of exit (its last en-route
+        office in route order)."""
         if index == len(self.itinerary) - 1:
             return frozenset({self.office_of_destination.id})
-        return self._en_route(index)
+        offices = self._en_route_in_order(index)
+        return frozenset(offices[-1:])
 
     def offices_in(self, index: int) -> frozenset[str]:
         """Every declared office in itinerary country `index` (any may discharge there)."""
@@ -159,8 +166,11 @@ class AdvanceTirData(BaseModel):
         return self._en_route(index) | {o.id for o in ends if o.country == country}
 
     def _en_route(self, index: int) -> frozenset[str]:
+        return frozenset(self._en_route_in_order(index))
+
+    def _en_route_in_order(self, index: int) -> list[str]:
         country = self.itinerary[index]
-        return frozenset(o.id for o in self.offices_en_route if o.country == country)
+        return [o.id for o in self.offices_en_route if o.country == country]
 
 
 class TirDataVersion(BaseModel):
