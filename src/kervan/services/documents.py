@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from kervan.documents.cimsmgs import CimSmgsNote, CimSmgsStep
 from kervan.documents.ecmr import Reservation
 from kervan.documents.ecmr_lifecycle import Ecmr, EcmrStep
-from kervan.documents.jws import sign_version
+from kervan.documents.jws import JwsSignature, sign_version
+from kervan.documents.keys import Signer
 from kervan.documents.parties import PartyRole, SignatureEvidence
 from kervan.errors import InvalidRequestError, NotFoundError, ScopeError
 from kervan.ledger.evidence import EvidenceBundle
@@ -32,7 +33,7 @@ from kervan.shipments.booking import BookingParties, Cargo, draft_documents
 from kervan.store.repositories.documents import DocumentRepository
 from kervan.store.repositories.ledger import TreeHeadRepository
 from kervan.store.repositories.signing_keys import SigningKeyRepository
-from kervan.store.tables import ShipmentDocumentRow, ShipmentRow
+from kervan.store.tables import ShipmentDocumentRow, ShipmentRow, SignedTreeHeadRow
 
 STORE_KIND = {
     DocumentKind.ECMR: "e-CMR",
@@ -160,6 +161,7 @@ def _link(session: Session, document_id: str) -> ShipmentDocumentRow:
 def _visible(
     session: Session, caller: Caller, document_id: str
 ) -> tuple[ShipmentDocumentRow, Access]:
+    caller.require(Scope.SHIPMENTS_READ)  # before the lookup: a 403 must not tell an id exists
     link = _link(session, document_id)
     try:
         seen = access(session, caller, link.shipment_id)
@@ -220,6 +222,22 @@ def documents_of_shipment(session: Session, caller: Caller, shipment_id: str) ->
         .order_by(ShipmentDocumentRow.document_id)
     )
     return [document_view(session, caller, document_id) for document_id in links]
+
+
+def signed_by(
+    signer: Signer, role: PartyRole, body: str, evidence_version: int, at: datetime
+) -> tuple[JwsSignature, SignatureEvidence]:
+    """Sign a stored version `body` as `role`: the JWS signature entry, and the evidence the
+    lifecycle checks (`evidence_version` is the version number the lifecycle counts in)."""
+    entry = sign_version(json.loads(body), signer, role.value, at)
+    evidence = SignatureEvidence(
+        party_id=signer.party,
+        role=role,
+        signed_at=at,
+        document_version=evidence_version,
+        signature_ref=f"{signer.kid}:{entry['signature'][:32]}",
+    )
+    return entry, evidence
 
 
 def _role_for(
@@ -288,14 +306,7 @@ def sign_step(
             PartyRole.SUCCESSIVE_CARRIER: {c.id for c in content.successive_carriers},
         }
         role = _role_for(body.step, caller, parties, signed)
-        entry = sign_version(json.loads(version.body), signer, role.value, at)
-        evidence = SignatureEvidence(
-            party_id=caller.org_id,
-            role=role,
-            signed_at=at,
-            document_version=version.version,
-            signature_ref=f"{signer.kid}:{entry['signature'][:32]}",
-        )
+        entry, evidence = signed_by(signer, role, version.body, version.version, at)
         note = _ecmr_step(note, steps[body.step], evidence, body)
         new_state, lifecycle = note.state.value, note.model_dump(mode="json")
     else:
@@ -313,14 +324,7 @@ def sign_step(
             PartyRole.SUCCESSIVE_CARRIER: {s.railway.id for s in c.route[1:]},
         }
         role = _role_for(body.step, caller, parties, signed)
-        entry = sign_version(json.loads(version.body), signer, role.value, at)
-        evidence = SignatureEvidence(
-            party_id=caller.org_id,
-            role=role,
-            signed_at=at,
-            document_version=1,
-            signature_ref=f"{signer.kid}:{entry['signature'][:32]}",
-        )
+        entry, evidence = signed_by(signer, role, version.body, 1, at)
         rail = getattr(rail, body.step)(evidence)
         new_state, lifecycle = rail.state.value, rail.model_dump(mode="json")
     repository.add_signatures(document_id, version.version, [entry], org_ids=owner)
@@ -388,7 +392,8 @@ def evidence_bundle(
         raise NotFoundError("ledger entry of document version", f"{document_id}@{version.version}")
     at = ctx.clock()
     head = ledger.signed_tree_head(at)
-    TreeHeadRepository(session).add(head)
+    if session.get(SignedTreeHeadRow, (head.log_id, head.tree_size, head.timestamp)) is None:
+        TreeHeadRepository(session).add(head)  # the same head twice in a second is stored once
     jws = repository.jws(document_id, version.version, org_ids=owner)
     bundle: EvidenceBundle = ledger.evidence_bundle(
         version.content(), jws, entries[0].log_index, head
