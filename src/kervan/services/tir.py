@@ -19,10 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kervan.documents.etir import AdvanceTirData, Guarantee, TirTransport
-from kervan.documents.jws import sign_version
 from kervan.documents.parties import Party, PartyRole, SignatureEvidence
 from kervan.errors import InvalidRequestError, NotFoundError, ScopeError
 from kervan.services.access import Caller, Scope
+from kervan.services.documents import signed_by
 from kervan.services.node import NodeContext
 from kervan.services.shipments import party_of
 from kervan.shipments.booking import Cargo
@@ -104,8 +104,9 @@ def _act(
     stored = repository.get(link.document_id, org_ids=owner)
     version = repository.get_version(link.document_id, stored.current_version, org_ids=owner)
     at = ctx.clock()
-    signer = ctx.signer(session, caller.org_id)
-    entry = sign_version(json.loads(version.body), signer, role.value, at)
+    entry, evidence = signed_by(
+        ctx.signer(session, caller.org_id), role, version.body, version.version, at
+    )
     repository.add_signatures(link.document_id, version.version, [entry], org_ids=owner)
     ctx.ledger(session, link.org_id).append(
         link.document_id,
@@ -119,13 +120,7 @@ def _act(
         },
         at,
     )
-    return SignatureEvidence(
-        party_id=caller.org_id,
-        role=role,
-        signed_at=at,
-        document_version=version.version,
-        signature_ref=f"{signer.kid}:{entry['signature'][:32]}",
-    )
+    return evidence
 
 
 def _save(
