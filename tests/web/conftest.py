@@ -12,15 +12,28 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from kervan.api.app import create_app
 from kervan.network.dataset import load_network
 from kervan.network.model import Network
+from kervan.services.access import create_user
+from kervan.services.demo_corridor import (
+    CORRIDOR_ORGANISATIONS,
+    SeededShipment,
+    seed_shipments,
+)
+from kervan.services.node import NodeContext, register_organisation
+from kervan.store.db import unit_of_work
+from kervan.store.repositories.organisations import Organisation
+from kervan.store.tables import OrganisationAddressRow
 from tests.api.conftest import node_settings
 from tests.databases import migrated_database
 
@@ -44,34 +57,39 @@ def web_network() -> Network:
     return load_network()
 
 
+@contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    """Serve `app` from a background thread on a free port; yields "http://127.0.0.1:PORT"."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", ws="none", lifespan="on", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="kervan-web", daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the web node did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory, web_network: Network) -> Iterator[str]:
     """The node's base URL ("http://127.0.0.1:PORT"), served from a background thread."""
     folder = tmp_path_factory.mktemp("web-node")
     with migrated_database("sqlite", folder) as url:
         app = create_app(node_settings(url, folder), network=web_network)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            app, log_level="warning", ws="none", lifespan="on", access_log=False
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="kervan-web", daemon=True
-        )
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                pytest.fail("the web node did not start")
-            time.sleep(0.05)
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
-            thread.join(timeout=30)
-            sock.close()
+        with serve(app) as base_url:
+            yield base_url
 
 
 def require_chromium() -> None:
@@ -103,3 +121,40 @@ class RequestLog:
 def screenshot_path(name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS / f"{name}.png"
+
+
+def password_of(org_id: str) -> str:
+    """The test password of the person (username = organisation id) seeded for `org_id`."""
+    return f"{org_id}-pass-2026"
+
+
+def seed_corridor(app: FastAPI) -> list[SeededShipment]:
+    """The demonstration corridor on the node, through the services: every organisation with
+    its keys and address, one person per organisation (create_user, username = organisation
+    id), and shipments at different stages (one in transit at the Azerbaijani border, one
+    delivered, one Uzbek truck just booked with its e-Permit requests)."""
+    ctx: NodeContext = app.state.node
+    now = datetime.now(UTC)
+    # Keys valid from well before the seeded shipments' dates (a permit's QR is dated from its
+    # day of issue, which a key registered later that day would not cover).
+    registered = now - timedelta(days=60)
+    with unit_of_work(ctx.sessions) as session:
+        for org_id, name, country, kind, street, city in CORRIDOR_ORGANISATIONS:
+            organisation = Organisation(org_id, name, country, kind, registered)
+            register_organisation(session, ctx.keys, organisation, registered)
+            session.add(OrganisationAddressRow(org_id=org_id, street=street, city=city))
+            create_user(session, org_id, org_id, password_of(org_id), f"{name} (test)", now)
+    return seed_shipments(ctx, now - timedelta(days=20))
+
+
+@pytest.fixture(scope="session")
+def corridor_server(
+    tmp_path_factory: pytest.TempPathFactory, web_network: Network
+) -> Iterator[tuple[str, list[SeededShipment]]]:
+    """A seeded node served on 127.0.0.1 for the browser journeys: (base URL, seeded)."""
+    folder = tmp_path_factory.mktemp("web-corridor")
+    with migrated_database("sqlite", folder) as url:
+        app = create_app(node_settings(url, folder), network=web_network)
+        seeded = seed_corridor(app)
+        with serve(app) as base_url:
+            yield base_url, seeded

@@ -38,6 +38,13 @@ class Locale:
         text = self.messages.get(key) or self.fallback.get(key) or key
         return text.format(**values) if values else text
 
+    def label(self, prefix: str, value: str) -> str:
+        """The message `prefix + value` if the catalogue has it, else `value` made readable
+        (states and codes the catalogue does not name yet still read as words)."""
+        key = prefix + value
+        text = self.messages.get(key) or self.fallback.get(key)
+        return text if text else value.replace("_", " ")
+
     def number(self, value: float, digits: int = 0) -> str:
         """`value` rounded to `digits` decimals, with this language's separators."""
         body = f"{abs(value):,.{digits}f}"

@@ -12,35 +12,26 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from kervan.errors import InvalidRequestError, NoRouteError, UnknownPlaceError
 from kervan.network.model import CargoUnit, Mode, Network
 from kervan.routing.plan import Plan
 from kervan.routing.planner import Objective, Planner
+from kervan.web.common import (
+    CSRF_FIELD,
+    check_csrf,
+    language_of,
+    local_path,
+    render,
+    secure_headers,
+    templates,
+)
 from kervan.web.corridor_map import HEIGHT, WIDTH, base_map_svg, map_view
-from kervan.web.i18n import COOKIE, LANGUAGES, Locale, choose_language, locale
+from kervan.web.i18n import COOKIE, LANGUAGES, Locale
 from kervan.web.planner_form import PlannerForm, parse_form
 
 router = APIRouter(include_in_schema=False)
 
-templates = Jinja2Templates(
-    env=Environment(
-        loader=PackageLoader("kervan.web", "templates"),
-        autoescape=select_autoescape(["html", "svg"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-)
-
-# Pages load nothing from elsewhere; the browser is told so and refuses anything that tries.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
-)
 COOKIE_MAX_AGE = 365 * 24 * 3600
 PLAN_COLOURS = 5  # plan-1 .. plan-5 in the stylesheet; more plans reuse them
 
@@ -59,23 +50,10 @@ def planner_of(request: Request) -> Planner:
     return planner
 
 
-def language_of(request: Request) -> Locale:
-    return locale(
-        choose_language(request.cookies.get(COOKIE), request.headers.get("accept-language"))
-    )
-
-
-def _years(network: Network) -> range:
+def planner_years(network: Network) -> range:
+    """The network years the planner offers (reference year to the last planned opening + 1)."""
     last = max((link.opens_year or 0 for link in network.links.values()), default=0)
     return range(network.reference_year, max(network.reference_year, last) + 2)
-
-
-def _secure_headers(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["Vary"] = "Cookie, Accept-Language"
-    return response
 
 
 def _plan(planner: Planner, form: PlannerForm, loc: Locale) -> tuple[list[Plan], PlanError | None]:
@@ -102,7 +80,7 @@ def planner_page(request: Request) -> Response:
     planner = planner_of(request)
     network = planner.network
     loc = language_of(request)
-    years = _years(network)
+    years = planner_years(network)
     form = parse_form(
         request.query_params,
         {k: request.query_params.getlist(k) for k in ("avoid_country", "avoid_mode")},
@@ -123,9 +101,6 @@ def planner_page(request: Request) -> Response:
     )
     countries = sorted(network.countries(), key=lambda c: loc.t(f"country.{c}"))
     context = {
-        "loc": loc,
-        "languages": [(code, locale(code).name) for code in LANGUAGES],
-        "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         "form": form,
         "plans": plans,
         "error": error,
@@ -140,9 +115,8 @@ def planner_page(request: Request) -> Response:
         "years": list(years),
         "default_year": network.reference_year,
         "arrival": arrival,
-        "network_year": network.reference_year,
     }
-    return _secure_headers(templates.TemplateResponse(request, "planner.html", context))
+    return render(request, "planner.html", context)
 
 
 @router.get("/web/places", response_class=HTMLResponse)
@@ -167,25 +141,23 @@ def place_suggestions(
         for node in nodes
     ]
     context = {"loc": loc, "field": field, "options": options, "typed": typed}
-    return _secure_headers(templates.TemplateResponse(request, "_suggestions.html", context))
+    return secure_headers(templates.TemplateResponse(request, "_suggestions.html", context))
 
 
 @router.post("/web/language")
 def switch_language(
+    request: Request,
     lang: Annotated[str, Form(max_length=5)],
+    csrf: Annotated[str, Form(alias=CSRF_FIELD, max_length=128)] = "",
     next_url: Annotated[str, Form(alias="next", max_length=2000)] = "/",
 ) -> RedirectResponse:
     """Keep the chosen language in a cookie and go back to the page it was chosen on."""
-    target = next_url if _local_path(next_url) else "/"
+    check_csrf(request, csrf)
+    target = next_url if local_path(next_url) else "/"
     response = RedirectResponse(target, status_code=303)
     if lang in LANGUAGES:
         response.set_cookie(COOKIE, lang, max_age=COOKIE_MAX_AGE, samesite="lax", httponly=True)
     return response
-
-
-def _local_path(url: str) -> bool:
-    """Only paths on this server: "/x" but not "//host" or "/\\host" (no open redirect)."""
-    return url.startswith("/") and not url.startswith(("//", "/\\"))
 
 
 @router.get("/web/map/countries.svg")
@@ -198,4 +170,4 @@ def country_outlines() -> Response:
     )
 
 
-__all__ = ["arrival", "router"]
+__all__ = ["PLAN_COLOURS", "arrival", "planner_years", "router"]

@@ -1,0 +1,110 @@
+"""Logging people in and out of the web pages, and what a page does when nobody is logged in."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from kervan.errors import AuthenticationError
+from kervan.services.access import Caller, authenticate, password_token
+from kervan.store.db import unit_of_work
+from kervan.store.repositories.organisations import OrganisationKind
+from kervan.web.common import (
+    CSRF_FIELD,
+    LoginRequiredError,
+    check_csrf,
+    end_session,
+    local_path,
+    login_redirect,
+    node_of,
+    render,
+    start_session,
+)
+
+router = APIRouter(include_in_schema=False)
+
+LANDING: dict[OrganisationKind, str] = {
+    OrganisationKind.SHIPPER: "/shipments",
+    OrganisationKind.FORWARDER: "/shipments",
+    OrganisationKind.CARRIER: "/shipments",
+    OrganisationKind.CONSIGNEE: "/shipments",
+    OrganisationKind.CUSTOMS_AUTHORITY: "/console",
+    OrganisationKind.PERMIT_AUTHORITY: "/permits",
+    OrganisationKind.ANALYST: "/observatory",
+    OrganisationKind.ADMINISTRATOR: "/observatory",
+}
+
+
+def _login_page(
+    request: Request, next_url: str, *, failed: bool, expired: bool, username: str = ""
+) -> Response:
+    context = {
+        "next_url": next_url if local_path(next_url) else "",
+        "failed": failed,
+        "expired": expired,
+        "username": username,
+    }
+    return render(request, "login.html", context, status_code=401 if failed else 200)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(
+    request: Request,
+    next_url: Annotated[str, Query(alias="next", max_length=2000)] = "",
+    expired: Annotated[str, Query(max_length=1)] = "",
+) -> Response:
+    """The login form (username and password of a person registered for an organisation)."""
+    return _login_page(request, next_url, failed=False, expired=expired == "1")
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=128)],
+    password: Annotated[str, Form(max_length=256)],
+    csrf: Annotated[str, Form(alias=CSRF_FIELD, max_length=128)] = "",
+    next_url: Annotated[str, Form(alias="next", max_length=2000)] = "",
+) -> Response:
+    """Check the password; keep the access token in the session cookie and go on."""
+    check_csrf(request, csrf)
+    ctx = node_of(request)
+    secret = ctx.settings.secret_key_value()
+    with unit_of_work(ctx.sessions) as session:
+        try:
+            token, _ = password_token(session, username.strip(), password, secret, ctx.clock())
+        except AuthenticationError:
+            return _login_page(
+                request, next_url, failed=True, expired=False, username=username.strip()
+            )
+        caller: Caller = authenticate(session, f"Bearer {token}", None, secret, ctx.clock())
+    target = next_url if local_path(next_url) else LANDING.get(caller.kind, "/")
+    response = RedirectResponse(target, status_code=303)
+    start_session(request, response, token)
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request, csrf: Annotated[str, Form(alias=CSRF_FIELD, max_length=128)] = ""
+) -> Response:
+    """Forget the session: the cookie is cleared and a new CSRF seed is made."""
+    check_csrf(request, csrf)
+    response = RedirectResponse("/", status_code=303)
+    end_session(request, response)
+    return response
+
+
+async def login_required(request: Request, exc: Exception) -> Response:
+    """A page that needs a person logged in sends the visitor to the login form."""
+    expired = isinstance(exc, LoginRequiredError) and exc.expired
+    return login_redirect(request, expired)
+
+
+async def csrf_refused(request: Request, _: Exception) -> Response:
+    """A form without this session's token is refused (and says how to go on)."""
+    return render(request, "error.html", {"message_key": "error.csrf"}, status_code=403)
+
+
+__all__ = ["LANDING", "csrf_refused", "login_required", "router"]

@@ -1,0 +1,157 @@
+"""The border console of a customs officer: cargo coming to the country and at its border, in
+lanes with their reasons (services.customs.work_list); recording arrival (record_event) and
+release after the checks the lane requires (services.customs.release); checking a permit QR
+and looking up a TIR transport.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
+
+from kervan.customs.recognition import InspectionResult
+from kervan.documents.goods import SealCondition
+from kervan.errors import KervanError
+from kervan.services.access import Scope
+from kervan.services.customs import ReleaseRequest, SealFound, release, work_list
+from kervan.services.permits import check_qr
+from kervan.services.shipments import EventRequest, record_event
+from kervan.services.tir import tir_view
+from kervan.shipments.events import EventType
+from kervan.store.repositories.organisations import OrganisationKind
+from kervan.web.common import (
+    CSRF_FIELD,
+    Flash,
+    check_csrf,
+    node_of,
+    redirect_with,
+    render,
+    signed_in,
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+def seal_number(described: str) -> str:
+    """The seal number of a work item's seal text ("CN2026118 (intact)" -> "CN2026118")."""
+    return described.split(" (", 1)[0].strip()
+
+
+@router.get("/console", response_class=HTMLResponse)
+def console_page(
+    request: Request,
+    crossing: Annotated[str, Query(max_length=32)] = "",
+    qr: Annotated[str, Query(max_length=4096)] = "",
+    tir: Annotated[str, Query(max_length=128)] = "",
+) -> Response:
+    """The officer's work list, with permit and TIR look-ups on the same page."""
+    ctx = node_of(request)
+    with signed_in(request) as (session, caller):
+        if (
+            Scope.CUSTOMS not in caller.scopes
+            or caller.kind is not OrganisationKind.CUSTOMS_AUTHORITY
+        ):
+            denied = {"message_key": "error.not_for_you"}
+            return render(request, "error.html", denied, status_code=403)
+        everything = work_list(ctx, session, caller, None)
+        crossings = sorted(
+            {(i.entry_node, i.entry_name) for i in [*everything.arriving, *everything.at_border]},
+            key=lambda pair: pair[1],
+        )
+        shown = work_list(ctx, session, caller, crossing) if crossing else everything
+        permit: Any = None
+        permit_error: str | None = None
+        if qr.strip():
+            try:
+                permit = check_qr(session, qr.strip(), ctx.clock())
+            except KervanError as exc:
+                permit_error = exc.message
+        transport: Any = None
+        tir_error: str | None = None
+        if tir.strip():
+            try:
+                transport = tir_view(session, caller, tir.strip())
+            except KervanError as exc:
+                tir_error = exc.message
+    context = {
+        "work": shown,
+        "crossings": crossings,
+        "crossing": crossing,
+        "qr": qr.strip(),
+        "permit": permit,
+        "permit_error": permit_error,
+        "tir": tir.strip(),
+        "transport": transport,
+        "tir_error": tir_error,
+        "seal_number": seal_number,
+        "seal_conditions": list(SealCondition),
+        "inspections": list(InspectionResult),
+        "now": ctx.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M"),
+    }
+    return render(request, "console.html", context)
+
+
+def _when(value: str) -> datetime:
+    at = datetime.fromisoformat(value)
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
+@router.post("/console/arrival")
+async def record_arrival(request: Request) -> Response:
+    """Record that the cargo arrived at this country's border (the leg from the work list)."""
+    form = await request.form()
+    check_csrf(request, str(form.get(CSRF_FIELD, "")))
+    back = "/console"
+    shipment_id = str(form.get("shipment", ""))
+    try:
+        body = EventRequest(
+            type=EventType.BORDER_ARRIVAL,
+            at=_when(str(form.get("at", ""))),
+            leg_index=int(str(form.get("leg", ""))),
+        )
+    except (ValueError, ValidationError) as exc:
+        return redirect_with(request, back, Flash(False, "action.refused", str(exc)))
+    try:
+        with signed_in(request) as (session, caller):
+            record_event(node_of(request), session, caller, shipment_id, body)
+    except KervanError as exc:
+        return redirect_with(request, back, Flash(False, "action.refused", exc.message))
+    return redirect_with(request, back, Flash(True, "console.arrived", shipment_id))
+
+
+@router.post("/console/release")
+async def release_cargo(request: Request) -> Response:
+    """Release the cargo after the documentary check, the inspection and the seals found."""
+    form = await request.form()
+    check_csrf(request, str(form.get(CSRF_FIELD, "")))
+    back = "/console"
+    shipment_id = str(form.get("shipment", ""))
+    numbers = [str(n) for n in form.getlist("seal")]
+    conditions = [str(c) for c in form.getlist("seal_condition")]
+    inspection = str(form.get("inspection", ""))
+    try:
+        body = ReleaseRequest(
+            leg_index=int(str(form.get("leg", ""))),
+            at=_when(str(form.get("at", ""))),
+            documentary_check_passed=form.get("documentary_check") == "passed",
+            inspection=InspectionResult(inspection) if inspection else None,
+            seals=[
+                SealFound(number=n, condition=SealCondition(c))
+                for n, c in zip(numbers, conditions, strict=False)
+            ],
+        )
+    except (ValueError, ValidationError) as exc:
+        return redirect_with(request, back, Flash(False, "action.refused", str(exc)))
+    try:
+        with signed_in(request) as (session, caller):
+            release(node_of(request), session, caller, shipment_id, body)
+    except KervanError as exc:
+        return redirect_with(request, back, Flash(False, "action.refused", exc.message))
+    return redirect_with(request, back, Flash(True, "console.released", shipment_id))
+
+
+__all__ = ["router", "seal_number"]

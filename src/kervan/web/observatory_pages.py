@@ -1,0 +1,146 @@
+"""The observatory page: the corridor's KPIs from this node's recorded shipments
+(services.observatory.corridor_kpis) and two shipped scenarios simulated side by side, as
+inline SVG charts readable at a glance.
+
+The scenarios are simulated once per process with a short horizon (one replication, a quarter
+of a year after the warm-up, a fixed seed: about two seconds) and kept in memory; the page says
+so next to the charts.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+
+from kervan.network.model import Network
+from kervan.observatory.montecarlo import Backend, ScenarioSummary, replicate, summarise
+from kervan.observatory.report import ComparisonRow, compare
+from kervan.observatory.scenario import load_scenario
+from kervan.services.access import Scope
+from kervan.services.observatory import corridor_kpis
+from kervan.web.charts import Row, grouped_bars
+from kervan.web.common import language_of, node_of, render, signed_in
+
+router = APIRouter(include_in_schema=False)
+SCENARIOS = ("baseline-2024", "digital-cku")
+SIMULATED_YEARS = 0.25
+SEED = 0
+
+
+@dataclass(frozen=True)
+class Comparison:
+    a: ScenarioSummary
+    b: ScenarioSummary
+    rows: list[ComparisonRow]
+
+
+_lock = threading.Lock()
+_cache: dict[int, Comparison] = {}
+
+
+def scenario_comparison(network: Network) -> Comparison:
+    """The two scenarios simulated once for this network (cached in memory)."""
+    with _lock:
+        cached = _cache.get(id(network))
+        if cached is None:
+            summaries = []
+            for name in SCENARIOS:
+                scenario = load_scenario(name, network).with_years(SIMULATED_YEARS)
+                results = replicate(scenario, 1, SEED, backend=Backend.SEQUENTIAL)
+                summaries.append(summarise(scenario, results))
+            a, b = summaries
+            cached = Comparison(a, b, compare(a, b))
+            _cache[id(network)] = cached
+        return cached
+
+
+def crossing_label(network: Network, crossing: str) -> str:
+    """A crossing as people name it: its place and the countries ("Khorgos (CN → KZ)")."""
+    found = network.crossings.get(crossing)
+    if found is None:
+        return crossing
+    link = network.links.get(found.link)
+    place = network.nodes[link.to_node].name if link and link.to_node in network.nodes else ""
+    return f"{place} ({' → '.join(found.countries)})".strip()
+
+
+def place_names(network: Network, key: str) -> str:
+    """Node ids in a KPI key replaced by their names ("CNXIA>TRIST" -> "Xi'an>Istanbul")."""
+    parts = re.split(r"([^A-Za-z0-9_-]+)", key)
+    return "".join(network.nodes[p].name if p in network.nodes else p for p in parts)
+
+
+@router.get("/observatory", response_class=HTMLResponse)
+def observatory_page(request: Request) -> Response:
+    """KPIs from recorded events and two scenarios side by side."""
+    loc = language_of(request)
+    ctx = node_of(request)
+    network = ctx.network
+    with signed_in(request) as (session, caller):
+        if Scope.OBSERVATORY not in caller.scopes:
+            return render(
+                request, "error.html", {"message_key": "error.not_for_you"}, status_code=403
+            )
+        kpis, baseline = corridor_kpis(ctx, session, caller)
+    comparison = scenario_comparison(network)
+    a, b = comparison.a, comparison.b
+    p50, p90 = loc.t("obs.p50"), loc.t("obs.p90")
+    hours, days, tonnes = loc.t("obs.hours"), loc.t("obs.days"), loc.t("obs.tonnes")
+    dwell_rows = [
+        Row(crossing_label(network, s.crossing), (s.p50, s.p90)) for s in kpis.border_dwell
+    ]
+    transit_rows = [
+        Row(place_names(network, s.key), (s.p50 / 24, s.p90 / 24)) for s in kpis.transit_by_od
+    ]
+    volume_rows = [Row(v.key, (v.tonnes,)) for v in kpis.volume_by_country_pair]
+    crossings = [c for c in a.border_dwell if c in b.border_dwell]
+    sim_dwell = [
+        Row(crossing_label(network, c), (a.border_dwell[c].mean, b.border_dwell[c].mean))
+        for c in crossings
+    ]
+    flows_b = {o.flow: o for o in b.od}
+    sim_transit = [
+        Row(
+            f"{place_names(network, o.origin)} → {place_names(network, o.destination)}",
+            (o.p50.mean / 24, flows_b[o.flow].p50.mean / 24),
+        )
+        for o in a.od
+        if o.flow in flows_b
+    ]
+    causes = [k for k in a.hours_by_cause if k in b.hours_by_cause]
+    sim_causes = [
+        Row(loc.t(f"cause.{k}"), (a.hours_by_cause[k].mean, b.hours_by_cause[k].mean))
+        for k in causes
+    ]
+    names = (a.title, b.title)
+    charts = {
+        "dwell": grouped_bars(loc.t("obs.dwell_title"), dwell_rows, (p50, p90), hours, loc),
+        "transit": grouped_bars(loc.t("obs.transit_title"), transit_rows, (p50, p90), days, loc),
+        "volume": grouped_bars(loc.t("obs.volume_title"), volume_rows, (tonnes,), tonnes, loc),
+        "sim_dwell": grouped_bars(loc.t("obs.sim_dwell_title"), sim_dwell, names, hours, loc),
+        "sim_transit": grouped_bars(loc.t("obs.sim_transit_title"), sim_transit, names, days, loc),
+        "sim_causes": grouped_bars(loc.t("obs.sim_causes_title"), sim_causes, names, hours, loc),
+    }
+    headline = [r for r in comparison.rows if not r.metric.endswith(("utilisation", " h"))][:8]
+    context = {
+        "kpis": kpis,
+        "baseline": baseline,
+        "charts": charts,
+        "dwell_rows": dwell_rows,
+        "transit_rows": transit_rows,
+        "volume_rows": volume_rows,
+        "a": a,
+        "b": b,
+        "headline": headline,
+        "simulated_years": SIMULATED_YEARS,
+        "finite": math.isfinite,
+    }
+    return render(request, "observatory.html", context)
+
+
+__all__ = ["crossing_label", "place_names", "router", "scenario_comparison"]

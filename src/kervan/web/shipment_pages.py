@@ -1,0 +1,413 @@
+"""Shipments in the browser: book the plan chosen on the planner, list and follow shipments
+(timeline planned against actual, the route on the map), sign their documents, record events,
+print documents with their QR code and download their evidence.
+
+Every page calls the services with the Caller of the person logged in; what a service refuses
+is told on the page, and a shipment the organisation may not see answers 404 as in the API.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from markupsafe import Markup
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kervan.documents.ecmr import Reservation, ReservationSubject
+from kervan.documents.render import qr_svg
+from kervan.errors import KervanError, NotFoundError, ScopeError
+from kervan.network.model import Mode
+from kervan.routing.plan import Plan
+from kervan.services.access import Caller, Scope
+from kervan.services.documents import (
+    SignRequest,
+    documents_of_shipment,
+    evidence_bundle,
+    open_drafts,
+    sign_step,
+)
+from kervan.services.planning import find_plan
+from kervan.services.shipments import (
+    BOOKERS,
+    EVENT_ROLES,
+    BookingRequest,
+    EventRequest,
+    access,
+    create_shipment,
+    list_visible,
+    plan_of,
+    record_event,
+    shipment_timeline,
+    view,
+)
+from kervan.shipments.events import EventType, expected_next
+from kervan.store.repositories.organisations import OrganisationKind
+from kervan.store.tables import OrganisationRow
+from kervan.web import booking_form as bf
+from kervan.web.common import (
+    CSRF_FIELD,
+    PRINT_POLICY,
+    Flash,
+    check_csrf,
+    language_of,
+    node_of,
+    redirect_with,
+    render,
+    secure_headers,
+    signed_in,
+)
+from kervan.web.corridor_map import HEIGHT, WIDTH, map_view
+from kervan.web.document_parts import (
+    REASON_STEPS,
+    RESERVATION_STEPS,
+    permit_of,
+    printable,
+    signable_steps,
+)
+from kervan.web.i18n import Locale
+from kervan.web.pages import PLAN_COLOURS, planner_years
+
+router = APIRouter(include_in_schema=False)
+K = OrganisationKind
+PARTY_KINDS: dict[str, tuple[OrganisationKind, ...]] = {
+    "consignee": (K.CONSIGNEE, K.SHIPPER),
+    "road_carrier": (K.CARRIER,),
+    "rail_carrier": (K.CARRIER,),
+    "guarantee_chain": (K.GUARANTEE_CHAIN,),
+}
+PAGE_SIZE = 50
+
+
+def organisations(session: Session, kinds: tuple[OrganisationKind, ...]) -> list[tuple[str, str]]:
+    """(id, "name (country)") of the registered organisations of `kinds` (the node's directory)."""
+    rows = session.execute(
+        select(OrganisationRow.id, OrganisationRow.name, OrganisationRow.country)
+        .where(OrganisationRow.kind.in_([k.value for k in kinds]))
+        .order_by(OrganisationRow.name)
+    )
+    return [(org_id, f"{name} ({country})") for org_id, name, country in rows]
+
+
+def route_map(request: Request, loc: Locale, plans: list[Plan]) -> dict[str, Any]:
+    """The corridor map with `plans` drawn over it, for the _map.html include."""
+    network = node_of(request).network
+    view_ = map_view(
+        network,
+        plans,
+        mode_names={m.value: loc.t(f"mode.{m.value}") for m in Mode},
+        planned_label=loc.t("map.planned_opens"),
+        route_label=loc.t("shipment.route_label"),
+    )
+    return {
+        "map": view_,
+        "map_width": WIDTH,
+        "map_height": HEIGHT,
+        "plan_colours": PLAN_COLOURS,
+        "modes": list(Mode),
+    }
+
+
+# Listing ---------------------------------------------------------------------------------------
+
+
+@router.get("/shipments", response_class=HTMLResponse)
+def shipments_page(request: Request) -> Response:
+    """The shipments the person's organisation may see, newest first."""
+    with signed_in(request) as (session, caller):
+        if Scope.SHIPMENTS_READ not in caller.scopes:
+            denied = {"message_key": "error.not_for_you"}
+            return render(request, "error.html", denied, status_code=403)
+        rows, total = list_visible(session, caller, 0, PAGE_SIZE)
+        network = node_of(request).network
+        items = [
+            {
+                "id": r.id,
+                "reference": r.reference,
+                "origin": network.nodes[r.origin].name if r.origin in network.nodes else r.origin,
+                "destination": network.nodes[r.destination].name
+                if r.destination in network.nodes
+                else r.destination,
+                "status": r.status,
+                "created_at": r.created_at,
+            }
+            for r in rows
+        ]
+        may_book = caller.kind in BOOKERS
+    return render(request, "shipments.html", {"items": items, "total": total, "may_book": may_book})
+
+
+# Booking ---------------------------------------------------------------------------------------
+
+
+def _booking_page(
+    request: Request,
+    session: Session,
+    caller: Caller,
+    chosen: bf.ChosenPlan,
+    form: bf.BookingForm,
+    *,
+    status_code: int = 200,
+) -> Response:
+    loc = language_of(request)
+    if caller.kind not in BOOKERS:
+        return render(request, "error.html", {"message_key": "book.not_booker"}, status_code=403)
+    try:
+        plan = find_plan(node_of(request).planner, chosen.query(), chosen.plan_key)
+    except KervanError as exc:
+        gone = {"message_key": "book.plan_gone", "detail": exc.message}
+        return render(request, "error.html", gone, status_code=422)
+    kinds = [need.kind for need in plan.documents]
+    needs = bf.needs_of(kinds, [m.value for m in plan.modes])
+    context: dict[str, Any] = {
+        "plan": plan,
+        "chosen": chosen,
+        "form": form,
+        "needs": needs,
+        "parties": {name: organisations(session, kinds_) for name, kinds_ in PARTY_KINDS.items()},
+        "goods_rows": bf.GOODS_ROWS,
+        "plate_rows": bf.PLATE_ROWS,
+        "package_kinds": bf.PACKAGE_KINDS,
+        "container_types": bf.CONTAINER_TYPES,
+        "currencies": bf.CURRENCIES,
+        "countries": sorted(node_of(request).network.countries()),
+        "default_day": (chosen.form.departure or node_of(request).clock().date()).isoformat(),
+        **route_map(request, loc, [plan]),
+    }
+    return render(request, "book.html", context, status_code=status_code)
+
+
+@router.get("/shipments/book", response_class=HTMLResponse)
+def booking_page(request: Request) -> Response:
+    """The booking form for the plan in the URL (as the planner's Book button sends it)."""
+    network = node_of(request).network
+    chosen = bf.chosen_plan(request.query_params, network, planner_years(network))
+    with signed_in(request) as (session, caller):
+        return _booking_page(request, session, caller, chosen, bf.BookingForm())
+
+
+@router.post("/shipments/book")
+async def book(request: Request) -> Response:
+    """From the planner: open the booking form. From the booking form: book and open drafts."""
+    posted = await request.form()
+    check_csrf(request, str(posted.get(CSRF_FIELD, "")))
+    network = node_of(request).network
+    chosen = bf.chosen_plan(posted, network, planner_years(network))
+    if "reference" not in posted:
+        query = "&".join(f"{name}={value}" for name, value in _encoded(chosen.hidden_fields()))
+        return RedirectResponse(f"/shipments/book?{query}", status_code=303)
+    form = bf.read_booking(posted)
+    ctx = node_of(request)
+    with signed_in(request) as (session, caller):
+        cargo = bf.cargo_of(form, ctx.clock().date())
+        if cargo is None:
+            return _booking_page(request, session, caller, chosen, form, status_code=422)
+        try:
+            body = BookingRequest(
+                reference=form.get("reference") or "-",
+                route=chosen.query(),
+                plan_key=chosen.plan_key,
+                consignee=form.get("consignee"),
+                road_carrier=form.get("road_carrier") or None,
+                rail_carrier=form.get("rail_carrier") or None,
+                guarantee_chain=form.get("guarantee_chain") or None,
+                cargo=cargo,
+            )
+        except ValidationError as exc:
+            form.problems += [(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
+            return _booking_page(request, session, caller, chosen, form, status_code=422)
+        try:
+            with session.begin_nested():
+                row, plan, parties = create_shipment(ctx, session, caller, body)
+                open_drafts(ctx, session, row, plan, cargo, parties)
+        except KervanError as exc:
+            form.problems.append(("", exc.message))
+            return _booking_page(request, session, caller, chosen, form, status_code=422)
+        shipment_id = row.id
+    return redirect_with(
+        request, f"/shipments/{shipment_id}", Flash(True, "book.done", shipment_id)
+    )
+
+
+def _encoded(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(quote(k, safe=""), quote(v, safe="")) for k, v in pairs]
+
+
+# One shipment ----------------------------------------------------------------------------------
+
+
+def _next_event(plan: Plan, events: list[Any], roles: frozenset[Any]) -> str | None:
+    """The event the organisation may record next on this page (taking over, delivery)."""
+    if events and events[-1].type is EventType.DELIVERED:
+        return None
+    kind, _ = expected_next(plan, events)
+    if kind in EVENT_ROLES and roles & EVENT_ROLES[kind]:
+        return kind.value
+    return None
+
+
+def _org_names(session: Session, ids: set[str]) -> dict[str, str]:
+    rows = session.execute(
+        select(OrganisationRow.id, OrganisationRow.name).where(OrganisationRow.id.in_(ids))
+    )
+    return {row.id: row.name for row in rows}
+
+
+@router.get("/shipments/{shipment_id}", response_class=HTMLResponse)
+def shipment_page(request: Request, shipment_id: str) -> Response:
+    """A shipment: its route on the map, timeline, parties, documents and what to do next."""
+    loc = language_of(request)
+    ctx = node_of(request)
+    with signed_in(request) as (session, caller):
+        try:
+            seen = access(session, caller, shipment_id)
+        except (NotFoundError, ScopeError):
+            missing = {"message_key": "error.not_found", "detail": shipment_id}
+            return render(request, "error.html", missing, status_code=404)
+        shown = view(session, seen)
+        plan = plan_of(seen.row)
+        timeline = shipment_timeline(session, caller, shipment_id)
+        documents = documents_of_shipment(session, caller, shipment_id)
+        names = _org_names(
+            session,
+            {p.org_id for p in shown.parties}
+            | {e.recorded_by for e in shown.events}
+            | {s.party for d in documents for s in d.signatures},
+        )
+        cards = [
+            {
+                "doc": d,
+                "steps": signable_steps(d, caller.org_id)
+                if Scope.DOCUMENTS_SIGN in caller.scopes
+                else [],
+                "permit": permit_of(d),
+                "printable": d.kind in ("e-CMR", "CIM-SMGS")
+                or (d.kind == "e-TIR" and d.state not in ("requested", "guarantee_registered"))
+                or permit_of(d) is not None,
+                "verify_url": f"{str(request.base_url).rstrip('/')}/verify?document={d.id}",
+            }
+            for d in documents
+        ]
+        next_event = _next_event(plan, shown.events, seen.roles)
+        customs_here = caller.kind is K.CUSTOMS_AUTHORITY
+    context: dict[str, Any] = {
+        "shipment": shown,
+        "plan": plan,
+        "timeline": timeline,
+        "cards": cards,
+        "names": names,
+        "next_event": next_event,
+        "now": ctx.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M"),
+        "reservation_steps": RESERVATION_STEPS,
+        "reason_steps": REASON_STEPS,
+        "reservation_subjects": list(ReservationSubject),
+        "customs_here": customs_here,
+        "qr": lambda payload: Markup(qr_svg(payload)),  # noqa: S704 (segno writes the SVG)
+        **route_map(request, loc, [plan]),
+    }
+    return render(request, "shipment.html", context)
+
+
+def _at(value: str) -> datetime:
+    """A datetime-local field read as UTC."""
+    at = datetime.fromisoformat(value)
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
+@router.post("/shipments/{shipment_id}/events")
+def record(
+    request: Request,
+    shipment_id: str,
+    event_type: Annotated[EventType, Form(alias="type")],
+    at: Annotated[str, Form(max_length=40)],
+    csrf: Annotated[str, Form(alias=CSRF_FIELD, max_length=128)] = "",
+) -> Response:
+    """Record the taking over or the delivery (services.shipments.record_event decides)."""
+    check_csrf(request, csrf)
+    back = f"/shipments/{shipment_id}"
+    try:
+        when = _at(at)
+    except ValueError:
+        return redirect_with(request, back, Flash(False, "action.refused", f"bad time {at!r}"))
+    try:
+        with signed_in(request) as (session, caller):
+            record_event(
+                node_of(request),
+                session,
+                caller,
+                shipment_id,
+                EventRequest(type=event_type, at=when),
+            )
+    except KervanError as exc:
+        return redirect_with(request, back, Flash(False, "action.refused", exc.message))
+    return redirect_with(request, back, Flash(True, f"event.done.{event_type.value}"))
+
+
+@router.post("/documents/{document_id}/sign")
+def sign(
+    request: Request,
+    document_id: str,
+    step: Annotated[str, Form(max_length=64)],
+    csrf: Annotated[str, Form(alias=CSRF_FIELD, max_length=128)] = "",
+    subject: Annotated[str, Form(max_length=64)] = "",
+    text: Annotated[str, Form(max_length=1024)] = "",
+    reason: Annotated[str, Form(max_length=1024)] = "",
+    shipment: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """Sign one lifecycle step with the organisation's key (services.documents.sign_step)."""
+    check_csrf(request, csrf)
+    back = f"/shipments/{shipment}" if shipment else "/shipments"
+    try:
+        reservations = (
+            [Reservation(subject=ReservationSubject(subject), text=text.strip())]
+            if text.strip()
+            else []
+        )
+        body = SignRequest(step=step, reservations=reservations, reason=reason.strip() or None)
+    except (ValidationError, ValueError) as exc:
+        return redirect_with(request, back, Flash(False, "action.refused", str(exc)))
+    try:
+        with signed_in(request) as (session, caller):
+            signed = sign_step(node_of(request), session, caller, document_id, body)
+            back = f"/shipments/{signed.shipment_id}"
+    except KervanError as exc:
+        return redirect_with(request, back, Flash(False, "action.refused", exc.message))
+    return redirect_with(request, back, Flash(True, "sign.done", f"{document_id}: {step}"))
+
+
+@router.get("/documents/{document_id}/print", response_class=HTMLResponse)
+def print_document(request: Request, document_id: str) -> Response:
+    """The printable page of a document, with its QR code (to the public verify page)."""
+    verification = f"{str(request.base_url).rstrip('/')}/verify?document={document_id}"
+    with signed_in(request) as (session, caller):
+        try:
+            html = printable(session, caller, document_id, verification)
+        except NotFoundError:
+            context = {"message_key": "error.not_found", "detail": document_id}
+            return render(request, "error.html", context, status_code=404)
+    return secure_headers(HTMLResponse(html), PRINT_POLICY)
+
+
+@router.get("/documents/{document_id}/evidence.json")
+def download_evidence(request: Request, document_id: str) -> Response:
+    """The document's offline evidence bundle, to keep and verify without this node."""
+    with signed_in(request) as (session, caller):
+        try:
+            bundle = evidence_bundle(node_of(request), session, caller, document_id)
+        except NotFoundError:
+            context = {"message_key": "error.not_found", "detail": document_id}
+            return render(request, "error.html", context, status_code=404)
+    response = JSONResponse(
+        json.loads(json.dumps(bundle)),
+        headers={"Content-Disposition": f'attachment; filename="{document_id}-evidence.json"'},
+    )
+    return secure_headers(response)
+
+
+__all__ = ["organisations", "route_map", "router"]

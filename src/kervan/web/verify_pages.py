@@ -1,0 +1,91 @@
+"""Public verification, no login: a scanned permit QR (services.permits.check_qr), and a
+document's evidence bundle checked against this node's trust list (verify_bundle_json).
+
+A document's QR code leads here with the document id only; the page asks for the evidence
+bundle the holder was given and says whether it proves what it claims. Nothing about a
+shipment is shown that the QR or the bundle does not already carry.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request, Response, UploadFile
+from fastapi.responses import HTMLResponse
+
+from kervan.documents.trustlist import TrustList
+from kervan.errors import KervanError
+from kervan.ledger.evidence import verify_bundle_json
+from kervan.services.documents import trust_list_jwks
+from kervan.services.permits import check_qr
+from kervan.store.db import unit_of_work
+from kervan.web.common import CSRF_FIELD, check_csrf, node_of, render
+
+router = APIRouter(include_in_schema=False)
+MAX_BUNDLE_BYTES = 512 * 1024
+MAX_QR = 4096
+
+
+def _permit_check(request: Request, qr: str) -> dict[str, Any]:
+    ctx = node_of(request)
+    with unit_of_work(ctx.sessions) as session:
+        try:
+            return {"permit": check_qr(session, qr, ctx.clock()), "permit_error": None}
+        except KervanError as exc:
+            return {"permit": None, "permit_error": exc.message}
+
+
+@router.get("/verify", response_class=HTMLResponse)
+def verify_page(
+    request: Request,
+    qr: Annotated[str, Query(max_length=MAX_QR)] = "",
+    document: Annotated[str, Query(max_length=128)] = "",
+) -> Response:
+    """Check a permit QR given in the URL (or pasted), or upload a document's evidence."""
+    context: dict[str, Any] = {
+        "qr": qr.strip(),
+        "document": document.strip(),
+        "permit": None,
+        "permit_error": None,
+        "report": None,
+    }
+    if qr.strip():
+        context.update(_permit_check(request, qr.strip()))
+    return render(request, "verify.html", context)
+
+
+@router.post("/verify/evidence", response_class=HTMLResponse)
+async def verify_evidence(
+    request: Request,
+    csrf: Annotated[str, Form(alias=CSRF_FIELD, max_length=128)] = "",
+    document: Annotated[str, Form(max_length=128)] = "",
+    bundle: Annotated[str, Form(max_length=MAX_BUNDLE_BYTES)] = "",
+    bundle_file: UploadFile | None = None,
+) -> Response:
+    """Verify an evidence bundle (uploaded file or pasted JSON) against the trust list."""
+    check_csrf(request, csrf)
+    data: bytes = bundle.encode("utf-8")
+    if bundle_file is not None and bundle_file.filename:
+        data = await bundle_file.read(MAX_BUNDLE_BYTES + 1)
+    context: dict[str, Any] = {
+        "qr": "",
+        "document": document.strip(),
+        "permit": None,
+        "permit_error": None,
+        "report": None,
+        "too_big": len(data) > MAX_BUNDLE_BYTES,
+        "empty": not data.strip(),
+    }
+    if not context["too_big"] and not context["empty"]:
+        with unit_of_work(node_of(request).sessions) as session:
+            trust = TrustList.from_jwks(trust_list_jwks(session))
+        report = verify_bundle_json(data, trust)
+        context["report"] = report
+        context["matches_document"] = (
+            not document.strip() or f"'{document.strip()}'" in report.subject
+        )
+    status = 200 if context["report"] is not None and context["report"].ok else 422
+    return render(request, "verify.html", context, status_code=status)
+
+
+__all__ = ["router"]
