@@ -101,9 +101,10 @@ def sign_document(
 def add_signature(jws: GeneralJws, signer: Signer, role: str, at: datetime) -> GeneralJws:
     """Return a copy of `jws` with one more signature over the very same payload bytes.
 
-    Raises SignatureError(malformed) if `jws` is not a Kervan document JWS.
+    Raises SignatureError(malformed) if `jws` is not shaped as a Kervan document JWS. Whether
+    the payload is canonical JSON is checked once, when the signatures are verified.
     """
-    _decode_payload(jws)
+    _check_shape(jws)
     entry = _sign_segment(jws["payload"], signer, role, at)
     return {"payload": jws["payload"], "signatures": [*jws["signatures"], entry]}
 
@@ -234,7 +235,7 @@ def _sign_segment(payload_segment: str, signer: Signer, role: str, at: datetime)
     return {"protected": protected, "signature": b64url_encode(signature)}
 
 
-def _decode_payload(jws: object) -> dict[str, JsonValue]:
+def _check_shape(jws: object) -> None:
     if not isinstance(jws, Mapping) or set(jws) != {"payload", "signatures"}:
         raise SignatureError(
             "malformed", "a JWS here has exactly the members payload and signatures"
@@ -242,6 +243,13 @@ def _decode_payload(jws: object) -> dict[str, JsonValue]:
     signatures = jws["signatures"]
     if not isinstance(signatures, list) or not signatures:
         raise SignatureError("malformed", "a JWS needs at least one signature")
+    if not isinstance(jws["payload"], str) or not jws["payload"]:
+        raise SignatureError("malformed", "the payload is a base64url string")
+
+
+def _decode_payload(jws: object) -> dict[str, JsonValue]:
+    _check_shape(jws)
+    assert isinstance(jws, Mapping)
     return _json_object(jws["payload"], "payload", canonical=True)
 
 
