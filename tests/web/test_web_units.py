@@ -14,10 +14,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kervan.api.app import create_app
+from kervan.customs.rules import Lane
+from kervan.documents.ecmr import ReservationSubject
+from kervan.documents.goods import SealCondition
 from kervan.network.model import CargoUnit, Mode, Network, NodeKind
 from kervan.routing.planner import Objective
 from kervan.routing.requirements import DocumentKind, OfficeRole, PermitType
+from kervan.shipments.events import ShipmentStatus
 from kervan.web import corridor_map
+from kervan.web.document_parts import STEP_ROLES
 from kervan.web.i18n import LANGUAGES, choose_language, locale
 from kervan.web.outlines_build import clip_ring, corridor_outlines, simplified
 from kervan.web.planner_form import parse_form
@@ -70,9 +75,14 @@ def test_catalogues_have_the_same_keys_and_placeholders() -> None:
 def test_every_message_the_templates_use_exists(web_network: Network) -> None:
     english = locale("en")
     used: set[str] = set()
-    for name in ("base.html", "planner.html", "_results.html", "_map.html", "_suggestions.html"):
-        text = WEB.joinpath("templates", name).read_text("utf-8")
+    for item in WEB.joinpath("templates").iterdir():
+        text = item.read_text("utf-8")
         used |= {k for k in re.findall(r"loc\.t\([\"']([\w.]+)[\"']", text) if k[-1] != "."}
+    used |= {f"status.{s.value}" for s in ShipmentStatus} | {f"lane.{x.value}" for x in Lane}
+    used |= {f"sign.step.{step}" for step in STEP_ROLES}
+    used |= {f"event.record.{e}" for e in ("taken_over", "delivered")}
+    used |= {f"reservation.{r.value}" for r in ReservationSubject}
+    used |= {f"seal.{c.value}" for c in SealCondition} | {f"permit_type.{t}" for t in range(1, 5)}
     used |= {f"mode.{m.value}" for m in Mode} | {f"unit.{u.value}" for u in CargoUnit}
     used |= {f"objective.{o.value}" for o in Objective}
     used |= {f"country.{c}" for c in web_network.countries()}
@@ -218,14 +228,23 @@ def test_suggestions_fragment(client: TestClient) -> None:
 
 
 def test_language_cookie_and_no_open_redirect(client: TestClient) -> None:
+    token = re.search(r'name="csrf" value="([0-9a-f]{64})"', client.get("/").text)
+    assert token is not None
+    csrf = token.group(1)
+    refused = client.post("/web/language", data={"lang": "tr"}, follow_redirects=False)
+    assert refused.status_code == 403
     answer = client.post(
-        "/web/language", data={"lang": "tr", "next": "/?origin=x"}, follow_redirects=False
+        "/web/language",
+        data={"lang": "tr", "next": "/?origin=x", "csrf": csrf},
+        follow_redirects=False,
     )
     assert answer.status_code == 303
     assert answer.headers["location"] == "/?origin=x"
     assert "kervan_lang=tr" in answer.headers["set-cookie"]
     outside = client.post(
-        "/web/language", data={"lang": "ru", "next": "//evil.example/"}, follow_redirects=False
+        "/web/language",
+        data={"lang": "ru", "next": "//evil.example/", "csrf": csrf},
+        follow_redirects=False,
     )
     assert outside.headers["location"] == "/"
     assert '<html lang="ru">' in client.get("/").text

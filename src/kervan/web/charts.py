@@ -39,7 +39,7 @@ def grouped_bars(
     finite = [v for r in rows for v in r.values if math.isfinite(v)]
     top = max(finite, default=0.0) or 1.0
     group = BAR * max(len(series), 1) + GAP
-    legend_h = 22 if len(series) > 1 else 0
+    legend_h = 18 * len(series) + 6 if len(series) > 1 else 0
     height = legend_h + group * len(rows) + 4
     span = WIDTH - LABEL_WIDTH - VALUE_ROOM
     parts = [
@@ -47,13 +47,12 @@ def grouped_bars(
         f'preserveAspectRatio="xMinYMin meet"><title>{escape(title)}</title>'
     ]
     if len(series) > 1:
-        x = LABEL_WIDTH
         for i, name in enumerate(series):
+            y = 4 + 18 * i
             parts.append(
-                f'<rect class="series-{i}" x="{x}" y="4" width="12" height="12"></rect>'
-                f'<text class="chart-legend" x="{x + 16}" y="14">{escape(name)}</text>'
+                f'<rect class="series-{i}" x="8" y="{y}" width="12" height="12"></rect>'
+                f'<text class="chart-legend" x="26" y="{y + 10}">{escape(name)}</text>'
             )
-            x += 24 + 8 * len(name)
     for g, row in enumerate(rows):
         y0 = legend_h + g * group
         parts.append(

@@ -1,0 +1,176 @@
+"""The pages after the planner over HTTP, without a browser: the session cookie, CSRF on every
+form, each organisation seeing only its own, the booking form's refusals, printable documents
+under their own content policy."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from httpx2 import Response
+
+from kervan.api.app import create_app
+from kervan.network.model import Network
+from kervan.services.demo_corridor import SeededShipment
+from tests.api.conftest import node_settings
+from tests.databases import migrated_database
+from tests.web.conftest import password_of, seed_corridor
+
+Seeded = tuple[TestClient, list[SeededShipment]]
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory, web_network: Network) -> Iterator[Seeded]:
+    folder: Path = tmp_path_factory.mktemp("web-pages")
+    with migrated_database("sqlite", folder) as url:
+        app = create_app(node_settings(url, folder), network=web_network)
+        shipments = seed_corridor(app)
+        with TestClient(app, base_url="http://127.0.0.1") as client:
+            yield client, shipments
+
+
+def csrf_of(page: Response) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text)
+    assert found, "the page carries no CSRF token"
+    return found.group(1)
+
+
+def login(client: TestClient, org_id: str) -> Response:
+    client.cookies.clear()
+    form = client.get("/login")
+    answer = client.post(
+        "/login",
+        data={"username": org_id, "password": password_of(org_id), "csrf": csrf_of(form)},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    return answer
+
+
+def test_session_cookie_is_strict_and_logout_clears_it(seeded: Seeded) -> None:
+    client, _ = seeded
+    client.cookies.clear()
+    form = client.get("/login")
+    no_token = client.post(
+        "/login",
+        data={"username": "xian-forwarding", "password": password_of("xian-forwarding")},
+        follow_redirects=False,
+    )
+    assert no_token.status_code == 403
+    assert "kervan_session" not in no_token.headers.get("set-cookie", "")
+    wrong = client.post(
+        "/login",
+        data={"username": "xian-forwarding", "password": "x" * 14, "csrf": csrf_of(form)},
+    )
+    assert wrong.status_code == 401
+    answer = login(client, "xian-forwarding")
+    assert answer.headers["location"] == "/shipments"
+    session = next(c for c in answer.headers.get_list("set-cookie") if "kervan_session=" in c)
+    assert "HttpOnly" in session
+    assert "SameSite=strict" in session or "SameSite=Strict" in session
+    assert "Secure" not in session  # plain http on 127.0.0.1; https sets it
+    page = client.get("/shipments")
+    assert page.status_code == 200
+    out = client.post("/logout", data={"csrf": csrf_of(page)}, follow_redirects=False)
+    assert out.status_code == 303
+    assert any(
+        "kervan_session=" in c and "Max-Age=0" in c for c in out.headers.get_list("set-cookie")
+    )
+    again = client.get("/shipments", follow_redirects=False)
+    assert again.status_code == 303
+    assert again.headers["location"] == "/login?next=%2Fshipments"
+
+
+def test_forms_refuse_another_sessions_token(seeded: Seeded) -> None:
+    client, shipments = seeded
+    login(client, "ktz-express")
+    page = client.get(f"/shipments/{shipments[0].id}")
+    token = csrf_of(page)
+    login(client, "ktz-express")  # a new session gets a new token
+    stale = client.post(
+        f"/shipments/{shipments[0].id}/events",
+        data={"type": "delivered", "at": "2030-01-01T00:00", "csrf": token},
+    )
+    assert stale.status_code == 403
+    assert "form has expired" in stale.text
+
+
+def test_each_organisation_sees_only_its_own(seeded: Seeded) -> None:
+    client, shipments = seeded
+    rail, _, truck = shipments
+    login(client, "uz-trucking")
+    listed = client.get("/shipments").text
+    assert "TAS-IST-0042" in listed
+    assert "XIA-HAL-0001" not in listed
+    assert client.get(f"/shipments/{rail.id}").status_code == 404
+    assert client.get(f"/documents/{rail.id}-CIMSMGS-1/evidence.json").status_code == 404
+    login(client, "tm-customs")  # the rail route does not touch Turkmenistan
+    assert client.get(f"/shipments/{rail.id}").status_code == 404
+    login(client, "az-customs")
+    seen = client.get(f"/shipments/{rail.id}")
+    assert seen.status_code == 200
+    assert "customs view, without prices" in seen.text
+    assert "412,000" not in seen.text  # the goods' value is not for customs
+    assert client.get(f"/shipments/{truck.id}").status_code == 404  # booked: not yet visible
+    login(client, "ministry-analyst")
+    assert client.get("/shipments").status_code == 403
+    assert client.get("/console").status_code == 403
+    assert client.get("/permits").status_code == 403
+
+
+def test_booking_form_names_what_it_refuses(seeded: Seeded) -> None:
+    client, _ = seeded
+    login(client, "xian-forwarding")
+    planner = client.get("/", params={"origin": "Xi'an", "destination": "Istanbul"})
+    token = csrf_of(planner)
+    key = re.search(r'name="plan_key" value="([^"]+)"', planner.text)
+    assert key is not None
+    plan = {
+        "origin": "CNXIA",
+        "destination": "TRIST",
+        "unit": "container",
+        "objective": "time",
+        "plan_key": key.group(1).replace("&amp;", "&"),
+        "csrf": token,
+    }
+    opened = client.post("/shipments/book", data=plan, follow_redirects=False)
+    assert opened.status_code == 303
+    form = client.get(opened.headers["location"])
+    assert form.status_code == 200
+    assert "Book and open the documents" in form.text
+    bad = client.post(
+        "/shipments/book",
+        data={
+            **plan,
+            "reference": "BAD-1",
+            "consignee": "istanbul-imports",
+            "goods-0-description": "Batteries",
+            "goods-0-hs_code": "85",
+            "goods-0-packages": "2",
+            "goods-0-gross_weight_kg": "10",
+        },
+    )
+    assert bad.status_code == 422
+    assert "hs_code" in bad.text
+    assert 'value="BAD-1"' in bad.text  # what was typed is kept
+    login(client, "ktz-express")
+    carrier = client.get(opened.headers["location"])
+    assert carrier.status_code == 403
+    assert "Only a shipper or a forwarder" in carrier.text
+
+
+def test_printable_note_has_its_qr_and_own_policy(seeded: Seeded) -> None:
+    client, shipments = seeded
+    login(client, "istanbul-imports")
+    note = f"{shipments[1].id}-CIMSMGS-1"
+    printed = client.get(f"/documents/{note}/print")
+    assert printed.status_code == 200
+    assert printed.headers["content-security-policy"].startswith("default-src 'none'")
+    assert "<svg" in printed.text
+    assert f"/verify?document={note}" in printed.text
+    evidence = client.get(f"/documents/{note}/evidence.json")
+    assert evidence.headers["content-disposition"].startswith("attachment")
+    assert evidence.json()["format"] == "kervan.evidence-bundle/1"
