@@ -159,6 +159,7 @@ def test_carrier_signs_and_takes_over(page: Page, base_url: str) -> None:
     ecmr = page.locator(f"article.document[data-document='{JOURNEY['ecmr']}']")
     expect(ecmr.locator("table.signatures tbody tr")).to_have_count(2)
     expect(ecmr.locator("table.signatures")).to_contain_text("KTZ Express")
+    expect(ecmr.get_by_role("button", name="Sign: taking over")).to_have_count(0)
     page.get_by_role("button", name="Record taking over").click()
     expect(page.locator(".flash.ok")).to_contain_text("Taking over recorded")
     expect(page.locator(".status-badge").first).to_have_text("in transit")

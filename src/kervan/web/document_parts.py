@@ -74,10 +74,16 @@ def signable_steps(document: DocumentView, org_id: str) -> list[str]:
     if document.kind not in SIGNED_KINDS:
         return []
     held = roles_on(document, org_id)
+    # Taking over is signed once by each side: not offered again to a side that has signed.
+    signed = {
+        s.role for s in document.signatures if s.party == org_id and s.version == document.version
+    }
     return [
         step
         for step in document.allowed_steps
-        if step not in CONTENT_STEPS and held & set(STEP_ROLES.get(step, ()))
+        if step not in CONTENT_STEPS
+        and held & set(STEP_ROLES.get(step, ()))
+        and not (step == "sign_taking_over" and held <= signed)
     ]
 
 
