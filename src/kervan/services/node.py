@@ -100,13 +100,16 @@ def register_organisation(
     stored = OrganisationRepository(session).add(organisation)
     repository = SigningKeyRepository(session)
     stamp = at.strftime("%Y%m%d%H%M%S")
+    # e-Permit QR codes carry their issue date at day precision (iat is 00:00 UTC of issued_at),
+    # so a key is trusted from the start of the day it was registered.
+    valid_from = at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     signer: Ed25519Signer | Es256Signer = keys.generate(
         organisation.id, f"{organisation.id}-ed-{stamp}"
     )
-    repository.add_signer(signer, not_before=at)
+    repository.add_signer(signer, not_before=valid_from)
     if organisation.kind is OrganisationKind.PERMIT_AUTHORITY:
         es = keys.generate(organisation.id, f"{organisation.id}-es-{stamp}", alg="ES256")
-        repository.add_signer(es, not_before=at)
+        repository.add_signer(es, not_before=valid_from)
     return stored
 
 

@@ -134,9 +134,10 @@ def issue_for_shipment(
     if not cargo.vehicle_plates:
         raise InvalidRequestError("the shipment names no vehicle plate for the permit")
     kind = PERMIT_TYPES[str(content.get("permit_type"))]
-    issued_at = cargo.date_of_taking_over
-    key = QuotaKey(caller.org_id, caller.country, carrier.country, issued_at.year, kind)
     at = ctx.clock()
+    # Issued today, or for the day the truck is taken over if that is later.
+    issued_at = max(cargo.date_of_taking_over, at.date())
+    key = QuotaKey(caller.org_id, caller.country, carrier.country, issued_at.year, kind)
     permit = PermitRepository(session).issue_permit(
         key,
         org_ids=[caller.org_id],
