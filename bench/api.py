@@ -1,0 +1,387 @@
+"""API benchmark: e-CMR issue+sign and evidence reads over HTTP, on SQLite and on PostgreSQL.
+
+Writes bench/results/api.json. For each database it migrates a fresh one (PostgreSQL: a schema
+of its own, dropped afterwards), registers the demonstration corridor, pre-books truck shipments
+Tashkent -> Istanbul (each opens an e-CMR draft), starts `uvicorn kervan.api.asgi:app` (one
+worker) on 127.0.0.1 and drives it from a separate load process (asyncio + httpx) for a bounded
+time with a fixed number of concurrent connections:
+
+- issue+sign, one operation = two HTTP requests on one pre-booked shipment's e-CMR, one after
+  the other: POST /v1/documents/{id}/signatures {"step": "issue"} then {"step":
+  "sign_taking_over"}, both by the consignor (each a JWS signature, a ledger append and the
+  document read back);
+- verify, one operation = GET /v1/documents/{id}/evidence of an issued e-CMR (the version, its
+  JWS, ledger entry, inclusion proof and a signed tree head).
+
+Reported per operation: operations/s, p50/p99 latency, errors; compared with the targets (on
+two cores with PostgreSQL: issue+sign >= 300/s with p99 < 100 ms, verify >= 1,000/s).
+
+    .venv/bin/python bench/api.py [--shipments 600] [--seconds 8] [--concurrency 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from kervan.network.dataset import load_network
+from kervan.routing.planner import Planner
+from kervan.services.access import create_client
+from kervan.services.demo_corridor import COTTON, caller_for, register_corridor
+from kervan.services.documents import open_drafts
+from kervan.services.node import NodeContext, ensure_node_organisation
+from kervan.services.planning import RouteQuery, plan_routes
+from kervan.services.shipments import BookingRequest, create_shipment
+from kervan.settings import Settings
+from kervan.shipments.booking import Cargo
+from kervan.store.db import make_engine, make_session_factory, normalise_url, unit_of_work
+from kervan.store.keyfiles import KeyFileStore
+from kervan.store.schema import upgrade
+
+RESULTS = Path(__file__).parent / "results" / "api.json"
+POSTGRES_URL = os.environ.get(
+    "KERVAN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+SECRET_KEY = "bench-" + "s" * 42
+TARGETS = {"issue_sign_per_s": 300.0, "issue_sign_p99_ms": 100.0, "verify_per_s": 1000.0}
+CLIENTS_PER_ORG = 12  # the server limits each credential to 200 requests/s
+READY_TIMEOUT_S = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _admin(action: str) -> None:
+    engine = create_engine(
+        normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(action))
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def database(backend: str, folder: Path) -> Iterator[str]:
+    """A fresh, migrated database: a SQLite file in `folder`, or a PostgreSQL schema."""
+    if backend == "sqlite":
+        url = f"sqlite:///{folder / 'kervan.sqlite3'}"
+        upgrade(url)
+        yield url
+        return
+    schema = f"kervan_bench_{uuid.uuid4().hex[:12]}"
+    _admin(f"CREATE SCHEMA {schema}")
+    try:
+        scoped = normalise_url(POSTGRES_URL).update_query_dict(
+            {"options": f"-csearch_path={schema}"}
+        )
+        url = scoped.render_as_string(hide_password=False)
+        upgrade(url)
+        yield url
+    finally:
+        _admin(f"DROP SCHEMA {schema} CASCADE")
+
+
+def seed(
+    url: str, folder: Path, shipments: int
+) -> tuple[list[str], dict[str, list[tuple[str, str]]]]:
+    """Register the corridor, book `shipments` trucks; their e-CMR ids and client credentials."""
+    settings = Settings(
+        environment="test", database_url=url, data_dir=folder, secret_key=SECRET_KEY
+    )
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    keys = KeyFileStore(settings.keys_dir)
+    network = load_network()
+    ctx = NodeContext(settings, sessions, network, Planner(network), keys)
+    register_corridor(sessions, keys)
+    with unit_of_work(sessions) as session:
+        ensure_node_organisation(session, keys, settings)
+    route = RouteQuery(
+        origin="Tashkent",
+        destination="Istanbul",
+        unit="truck",
+        truck_flag="UZ",
+        avoid_countries=["TM", "IR"],
+        alternatives=1,
+    )
+    plan = plan_routes(ctx.planner, route)[0]
+    cargo = Cargo.model_validate({**COTTON, "date_of_taking_over": date(2026, 11, 24)})
+    ecmrs: list[str] = []
+    for number in range(shipments):
+        with unit_of_work(sessions) as session:
+            body = BookingRequest(
+                reference=f"BENCH-{number:05d}",
+                route=route,
+                plan_key=plan.plan_key,
+                consignee="istanbul-imports",
+                road_carrier="uz-trucking",
+                guarantee_chain="uz-tir-association",
+                cargo=cargo,
+            )
+            row, chosen, parties = create_shipment(
+                ctx, session, caller_for(session, "tashkent-cotton"), body
+            )
+            ids = open_drafts(ctx, session, row, chosen, cargo, parties)
+            ecmrs.append(next(i for i in ids if "-ECMR-" in i))
+    credentials: dict[str, list[tuple[str, str]]] = {}
+    with unit_of_work(sessions) as session:
+        issued = [
+            create_client(session, "tashkent-cotton", datetime.now(UTC))
+            for _ in range(CLIENTS_PER_ORG)
+        ]
+        credentials["tashkent-cotton"] = [(i.identifier, i.secret) for i in issued]
+    engine.dispose()
+    return ecmrs, credentials
+
+
+@contextmanager
+def server(url: str, folder: Path, port: int) -> Iterator[str]:
+    env = {
+        **os.environ,
+        "KERVAN_ENVIRONMENT": "test",
+        "KERVAN_SECRET_KEY": SECRET_KEY,
+        "KERVAN_DATA_DIR": str(folder),
+        "KERVAN_DATABASE_URL": url,
+    }
+    command = [
+        sys.executable, "-m", "uvicorn", "kervan.api.asgi:app",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    log = (folder / "server.log").open("wb")
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"the server exited: {(folder / 'server.log').read_text()[-2000:]}"
+                )
+            try:
+                if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not become ready in time")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+        log.close()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+async def _load(
+    base: str, kind: str, ecmrs: list[str], tokens: list[str], seconds: float, concurrency: int
+) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    queue = list(reversed(ecmrs))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30.0) as client:
+
+        async def worker(number: int) -> None:
+            headers = {"authorization": f"Bearer {tokens[number % len(tokens)]}"}
+            position = number
+            while time.perf_counter() < stop:
+                if kind == "issue_sign":
+                    if not queue:
+                        return
+                    document = queue.pop()
+                    started = time.perf_counter()
+                    statuses = []
+                    for step in ("issue", "sign_taking_over"):
+                        response = await client.post(
+                            f"/v1/documents/{document}/signatures",
+                            json={"step": step},
+                            headers=headers,
+                        )
+                        statuses.append(response.status_code)
+                    expected = [201, 201]
+                else:
+                    document = ecmrs[position % len(ecmrs)]
+                    position += concurrency
+                    started = time.perf_counter()
+                    response = await client.get(
+                        f"/v1/documents/{document}/evidence", headers=headers
+                    )
+                    statuses, expected = [response.status_code], [200]
+                if statuses == expected:
+                    latencies.append(time.perf_counter() - started)
+                else:
+                    errors[str(statuses)] = errors.get(str(statuses), 0) + 1
+
+        begun = time.perf_counter()
+        stop = begun + seconds
+        await asyncio.gather(*(worker(n) for n in range(concurrency)))
+        elapsed = time.perf_counter() - begun
+    return {
+        "operations": len(latencies),
+        "seconds": round(elapsed, 3),
+        "per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
+        "errors": sum(errors.values()),
+        "error_statuses": errors,
+    }
+
+
+def load_process(
+    base: str,
+    kind: str,
+    ecmrs: list[str],
+    tokens: list[str],
+    seconds: float,
+    concurrency: int,
+    out: Any,
+) -> None:
+    """Runs in its own process: the load generator never shares the server's interpreter."""
+    out.send(asyncio.run(_load(base, kind, ecmrs, tokens, seconds, concurrency)))
+    out.close()
+
+
+def run_load(
+    base: str, kind: str, ecmrs: list[str], tokens: list[str], seconds: float, concurrency: int
+) -> dict[str, Any]:
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(
+        target=load_process, args=(base, kind, ecmrs, tokens, seconds, concurrency, send)
+    )
+    process.start()
+    try:
+        if not receive.poll(seconds + 120):
+            raise RuntimeError(f"the {kind} load did not finish in time")
+        result: dict[str, Any] = receive.recv()
+    finally:
+        process.join(timeout=30)
+        if process.is_alive():
+            process.kill()
+    return result
+
+
+def tokens_of(base: str, credentials: list[tuple[str, str]]) -> list[str]:
+    tokens = []
+    for client_id, secret in credentials:
+        response = httpx.post(
+            f"{base}/v1/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": client_id,
+                "client_secret": secret,
+            },
+            timeout=30,
+        )
+        response.raise_for_status()
+        tokens.append(str(response.json()["access_token"]))
+    return tokens
+
+
+def bench(backend: str, shipments: int, seconds: float, concurrency: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix=f"kervan-bench-api-{backend}-") as raw:
+        folder = Path(raw)
+        with database(backend, folder) as url:
+            started = time.perf_counter()
+            ecmrs, credentials = seed(url, folder, shipments)
+            seeded = time.perf_counter() - started
+            with server(url, folder, free_port()) as base:
+                tokens = tokens_of(base, credentials["tashkent-cotton"])
+                issue = run_load(base, "issue_sign", ecmrs, tokens, seconds, concurrency)
+                signed = ecmrs[: issue["operations"]] or ecmrs
+                verify = run_load(base, "verify", signed, tokens, seconds, concurrency)
+    return {
+        "seed_seconds": round(seeded, 1),
+        "shipments": shipments,
+        "issue_sign": issue,
+        "verify": verify,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shipments", type=int, default=600)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    args = parser.parse_args()
+    results: dict[str, Any] = {}
+    for backend in args.backends.split(","):
+        print(f"{backend}: seeding {args.shipments} shipments ...", flush=True)
+        results[backend] = bench(backend, args.shipments, args.seconds, args.concurrency)
+        print(json.dumps(results[backend], indent=2), flush=True)
+    postgres = results.get("postgresql")
+    met = None
+    if postgres is not None:
+        issue, verify = postgres["issue_sign"], postgres["verify"]
+        met = {
+            "issue_sign_per_s": issue["per_s"] >= TARGETS["issue_sign_per_s"],
+            "issue_sign_p99_ms": issue["p99_ms"] < TARGETS["issue_sign_p99_ms"],
+            "verify_per_s": verify["per_s"] >= TARGETS["verify_per_s"],
+            "zero_errors": issue["errors"] == 0 and verify["errors"] == 0,
+        }
+    report = {
+        "benchmark": "api",
+        "operations": {
+            "issue_sign": "POST /v1/documents/{ecmr}/signatures step=issue, then step="
+            "sign_taking_over, both by the consignor, on a pre-booked truck shipment's e-CMR "
+            "(one operation = both requests; latency = both together)",
+            "verify": "GET /v1/documents/{ecmr}/evidence of an issued e-CMR",
+        },
+        "setup": {
+            "server": "uvicorn kervan.api.asgi:app, 1 worker, 127.0.0.1, access log off",
+            "load": f"separate process, asyncio + httpx, {args.concurrency} connections, "
+            f"{len(range(CLIENTS_PER_ORG))} client tokens, {args.seconds} s per operation",
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+        },
+        "targets": {"on": "postgresql, 2 cores", **TARGETS},
+        "met": met,
+        "results": results,
+        "notes": "",
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    if RESULTS.exists():
+        previous = json.loads(RESULTS.read_text())
+        report["notes"] = previous.get("notes", "")
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
