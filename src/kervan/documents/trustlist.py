@@ -14,6 +14,7 @@ Published as JWKS (RFC 7517) with extra members party, not_before, revoked_at, s
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,11 @@ _PUBLIC_MEMBERS = ("kty", "crv", "x", "y")
 _VALIDITY_MEMBERS = ("not_before", "revoked_at", "superseded_at")
 
 
+@functools.lru_cache(maxsize=4096)
+def _public_key(jwk_items: tuple[tuple[str, str], ...]) -> PublicKey:
+    return public_key_from_jwk(dict(jwk_items))[0]
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class TrustedKey:
     """One public key in the trust list; times are whole-second UTC datetimes."""
@@ -44,8 +50,8 @@ class TrustedKey:
     superseded_at: datetime | None = None
 
     def public_key(self) -> PublicKey:
-        """Return the cryptography public key object for verification."""
-        return public_key_from_jwk(self.public_jwk)[0]
+        """Return the cryptography public key object for verification (built once per key)."""
+        return _public_key(tuple(sorted(self.public_jwk.items())))
 
     def to_jwk(self) -> dict[str, Any]:
         """Return this key as a JWK with the party and validity members (Unix seconds)."""
