@@ -25,7 +25,7 @@ demo: setup
 
 ## make test: lint, types and the whole test suite (PostgreSQL/NATS tests run when reachable; in CI they must)
 test: setup check browser
-	$(PY) -m pytest -n 2 -p xdist
+	$(PY) -m pytest -n 2 -p xdist --dist loadfile
 
 ## make browser: Debian's chromium for the browser tests (installed only when missing; needs root)
 browser:
