@@ -82,11 +82,13 @@ class InMemoryLedgerStore:
 class Ledger:
     """The append-only ledger of one node, signing its tree heads with `signer`."""
 
-    def __init__(self, store: LedgerStore, signer: Signer) -> None:
-        """Open the ledger over `store`; rebuilds the Merkle tree from the stored leaf hashes."""
+    def __init__(self, store: LedgerStore, signer: Signer, tree: MerkleTree | None = None) -> None:
+        """Open the ledger over `store`. The Merkle tree is rebuilt from the stored leaf hashes,
+        unless the caller hands in `tree`, one it kept in step with the store (same leaves);
+        appends then extend that tree."""
         self._store = store
         self._signer = signer
-        self._tree = MerkleTree(store.leaf_hashes())
+        self._tree = MerkleTree(store.leaf_hashes()) if tree is None else tree
         if self._tree.size != store.count():
             raise LedgerIntegrityError(
                 "store", f"{store.count()} entries but {self._tree.size} leaf hashes"

@@ -55,6 +55,10 @@ class MerkleTree:
         """Number of leaves."""
         return len(self._levels[0])
 
+    def leaf(self, index: int) -> bytes:
+        """The leaf hash at `index`."""
+        return self._levels[0][index]
+
     def __len__(self) -> int:
         return self.size
 

@@ -8,6 +8,7 @@ key goes to the key files only, its public half to the trust list.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from kervan.customs.offices import CustomsOffices
 from kervan.documents.keys import Ed25519Signer, Es256Signer
 from kervan.errors import KeyFileError
 from kervan.ledger.log import Ledger
+from kervan.ledger.merkle import MerkleTree
 from kervan.network.model import Network
 from kervan.routing.planner import Planner
 from kervan.settings import Settings
@@ -51,6 +53,8 @@ class NodeContext:
     clock: Clock = utc_now
     _signers: dict[tuple[str, str], Ed25519Signer | Es256Signer] = field(default_factory=dict)
     _offices: CustomsOffices | None = None
+    _tree: MerkleTree | None = None
+    _tree_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def customs_offices(self) -> CustomsOffices:
         """The customs offices of the network's countries (built once)."""
@@ -84,10 +88,33 @@ class NodeContext:
         raise KeyFileError(f"no current {alg} key of {org_id!r} is held by this node")
 
     def ledger(self, session: Session, org_id: str) -> Ledger:
-        """The node's ledger in this unit of work, locked for appending, tagged with `org_id`."""
+        """The node's ledger in this unit of work, locked for appending, tagged with `org_id`.
+
+        The Merkle tree is kept in the process and brought up to date with the leaves stored
+        since (other workers append too); a tree that got ahead of the store (a transaction
+        rolled back) or apart from it is rebuilt. The append lock (PostgreSQL advisory lock,
+        SQLite's one writer) keeps one transaction at a time on the tree.
+        """
         store = SqlLedgerStore(session, org_id=org_id)
         store.lock_for_append()
-        return Ledger(store, self.signer(session, self.settings.node_id))
+        with self._tree_lock:
+            count = store.count()
+            tree = self._tree
+            in_step = (
+                tree is not None
+                and tree.size <= count
+                and (
+                    tree.size == 0
+                    or store.leaf_hashes_from(tree.size - 1)[0] == tree.leaf(tree.size - 1)
+                )
+            )
+            if tree is None or not in_step:
+                tree = MerkleTree(store.leaf_hashes())
+            else:
+                for leaf in store.leaf_hashes_from(tree.size):
+                    tree.append_leaf_hash(leaf)
+            self._tree = tree
+        return Ledger(store, self.signer(session, self.settings.node_id), tree=tree)
 
 
 def register_organisation(

@@ -117,11 +117,17 @@ class SqlLedgerStore:
 
     def leaf_hashes(self) -> Iterable[bytes]:
         """Return the stored leaf hashes in index order."""
+        return self.leaf_hashes_from(0)
+
+    def leaf_hashes_from(self, start: int) -> list[bytes]:
+        """Return the stored leaf hashes from log index `start` on, in index order."""
         hashes = self._session.scalars(
-            select(LedgerEntryRow.leaf_hash).order_by(LedgerEntryRow.log_index)
+            select(LedgerEntryRow.leaf_hash)
+            .where(LedgerEntryRow.log_index >= start)
+            .order_by(LedgerEntryRow.log_index)
         )
         result = []
-        for position, value in enumerate(hashes):
+        for position, value in enumerate(hashes, start=start):
             try:
                 result.append(bytes.fromhex(value))
             except ValueError as exc:
