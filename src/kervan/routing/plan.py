@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, computed_field
 
 from kervan.network.model import CargoUnit, Mode, Network, TransferKind
@@ -140,7 +142,8 @@ class Plan(_Out):
 
 def _leg(
     compiled: CompiledNetwork, edge: int, index: int
-) -> tuple[Leg, list[TimePart], str | None]:
+) -> tuple[dict[str, Any], list[TimePart], str | None]:
+    """A leg's fields (its times and documents are added once the whole plan is known)."""
     net = compiled.network
     link = net.links[compiled.ref[edge]]
     port_from = compiled.port_at(int(compiled.src[edge]))
@@ -161,28 +164,26 @@ def _leg(
             cost_usd=crossing.cost_usd[compiled.unit],
             customs_office=crossing.customs_office,
         )
-    leg = Leg.model_construct(
-        index=index,
-        link_id=link.id,
-        mode=link.mode,
-        from_node=a.id,
-        from_name=a.name,
-        from_country=a.country,
-        to_node=z.id,
-        to_name=z.name,
-        to_country=z.country,
-        distance_km=link.distance_km,
-        gauge_mm=link.gauge_mm,
-        line_haul_hours_p50=link.hours.p50,
-        line_haul_hours_p90=link.hours.p90,
-        wait_hours_mean=(link.headway_hours or 0.0) / 2.0,
-        border=border,
-        typical_hours=float(compiled.time_h[edge]),
-        hours_p50=0.0,  # filled from the plan's samples
-        hours_p90=0.0,
-        cost_usd=float(compiled.cost_usd[edge]),
-        co2_kg=float(compiled.co2_kg[edge]),
-    )
+    leg = {
+        "index": index,
+        "link_id": link.id,
+        "mode": link.mode,
+        "from_node": a.id,
+        "from_name": a.name,
+        "from_country": a.country,
+        "to_node": z.id,
+        "to_name": z.name,
+        "to_country": z.country,
+        "distance_km": link.distance_km,
+        "gauge_mm": link.gauge_mm,
+        "line_haul_hours_p50": link.hours.p50,
+        "line_haul_hours_p90": link.hours.p90,
+        "wait_hours_mean": (link.headway_hours or 0.0) / 2.0,
+        "border": border,
+        "typical_hours": float(compiled.time_h[edge]),
+        "cost_usd": float(compiled.cost_usd[edge]),
+        "co2_kg": float(compiled.co2_kg[edge]),
+    }
     return leg, parts, crossing.id if crossing else None
 
 
@@ -212,10 +213,10 @@ def _transfer(
 def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | None = None) -> Plan:
     """Assemble a Plan from a path of edge ids (start edge, links and transfers, end edge)."""
     net = compiled.network
-    legs: list[Leg] = []
+    fields: list[dict[str, Any]] = []
     steps: list[TransferStep] = []
     parts: list[TimePart] = []
-    owner: list[int] = []  # the leg each time part belongs to (-1: a transfer)
+    by_leg: list[list[TimePart]] = []
     crossings: list[str | None] = []
     origin = destination = ""
     for edge in path:
@@ -227,38 +228,40 @@ def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | Non
         elif kind is EdgeKind.STAY:
             continue
         elif kind is EdgeKind.LINK:
-            leg, leg_parts, crossing = _leg(compiled, edge, len(legs))
-            owner.extend([len(legs)] * len(leg_parts))
-            legs.append(leg)
+            leg_fields, leg_parts, crossing = _leg(compiled, edge, len(fields))
+            fields.append(leg_fields)
+            by_leg.append(leg_parts)
             parts.extend(leg_parts)
             crossings.append(crossing)
         else:
-            step, part = _transfer(compiled, edge, len(legs) - 1)
+            step, part = _transfer(compiled, edge, len(fields) - 1)
             steps.append(step)
             parts.append(part)
-            owner.append(-1)
     facts = [
         LegFacts(
-            mode=leg.mode,
-            from_country=leg.from_country,
-            to_country=leg.to_country,
-            via_countries=net.links[leg.link_id].via_countries,
-            gauge_mm=leg.gauge_mm,
-            from_node=leg.from_node,
-            to_node=leg.to_node,
+            mode=f["mode"],
+            from_country=f["from_country"],
+            to_country=f["to_country"],
+            via_countries=net.links[f["link_id"]].via_countries,
+            gauge_mm=f["gauge_mm"],
+            from_node=f["from_node"],
+            to_node=f["to_node"],
         )
-        for leg in legs
+        for f in fields
     ]
     needs = documents_needed(facts, truck_flag)
-    timed: list[Leg] = []
-    for leg in legs:
-        p50, p90 = sum_quantiles(
-            [part for part, o in zip(parts, owner, strict=True) if o == leg.index]
+    kinds: list[dict[DocumentKind, None]] = [{} for _ in fields]
+    for need in needs:
+        for index in need.legs:
+            kinds[index][need.kind] = None
+    legs: list[Leg] = []
+    for index, leg_fields in enumerate(fields):
+        p50, p90 = sum_quantiles(by_leg[index])
+        legs.append(
+            Leg.model_construct(
+                **leg_fields, hours_p50=p50, hours_p90=p90, documents=tuple(kinds[index])
+            )
         )
-        documents = tuple(dict.fromkeys(n.kind for n in needs if leg.index in n.legs))
-        update = {"hours_p50": p50, "hours_p90": p90, "documents": documents}
-        timed.append(leg.model_copy(update=update))
-    legs = timed
     countries: list[str] = []
     for f in facts:
         for c in (f.from_country, *f.via_countries, f.to_country):
