@@ -187,8 +187,19 @@ def lane_decision(
     """The lane `country` gives the shipment now, with reasons and recognised controls."""
     plan = plan_of(row)
     content = declaration(ctx, session, row, plan)
+    return _decide(ctx, row.id, plan, content, events_of(session, row), country, seals_now)
+
+
+def _decide(
+    ctx: NodeContext,
+    shipment_id: str,
+    plan: Plan,
+    content: DeclarationContent,
+    events: list[ShipmentEvent],
+    country: str,
+    seals_now: tuple[Seal, ...] | None = None,
+) -> LaneDecision:
     rules = load_rules(country)
-    events = events_of(session, row)
     passed = tuple(
         dict.fromkeys(plan.legs[e.leg_index].to_country for e in events if e.leg_index is not None)
     )
@@ -200,7 +211,7 @@ def lane_decision(
         seals_observed=seals_now,
         countries_passed=passed,
     )
-    controls = _controls(events, plan, row.id)
+    controls = _controls(events, plan, shipment_id)
     return decide_lane(risk, rules, controls, seals_now or content.transport.all_seals())
 
 
@@ -208,13 +219,14 @@ def _item(
     ctx: NodeContext, session: Session, row: ShipmentRow, leg: int, arrived: datetime | None
 ) -> WorkItem:
     plan = plan_of(row)
-    decision = lane_decision(ctx, session, row, plan.legs[leg].to_country)
+    events = events_of(session, row)
+    content = declaration(ctx, session, row, plan)
+    decision = _decide(ctx, row.id, plan, content, events, plan.legs[leg].to_country)
     cargo = Cargo.model_validate_json(row.cargo)
     planned = {
         (t.step.split(" ")[1] if t.step.startswith("border") else t.step, t.leg_index): t.planned_at
-        for t in timeline(plan, events_of(session, row))
+        for t in timeline(plan, events)
     }
-    content = declaration(ctx, session, row, plan)
     return WorkItem(
         shipment_id=row.id,
         reference=row.reference,
