@@ -11,45 +11,12 @@ from typing import Any
 
 from kervan.documents.trustlist import TrustList
 from kervan.ledger.evidence import verify_bundle_json
+from kervan.services.demo_corridor import BATTERIES, COTTON
 from tests.api.conftest import CorridorNode
 
-CARGO_BATTERIES = {
-    "goods": [
-        {
-            "description": "Lithium-ion batteries for electric buses",
-            "packages": 24,
-            "package_kind": "PX",
-            "gross_weight_kg": "18200.000",
-            "hs_code": "850760",
-            "dangerous_goods": {"un_number": "UN3480", "hazard_class": "9"},
-            "value": "412000.00",
-            "currency": "USD",
-        }
-    ],
-    "containers": [
-        {
-            "number": "CSQU3054383",
-            "size_type": "45G1",
-            "seals": [{"number": "CN2026118", "identifier": "CN-XIAN", "affixed_by": "customs"}],
-        }
-    ],
-    "date_of_taking_over": "2026-11-24",
-}
-CARGO_COTTON = {
-    "goods": [
-        {
-            "description": "Raw cotton, not carded or combed",
-            "packages": 90,
-            "package_kind": "BL",
-            "gross_weight_kg": "20000.000",
-            "hs_code": "520100",
-            "value": "38000.00",
-            "currency": "USD",
-        }
-    ],
-    "vehicle_plates": [{"number": "01 A 123 BC", "country": "UZ"}],
-    "date_of_taking_over": "2026-11-24",
-}
+# The demonstration corridor's cargo, taken over on a fixed day.
+CARGO_BATTERIES = {**BATTERIES, "date_of_taking_over": "2026-11-24"}
+CARGO_COTTON = {**COTTON, "date_of_taking_over": "2026-11-24"}
 NO_NORTH = ["RU", "BY"]
 
 
