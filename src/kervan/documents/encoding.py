@@ -6,36 +6,46 @@ that flipping a character of a signed artefact can never leave it meaning the sa
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
 from datetime import UTC, datetime
 
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _B64URL_VALUE = {
     c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 }
+_URL_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+_STANDARD_TO_URL = bytes.maketrans(b"+/", b"-_")
+_PADDING = (b"", b"", b"==", b"=")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def b64url_encode(data: bytes) -> str:
     """Return base64url of `data` without padding (RFC 7515 §2)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    encoded = binascii.b2a_base64(data, newline=False).translate(_STANDARD_TO_URL)
+    return encoded.rstrip(b"=").decode("ascii")
 
 
 def b64url_decode(text: str) -> bytes:
     """Decode unpadded base64url `text`; raise ValueError unless it is the canonical spelling."""
-    if not isinstance(text, str) or _B64URL.fullmatch(text) is None or len(text) % 4 == 1:
+    if not isinstance(text, str) or not text.isascii() or len(text) % 4 == 1:
         raise ValueError("not unpadded base64url")
+    raw = text.encode("ascii")
+    # The standard alphabet's "+" and "/", and padding, would pass the decoder below: they are
+    # dropped here, so a text holding any of them comes out shorter.
+    standard = raw.translate(_URL_TO_STANDARD, b"+/=")
+    if len(standard) != len(raw):
+        raise ValueError("not unpadded base64url")
+    try:
+        # strict_mode refuses any character outside the alphabet (whitespace included).
+        data = binascii.a2b_base64(standard + _PADDING[len(raw) % 4], strict_mode=True)
+    except binascii.Error as exc:
+        raise ValueError("not unpadded base64url") from exc
     # Unused trailing bits would let two strings decode to the same bytes: the last character
     # of a 2- or 3-character tail must leave them zero.
     tail = len(text) % 4
     if tail and _B64URL_VALUE[text[-1]] & (0x0F if tail == 2 else 0x03):
         raise ValueError("non-canonical base64url (stray trailing bits)")
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except binascii.Error as exc:
-        raise ValueError(f"not base64url: {exc}") from exc
+    return data
 
 
 def hex32_decode(text: str) -> bytes:
@@ -54,7 +64,10 @@ def require_aware(moment: datetime, what: str) -> datetime:
 
 def unix_seconds(moment: datetime) -> int:
     """Return whole Unix seconds of an aware `moment` (rounded down, as JWS `iat` is)."""
-    return int(require_aware(moment, "time").timestamp() // 1)
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        require_aware(moment, "time")  # raises
+    # An aware datetime's timestamp is the same whatever its zone: no conversion to UTC first.
+    return int(moment.timestamp() // 1)
 
 
 def from_unix_seconds(seconds: int) -> datetime:

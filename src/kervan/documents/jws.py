@@ -2,7 +2,9 @@
 
 - A document version is signed by several parties as RFC 7515 §7.2.1 JSON General Serialization:
   payload = base64url(RFC 8785 canonical JSON of the version); each signature's protected header
-  is {alg, kid, party, role, iat}. Unprotected headers, `crit` and `b64` are refused.
+  is {alg, kid, party, role, iat}. Unprotected headers, `crit` and `b64` are refused. Signing
+  takes the version as a mapping or as `CanonicalJson` (canonicalised once by the caller, who
+  may hand the same object to `Ledger.append`).
 - Compact JWS (`sign_compact`) carries claims, e.g. the e-Permit QR (ES256; id, iat, exp, pn, cn).
 - Detached proofs sign given bytes: "header..signature" (RFC 7515 Appendix F) or the e-Permit
   peer protocol's "header.signature".
@@ -13,11 +15,13 @@ rule (see `kervan.documents.trustlist` for the key validity rules).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal, TypedDict
+from typing import Any, Final, Literal, TypedDict, TypeGuard
 
 from kervan.documents.canonical import (
+    CanonicalJson,
     JsonValue,
     canonical_json,
     parse_canonical_json,
@@ -81,20 +85,25 @@ class VerifiedToken:
 
 
 def sign_version(
-    payload: Mapping[str, Any], signer: Signer, role: str, at: datetime
+    payload: Mapping[str, Any] | CanonicalJson, signer: Signer, role: str, at: datetime
 ) -> JwsSignature:
     """Sign a document version as `role` at time `at`; return one JWS signature entry.
 
     The entry signs base64url(canonical JSON of `payload`) and fits any JWS whose payload is that.
+    `payload` may be a `CanonicalJson` of the version (its bytes are used as they are).
     """
-    return _sign_segment(b64url_encode(canonical_json(payload)), signer, role, at)
+    return _sign_segment(_payload_segment(payload), signer, role, at)
 
 
 def sign_document(
-    payload: Mapping[str, Any], signer: Signer, role: str, at: datetime
+    payload: Mapping[str, Any] | CanonicalJson, signer: Signer, role: str, at: datetime
 ) -> GeneralJws:
-    """Start a JWS JSON General Serialization of `payload` with `signer`'s signature as `role`."""
-    segment = b64url_encode(canonical_json(payload))
+    """Start a JWS JSON General Serialization of `payload` with `signer`'s signature as `role`.
+
+    `payload` may be a `CanonicalJson` of the version: its bytes are signed as they are, not
+    canonicalised again.
+    """
+    segment = _payload_segment(payload)
     return {"payload": segment, "signatures": [_sign_segment(segment, signer, role, at)]}
 
 
@@ -115,17 +124,20 @@ def jws_payload(jws: GeneralJws) -> dict[str, JsonValue]:
 
 
 def check_signatures(
-    jws: GeneralJws, trust_list: TrustList, *, document: Mapping[str, Any] | None = None
+    jws: GeneralJws,
+    trust_list: TrustList,
+    *,
+    document: Mapping[str, Any] | CanonicalJson | None = None,
 ) -> list[SignatureCheck]:
     """Check every signature of `jws` and return one outcome per signature, never raising.
 
-    With `document`, a payload that differs from canonical JSON of `document` fails every
-    signature with reason payload_changed. A JWS that cannot be parsed at all yields a single
-    failed check (index -1).
+    With `document` (a mapping or its `CanonicalJson`), a payload that differs from canonical
+    JSON of `document` fails every signature with reason payload_changed. A JWS that cannot be
+    parsed at all yields a single failed check (index -1).
     """
     try:
         _decode_payload(jws)
-        if document is not None and jws["payload"] != b64url_encode(canonical_json(document)):
+        if document is not None and jws["payload"] != _payload_segment(document):
             why = "the signed payload is not the canonical JSON of the document"
             return [
                 SignatureCheck(i, None, SignatureError("payload_changed", why, index=i))
@@ -145,7 +157,10 @@ def check_signatures(
 
 
 def verify(
-    jws: GeneralJws, trust_list: TrustList, *, document: Mapping[str, Any] | None = None
+    jws: GeneralJws,
+    trust_list: TrustList,
+    *,
+    document: Mapping[str, Any] | CanonicalJson | None = None,
 ) -> list[VerifiedSignature]:
     """Verify every signature of `jws` against `trust_list`; return them in order.
 
@@ -225,18 +240,59 @@ def verify_detached(
     return _verify_compact_parts(header, b64url_encode(payload), signature, trust_list, signed_at)
 
 
+def _payload_segment(payload: Mapping[str, Any] | CanonicalJson) -> str:
+    if isinstance(payload, CanonicalJson):
+        if not payload.is_object():
+            raise ValueError("a document payload is a JSON object")
+        return b64url_encode(payload.data)
+    return b64url_encode(canonical_json(payload))
+
+
 def _sign_segment(payload_segment: str, signer: Signer, role: str, at: datetime) -> JwsSignature:
     if not role:
         raise ValueError("a document signature needs a role (e.g. consignor, carrier)")
-    header = {"alg": signer.alg, "kid": signer.kid, "party": signer.party, "role": role,
-              "iat": unix_seconds(at)}  # fmt: skip
-    protected = b64url_encode(canonical_json(header))
+    protected = b64url_encode(protected_header(signer.alg, signer.kid, signer.party, role, at))
     signature = signer.sign(f"{protected}.{payload_segment}".encode("ascii"))
     return {"protected": protected, "signature": b64url_encode(signature)}
 
 
+def protected_header(alg: str, kid: str, party: str, role: str, at: datetime) -> bytes:
+    """Return the canonical JSON of a document signature's header {alg, iat, kid, party, role}.
+
+    Byte for byte `canonical_json` of that object; the members other than `iat` are
+    canonicalised once per signer and role, and `iat` (whole Unix seconds of `at`) put between.
+    """
+    iat = unix_seconds(at)
+    if not 0 <= iat <= _MAX_SAFE_INTEGER:
+        return canonical_json({"alg": alg, "kid": kid, "party": party, "role": role, "iat": iat})
+    before, after = _header_around_iat(alg, kid, party, role)
+    return b"%s%d%s" % (before, iat, after)
+
+
+_MAX_SAFE_INTEGER = 2**53 - 1
+
+
+@functools.lru_cache(maxsize=1024)
+def _header_around_iat(alg: str, kid: str, party: str, role: str) -> tuple[bytes, bytes]:
+    # RFC 8785 sorts members by name: alg < iat < kid < party < role, so the header is
+    # {"alg":...,"iat":N,"kid":...,"party":...,"role":...} and N a plain decimal integer.
+    head = canonical_json({"alg": alg})
+    rest = canonical_json({"kid": kid, "party": party, "role": role})
+    return head[:-1] + b',"iat":', b"," + rest[1:]
+
+
+_JWS_MEMBERS: Final = frozenset({"payload", "signatures"})
+_ENTRY_MEMBERS: Final = frozenset({"protected", "signature"})
+_HEADER_MEMBERS: Final = frozenset({"alg", "kid", "party", "role", "iat"})
+
+
+def _is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
+    # A JWS is nearly always a plain dict; the ABC check is the slow way to say so.
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _check_shape(jws: object) -> None:
-    if not isinstance(jws, Mapping) or set(jws) != {"payload", "signatures"}:
+    if not _is_mapping(jws) or set(jws) != _JWS_MEMBERS:
         raise SignatureError(
             "malformed", "a JWS here has exactly the members payload and signatures"
         )
@@ -249,14 +305,14 @@ def _check_shape(jws: object) -> None:
 
 def _decode_payload(jws: object) -> dict[str, JsonValue]:
     _check_shape(jws)
-    assert isinstance(jws, Mapping)
+    assert _is_mapping(jws)
     return _json_object(jws["payload"], "payload", canonical=True)
 
 
 def _verify_entry(
     jws: GeneralJws, index: int, entry: object, trust_list: TrustList
 ) -> VerifiedSignature:
-    if not isinstance(entry, Mapping) or set(entry) != {"protected", "signature"}:
+    if not _is_mapping(entry) or set(entry) != _ENTRY_MEMBERS:
         raise SignatureError(
             "malformed",
             "each signature has exactly protected and signature (no unprotected header)",
@@ -265,7 +321,7 @@ def _verify_entry(
     header = _json_object(entry["protected"], "protected header", index)
     kid, role, party = header.get("kid"), header.get("role"), header.get("party")
     _check_alg(header, index)
-    if set(header) != {"alg", "kid", "party", "role", "iat"}:
+    if set(header) != _HEADER_MEMBERS:
         raise SignatureError(
             "malformed",
             f"protected header must hold exactly alg, kid, party, role, iat; has {sorted(header)}",

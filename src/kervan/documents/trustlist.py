@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from kervan.documents.encoding import from_unix_seconds, unix_seconds
@@ -262,6 +262,8 @@ def _check_validity(key: TrustedKey, signed_at: datetime | None) -> None:
 
 def _whole_seconds(moment: datetime) -> datetime:
     # Signing times travel as whole Unix seconds (iat), so validity is kept at that resolution.
+    if moment.tzinfo is UTC and not moment.microsecond and not moment.fold:
+        return moment  # already what the conversion would give (a decoded iat, say)
     return from_unix_seconds(unix_seconds(moment))
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from kervan.documents.canonical import canonical_digest_hex, canonical_json
+from kervan.documents.canonical import CanonicalJson, canonical_digest_hex, canonical_json
 from kervan.documents.encoding import hex32_decode, parse_rfc3339, require_aware, rfc3339
 from kervan.errors import LedgerIntegrityError
 from kervan.ledger.merkle import leaf_hash
@@ -28,6 +29,11 @@ _FIELDS: Final = frozenset(
      "previous_entry_hash", "recorded_at"}
 )  # fmt: skip
 _NAME = re.compile(r"\S(.*\S)?", re.DOTALL)
+_MAX_SAFE_INTEGER: Final = 2**53 - 1
+#: JSON string literal as RFC 8785 writes it: quotes, backslash and control characters
+#: escaped (\b \t \n \f \r, else \u00xx in lowercase hex), everything else as it is. The
+#: very function the stdlib encoder behind `canonical_json`'s fast path uses.
+_json_string: Final[Callable[[str], str]] = json.encoder.encode_basestring
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -78,7 +84,33 @@ class LedgerEntry:
         )
 
     def canonical_bytes(self) -> bytes:
-        """Return the canonical JSON the entry hash and the Merkle leaf are computed over."""
+        """Return the canonical JSON the entry hash and the Merkle leaf are computed over.
+
+        Byte for byte `canonical_json(self.to_json())`: the member names are fixed ASCII (so
+        their order is fixed) and each string is escaped as RFC 8785 escapes it, so the object
+        is written directly; anything out of the ordinary takes the general encoder.
+        """
+        log_index, seq = self.log_index, self.seq
+        strings = (self.document_id, self.event_type, self.payload_digest,
+                   self.previous_entry_hash)  # fmt: skip
+        if (
+            type(log_index) is int
+            and type(seq) is int
+            and -_MAX_SAFE_INTEGER <= log_index <= _MAX_SAFE_INTEGER
+            and -_MAX_SAFE_INTEGER <= seq <= _MAX_SAFE_INTEGER
+            and all(type(text) is str for text in strings)
+        ):
+            document_id, event_type, payload_digest, previous = map(_json_string, strings)
+            text = (
+                f'{{"document_id":{document_id},"event_type":{event_type},'
+                f'"log_index":{log_index},"payload_digest":{payload_digest},'
+                f'"previous_entry_hash":{previous},'
+                f'"recorded_at":{_json_string(rfc3339(self.recorded_at))},"seq":{seq}}}'
+            )
+            try:
+                return text.encode("utf-8")
+            except UnicodeEncodeError:
+                pass  # a lone surrogate: canonical_json says why it cannot be carried
         return canonical_json(self.to_json())
 
     def entry_hash(self) -> str:
@@ -96,11 +128,12 @@ def next_entry(
     log_index: int,
     document_id: str,
     event_type: str,
-    payload: Mapping[str, Any],
+    payload: Mapping[str, Any] | CanonicalJson,
     recorded_at: datetime,
 ) -> LedgerEntry:
     """Return the entry that follows `previous` in `document_id`'s chain (None: the first).
 
+    `payload` may be given as its `CanonicalJson`, whose bytes are then digested as they are.
     Raises ValueError for a blank id or event type, a naive time, a time earlier than the
     previous entry's, or a `previous` of another document.
     """
@@ -151,7 +184,8 @@ class ChainVerdict:
 
 
 def verify_chain(
-    entries: Sequence[LedgerEntry], payloads: Sequence[Mapping[str, Any]] | None = None
+    entries: Sequence[LedgerEntry],
+    payloads: Sequence[Mapping[str, Any] | CanonicalJson] | None = None,
 ) -> ChainVerdict:
     """Check one document's chain, in seq order; with `payloads` (one per entry) check digests.
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from kervan.documents.canonical import CanonicalJson
 from kervan.documents.jws import GeneralJws
 from kervan.documents.keys import Signer
 from kervan.documents.trustlist import TrustList
@@ -111,13 +112,15 @@ class Ledger:
         self,
         document_id: str,
         event_type: str,
-        payload: Mapping[str, Any],
+        payload: Mapping[str, Any] | CanonicalJson,
         recorded_at: datetime,
     ) -> LedgerEntry:
         """Record an event on `document_id`; return its entry (log index and chain link).
 
-        Only SHA-256 of the payload's canonical JSON is kept. Raises InvalidRequestError for a
-        blank id or event type, a naive time, or a time before the document's previous entry.
+        Only SHA-256 of the payload's canonical JSON is kept; a `payload` given as its
+        `CanonicalJson` (the object a signer signed, say) is not canonicalised again. Raises
+        InvalidRequestError for a blank id or event type, a naive time, or a time before the
+        document's previous entry.
         """
         chain = self._store.entries_for_document(document_id)
         try:
@@ -145,7 +148,9 @@ class Ledger:
         return self._store.entries_for_document(document_id)
 
     def verify_document_chain(
-        self, document_id: str, payloads: Sequence[Mapping[str, Any]] | None = None
+        self,
+        document_id: str,
+        payloads: Sequence[Mapping[str, Any] | CanonicalJson] | None = None,
     ) -> ChainVerdict:
         """Check the document's chain (and, with `payloads`, their digests); see verify_chain."""
         return verify_chain(self.document_chain(document_id), payloads)

@@ -36,6 +36,10 @@ def node_hash(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(NODE_PREFIX + left + right).digest()
 
 
+#: How many ragged subtrees a tree keeps (about 100 bytes each) before forgetting them all.
+_RAGGED_KEPT: Final = 1 << 14
+
+
 def _split(n: int) -> int:
     """Largest power of two strictly smaller than n (n >= 2): the RFC's k."""
     return 1 << ((n - 1).bit_length() - 1)
@@ -47,6 +51,10 @@ class MerkleTree:
     def __init__(self, leaf_hashes: Iterable[bytes] = ()) -> None:
         # _levels[h][i] is the hash of the complete subtree of 2**h leaves starting at i * 2**h.
         self._levels: list[list[bytes]] = [[]]
+        # Ragged subtrees already built, by (start, end). Leaves are only ever appended, so a
+        # subtree's hash never changes once its leaves exist: proofs at one tree size (every
+        # proof against one signed tree head) share the right edge instead of rehashing it.
+        self._ragged: dict[tuple[int, int], bytes] = {}
         for leaf in leaf_hashes:
             self.append_leaf_hash(leaf)
 
@@ -150,8 +158,14 @@ class MerkleTree:
             height = n.bit_length() - 1
             return self._levels[height][start >> height]
         # Ragged right edge: the left part is complete and aligned, recurse on the right.
-        k = _split(n)
-        return node_hash(self._subtree(start, start + k), self._subtree(start + k, end))
+        known = self._ragged.get((start, end))
+        if known is None:
+            k = _split(n)
+            known = node_hash(self._subtree(start, start + k), self._subtree(start + k, end))
+            if len(self._ragged) >= _RAGGED_KEPT:
+                self._ragged.clear()
+            self._ragged[start, end] = known
+        return known
 
     def _check_size(self, size: int) -> None:
         if not 0 <= size <= self.size:
