@@ -98,9 +98,10 @@ def _is_sorted_plain(value: Any) -> bool:
     while stack:
         item = stack.pop()
         if type(item) is dict:
-            names = list(item)
-            if names != sorted(names):
-                return False
+            if len(item) > 1:
+                names = list(item)
+                if names != sorted(names):
+                    return False
             members = item.values()
         else:
             members = item
@@ -230,6 +231,15 @@ def parse_json(data: bytes) -> JsonValue:
     none of which can be signed unambiguously.
     """
     try:
+        fast: JsonValue = pydantic_core.from_json(data, allow_inf_nan=False)
+    except ValueError:
+        pass
+    else:
+        # Compact JSON that writes back byte for byte holds no duplicate key (the value kept
+        # one of them): no need for the duplicate-refusing read below.
+        if pydantic_core.to_json(fast) == data:
+            return fast
+    try:
         value: JsonValue = _STRICT_DECODER.decode(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         return _parse(data)[0]  # says what is wrong
@@ -296,7 +306,10 @@ def parse_canonical_json(data: bytes) -> JsonValue:
     value, plain = _parse(data, duplicates_checked=True)
     # Parsed keys are strings; with no float, unsafe integer or character past U+D7FF in the
     # text, the fast encoder's bytes are the canonical ones.
-    canonical = _FAST.encode(value).encode("utf-8") if plain else _reference(value)
+    try:
+        canonical = _FAST.encode(value).encode("utf-8") if plain else _reference(value)
+    except UnicodeEncodeError as exc:  # an escaped lone surrogate, "\ud800"
+        raise CanonicalJsonError(f"cannot canonicalise as RFC 8785 JSON: {exc}") from exc
     if canonical != data:
         _parse(data)  # says "duplicate key" when that is why
         raise CanonicalJsonError("JSON is not in RFC 8785 canonical form")

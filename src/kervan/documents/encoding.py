@@ -77,7 +77,9 @@ def from_unix_seconds(seconds: int) -> datetime:
 
 def rfc3339(moment: datetime) -> str:
     """Return an aware `moment` as an RFC 3339 UTC string ending in Z (microseconds if any)."""
-    return require_aware(moment, "time").isoformat().replace("+00:00", "Z")
+    if moment.tzinfo is not UTC:
+        moment = require_aware(moment, "time")
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def parse_rfc3339(text: str) -> datetime:

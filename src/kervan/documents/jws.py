@@ -23,6 +23,7 @@ from typing import Any, Final, Literal, TypedDict, TypeGuard
 from kervan.documents.canonical import (
     CanonicalJson,
     JsonValue,
+    canonical_bytes,
     canonical_json,
     parse_canonical_json,
     parse_json,
@@ -137,7 +138,7 @@ def check_signatures(
     """
     try:
         _decode_payload(jws)
-        if document is not None and jws["payload"] != _payload_segment(document):
+        if document is not None and jws["payload"] != b64url_encode(canonical_bytes(document)):
             why = "the signed payload is not the canonical JSON of the document"
             return [
                 SignatureCheck(i, None, SignatureError("payload_changed", why, index=i))

@@ -51,7 +51,7 @@ class TrustedKey:
 
     def public_key(self) -> PublicKey:
         """Return the cryptography public key object for verification (built once per key)."""
-        return _public_key(tuple(sorted(self.public_jwk.items())))
+        return _public_key(tuple(self.public_jwk.items()))
 
     def to_jwk(self) -> dict[str, Any]:
         """Return this key as a JWK with the party and validity members (Unix seconds)."""

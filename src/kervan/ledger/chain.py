@@ -91,20 +91,23 @@ class LedgerEntry:
         is written directly; anything out of the ordinary takes the general encoder.
         """
         log_index, seq = self.log_index, self.seq
-        strings = (self.document_id, self.event_type, self.payload_digest,
-                   self.previous_entry_hash)  # fmt: skip
+        document_id, event_type = self.document_id, self.event_type
+        payload_digest, previous = self.payload_digest, self.previous_entry_hash
         if (
             type(log_index) is int
             and type(seq) is int
             and -_MAX_SAFE_INTEGER <= log_index <= _MAX_SAFE_INTEGER
             and -_MAX_SAFE_INTEGER <= seq <= _MAX_SAFE_INTEGER
-            and all(type(text) is str for text in strings)
+            and type(document_id) is str
+            and type(event_type) is str
+            and type(payload_digest) is str
+            and type(previous) is str
         ):
-            document_id, event_type, payload_digest, previous = map(_json_string, strings)
             text = (
-                f'{{"document_id":{document_id},"event_type":{event_type},'
-                f'"log_index":{log_index},"payload_digest":{payload_digest},'
-                f'"previous_entry_hash":{previous},'
+                f'{{"document_id":{_json_string(document_id)},'
+                f'"event_type":{_json_string(event_type)},"log_index":{log_index},'
+                f'"payload_digest":{_json_string(payload_digest)},'
+                f'"previous_entry_hash":{_json_string(previous)},'
                 f'"recorded_at":{_json_string(rfc3339(self.recorded_at))},"seq":{seq}}}'
             )
             try:

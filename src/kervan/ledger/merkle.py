@@ -78,16 +78,19 @@ class MerkleTree:
         """Append an already hashed leaf (32 bytes); return its index."""
         if len(leaf) != HASH_SIZE:
             raise ValueError(f"a leaf hash is {HASH_SIZE} bytes, got {len(leaf)}")
-        index = self.size
-        self._levels[0].append(bytes(leaf))
-        height = 0
-        # Each time a level gets an even count, a new complete subtree closes one level up.
-        while len(self._levels[height]) % 2 == 0:
-            pair = self._levels[height][-2:]
-            if height + 1 == len(self._levels):
-                self._levels.append([])
-            self._levels[height + 1].append(node_hash(pair[0], pair[1]))
+        levels = self._levels
+        index = len(levels[0])
+        node = bytes(leaf)
+        levels[0].append(node)
+        # Each trailing 1 bit of the index closes a complete subtree one level further up.
+        height, position = 0, index
+        while position & 1:
+            node = node_hash(levels[height][position - 1], node)
             height += 1
+            position >>= 1
+            if height == len(levels):
+                levels.append([])
+            levels[height].append(node)
         return index
 
     def leaf_hash_at(self, index: int) -> bytes:
@@ -109,17 +112,28 @@ class MerkleTree:
             raise MerkleProofError(
                 "inclusion_proof", f"leaf index {index} is outside a tree of size {size}"
             )
+        # Bottom up: at each height the node holding the leaf is `position`, the tree's last
+        # node `last`. A node with no right sibling moves up unchanged (RFC 9162's split at the
+        # largest power of two makes exactly that tree); a left sibling is always complete, a
+        # right one is complete unless it is the ragged right edge.
         path: list[bytes] = []
-        start, end = 0, size
-        while end - start > 1:
-            k = _split(end - start)
-            if index < start + k:
-                path.append(self._subtree(start + k, end))
-                end = start + k
-            else:
-                path.append(self._subtree(start, start + k))
-                start += k
-        path.reverse()
+        levels = self._levels
+        position, last, height = index, size - 1, 0
+        while last:
+            sibling = position ^ 1
+            if sibling < position:
+                path.append(levels[height][sibling])
+            elif sibling <= last:
+                start = sibling << height
+                end = min(start + (1 << height), size)
+                path.append(
+                    levels[height][sibling]
+                    if end - start == 1 << height
+                    else self._subtree(start, end)
+                )
+            position >>= 1
+            last >>= 1
+            height += 1
         return path
 
     def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
@@ -190,17 +204,18 @@ def root_from_inclusion_proof(
             "inclusion_proof", f"leaf index {leaf_index} is outside a tree of size {tree_size}"
         )
     _check_hashes(leaf, proof)
+    sha256 = hashlib.sha256
     fn, sn, result = leaf_index, tree_size - 1, leaf
     for sibling in proof:
         if sn == 0:
             raise MerkleProofError("inclusion_proof", "proof is longer than the tree is deep")
         if fn & 1 or fn == sn:
-            result = node_hash(sibling, result)
+            result = sha256(NODE_PREFIX + sibling + result).digest()
             while not fn & 1 and fn != 0:
                 fn >>= 1
                 sn >>= 1
         else:
-            result = node_hash(result, sibling)
+            result = sha256(NODE_PREFIX + result + sibling).digest()
         fn >>= 1
         sn >>= 1
     if sn != 0:
@@ -272,6 +287,8 @@ def verify_consistency(
 
 
 def _check_hashes(first: bytes, proof: Sequence[bytes]) -> None:
+    if len(first) == HASH_SIZE and all(len(value) == HASH_SIZE for value in proof):
+        return
     for value in (first, *proof):
         if len(value) != HASH_SIZE:
             raise MerkleProofError(
