@@ -38,6 +38,7 @@ from kervan.api.routes import (
     shipments,
     tir,
 )
+from kervan.documents.goods import hs2022_subheadings
 from kervan.network.dataset import load_network
 from kervan.network.model import Network
 from kervan.routing.planner import Planner
@@ -83,6 +84,7 @@ def create_app(
     limits = limits or Limits()
     engine = engine or connect_migrated(settings.resolved_database_url)
     network = network or load_network()
+    hs2022_subheadings()  # read the HS table now, not in the first requests that check goods
     metrics = ApiMetrics()
 
     @asynccontextmanager

@@ -11,12 +11,13 @@ from typing import Any, TypeVar
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from kervan.errors import InvalidRequestError
 from kervan.services.access import Caller, authenticate
 from kervan.services.node import NodeContext
-from kervan.store.db import unit_of_work
+from kervan.store.db import read_only, unit_of_work
 from kervan.store.repositories.idempotency import IdempotencyRepository
 
 T = TypeVar("T")
@@ -33,6 +34,22 @@ def transaction(request: Request) -> Iterator[tuple[Session, Caller]]:
     """One unit of work for the request, with the authenticated caller (401 otherwise)."""
     ctx = node_of(request)
     with unit_of_work(ctx.sessions) as session:
+        caller = authenticate(
+            session,
+            request.headers.get("authorization"),
+            request.headers.get("x-api-key"),
+            ctx.settings.secret_key_value(),
+            ctx.clock(),
+        )
+        yield session, caller
+
+
+@contextmanager
+def reading(request: Request) -> Iterator[tuple[Session, Caller]]:
+    """A read-only unit of work for the request (one snapshot, no write lock), with the
+    authenticated caller (401 otherwise)."""
+    ctx = node_of(request)
+    with read_only(ctx.sessions) as session:
         caller = authenticate(
             session,
             request.headers.get("authorization"),
@@ -73,7 +90,12 @@ def idempotent(
                 status_code=stored.status_code,
                 headers={"idempotent-replay": "true"},
             )
-    result = jsonable_encoder(create())
+    created = create()
+    result = (
+        created.model_dump(mode="json")
+        if isinstance(created, BaseModel)
+        else jsonable_encoder(created)
+    )
     if key is not None:
         repository.remember(
             caller.org_id,

@@ -16,18 +16,20 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
+from typing import Final
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from kervan.errors import AuthenticationError, InvalidRequestError, NotFoundError, ScopeError
 from kervan.store.repositories.organisations import OrganisationKind
-from kervan.store.tables import ApiClientRow, ApiKeyRow, OrganisationRow, UserRow
+from kervan.store.tables import ApiClientRow, ApiKeyRow, OrganisationRow, UserRow, table_of
 
 
 class Scope(StrEnum):
@@ -259,7 +261,7 @@ def authenticate(
     if not authorization or not authorization.startswith("Bearer "):
         raise AuthenticationError("send Authorization: Bearer <token> or X-API-Key")
     try:
-        token = jwt.decode(authorization[7:].strip(), OctKey.import_key(secret_key), ["HS256"])
+        token = jwt.decode(authorization[7:].strip(), _signing_key(secret_key), ["HS256"])
         jwt.JWTClaimsRegistry(
             now=int(at.timestamp()),
             iss={"essential": True, "value": ISSUER},
@@ -271,17 +273,41 @@ def authenticate(
     claims = token.claims
     subject, org_id = str(claims["sub"]), str(claims.get("org", ""))
     if subject.startswith("client:"):
-        client = session.get(ApiClientRow, (org_id, subject[7:]))
-        if client is None or client.revoked_at is not None:
+        # The client and its organisation in one read: a token of a revoked client is refused.
+        found = session.execute(
+            _CLIENT_CALLER, {"org_id": org_id, "client_id": subject[7:]}
+        ).one_or_none()
+        if found is None or found.revoked_at is not None:
             raise AuthenticationError("the client behind this token is revoked")
-    elif subject.startswith("user:"):
-        user = session.get(UserRow, (org_id, subject[5:]))
-        if user is None or user.disabled_at is not None:
-            raise AuthenticationError("the user behind this token is disabled")
-    org = _organisation(session, org_id)
-    known = {s.value for s in Scope}
-    scopes = frozenset(Scope(s) for s in str(claims.get("scope", "")).split() if s in known)
-    return Caller(org_id, OrganisationKind(org.kind), org.country, scopes, subject)
+        kind, country = found.kind, found.country
+    else:
+        if subject.startswith("user:"):
+            user = session.get(UserRow, (org_id, subject[5:]))
+            if user is None or user.disabled_at is not None:
+                raise AuthenticationError("the user behind this token is disabled")
+        org = _organisation(session, org_id)
+        kind, country = org.kind, org.country
+    scopes = frozenset(Scope(s) for s in str(claims.get("scope", "")).split() if s in _SCOPES)
+    return Caller(org_id, OrganisationKind(kind), country, scopes, subject)
+
+
+_SCOPES: Final = frozenset(s.value for s in Scope)
+_CLIENTS: Final = table_of(ApiClientRow)
+_ORGANISATIONS: Final = table_of(OrganisationRow)
+_CLIENT_CALLER: Final = (
+    select(_CLIENTS.c.revoked_at, _ORGANISATIONS.c.kind, _ORGANISATIONS.c.country)
+    .join(_ORGANISATIONS, _ORGANISATIONS.c.id == _CLIENTS.c.org_id)
+    .where(
+        _CLIENTS.c.org_id == bindparam("org_id"),
+        _CLIENTS.c.client_id == bindparam("client_id"),
+    )
+)
+
+
+@lru_cache(maxsize=4)
+def _signing_key(secret_key: str) -> OctKey:
+    """The HS256 key of the node's secret (imported once per secret)."""
+    return OctKey.import_key(secret_key)
 
 
 def _api_key_caller(session: Session, api_key: str) -> Caller:

@@ -9,6 +9,7 @@ recorded in the ledger. A document is visible to whoever may see its shipment.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,24 +17,41 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kervan.documents.canonical import parse_canonical_json
 from kervan.documents.cimsmgs import CimSmgsNote, CimSmgsStep
 from kervan.documents.ecmr import Reservation
 from kervan.documents.ecmr_lifecycle import Ecmr, EcmrStep
-from kervan.documents.jws import JwsSignature, sign_version
+from kervan.documents.encoding import b64url_encode
+from kervan.documents.jws import GeneralJws, JwsSignature, sign_version
 from kervan.documents.keys import Signer
 from kervan.documents.parties import PartyRole, SignatureEvidence
-from kervan.errors import InvalidRequestError, NotFoundError, ScopeError
+from kervan.errors import (
+    CanonicalJsonError,
+    InvalidRequestError,
+    LedgerIntegrityError,
+    NotFoundError,
+    ScopeError,
+)
+from kervan.ledger.chain import LedgerEntry
 from kervan.ledger.evidence import EvidenceBundle
+from kervan.ledger.merkle import InclusionProof
 from kervan.routing.plan import Plan
 from kervan.routing.requirements import DocumentKind
 from kervan.services.access import Caller, Scope
 from kervan.services.node import NodeContext
-from kervan.services.shipments import Access, access
+from kervan.services.shipments import access, customs_may_see
 from kervan.shipments.booking import BookingParties, Cargo, draft_documents
-from kervan.store.repositories.documents import DocumentRepository
-from kervan.store.repositories.ledger import TreeHeadRepository
+from kervan.store.repositories.documents import DocumentRepository, StoredSignature
+from kervan.store.repositories.ledger import SqlLedgerStore
+from kervan.store.repositories.shipment_documents import (
+    ShipmentDocument,
+    document_signatures,
+    find_shipment_document,
+    party_roles,
+    record_step,
+)
 from kervan.store.repositories.signing_keys import SigningKeyRepository
-from kervan.store.tables import ShipmentDocumentRow, ShipmentRow, SignedTreeHeadRow
+from kervan.store.tables import ShipmentDocumentRow, ShipmentRow
 
 STORE_KIND = {
     DocumentKind.ECMR: "e-CMR",
@@ -149,64 +167,96 @@ def open_drafts(
     return ids
 
 
-def _link(session: Session, document_id: str) -> ShipmentDocumentRow:
-    row = session.scalars(
-        select(ShipmentDocumentRow).where(ShipmentDocumentRow.document_id == document_id)
-    ).one_or_none()
-    if row is None:
-        raise NotFoundError("document", document_id)
-    return row
+@dataclass(frozen=True, slots=True)
+class SeenDocument:
+    """A document the caller may see: the stored record, and how much of it (customs: no
+    charges or prices)."""
+
+    record: ShipmentDocument
+    full: bool
+    roles: frozenset[str]
+
+    @property
+    def owner(self) -> str:
+        return self.record.owner
 
 
 def _visible(
-    session: Session, caller: Caller, document_id: str
-) -> tuple[ShipmentDocumentRow, Access]:
+    session: Session, caller: Caller, document_id: str, *, lock: bool = False
+) -> SeenDocument:
+    """The document if the caller may see its shipment; NotFoundError (404) otherwise."""
     caller.require(Scope.SHIPMENTS_READ)  # before the lookup: a 403 must not tell an id exists
-    link = _link(session, document_id)
-    try:
-        seen = access(session, caller, link.shipment_id)
-    except NotFoundError:
-        raise NotFoundError("document", document_id) from None
-    return link, seen
+    record = find_shipment_document(session, document_id, lock=lock)
+    if record is None:
+        raise NotFoundError("document", document_id)
+    roles = party_roles(session, record.owner, record.shipment_id, caller.org_id)
+    if roles:
+        return SeenDocument(record, True, roles)
+    if customs_may_see(record.shipment_countries, record.shipment_status, caller):
+        return SeenDocument(record, False, frozenset())
+    raise NotFoundError("document", document_id)
 
 
-def _allowed(link: ShipmentDocumentRow) -> list[str]:
-    state = json.loads(link.lifecycle)
-    if link.kind == "e-CMR":
-        return sorted(s.name.lower() for s in Ecmr.model_validate(state).allowed_steps())
-    if link.kind == "CIM-SMGS":
-        return sorted(s.name.lower() for s in CimSmgsNote.model_validate(state).allowed_steps())
+def _allowed_steps(kind: str, lifecycle: dict[str, Any]) -> list[str]:
+    if kind == "e-CMR":
+        return sorted(s.name.lower() for s in Ecmr.model_validate(lifecycle).allowed_steps())
+    if kind == "CIM-SMGS":
+        return sorted(s.name.lower() for s in CimSmgsNote.model_validate(lifecycle).allowed_steps())
     return []
+
+
+def _view(
+    seen: SeenDocument,
+    signatures: list[tuple[int, StoredSignature]],
+    allowed_steps: list[str],
+    *,
+    state: str | None = None,
+    body: dict[str, Any] | None = None,
+) -> DocumentView:
+    record = seen.record
+    parsed = body if body is not None else _parse_body(record)
+    raw = parsed.get("content")
+    content: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
+    if not seen.full:
+        content.pop("charges", None)
+    return DocumentView(
+        id=record.document_id,
+        shipment_id=record.shipment_id,
+        kind=record.kind,
+        state=state if state is not None else record.state,
+        version=record.version,
+        legs=json.loads(record.legs),
+        countries=json.loads(record.countries),
+        content=content,
+        digest=record.digest,
+        signatures=[
+            SignatureView(
+                party=s.party, role=s.role, kid=s.kid, signed_at=s.signed_at, version=version
+            )
+            for version, s in signatures
+        ],
+        allowed_steps=allowed_steps,
+    )
+
+
+def _parse_body(record: ShipmentDocument) -> dict[str, Any]:
+    try:
+        value = parse_canonical_json(record.body.encode("utf-8"))
+    except CanonicalJsonError as exc:
+        raise LedgerIntegrityError(
+            "document_body", f"document {record.document_id!r}: {exc.message}"
+        ) from exc
+    if not isinstance(value, dict):
+        raise LedgerIntegrityError("document_body", "a stored version is not a JSON object")
+    return value
 
 
 def document_view(session: Session, caller: Caller, document_id: str) -> DocumentView:
     """A document of a shipment the caller may see (customs: no charges or prices)."""
-    link, seen = _visible(session, caller, document_id)
-    repository = DocumentRepository(session)
-    owner = [seen.owner]
-    stored = repository.get(document_id, org_ids=owner)
-    version = repository.get_version(document_id, stored.current_version, org_ids=owner)
-    raw = version.content().get("content")
-    content: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
-    if not seen.full:
-        content.pop("charges", None)
-    signatures = [
-        SignatureView(party=s.party, role=s.role, kid=s.kid, signed_at=s.signed_at, version=v)
-        for v in range(1, stored.current_version + 1)
-        for s in repository.signatures(document_id, v, org_ids=owner)
-    ]
-    return DocumentView(
-        id=document_id,
-        shipment_id=link.shipment_id,
-        kind=stored.kind,
-        state=stored.state,
-        version=stored.current_version,
-        legs=json.loads(link.legs),
-        countries=json.loads(link.countries),
-        content=content,
-        digest=version.digest,
-        signatures=signatures,
-        allowed_steps=_allowed(link),
+    seen = _visible(session, caller, document_id)
+    signatures = document_signatures(session, seen.owner, document_id)
+    return _view(
+        seen, signatures, _allowed_steps(seen.record.kind, json.loads(seen.record.lifecycle))
     )
 
 
@@ -274,24 +324,24 @@ def _role_for(
 def sign_step(
     ctx: NodeContext, session: Session, caller: Caller, document_id: str, body: SignRequest
 ) -> DocumentView:
-    """Sign one lifecycle step of a document with the caller's key, if the lifecycle allows it."""
+    """Sign one lifecycle step of a document with the caller's key, if the lifecycle allows it.
+
+    The document and its link are read once, locked, so the step is decided on the state it
+    changes; the ledger's append lock is taken last, just before the entry is appended.
+    """
     caller.require(Scope.DOCUMENTS_SIGN)
-    link, seen = _visible(session, caller, document_id)
-    if link.kind not in ("e-CMR", "CIM-SMGS"):
-        raise InvalidRequestError(f"{link.kind} documents are signed through their own authority")
-    repository = DocumentRepository(session)
-    owner = [seen.owner]
-    stored = repository.get(document_id, org_ids=owner)
-    version = repository.get_version(document_id, stored.current_version, org_ids=owner)
+    seen = _visible(session, caller, document_id, lock=True)
+    record = seen.record
+    if record.kind not in ("e-CMR", "CIM-SMGS"):
+        raise InvalidRequestError(f"{record.kind} documents are signed through their own authority")
     at = ctx.clock()
-    state = json.loads(link.lifecycle)
-    signed = {
-        f"{s.role}"
-        for s in repository.signatures(document_id, version.version, org_ids=owner)
-        if s.party == caller.org_id
-    }
+    state = json.loads(record.lifecycle)
+    signatures = document_signatures(session, record.owner, document_id)
+    on_version = [s for version, s in signatures if version == record.version]
+    signed = {s.role for s in on_version if s.party == caller.org_id}
     signer = ctx.signer(session, caller.org_id)
-    if link.kind == "e-CMR":
+    allowed: list[str]
+    if record.kind == "e-CMR":
         note = Ecmr.model_validate(state)
         steps = {s.name.lower(): s for s in EcmrStep}
         if body.step not in steps:
@@ -306,9 +356,10 @@ def sign_step(
             PartyRole.SUCCESSIVE_CARRIER: {c.id for c in content.successive_carriers},
         }
         role = _role_for(body.step, caller, parties, signed)
-        entry, evidence = signed_by(signer, role, version.body, version.version, at)
+        entry, evidence = signed_by(signer, role, record.body, record.version, at)
         note = _ecmr_step(note, steps[body.step], evidence, body)
         new_state, lifecycle = note.state.value, note.model_dump(mode="json")
+        allowed = sorted(s.name.lower() for s in note.allowed_steps())
     else:
         rail = CimSmgsNote.model_validate(state)
         rail_steps = {s.name.lower(): s for s in CimSmgsStep}
@@ -324,19 +375,21 @@ def sign_step(
             PartyRole.SUCCESSIVE_CARRIER: {s.railway.id for s in c.route[1:]},
         }
         role = _role_for(body.step, caller, parties, signed)
-        entry, evidence = signed_by(signer, role, version.body, 1, at)
+        entry, evidence = signed_by(signer, role, record.body, 1, at)
         rail = getattr(rail, body.step)(evidence)
         new_state, lifecycle = rail.state.value, rail.model_dump(mode="json")
-    repository.add_signatures(document_id, version.version, [entry], org_ids=owner)
-    repository.set_state(document_id, new_state, at=at, org_ids=owner)
-    link.lifecycle = json.dumps(lifecycle)
-    ledger = ctx.ledger(session, seen.owner)
+        allowed = sorted(s.name.lower() for s in rail.allowed_steps())
+    stored = DocumentRepository(session).add_signature_at(
+        record.owner, document_id, record.version, len(on_version), entry
+    )
+    record_step(session, record, state=new_state, lifecycle=json.dumps(lifecycle), at=at)
+    ledger = ctx.ledger(session, record.owner)
     ledger.append(
         document_id,
         body.step,
         {
-            "version": version.version,
-            "digest": version.digest,
+            "version": record.version,
+            "digest": record.digest,
             "party": caller.org_id,
             "role": role.value,
             "signature": entry["signature"],
@@ -344,8 +397,7 @@ def sign_step(
         },
         at,
     )
-    session.flush()
-    return document_view(session, caller, document_id)
+    return _view(seen, [*signatures, (record.version, stored)], allowed, state=new_state)
 
 
 def _ecmr_step(note: Ecmr, step: EcmrStep, evidence: SignatureEvidence, body: SignRequest) -> Ecmr:
@@ -373,30 +425,47 @@ def _ecmr_step(note: Ecmr, step: EcmrStep, evidence: SignatureEvidence, body: Si
     return result
 
 
-def evidence_bundle(
-    ctx: NodeContext, session: Session, caller: Caller, document_id: str
-) -> dict[str, Any]:
-    """The offline evidence for the document's current version: its JWS, ledger entry, proof."""
-    _, seen = _visible(session, caller, document_id)
-    repository = DocumentRepository(session)
-    owner = [seen.owner]
-    stored = repository.get(document_id, org_ids=owner)
-    version = repository.get_version(document_id, stored.current_version, org_ids=owner)
-    ledger = ctx.ledger(session, seen.owner)
-    entries = [
-        e
-        for e in ledger.document_chain(document_id)
-        if e.event_type == f"version:{version.version}"
-    ]
+@dataclass(frozen=True, slots=True)
+class EvidenceParts:
+    """What the store holds for a document version's evidence (read in the caller's unit of
+    work); `assemble_evidence` adds the tree head and the inclusion proof."""
+
+    document: dict[str, Any]
+    jws: GeneralJws
+    entry: LedgerEntry
+
+
+def evidence_parts(session: Session, caller: Caller, document_id: str) -> EvidenceParts:
+    """Read the current version of a document the caller may see, its JWS and ledger entry."""
+    seen = _visible(session, caller, document_id)
+    record = seen.record
+    store = SqlLedgerStore(session, org_id=record.owner)
+    event = f"version:{record.version}"
+    entries = [e for e in store.entries_for_document(document_id) if e.event_type == event]
     if not entries:
-        raise NotFoundError("ledger entry of document version", f"{document_id}@{version.version}")
-    at = ctx.clock()
-    head = ledger.signed_tree_head(at)
-    if session.get(SignedTreeHeadRow, (head.log_id, head.tree_size, head.timestamp)) is None:
-        TreeHeadRepository(session).add(head)  # the same head twice in a second is stored once
-    jws = repository.jws(document_id, version.version, org_ids=owner)
-    bundle: EvidenceBundle = ledger.evidence_bundle(
-        version.content(), jws, entries[0].log_index, head
+        raise NotFoundError("ledger entry of document version", f"{document_id}@{record.version}")
+    signatures = [
+        s.entry
+        for version, s in document_signatures(session, record.owner, document_id)
+        if version == record.version
+    ]
+    jws: GeneralJws = {
+        "payload": b64url_encode(record.body.encode("utf-8")),
+        "signatures": signatures,
+    }
+    return EvidenceParts(_parse_body(record), jws, entries[0])
+
+
+def assemble_evidence(ctx: NodeContext, parts: EvidenceParts) -> dict[str, Any]:
+    """The offline evidence bundle: the parts, a signed tree head covering the entry and the
+    inclusion proof to it. Call it outside a unit of work (a new head is stored in its own)."""
+    index = parts.entry.log_index
+    head, tree = ctx.tree_head_covering(index)
+    proof = InclusionProof(
+        index, head.tree_size, tuple(tree.inclusion_proof(index, head.tree_size))
+    )
+    bundle = EvidenceBundle(
+        document=parts.document, jws=parts.jws, entry=parts.entry, inclusion=proof, tree_head=head
     )
     return bundle.to_json()
 

@@ -8,12 +8,12 @@ key goes to the key files only, its public half to the trust list.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kervan.customs.offices import CustomsOffices
@@ -21,20 +21,33 @@ from kervan.documents.keys import Ed25519Signer, Es256Signer
 from kervan.errors import KeyFileError
 from kervan.ledger.log import Ledger
 from kervan.ledger.merkle import MerkleTree
+from kervan.ledger.sth import SignedTreeHead, sign_tree_head
 from kervan.network.model import Network
 from kervan.routing.planner import Planner
+from kervan.services.node_log import NodeLog
 from kervan.settings import Settings
 from kervan.store.keyfiles import KeyFileStore
-from kervan.store.repositories.ledger import SqlLedgerStore
+from kervan.store.repositories.ledger import SqlLedgerStore, TreeHeadRepository
 from kervan.store.repositories.organisations import (
     Organisation,
     OrganisationKind,
     OrganisationRepository,
 )
 from kervan.store.repositories.signing_keys import SigningKeyRepository
-from kervan.store.tables import OrganisationRow, SigningKeyRow
+from kervan.store.tables import OrganisationRow, SigningKeyRow, table_of
 
 Clock = Callable[[], datetime]
+_KEYS: Final = table_of(SigningKeyRow)
+_CURRENT_KIDS: Final = (
+    select(_KEYS.c.kid)
+    .where(
+        _KEYS.c.org_id == bindparam("org_id"),
+        _KEYS.c.alg == bindparam("alg"),
+        _KEYS.c.revoked_at.is_(None),
+        _KEYS.c.superseded_at.is_(None),
+    )
+    .order_by(_KEYS.c.not_before.desc())
+)
 
 
 def utc_now() -> datetime:
@@ -51,10 +64,9 @@ class NodeContext:
     planner: Planner
     keys: KeyFileStore
     clock: Clock = utc_now
+    log: NodeLog = field(default_factory=NodeLog)
     _signers: dict[tuple[str, str], Ed25519Signer | Es256Signer] = field(default_factory=dict)
     _offices: CustomsOffices | None = None
-    _tree: MerkleTree | None = None
-    _tree_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def customs_offices(self) -> CustomsOffices:
         """The customs offices of the network's countries (built once)."""
@@ -67,16 +79,7 @@ class NodeContext:
     ) -> Ed25519Signer | Es256Signer:
         """The organisation's current key of `alg` (looked up in this unit of work, loaded from
         the key files once and kept while it stays current)."""
-        kids = session.scalars(
-            select(SigningKeyRow.kid)
-            .where(
-                SigningKeyRow.org_id == org_id,
-                SigningKeyRow.alg == alg,
-                SigningKeyRow.revoked_at.is_(None),
-                SigningKeyRow.superseded_at.is_(None),
-            )
-            .order_by(SigningKeyRow.not_before.desc())
-        ).all()
+        kids = session.scalars(_CURRENT_KIDS, {"org_id": org_id, "alg": alg}).all()
         for kid in kids:
             cached = self._signers.get((org_id, kid))
             if cached is not None:
@@ -90,31 +93,64 @@ class NodeContext:
     def ledger(self, session: Session, org_id: str) -> Ledger:
         """The node's ledger in this unit of work, locked for appending, tagged with `org_id`.
 
-        The Merkle tree is kept in the process and brought up to date with the leaves stored
-        since (other workers append too); a tree that got ahead of the store (a transaction
-        rolled back) or apart from it is rebuilt. The append lock (PostgreSQL advisory lock,
-        SQLite's one writer) keeps one transaction at a time on the tree.
+        Takes the append lock (PostgreSQL advisory lock, SQLite's one writer) until the
+        transaction ends: call it when the rest of the unit of work is done, just before
+        appending, to hold the lock briefly. The Merkle tree is the node's in-process one (see
+        `NodeLog`), brought up to date with the committed leaves.
         """
         store = SqlLedgerStore(session, org_id=org_id)
         store.lock_for_append()
-        with self._tree_lock:
-            count = store.count()
-            tree = self._tree
-            in_step = (
-                tree is not None
-                and tree.size <= count
-                and (
-                    tree.size == 0
-                    or store.leaf_hashes_from(tree.size - 1)[0] == tree.leaf(tree.size - 1)
-                )
+        return Ledger(store, _NodeKey(self, session), tree=self.log.for_append(store))
+
+    def tree_head_covering(self, index: int) -> tuple[SignedTreeHead, MerkleTree]:
+        """A signed tree head that includes ledger entry `index` and the tree to prove it from.
+
+        The latest head is reused while it covers the entry; a new one is signed at the
+        committed size and stored, in a unit of work of its own (call it outside one).
+        """
+
+        def sign(size: int, root: bytes, session: Session) -> SignedTreeHead:
+            head = sign_tree_head(
+                size, root, self.clock(), self.signer(session, self.settings.node_id)
             )
-            if tree is None or not in_step:
-                tree = MerkleTree(store.leaf_hashes())
-            else:
-                for leaf in store.leaf_hashes_from(tree.size):
-                    tree.append_leaf_hash(leaf)
-            self._tree = tree
-        return Ledger(store, self.signer(session, self.settings.node_id), tree=tree)
+            repository = TreeHeadRepository(session)
+            if not repository.exists(head):
+                repository.add(head)
+            return head
+
+        return self.log.head_covering(index, self.sessions, sign)
+
+
+class _NodeKey:
+    """The node's signing key for its ledger, looked up only when a tree head is signed."""
+
+    def __init__(self, ctx: NodeContext, session: Session) -> None:
+        self._ctx = ctx
+        self._session = session
+        self._signer: Ed25519Signer | Es256Signer | None = None
+
+    def _resolved(self) -> Ed25519Signer | Es256Signer:
+        if self._signer is None:
+            self._signer = self._ctx.signer(self._session, self._ctx.settings.node_id)
+        return self._signer
+
+    @property
+    def kid(self) -> str:
+        return self._resolved().kid
+
+    @property
+    def party(self) -> str:
+        return self._ctx.settings.node_id
+
+    @property
+    def alg(self) -> str:
+        return self._resolved().alg
+
+    def sign(self, data: bytes) -> bytes:
+        return self._resolved().sign(data)
+
+    def public_jwk(self) -> dict[str, str]:
+        return self._resolved().public_jwk()
 
 
 def register_organisation(

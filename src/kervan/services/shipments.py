@@ -198,11 +198,13 @@ def create_shipment(
     return row, plan, parties
 
 
-def _customs_may_see(row: ShipmentRow, caller: Caller) -> bool:
+def customs_may_see(countries: str, status: str, caller: Caller) -> bool:
+    """A customs authority sees a shipment (what customs needs of it) once it is under way
+    and its route touches the authority's country (pre-arrival)."""
     return (
         caller.kind is OrganisationKind.CUSTOMS_AUTHORITY
-        and f" {caller.country} " in row.countries
-        and row.status != ShipmentStatus.BOOKED.value
+        and f" {caller.country} " in countries
+        and status != ShipmentStatus.BOOKED.value
     )
 
 
@@ -224,7 +226,7 @@ def access(session: Session, caller: Caller, shipment_id: str) -> Access:
     )
     if roles:
         return Access(row, True, roles)
-    if _customs_may_see(row, caller):
+    if customs_may_see(row.countries, row.status, caller):
         return Access(row, False, frozenset())
     raise NotFoundError("shipment", shipment_id)
 

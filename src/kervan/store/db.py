@@ -3,12 +3,15 @@
 SQLite connections run in WAL mode with foreign keys on and a busy timeout, and every
 transaction starts with BEGIN IMMEDIATE: writers queue for the one write lock up front instead of
 failing half-way when a read lock cannot be upgraded, which is what makes counters such as the
-e-Permit quota safe under concurrent issuing. PostgreSQL goes through psycopg 3; a plain
-postgresql:// URL is rewritten to the psycopg driver.
+e-Permit quota safe under concurrent issuing. A `read_only` unit of work begins DEFERRED
+instead: it reads one snapshot (WAL) beside the writer and never queues for the write lock.
+PostgreSQL goes through psycopg 3; a plain postgresql:// URL is rewritten to the psycopg driver.
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +21,8 @@ from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
+_READ_ONLY: Final = "kervan_read_only"
+POSTGRES_POOL_SIZE: Final = 20
 _POSTGRES_DRIVERS: Final = frozenset({"postgresql", "postgres", "postgresql+psycopg2"})
 
 
@@ -65,6 +70,10 @@ def make_engine(url: str | URL, **options: Any) -> Engine:
         _configure_sqlite(engine)
         return engine
     options.setdefault("pool_pre_ping", True)
+    # As many kept connections as requests the server runs at once: a pool smaller than that
+    # closes and reopens connections under load (a new PostgreSQL backend each time).
+    options.setdefault("pool_size", POSTGRES_POOL_SIZE)
+    options.setdefault("max_overflow", POSTGRES_POOL_SIZE)
     return create_engine(parsed, **options)
 
 
@@ -84,7 +93,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(_READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -98,9 +110,62 @@ def unit_of_work(sessions: sessionmaker[Session]) -> Iterator[Session]:
 
     In: a session factory (`make_session_factory`). Out: the session to hand to repositories.
     """
+    bind = sessions.kw.get("bind")
+    writers = _sqlite_writers(bind) if isinstance(bind, Engine) else None
+    if writers is not None:
+        writers.acquire()
     session = sessions()
     try:
         with session.begin():
             yield session
     finally:
         session.close()
+        if writers is not None:
+            writers.release()
+
+
+_WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_WRITERS_GUARD = threading.Lock()
+
+
+def _sqlite_writers(engine: Engine) -> threading.RLock | None:
+    """The process's queue for a SQLite engine's one write lock (None for PostgreSQL).
+
+    SQLite makes a writer that finds the lock taken sleep and retry (its busy handler), so
+    under load writers mostly sleep while the lock is free. Writers of one process queue on a
+    thread lock instead and start the moment the previous one commits; other processes still
+    meet the busy handler.
+    """
+    if engine.dialect.name != "sqlite":
+        return None
+    with _WRITERS_GUARD:
+        lock = _WRITERS.get(engine)
+        if lock is None:
+            lock = _WRITERS[engine] = threading.RLock()
+        return lock
+
+
+@contextmanager
+def read_only(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """Open a session for reading: one snapshot, no write lock (SQLite begins DEFERRED).
+
+    For requests that only read. A write inside it still works on PostgreSQL but may find the
+    SQLite write lock taken; write in a `unit_of_work` instead.
+    """
+    bind = sessions.kw["bind"]
+    engine = bind if isinstance(bind, Engine) else None
+    if engine is None:
+        raise TypeError("read_only needs a session factory bound to an engine")
+    session = sessions(bind=_read_only_engine(engine))
+    try:
+        with session.begin():
+            yield session
+    finally:
+        session.close()
+
+
+def _read_only_engine(engine: Engine) -> Engine:
+    """The engine's read-only face (same pool and events, DEFERRED transactions on SQLite)."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine.execution_options(**{_READ_ONLY: True})

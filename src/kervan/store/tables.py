@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -404,6 +405,7 @@ class ShipmentRow(Base):
     """A booked shipment: the chosen plan and where the cargo stands. Owned by the booking org."""
 
     __tablename__ = "shipments"
+    __table_args__ = (Index(None, "id"),)
 
     org_id: Mapped[str] = mapped_column(
         String(ORG_ID), ForeignKey("organisations.id"), primary_key=True
@@ -446,6 +448,7 @@ class ShipmentDocumentRow(Base):
     __table_args__ = (
         ForeignKeyConstraint(["org_id", "shipment_id"], ["shipments.org_id", "shipments.id"]),
         ForeignKeyConstraint(["org_id", "document_id"], ["documents.org_id", "documents.id"]),
+        Index(None, "document_id"),
     )
 
     org_id: Mapped[str] = mapped_column(String(ORG_ID), primary_key=True)
@@ -482,3 +485,12 @@ from kervan.exchange import tables as exchange_tables  # noqa: E402
 from kervan.store import border_tables  # noqa: E402
 
 ADAPTER_TABLE_MODULES = (exchange_tables, border_tables)
+
+
+def table_of(row_class: type[Base]) -> Table:
+    """The Core table behind a mapped row class, for statements built once and run often
+    (they skip the ORM's per-statement work)."""
+    mapped = row_class.__table__
+    if not isinstance(mapped, Table):
+        raise TypeError(f"{row_class.__name__} is not mapped to a table")
+    return mapped

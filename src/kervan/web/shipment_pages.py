@@ -28,8 +28,9 @@ from kervan.routing.plan import Plan
 from kervan.services.access import Caller, Scope
 from kervan.services.documents import (
     SignRequest,
+    assemble_evidence,
     documents_of_shipment,
-    evidence_bundle,
+    evidence_parts,
     open_drafts,
     sign_step,
 )
@@ -399,10 +400,11 @@ def download_evidence(request: Request, document_id: str) -> Response:
     """The document's offline evidence bundle, to keep and verify without this node."""
     with signed_in(request) as (session, caller):
         try:
-            bundle = evidence_bundle(node_of(request), session, caller, document_id)
+            parts = evidence_parts(session, caller, document_id)
         except NotFoundError:
             context = {"message_key": "error.not_found", "detail": document_id}
             return render(request, "error.html", context, status_code=404)
+    bundle = assemble_evidence(node_of(request), parts)
     response = JSONResponse(
         json.loads(json.dumps(bundle)),
         headers={"Content-Disposition": f'attachment; filename="{document_id}-evidence.json"'},

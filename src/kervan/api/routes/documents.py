@@ -7,12 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from kervan.api.deps import idempotent, node_of, transaction
+from kervan.api.deps import idempotent, node_of, reading, transaction
 from kervan.services.documents import (
     DocumentView,
     SignRequest,
+    assemble_evidence,
     document_view,
-    evidence_bundle,
+    evidence_parts,
     sign_step,
     trust_list_jwks,
 )
@@ -27,7 +28,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 @router.get("/documents/{document_id}", response_model=DocumentView, responses=NOT_FOUND)
 def get_document(document_id: str, request: Request) -> DocumentView:
     """A document: state, current version, content and every signature on it."""
-    with transaction(request) as (session, caller):
+    with reading(request) as (session, caller):
         return document_view(session, caller, document_id)
 
 
@@ -53,9 +54,9 @@ def sign(document_id: str, body: SignRequest, request: Request) -> JSONResponse:
 @router.get("/documents/{document_id}/evidence", responses=NOT_FOUND)
 def get_evidence(document_id: str, request: Request) -> dict[str, Any]:
     """Offline evidence: the version, its JWS, its ledger entry, inclusion proof and tree head."""
-    ctx = node_of(request)
-    with transaction(request) as (session, caller):
-        return evidence_bundle(ctx, session, caller, document_id)
+    with reading(request) as (session, caller):
+        parts = evidence_parts(session, caller, document_id)
+    return assemble_evidence(node_of(request), parts)
 
 
 @router.get("/trust-list", tags=["verification"])

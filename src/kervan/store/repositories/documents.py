@@ -11,9 +11,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,7 @@ from kervan.store.tables import (
     DocumentRow,
     DocumentSignatureRow,
     DocumentVersionRow,
+    table_of,
 )
 
 
@@ -92,7 +93,11 @@ def _version(row: DocumentVersionRow) -> StoredVersion:
                          row.created_at)  # fmt: skip
 
 
-def _signature(row: DocumentSignatureRow) -> StoredSignature:
+_INSERT_SIGNATURE: Final = insert(table_of(DocumentSignatureRow))
+
+
+def signature_of(row: Any) -> StoredSignature:
+    """A stored signature row as a `StoredSignature` (LedgerIntegrityError if malformed)."""
     try:
         value = parse_json(row.entry.encode("utf-8"))
     except CanonicalJsonError as exc:
@@ -225,7 +230,31 @@ class DocumentRepository:
             self._session.add(sig_row)
             stored.append(sig_row)
         self._session.flush()
-        return [_signature(sig_row) for sig_row in stored]
+        return [signature_of(sig_row) for sig_row in stored]
+
+    def add_signature_at(
+        self, org_id: str, document_id: str, version: int, position: int, entry: JwsSignature
+    ) -> StoredSignature:
+        """Store one JWS signature entry at `position` of a version the caller already read
+        (and locked, for signing): no re-read. A taken position fails on the primary key."""
+        kid, party, role, signed_at = _header_fields(entry)
+        text = canonical_text({"protected": entry["protected"], "signature": entry["signature"]})
+        self._session.execute(
+            _INSERT_SIGNATURE,
+            {
+                "org_id": org_id,
+                "document_id": document_id,
+                "version": version,
+                "position": position,
+                "kid": kid,
+                "party": party,
+                "role": role,
+                "signed_at": signed_at,
+                "entry": text,
+            },
+        )
+        stored: JwsSignature = {"protected": entry["protected"], "signature": entry["signature"]}
+        return StoredSignature(position, kid, party, role, signed_at, stored)
 
     def set_state(
         self, document_id: str, state: str, *, at: datetime, org_ids: Collection[str]
@@ -273,7 +302,7 @@ class DocumentRepository:
             )
             .order_by(DocumentSignatureRow.position)
         )
-        return [_signature(sig) for sig in rows]
+        return [signature_of(sig) for sig in rows]
 
     def jws(self, document_id: str, version: int, *, org_ids: Collection[str]) -> GeneralJws:
         """Return the version as a JWS JSON General Serialization with its stored signatures."""

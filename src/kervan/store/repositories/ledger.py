@@ -13,9 +13,9 @@ primary key and (document, seq) is unique, so its insert fails and its transacti
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,10 +27,49 @@ from kervan.ledger.report import Check, VerificationReport
 from kervan.ledger.sth import SignedTreeHead
 from kervan.store.db import is_sqlite
 from kervan.store.repositories._common import visible
-from kervan.store.tables import DocumentRow, LedgerEntryRow, SignedTreeHeadRow
+from kervan.store.tables import DocumentRow, LedgerEntryRow, SignedTreeHeadRow, table_of
 
 #: Key of the PostgreSQL advisory lock that serialises appends to the node's log.
 APPEND_LOCK_KEY: Final = 0x4B455256414E  # "KERVAN"
+
+
+_LOCK: Final = text("SELECT pg_advisory_xact_lock(:key)")
+_ENTRIES: Final = table_of(LedgerEntryRow)
+_ENTRY_COLUMNS: Final = (
+    _ENTRIES.c.log_index,
+    _ENTRIES.c.document_id,
+    _ENTRIES.c.seq,
+    _ENTRIES.c.event_type,
+    _ENTRIES.c.payload_digest,
+    _ENTRIES.c.previous_entry_hash,
+    _ENTRIES.c.recorded_at,
+)
+_LEAVES_FROM: Final = (
+    select(_ENTRIES.c.log_index, _ENTRIES.c.leaf_hash)
+    .where(_ENTRIES.c.log_index >= bindparam("start"))
+    .order_by(_ENTRIES.c.log_index)
+)
+_CHAIN: Final = (
+    select(*_ENTRY_COLUMNS, _ENTRIES.c.org_id)
+    .where(_ENTRIES.c.document_id == bindparam("document_id"))
+    .order_by(_ENTRIES.c.seq)
+)
+_OWNER: Final = (
+    select(_ENTRIES.c.org_id).where(_ENTRIES.c.document_id == bindparam("document_id")).limit(1)
+)
+_INSERT: Final = insert(_ENTRIES)
+
+
+def _entry_of(row: Any) -> LedgerEntry:
+    return LedgerEntry(
+        log_index=row.log_index,
+        document_id=row.document_id,
+        seq=row.seq,
+        event_type=row.event_type,
+        payload_digest=row.payload_digest,
+        previous_entry_hash=row.previous_entry_hash,
+        recorded_at=row.recorded_at,
+    )
 
 
 def _entry(row: LedgerEntryRow) -> LedgerEntry:
@@ -49,101 +88,113 @@ class SqlLedgerStore:
     """A `LedgerStore` over the ledger_entries table; appends are owned by `org_id`.
 
     `org_id` is the organisation whose document chains this unit of work extends; a chain
-    never changes owner.
+    never changes owner. `count`, when the caller already knows it (it read the log's committed
+    leaves under the append lock), saves counting the table again.
     """
 
-    def __init__(self, session: Session, *, org_id: str) -> None:
+    def __init__(self, session: Session, *, org_id: str, count: int | None = None) -> None:
         self._session = session
         self._org_id = org_id
+        self._count = count
+        self._owners: dict[str, str | None] = {}
 
     def lock_for_append(self) -> None:
         """Take the node's append lock until the transaction ends (no-op on SQLite)."""
         if not is_sqlite(self._session):
-            self._session.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY}
-            )
+            self._session.execute(_LOCK, {"key": APPEND_LOCK_KEY})
+
+    def known_count(self, count: int) -> None:
+        """Tell the store how many entries it holds (read under the append lock)."""
+        self._count = count
 
     def append(self, entry: LedgerEntry, leaf_hash: bytes) -> None:
         """Store `entry` at index entry.log_index == count(), with its Merkle leaf hash.
 
         Raises LedgerIntegrityError when the index is not the next one, the chain belongs to
-        another organisation, or another writer took the index first.
+        another organisation, or another writer took the index first (the caller's transaction
+        is then to be rolled back).
         """
         count = self.count()
         if entry.log_index != count:
             raise LedgerIntegrityError(
                 "append", f"entry index {entry.log_index} but the store holds {count}"
             )
-        owner = self._session.scalars(
-            select(LedgerEntryRow.org_id).where(LedgerEntryRow.document_id == entry.document_id)
-        ).first()
+        if entry.document_id in self._owners:
+            owner = self._owners[entry.document_id]
+        else:
+            owner = self._session.scalar(_OWNER, {"document_id": entry.document_id})
         if owner is not None and owner != self._org_id:
             raise LedgerIntegrityError(
                 "owner", f"the chain of {entry.document_id!r} belongs to another organisation"
             )
-        row = LedgerEntryRow(
-            log_index=entry.log_index,
-            org_id=self._org_id,
-            document_id=entry.document_id,
-            seq=entry.seq,
-            event_type=entry.event_type,
-            payload_digest=entry.payload_digest,
-            previous_entry_hash=entry.previous_entry_hash,
-            entry_hash=entry.entry_hash(),
-            leaf_hash=leaf_hash.hex(),
-            recorded_at=entry.recorded_at,
-        )
         try:
-            # A savepoint keeps the caller's transaction usable if another writer won the race.
-            with self._session.begin_nested():
-                self._session.add(row)
+            self._session.execute(
+                _INSERT,
+                {
+                    "log_index": entry.log_index,
+                    "org_id": self._org_id,
+                    "document_id": entry.document_id,
+                    "seq": entry.seq,
+                    "event_type": entry.event_type,
+                    "payload_digest": entry.payload_digest,
+                    "previous_entry_hash": entry.previous_entry_hash,
+                    "entry_hash": entry.entry_hash(),
+                    "leaf_hash": leaf_hash.hex(),
+                    "recorded_at": entry.recorded_at,
+                },
+            )
         except IntegrityError as exc:
             raise LedgerIntegrityError(
                 "append",
                 f"entry {entry.log_index} (or seq {entry.seq} of {entry.document_id!r}) was "
                 f"appended by another writer first; retry the unit of work",
             ) from exc
+        self._count = count + 1
+        self._owners[entry.document_id] = self._org_id
 
     def get(self, index: int) -> LedgerEntry:
         """Return the entry at `index`; raise IndexError if there is none."""
-        row = self._session.get(LedgerEntryRow, index)
+        row = self._session.execute(
+            select(*_ENTRY_COLUMNS).where(LedgerEntryRow.log_index == index)
+        ).one_or_none()
         if row is None:
             raise IndexError(f"no ledger entry {index}")
-        return _entry(row)
+        return _entry_of(row)
 
     def count(self) -> int:
         """Return how many entries are stored."""
-        return self._session.scalar(select(func.count()).select_from(LedgerEntryRow)) or 0
+        if self._count is None:
+            self._count = (
+                self._session.scalar(select(func.count()).select_from(LedgerEntryRow)) or 0
+            )
+        return self._count
 
     def leaf_hashes(self) -> Iterable[bytes]:
         """Return the stored leaf hashes in index order."""
-        return self.leaf_hashes_from(0)
+        return [leaf for _, leaf in self.leaves_from(0)]
 
     def leaf_hashes_from(self, start: int) -> list[bytes]:
         """Return the stored leaf hashes from log index `start` on, in index order."""
-        hashes = self._session.scalars(
-            select(LedgerEntryRow.leaf_hash)
-            .where(LedgerEntryRow.log_index >= start)
-            .order_by(LedgerEntryRow.log_index)
-        )
+        return [leaf for _, leaf in self.leaves_from(start)]
+
+    def leaves_from(self, start: int) -> list[tuple[int, bytes]]:
+        """Return (log index, leaf hash) of the stored entries from `start` on, in index order."""
+        rows = self._session.execute(_LEAVES_FROM, {"start": start})
         result = []
-        for position, value in enumerate(hashes, start=start):
+        for index, value in rows:
             try:
-                result.append(bytes.fromhex(value))
+                result.append((int(index), bytes.fromhex(value)))
             except ValueError as exc:
                 raise LedgerIntegrityError(
-                    "leaf_hash", f"stored leaf hash of entry {position} is not hex"
+                    "leaf_hash", f"stored leaf hash of entry {index} is not hex"
                 ) from exc
         return result
 
     def entries_for_document(self, document_id: str) -> list[LedgerEntry]:
         """Return the document's entries in seq order (empty if none)."""
-        rows = self._session.scalars(
-            select(LedgerEntryRow)
-            .where(LedgerEntryRow.document_id == document_id)
-            .order_by(LedgerEntryRow.seq)
-        )
-        return [_entry(row) for row in rows]
+        rows = self._session.execute(_CHAIN, {"document_id": document_id}).all()
+        self._owners[document_id] = rows[0].org_id if rows else None
+        return [_entry_of(row) for row in rows]
 
     def document_entries(self, document_id: str, *, org_ids: Collection[str]) -> list[LedgerEntry]:
         """Return a chain owned by one of the caller's organisations; NotFound otherwise."""
@@ -223,6 +274,13 @@ class TreeHeadRepository:
             )
         )
         self._session.flush()
+
+    def exists(self, head: SignedTreeHead) -> bool:
+        """True when this very head (log, size and time) is stored already."""
+        return (
+            self._session.get(SignedTreeHeadRow, (head.log_id, head.tree_size, head.timestamp))
+            is not None
+        )
 
     def all_heads(self, log_id: str) -> list[SignedTreeHead]:
         """Return the log's tree heads, smallest tree first."""

@@ -1,0 +1,178 @@
+"""A shipment's document read in one statement: link, shipment, document and current version.
+
+Reading or signing a document by its id needs who owns it, which shipment it belongs to (and
+that shipment's countries and status, for customs visibility), the document's lifecycle, state
+and current version. `find_shipment_document` reads all of it in one joined SELECT (locking the
+document and its link on PostgreSQL when the caller is about to change them). Who may see the
+result is the services' decision; `party_roles` gives the caller's roles in the shipment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from kervan.store.repositories.documents import StoredSignature, signature_of
+from kervan.store.tables import (
+    DocumentRow,
+    DocumentSignatureRow,
+    DocumentVersionRow,
+    ShipmentDocumentRow,
+    ShipmentPartyRow,
+    ShipmentRow,
+    table_of,
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ShipmentDocument:
+    """A shipment's document and its current version, as stored (JSON columns as text)."""
+
+    owner: str
+    shipment_id: str
+    document_id: str
+    kind: str
+    legs: str
+    countries: str
+    lifecycle: str
+    shipment_countries: str
+    shipment_status: str
+    state: str
+    version: int
+    body: str
+    digest: str
+
+
+_LINKS: Final = table_of(ShipmentDocumentRow)
+_SHIPMENTS: Final = table_of(ShipmentRow)
+_DOCUMENTS: Final = table_of(DocumentRow)
+_VERSIONS: Final = table_of(DocumentVersionRow)
+_PARTIES: Final = table_of(ShipmentPartyRow)
+_SIGNATURES: Final = table_of(DocumentSignatureRow)
+
+_FIND: Final = (
+    select(
+        _LINKS.c.org_id,
+        _LINKS.c.shipment_id,
+        _LINKS.c.document_id,
+        _LINKS.c.kind,
+        _LINKS.c.legs,
+        _LINKS.c.countries,
+        _LINKS.c.lifecycle,
+        _SHIPMENTS.c.countries.label("shipment_countries"),
+        _SHIPMENTS.c.status,
+        _DOCUMENTS.c.state,
+        _DOCUMENTS.c.current_version,
+        _VERSIONS.c.body,
+        _VERSIONS.c.digest,
+    )
+    .join(
+        _SHIPMENTS,
+        (_SHIPMENTS.c.org_id == _LINKS.c.org_id) & (_SHIPMENTS.c.id == _LINKS.c.shipment_id),
+    )
+    .join(
+        _DOCUMENTS,
+        (_DOCUMENTS.c.org_id == _LINKS.c.org_id) & (_DOCUMENTS.c.id == _LINKS.c.document_id),
+    )
+    .join(
+        _VERSIONS,
+        (_VERSIONS.c.org_id == _DOCUMENTS.c.org_id)
+        & (_VERSIONS.c.document_id == _DOCUMENTS.c.id)
+        & (_VERSIONS.c.version == _DOCUMENTS.c.current_version),
+    )
+    .where(_LINKS.c.document_id == bindparam("document_id"))
+)
+_FIND_FOR_UPDATE: Final = _FIND.with_for_update(of=[_DOCUMENTS, _LINKS])
+_ROLES: Final = select(_PARTIES.c.role).where(
+    _PARTIES.c.org_id == bindparam("owner"),
+    _PARTIES.c.shipment_id == bindparam("shipment_id"),
+    _PARTIES.c.party_org_id == bindparam("org_id"),
+)
+_SIGNATURES_OF: Final = (
+    select(_SIGNATURES)
+    .where(
+        _SIGNATURES.c.org_id == bindparam("owner"),
+        _SIGNATURES.c.document_id == bindparam("document_id"),
+    )
+    .order_by(_SIGNATURES.c.version, _SIGNATURES.c.position)
+)
+_SET_STATE: Final = (
+    update(_DOCUMENTS)
+    .where(_DOCUMENTS.c.org_id == bindparam("owner"), _DOCUMENTS.c.id == bindparam("document"))
+    .values(state=bindparam("new_state"), updated_at=bindparam("at"))
+)
+_SET_LIFECYCLE: Final = (
+    update(_LINKS)
+    .where(
+        _LINKS.c.org_id == bindparam("owner"),
+        _LINKS.c.shipment_id == bindparam("shipment"),
+        _LINKS.c.document_id == bindparam("document"),
+    )
+    .values(lifecycle=bindparam("new_lifecycle"))
+)
+
+
+def _record(row: Any) -> ShipmentDocument:
+    return ShipmentDocument(
+        owner=row.org_id,
+        shipment_id=row.shipment_id,
+        document_id=row.document_id,
+        kind=row.kind,
+        legs=row.legs,
+        countries=row.countries,
+        lifecycle=row.lifecycle,
+        shipment_countries=row.shipment_countries,
+        shipment_status=row.status,
+        state=row.state,
+        version=row.current_version,
+        body=row.body,
+        digest=row.digest,
+    )
+
+
+def find_shipment_document(
+    session: Session, document_id: str, *, lock: bool = False
+) -> ShipmentDocument | None:
+    """The document `document_id` of whichever shipment holds it, or None.
+
+    With `lock`, the document row and its link row stay locked until the transaction ends
+    (PostgreSQL; SQLite's writer already holds the whole database): read, decide and write
+    the next lifecycle step without another signer slipping in between.
+    """
+    query = _FIND_FOR_UPDATE if lock else _FIND
+    row = session.execute(query, {"document_id": document_id}).one_or_none()
+    return None if row is None else _record(row)
+
+
+def party_roles(session: Session, owner: str, shipment_id: str, org_id: str) -> frozenset[str]:
+    """The roles `org_id` holds in the shipment (empty when it is not a party)."""
+    found = session.scalars(_ROLES, {"owner": owner, "shipment_id": shipment_id, "org_id": org_id})
+    return frozenset(found)
+
+
+def document_signatures(
+    session: Session, owner: str, document_id: str
+) -> list[tuple[int, StoredSignature]]:
+    """Every signature on every version of the document: (version, signature), in order."""
+    rows = session.execute(_SIGNATURES_OF, {"owner": owner, "document_id": document_id})
+    return [(row.version, signature_of(row)) for row in rows]
+
+
+def record_step(
+    session: Session,
+    record: ShipmentDocument,
+    *,
+    state: str,
+    lifecycle: str,
+    at: datetime,
+) -> None:
+    """Store the document's new state and its link's lifecycle after a signed step."""
+    keys = {"owner": record.owner, "document": record.document_id}
+    session.execute(_SET_STATE, {**keys, "new_state": state, "at": at})
+    session.execute(
+        _SET_LIFECYCLE, {**keys, "shipment": record.shipment_id, "new_lifecycle": lifecycle}
+    )
