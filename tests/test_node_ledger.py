@@ -6,15 +6,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from kervan.ledger.merkle import MerkleTree
+from kervan.ledger.sth import verify_tree_head
 from kervan.network.dataset import load_network
 from kervan.routing.planner import Planner
 from kervan.services.node import NodeContext, ensure_node_organisation
 from kervan.settings import Environment, Settings
-from kervan.store.db import make_engine, make_session_factory, unit_of_work
+from kervan.store.db import make_engine, make_session_factory, read_only, unit_of_work
 from kervan.store.keyfiles import KeyFileStore
-from kervan.store.repositories.ledger import SqlLedgerStore
+from kervan.store.repositories.ledger import SqlLedgerStore, TreeHeadRepository
+from kervan.store.repositories.signing_keys import SigningKeyRepository
 from tests.databases import BACKENDS, migrated_database
 
 T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
@@ -64,4 +67,79 @@ def test_cached_tree_stays_in_step_through_commits_and_rollbacks(
             assert ledger.size == stored.count() == 6
             assert ledger.root() == MerkleTree(stored.leaf_hashes()).root()
             assert [e.event_type for e in ledger.document_chain("DOC-B")] == []
+        engine.dispose()
+
+
+def _node(url: str, tmp_path: Path) -> tuple[NodeContext, Engine]:
+    settings = Settings(environment=Environment.DEVELOPMENT, data_dir=tmp_path, database_url=url)
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    keys = KeyFileStore(settings.keys_dir)
+    with unit_of_work(sessions) as session:
+        ensure_node_organisation(session, keys, settings)
+    network = load_network()
+    return NodeContext(settings, sessions, network, Planner(network), keys), engine
+
+
+def _append(ctx: NodeContext, document_id: str, events: int) -> None:
+    with unit_of_work(ctx.sessions) as session:
+        ledger = ctx.ledger(session, ctx.settings.node_id)
+        for n in range(events):
+            ledger.append(document_id, f"step-{n}", {"n": n}, T0 + timedelta(minutes=n))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_tree_heads_are_reused_while_they_cover_the_entry(backend: str, tmp_path: Path) -> None:
+    with migrated_database(backend, tmp_path) as url:
+        ctx, engine = _node(url, tmp_path)
+        _append(ctx, "DOC-A", 5)
+        first, tree = ctx.tree_head_covering(2)
+        assert first.tree_size == 5
+        assert first.root_hash == tree.root(5)
+        assert ctx.tree_head_covering(4) == (first, tree)  # covered: no new head
+        _append(ctx, "DOC-B", 2)
+        assert ctx.tree_head_covering(3)[0] == first  # still covered by the older head
+        newer, tree = ctx.tree_head_covering(6)  # entry 6 is past it: a head at size 7
+        assert newer.tree_size == 7
+        with unit_of_work(ctx.sessions) as session:
+            stored = TreeHeadRepository(session).all_heads(ctx.settings.node_id)
+            trust = SigningKeyRepository(session).trust_list()
+            leaves = list(SqlLedgerStore(session, org_id="").leaf_hashes())
+        assert [h.tree_size for h in stored] == [5, 7]
+        assert newer.root_hash == MerkleTree(leaves).root()
+        for head in stored:
+            verify_tree_head(head, trust)
+        engine.dispose()
+
+
+def test_a_reader_on_an_older_snapshot_sees_a_prefix(tmp_path: Path) -> None:
+    """SQLite readers keep one snapshot: appends committed since are not theirs to prove."""
+    with migrated_database("sqlite", tmp_path) as url:
+        ctx, engine = _node(url, tmp_path)
+        _append(ctx, "DOC-A", 3)
+        with read_only(ctx.sessions) as old:
+            before = ctx.log.committed(SqlLedgerStore(old, org_id=""))
+            assert before.size == 3
+            _append(ctx, "DOC-B", 4)  # a writer commits while the reader's snapshot is open
+            with read_only(ctx.sessions) as new:
+                after = ctx.log.committed(SqlLedgerStore(new, org_id=""))
+            stale = ctx.log.committed(SqlLedgerStore(old, org_id=""))
+        assert after.size == 7
+        assert stale.size == 3
+        assert stale.tree is after.tree  # the older snapshot did not make the node rebuild
+        assert stale.tree.root(3) == before.tree.root(3)
+        engine.dispose()
+
+
+def test_readers_do_not_wait_for_the_sqlite_writer(tmp_path: Path) -> None:
+    with migrated_database("sqlite", tmp_path) as url:
+        ctx, engine = _node(url, tmp_path)
+        _append(ctx, "DOC-A", 2)
+        with unit_of_work(ctx.sessions) as writer:
+            ctx.ledger(writer, ctx.settings.node_id).append("DOC-B", "pending", {"n": 1}, T0)
+            # The write lock is held; a read-only unit of work reads the committed state at once.
+            with read_only(ctx.sessions) as reader:
+                assert SqlLedgerStore(reader, org_id="").count() == 2
+        with read_only(ctx.sessions) as reader:
+            assert SqlLedgerStore(reader, org_id="").count() == 3
         engine.dispose()

@@ -1,0 +1,71 @@
+"""Signers racing on one e-CMR: the lifecycle step is decided on the state it changes."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from kervan.ledger.chain import verify_chain
+from kervan.services.demo_corridor import COTTON
+from kervan.store.db import unit_of_work
+from kervan.store.repositories.ledger import SqlLedgerStore
+from tests.api.conftest import CorridorNode
+
+ROUTE = {
+    "origin": "Tashkent",
+    "destination": "Istanbul",
+    "unit": "truck",
+    "truck_flag": "UZ",
+    "avoid_countries": ["TM", "IR"],
+    "alternatives": 1,
+}
+RACERS = 6
+
+
+def _book_truck(node: CorridorNode) -> str:
+    shipper = node.tokens("tashkent-cotton")
+    plans = node.client.post("/v1/routes/plan", json=ROUTE, headers=shipper)
+    assert plans.status_code == 200, plans.text
+    booking = {
+        "reference": "TAS-IST-RACE",
+        "route": ROUTE,
+        "plan_key": plans.json()["plans"][0]["plan_key"],
+        "consignee": "istanbul-imports",
+        "road_carrier": "uz-trucking",
+        "guarantee_chain": "uz-tir-association",
+        "cargo": {**COTTON, "date_of_taking_over": "2026-11-24"},
+    }
+    booked = node.client.post("/v1/shipments", json=booking, headers=shipper)
+    assert booked.status_code == 201, booked.text
+    documents = node.client.get(
+        f"/v1/shipments/{booked.json()['id']}/documents", headers=shipper
+    ).json()
+    return str(next(d["id"] for d in documents if d["kind"] == "e-CMR"))
+
+
+def test_racing_issuers_sign_an_ecmr_once(corridor_node: CorridorNode) -> None:
+    node = corridor_node
+    ecmr = _book_truck(node)
+    shipper = node.tokens("tashkent-cotton")
+    start = threading.Barrier(RACERS)
+
+    def issue(_: int) -> int:
+        start.wait(timeout=30)
+        response = node.client.post(
+            f"/v1/documents/{ecmr}/signatures", json={"step": "issue"}, headers=shipper
+        )
+        return response.status_code
+
+    with ThreadPoolExecutor(RACERS) as pool:
+        statuses = sorted(pool.map(issue, range(RACERS)))
+    assert statuses == [201] + [409] * (RACERS - 1)
+
+    document = node.client.get(f"/v1/documents/{ecmr}", headers=shipper).json()
+    assert document["state"] == "issued"
+    assert [(s["party"], s["role"]) for s in document["signatures"]] == [
+        ("tashkent-cotton", "consignor")
+    ]
+    with unit_of_work(node.app.state.sessions) as session:
+        chain = SqlLedgerStore(session, org_id="tashkent-cotton").entries_for_document(ecmr)
+    assert [e.event_type for e in chain] == ["version:1", "issue"]
+    assert verify_chain(chain).ok
