@@ -241,6 +241,9 @@ def verify_detached(
     return _verify_compact_parts(header, b64url_encode(payload), signature, trust_list, signed_at)
 
 
+_MAX_SAFE_INTEGER: Final = 2**53 - 1
+
+
 def _payload_segment(payload: Mapping[str, Any] | CanonicalJson) -> str:
     if isinstance(payload, CanonicalJson):
         if not payload.is_object():
@@ -268,9 +271,6 @@ def protected_header(alg: str, kid: str, party: str, role: str, at: datetime) ->
         return canonical_json({"alg": alg, "kid": kid, "party": party, "role": role, "iat": iat})
     before, after = _header_around_iat(alg, kid, party, role)
     return b"%s%d%s" % (before, iat, after)
-
-
-_MAX_SAFE_INTEGER = 2**53 - 1
 
 
 @functools.lru_cache(maxsize=1024)
