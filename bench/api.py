@@ -3,8 +3,9 @@
 Writes bench/results/api.json. For each database it migrates a fresh one (PostgreSQL: a schema
 of its own, dropped afterwards), registers the demonstration corridor, pre-books truck shipments
 Tashkent -> Istanbul (each opens an e-CMR draft), starts `uvicorn kervan.api.asgi:app` (one
-worker) on 127.0.0.1 and drives it from a separate load process (asyncio + httpx) for a bounded
-time with a fixed number of concurrent connections:
+worker process per core, uvloop and httptools) on 127.0.0.1 and drives it from a separate load
+process (asyncio, keep-alive HTTP/1.1 connections, see KeepAliveConnection) for a bounded time
+with a fixed number of concurrent connections:
 
 - issue+sign, one operation = two HTTP requests on one pre-booked shipment's e-CMR, one after
   the other: POST /v1/documents/{id}/signatures {"step": "issue"} then {"step":
@@ -16,7 +17,7 @@ time with a fixed number of concurrent connections:
 Reported per operation: operations/s, p50/p99 latency, errors; compared with the targets (on
 two cores with PostgreSQL: issue+sign >= 300/s with p99 < 100 ms, verify >= 1,000/s).
 
-    .venv/bin/python bench/api.py [--shipments 600] [--seconds 8] [--concurrency 16]
+    .venv/bin/python bench/api.py [--shipments 600] [--seconds 8] [--concurrency 16] [--workers N]
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ def seed(
 
 
 @contextmanager
-def server(url: str, folder: Path, port: int) -> Iterator[str]:
+def server(url: str, folder: Path, port: int, workers: int = 1) -> Iterator[str]:
     env = {
         **os.environ,
         "KERVAN_ENVIRONMENT": "test",
@@ -169,7 +170,7 @@ def server(url: str, folder: Path, port: int) -> Iterator[str]:
     }
     command = [
         sys.executable, "-m", "uvicorn", "kervan.api.asgi:app",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
     log = (folder / "server.log").open("wb")
@@ -206,50 +207,98 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
+class KeepAliveConnection:
+    """One HTTP/1.1 keep-alive connection for the load process, as lean as a client can be.
+
+    The load generator shares the two cores with the server and PostgreSQL; a full client
+    library costs several milliseconds of CPU per request here, which would be measured as the
+    server's. Answers must carry Content-Length (the server's JSON answers do).
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader, self._writer = reader, writer
+
+    @classmethod
+    async def open(cls, base: str) -> KeepAliveConnection:
+        host, port = base.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        return cls(reader, writer)
+
+    async def request(
+        self, method: str, path: str, authorization: str, body: bytes = b""
+    ) -> tuple[int, bytes]:
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: {authorization}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        self._writer.write(head.encode("latin-1") + body)
+        await self._writer.drain()
+        raw = await self._reader.readuntil(b"\r\n\r\n")
+        lines = raw.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        length = None
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        if length is None:
+            raise RuntimeError(f"an answer to {method} {path} without Content-Length")
+        return status, await self._reader.readexactly(length)
+
+    def close(self) -> None:
+        self._writer.close()
+
+
 async def _load(
     base: str, kind: str, ecmrs: list[str], tokens: list[str], seconds: float, concurrency: int
 ) -> dict[str, Any]:
     latencies: list[float] = []
     errors: dict[str, int] = {}
     queue = list(reversed(ecmrs))
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30.0) as client:
+    connections = [await KeepAliveConnection.open(base) for _ in range(concurrency)]
 
-        async def worker(number: int) -> None:
-            headers = {"authorization": f"Bearer {tokens[number % len(tokens)]}"}
-            position = number
-            while time.perf_counter() < stop:
-                if kind == "issue_sign":
-                    if not queue:
-                        return
-                    document = queue.pop()
-                    started = time.perf_counter()
-                    statuses = []
-                    for step in ("issue", "sign_taking_over"):
-                        response = await client.post(
-                            f"/v1/documents/{document}/signatures",
-                            json={"step": step},
-                            headers=headers,
-                        )
-                        statuses.append(response.status_code)
-                    expected = [201, 201]
-                else:
-                    document = ecmrs[position % len(ecmrs)]
-                    position += concurrency
-                    started = time.perf_counter()
-                    response = await client.get(
-                        f"/v1/documents/{document}/evidence", headers=headers
+    async def worker(number: int) -> None:
+        connection = connections[number]
+        authorization = f"Bearer {tokens[number % len(tokens)]}"
+        position = number
+        while time.perf_counter() < stop:
+            if kind == "issue_sign":
+                if not queue:
+                    return
+                document = queue.pop()
+                started = time.perf_counter()
+                statuses = []
+                for step in ("issue", "sign_taking_over"):
+                    status, _ = await connection.request(
+                        "POST",
+                        f"/v1/documents/{document}/signatures",
+                        authorization,
+                        json.dumps({"step": step}).encode(),
                     )
-                    statuses, expected = [response.status_code], [200]
-                if statuses == expected:
-                    latencies.append(time.perf_counter() - started)
-                else:
-                    errors[str(statuses)] = errors.get(str(statuses), 0) + 1
+                    statuses.append(status)
+                expected = [201, 201]
+            else:
+                document = ecmrs[position % len(ecmrs)]
+                position += concurrency
+                started = time.perf_counter()
+                status, _ = await connection.request(
+                    "GET", f"/v1/documents/{document}/evidence", authorization
+                )
+                statuses, expected = [status], [200]
+            if statuses == expected:
+                latencies.append(time.perf_counter() - started)
+            else:
+                errors[str(statuses)] = errors.get(str(statuses), 0) + 1
 
-        begun = time.perf_counter()
-        stop = begun + seconds
+    begun, cpu_begun = time.perf_counter(), time.process_time()
+    stop = begun + seconds
+    try:
         await asyncio.gather(*(worker(n) for n in range(concurrency)))
-        elapsed = time.perf_counter() - begun
+    finally:
+        for connection in connections:
+            connection.close()
+    elapsed = time.perf_counter() - begun
+    load_cpu = time.process_time() - cpu_begun
     return {
         "operations": len(latencies),
         "seconds": round(elapsed, 3),
@@ -258,6 +307,7 @@ async def _load(
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
         "errors": sum(errors.values()),
         "error_statuses": errors,
+        "load_process_cpu_cores": round(load_cpu / elapsed, 2),
     }
 
 
@@ -312,14 +362,16 @@ def tokens_of(base: str, credentials: list[tuple[str, str]]) -> list[str]:
     return tokens
 
 
-def bench(backend: str, shipments: int, seconds: float, concurrency: int) -> dict[str, Any]:
+def bench(
+    backend: str, shipments: int, seconds: float, concurrency: int, workers: int
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=f"kervan-bench-api-{backend}-") as raw:
         folder = Path(raw)
         with database(backend, folder) as url:
             started = time.perf_counter()
             ecmrs, credentials = seed(url, folder, shipments)
             seeded = time.perf_counter() - started
-            with server(url, folder, free_port()) as base:
+            with server(url, folder, free_port(), workers) as base:
                 tokens = tokens_of(base, credentials["tashkent-cotton"])
                 issue = run_load(base, "issue_sign", ecmrs, tokens, seconds, concurrency)
                 signed = ecmrs[: issue["operations"]] or ecmrs
@@ -338,11 +390,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="server worker processes"
+    )
     args = parser.parse_args()
     results: dict[str, Any] = {}
     for backend in args.backends.split(","):
         print(f"{backend}: seeding {args.shipments} shipments ...", flush=True)
-        results[backend] = bench(backend, args.shipments, args.seconds, args.concurrency)
+        results[backend] = bench(
+            backend, args.shipments, args.seconds, args.concurrency, args.workers
+        )
         print(json.dumps(results[backend], indent=2), flush=True)
     postgres = results.get("postgresql")
     met = None
@@ -363,9 +420,10 @@ def main() -> None:
             "verify": "GET /v1/documents/{ecmr}/evidence of an issued e-CMR",
         },
         "setup": {
-            "server": "uvicorn kervan.api.asgi:app, 1 worker, 127.0.0.1, access log off",
-            "load": f"separate process, asyncio + httpx, {args.concurrency} connections, "
-            f"{len(range(CLIENTS_PER_ORG))} client tokens, {args.seconds} s per operation",
+            "server": f"uvicorn kervan.api.asgi:app (uvloop, httptools), {args.workers} "
+            "worker processes, 127.0.0.1, access log off",
+            "load": f"separate process, asyncio keep-alive HTTP/1.1, {args.concurrency} "
+            f"connections, {CLIENTS_PER_ORG} client tokens, {args.seconds} s per operation",
             "cores": os.cpu_count(),
             "python": platform.python_version(),
             "machine": platform.machine(),

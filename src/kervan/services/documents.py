@@ -327,7 +327,7 @@ def sign_step(
     """Sign one lifecycle step of a document with the caller's key, if the lifecycle allows it.
 
     The document and its link are read once, locked, so the step is decided on the state it
-    changes; the ledger's append lock is taken last, just before the entry is appended.
+    changes; the step's ledger entry is appended as the unit of work commits.
     """
     caller.require(Scope.DOCUMENTS_SIGN)
     seen = _visible(session, caller, document_id, lock=True)
@@ -383,8 +383,9 @@ def sign_step(
         record.owner, document_id, record.version, len(on_version), entry
     )
     record_step(session, record, state=new_state, lifecycle=json.dumps(lifecycle), at=at)
-    ledger = ctx.ledger(session, record.owner)
-    ledger.append(
+    ctx.record_on_commit(
+        session,
+        record.owner,
         document_id,
         body.step,
         {

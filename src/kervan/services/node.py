@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kervan.customs.offices import CustomsOffices
@@ -102,6 +102,33 @@ class NodeContext:
         store.lock_for_append()
         return Ledger(store, _NodeKey(self, session), tree=self.log.for_append(store))
 
+    def record_on_commit(
+        self,
+        session: Session,
+        org_id: str,
+        document_id: str,
+        event_type: str,
+        payload: dict[str, Any],
+        at: datetime,
+    ) -> None:
+        """Append this event to the ledger when the unit of work commits, in the same
+        transaction: the append lock is then held only across the append and the commit, not
+        while the rest of the request (reading, signing, answering) runs."""
+        recorded: list[_Recorded] | None = session.info.get(_RECORDED)
+        if recorded is None:
+            recorded = session.info[_RECORDED] = []
+            event.listen(session, "before_commit", self._append_recorded, once=True)
+        recorded.append(_Recorded(org_id, document_id, event_type, payload, at))
+
+    def _append_recorded(self, session: Session) -> None:
+        recorded: list[_Recorded] = session.info.pop(_RECORDED, [])
+        ledgers: dict[str, Ledger] = {}
+        for item in recorded:
+            ledger = ledgers.get(item.org_id)
+            if ledger is None:
+                ledger = ledgers[item.org_id] = self.ledger(session, item.org_id)
+            ledger.append(item.document_id, item.event_type, item.payload, item.at)
+
     def tree_head_covering(self, index: int) -> tuple[SignedTreeHead, MerkleTree]:
         """A signed tree head that includes ledger entry `index` and the tree to prove it from.
 
@@ -119,6 +146,20 @@ class NodeContext:
             return head
 
         return self.log.head_covering(index, self.sessions, sign)
+
+
+_RECORDED: Final = "kervan.ledger.recorded"
+
+
+@dataclass(frozen=True, slots=True)
+class _Recorded:
+    """A ledger event waiting for its unit of work to commit."""
+
+    org_id: str
+    document_id: str
+    event_type: str
+    payload: dict[str, Any]
+    at: datetime
 
 
 class _NodeKey:
