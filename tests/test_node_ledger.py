@@ -143,3 +143,36 @@ def test_readers_do_not_wait_for_the_sqlite_writer(tmp_path: Path) -> None:
         with read_only(ctx.sessions) as reader:
             assert SqlLedgerStore(reader, org_id="").count() == 3
         engine.dispose()
+
+
+class RefusedStepError(Exception):
+    pass
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_events_recorded_for_commit_are_appended_with_it_or_not_at_all(
+    backend: str, tmp_path: Path
+) -> None:
+    with migrated_database(backend, tmp_path) as url:
+        ctx, engine = _node(url, tmp_path)
+        owner = ctx.settings.node_id
+        with unit_of_work(ctx.sessions) as session:
+            ctx.record_on_commit(session, owner, "DOC-A", "issue", {"n": 1}, T0)
+            ctx.record_on_commit(session, owner, "DOC-A", "sign_taking_over", {"n": 2}, T0)
+            # Nothing is in the ledger until the unit of work commits.
+            assert SqlLedgerStore(session, org_id=owner).entries_for_document("DOC-A") == []
+
+        def refused_step() -> None:
+            with unit_of_work(ctx.sessions) as session:
+                ctx.record_on_commit(session, owner, "DOC-B", "issue", {"n": 3}, T0)
+                raise RefusedStepError
+
+        with pytest.raises(RefusedStepError):
+            refused_step()
+        with read_only(ctx.sessions) as session:
+            store = SqlLedgerStore(session, org_id=owner)
+            chain = store.entries_for_document("DOC-A")
+            assert [(e.seq, e.event_type) for e in chain] == [(1, "issue"), (2, "sign_taking_over")]
+            assert store.entries_for_document("DOC-B") == []
+            assert store.count() == 2
+        engine.dispose()
