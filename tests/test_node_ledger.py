@@ -176,3 +176,33 @@ def test_events_recorded_for_commit_are_appended_with_it_or_not_at_all(
             assert store.entries_for_document("DOC-B") == []
             assert store.count() == 2
         engine.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_ledgers_of_one_unit_of_work_extend_one_tree(backend: str, tmp_path: Path) -> None:
+    with migrated_database(backend, tmp_path) as url:
+        ctx, engine = _node(url, tmp_path)
+        owner = ctx.settings.node_id
+        _append(ctx, "DOC-A", 2)
+        with unit_of_work(ctx.sessions) as session:
+            ctx.ledger(session, owner).append("DOC-B", "one", {"n": 1}, T0)
+            second = ctx.ledger(session, owner)
+            assert second.size == 3
+            assert second.append("DOC-B", "two", {"n": 2}, T0).log_index == 3
+        session = ctx.sessions()  # one session, two transactions: each takes the lock anew
+        try:
+            for n in range(2):
+                with session.begin():
+                    entry = ctx.ledger(session, owner).append("DOC-C", f"s{n}", {"n": n}, T0)
+                    assert entry.log_index == 4 + n
+        finally:
+            session.close()
+        with read_only(ctx.sessions) as reader:
+            store = SqlLedgerStore(reader, org_id=owner)
+            assert [e.seq for e in store.entries_for_document("DOC-B")] == [1, 2]
+            leaves = list(store.leaf_hashes())
+        assert len(leaves) == 6
+        head, tree = ctx.tree_head_covering(5)
+        assert head.tree_size == 6
+        assert head.root_hash == MerkleTree(leaves).root() == tree.root(6)
+        engine.dispose()

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from sqlalchemy import bindparam, event, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from kervan.customs.offices import CustomsOffices
 from kervan.documents.keys import Ed25519Signer, Es256Signer
@@ -99,8 +99,16 @@ class NodeContext:
         `NodeLog`), brought up to date with the committed leaves.
         """
         store = SqlLedgerStore(session, org_id=org_id)
-        store.lock_for_append()
-        return Ledger(store, _NodeKey(self, session), tree=self.log.for_append(store))
+        tree: MerkleTree | None = session.info.get(_APPENDING)
+        if tree is None:
+            store.lock_for_append()
+            tree = session.info[_APPENDING] = self.log.for_append(store)
+            event.listen(session, "after_transaction_end", _forget_appending)
+        else:
+            # This unit of work appended already: the tree holds its own uncommitted leaves,
+            # which must not be taken for committed ones by catching up again.
+            store.known_count(tree.size)
+        return Ledger(store, _NodeKey(self, session), tree=tree)
 
     def record_on_commit(
         self,
@@ -149,6 +157,13 @@ class NodeContext:
 
 
 _RECORDED: Final = "kervan.ledger.recorded"
+_APPENDING: Final = "kervan.ledger.appending"
+
+
+def _forget_appending(session: Session, transaction: SessionTransaction) -> None:
+    """The append lock and the tree's pending leaves end with the unit of work's transaction."""
+    if transaction.parent is None:
+        session.info.pop(_APPENDING, None)
 
 
 @dataclass(frozen=True, slots=True)
