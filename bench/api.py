@@ -207,6 +207,13 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
+REQUEST_TIMEOUT_S = 30.0
+
+
+class TransportError(Exception):
+    """The connection broke or timed out: counted as an error, and the worker reconnects."""
+
+
 class KeepAliveConnection:
     """One HTTP/1.1 keep-alive connection for the load process, as lean as a client can be.
 
@@ -226,6 +233,18 @@ class KeepAliveConnection:
 
     async def request(
         self, method: str, path: str, authorization: str, body: bytes = b""
+    ) -> tuple[int, bytes]:
+        """Send one request and read its answer; raise TransportError if the connection fails
+        or nothing comes back in REQUEST_TIMEOUT_S (the connection is then not reusable)."""
+        try:
+            return await asyncio.wait_for(
+                self._exchange(method, path, authorization, body), REQUEST_TIMEOUT_S
+            )
+        except (OSError, EOFError, TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
+            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def _exchange(
+        self, method: str, path: str, authorization: str, body: bytes
     ) -> tuple[int, bytes]:
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: {authorization}\r\n"
@@ -257,38 +276,54 @@ async def _load(
     queue = list(reversed(ecmrs))
     connections = [await KeepAliveConnection.open(base) for _ in range(concurrency)]
 
+    async def issue_sign(connection: KeepAliveConnection, authorization: str) -> bool:
+        """Issue and sign one pre-booked e-CMR; False when none is left."""
+        if not queue:
+            return False
+        document = queue.pop()
+        started = time.perf_counter()
+        statuses = []
+        for step in ("issue", "sign_taking_over"):
+            status, _ = await connection.request(
+                "POST",
+                f"/v1/documents/{document}/signatures",
+                authorization,
+                json.dumps({"step": step}).encode(),
+            )
+            statuses.append(status)
+        record(statuses, [201, 201], started)
+        return True
+
+    async def verify(connection: KeepAliveConnection, authorization: str, position: int) -> None:
+        document = ecmrs[position % len(ecmrs)]
+        started = time.perf_counter()
+        status, _ = await connection.request(
+            "GET", f"/v1/documents/{document}/evidence", authorization
+        )
+        record([status], [200], started)
+
+    def record(statuses: list[int], expected: list[int], started: float) -> None:
+        if statuses == expected:
+            latencies.append(time.perf_counter() - started)
+        else:
+            errors[str(statuses)] = errors.get(str(statuses), 0) + 1
+
     async def worker(number: int) -> None:
-        connection = connections[number]
         authorization = f"Bearer {tokens[number % len(tokens)]}"
         position = number
         while time.perf_counter() < stop:
-            if kind == "issue_sign":
-                if not queue:
-                    return
-                document = queue.pop()
-                started = time.perf_counter()
-                statuses = []
-                for step in ("issue", "sign_taking_over"):
-                    status, _ = await connection.request(
-                        "POST",
-                        f"/v1/documents/{document}/signatures",
-                        authorization,
-                        json.dumps({"step": step}).encode(),
-                    )
-                    statuses.append(status)
-                expected = [201, 201]
-            else:
-                document = ecmrs[position % len(ecmrs)]
-                position += concurrency
-                started = time.perf_counter()
-                status, _ = await connection.request(
-                    "GET", f"/v1/documents/{document}/evidence", authorization
-                )
-                statuses, expected = [status], [200]
-            if statuses == expected:
-                latencies.append(time.perf_counter() - started)
-            else:
-                errors[str(statuses)] = errors.get(str(statuses), 0) + 1
+            try:
+                if kind == "issue_sign":
+                    if not await issue_sign(connections[number], authorization):
+                        return
+                else:
+                    await verify(connections[number], authorization, position)
+                    position += concurrency
+            except TransportError as exc:
+                reason = str(exc)[:80]
+                errors[reason] = errors.get(reason, 0) + 1
+                connections[number].close()
+                connections[number] = await KeepAliveConnection.open(base)
 
     begun, cpu_begun = time.perf_counter(), time.process_time()
     stop = begun + seconds

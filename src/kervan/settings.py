@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     `data_dir` holds the SQLite file and the key files (`data_dir/keys`); `database_url` defaults
     to that SQLite file; `secret_key` signs API access tokens. `node_id` and `node_country` name
     this node (its ledger signs tree heads as `node_id`) and the country whose authority runs it.
+    `request_threads` is how many requests one server process works on at once (the rest wait
+    their turn): Python runs one thread at a time, so more threads only add switching, and a
+    thread holding the ledger's append lock waits longer for its turn to finish.
     """
 
     model_config = SettingsConfigDict(env_prefix="KERVAN_", extra="ignore", frozen=True)
@@ -49,6 +52,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(default=None, repr=False)
     node_id: str = Field(default="kervan-node", pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$")
     node_country: str = Field(default="KZ", pattern=r"^[A-Z]{2}$")
+    request_threads: int = Field(default=8, ge=1, le=64)
 
     @model_validator(mode="after")
     def _complete_and_refuse_unsafe(self) -> Settings:

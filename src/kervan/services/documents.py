@@ -47,7 +47,6 @@ from kervan.store.repositories.shipment_documents import (
     ShipmentDocument,
     document_signatures,
     find_shipment_document,
-    party_roles,
     record_step,
 )
 from kervan.store.repositories.signing_keys import SigningKeyRepository
@@ -186,10 +185,10 @@ def _visible(
 ) -> SeenDocument:
     """The document if the caller may see its shipment; NotFoundError (404) otherwise."""
     caller.require(Scope.SHIPMENTS_READ)  # before the lookup: a 403 must not tell an id exists
-    record = find_shipment_document(session, document_id, lock=lock)
-    if record is None:
+    found = find_shipment_document(session, document_id, party=caller.org_id, lock=lock)
+    if found is None:
         raise NotFoundError("document", document_id)
-    roles = party_roles(session, record.owner, record.shipment_id, caller.org_id)
+    record, roles = found
     if roles:
         return SeenDocument(record, True, roles)
     if customs_may_see(record.shipment_countries, record.shipment_status, caller):

@@ -4,7 +4,7 @@ Reading or signing a document by its id needs who owns it, which shipment it bel
 that shipment's countries and status, for customs visibility), the document's lifecycle, state
 and current version. `find_shipment_document` reads all of it in one joined SELECT (locking the
 document and its link on PostgreSQL when the caller is about to change them). Who may see the
-result is the services' decision; `party_roles` gives the caller's roles in the shipment.
+result is the services' decision, on the roles the caller holds in the shipment (read with it).
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ _FIND: Final = (
         _DOCUMENTS.c.current_version,
         _VERSIONS.c.body,
         _VERSIONS.c.digest,
+        _PARTIES.c.role,
     )
     .join(
         _SHIPMENTS,
@@ -84,14 +85,15 @@ _FIND: Final = (
         & (_VERSIONS.c.document_id == _DOCUMENTS.c.id)
         & (_VERSIONS.c.version == _DOCUMENTS.c.current_version),
     )
+    .outerjoin(
+        _PARTIES,
+        (_PARTIES.c.org_id == _LINKS.c.org_id)
+        & (_PARTIES.c.shipment_id == _LINKS.c.shipment_id)
+        & (_PARTIES.c.party_org_id == bindparam("party")),
+    )
     .where(_LINKS.c.document_id == bindparam("document_id"))
 )
 _FIND_FOR_UPDATE: Final = _FIND.with_for_update(of=[_DOCUMENTS, _LINKS])
-_ROLES: Final = select(_PARTIES.c.role).where(
-    _PARTIES.c.org_id == bindparam("owner"),
-    _PARTIES.c.shipment_id == bindparam("shipment_id"),
-    _PARTIES.c.party_org_id == bindparam("org_id"),
-)
 _SIGNATURES_OF: Final = (
     select(_SIGNATURES)
     .where(
@@ -135,23 +137,20 @@ def _record(row: Any) -> ShipmentDocument:
 
 
 def find_shipment_document(
-    session: Session, document_id: str, *, lock: bool = False
-) -> ShipmentDocument | None:
-    """The document `document_id` of whichever shipment holds it, or None.
+    session: Session, document_id: str, *, party: str, lock: bool = False
+) -> tuple[ShipmentDocument, frozenset[str]] | None:
+    """The document `document_id` of whichever shipment holds it, with the roles `party`
+    holds in that shipment (empty when it is not a party); None when there is no such document.
 
     With `lock`, the document row and its link row stay locked until the transaction ends
     (PostgreSQL; SQLite's writer already holds the whole database): read, decide and write
     the next lifecycle step without another signer slipping in between.
     """
     query = _FIND_FOR_UPDATE if lock else _FIND
-    row = session.execute(query, {"document_id": document_id}).one_or_none()
-    return None if row is None else _record(row)
-
-
-def party_roles(session: Session, owner: str, shipment_id: str, org_id: str) -> frozenset[str]:
-    """The roles `org_id` holds in the shipment (empty when it is not a party)."""
-    found = session.scalars(_ROLES, {"owner": owner, "shipment_id": shipment_id, "org_id": org_id})
-    return frozenset(found)
+    rows = session.execute(query, {"document_id": document_id, "party": party}).all()
+    if not rows:
+        return None
+    return _record(rows[0]), frozenset(row.role for row in rows if row.role is not None)
 
 
 def document_signatures(
