@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
+from kervan.errors import LedgerIntegrityError
 from kervan.ledger.merkle import MerkleTree
-from kervan.ledger.sth import verify_tree_head
+from kervan.ledger.sth import SignedTreeHead, verify_tree_head
 from kervan.network.dataset import load_network
 from kervan.routing.planner import Planner
 from kervan.services.node import NodeContext, ensure_node_organisation
@@ -205,4 +207,32 @@ def test_ledgers_of_one_unit_of_work_extend_one_tree(backend: str, tmp_path: Pat
         head, tree = ctx.tree_head_covering(5)
         assert head.tree_size == 6
         assert head.root_hash == MerkleTree(leaves).root() == tree.root(6)
+        engine.dispose()
+
+
+class _RacingRepository(TreeHeadRepository):
+    """Sees no stored head, as a worker that checked just before another one stored it."""
+
+    def exists(self, head: SignedTreeHead) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_two_workers_storing_the_same_head_store_it_once(backend: str, tmp_path: Path) -> None:
+    with migrated_database(backend, tmp_path) as url:
+        ctx, engine = _node(url, tmp_path)
+        _append(ctx, "DOC-A", 3)
+        head, _ = ctx.tree_head_covering(2)  # signed and stored by one worker
+        with unit_of_work(ctx.sessions) as session:
+            _RacingRepository(session).add_once(head)  # the other worker's identical head
+            stored = TreeHeadRepository(session).all_heads(ctx.settings.node_id)
+        assert stored == [head]
+        forged = dataclasses.replace(head, root_hash=bytes(32))
+
+        def store_forged() -> None:
+            with unit_of_work(ctx.sessions) as session:
+                _RacingRepository(session).add_once(forged)
+
+        with pytest.raises(LedgerIntegrityError, match="another tree head"):
+            store_forged()
         engine.dispose()

@@ -148,9 +148,7 @@ class NodeContext:
             head = sign_tree_head(
                 size, root, self.clock(), self.signer(session, self.settings.node_id)
             )
-            repository = TreeHeadRepository(session)
-            if not repository.exists(head):
-                repository.add(head)
+            TreeHeadRepository(session).add_once(head)
             return head
 
         return self.log.head_covering(index, self.sessions, sign)

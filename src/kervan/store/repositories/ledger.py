@@ -275,6 +275,28 @@ class TreeHeadRepository:
         )
         self._session.flush()
 
+    def add_once(self, head: SignedTreeHead) -> None:
+        """Store a head unless this very head is stored already (another worker of the node
+        may sign the same head in the same second: Ed25519 makes it byte-identical). Raises
+        LedgerIntegrityError if a different head is stored under the same size and time."""
+        if self.exists(head):
+            return
+        try:
+            with self._session.begin_nested():
+                self.add(head)
+        except IntegrityError:
+            stored = self._session.get(
+                SignedTreeHeadRow, (head.log_id, head.tree_size, head.timestamp)
+            )
+            if stored is None or (stored.root_hash, stored.signature) != (
+                head.root_hash.hex(),
+                head.signature,
+            ):
+                raise LedgerIntegrityError(
+                    "tree_head",
+                    f"another tree head is stored for size {head.tree_size} at {head.timestamp}",
+                ) from None
+
     def exists(self, head: SignedTreeHead) -> bool:
         """True when this very head (log, size and time) is stored already."""
         return (
