@@ -32,32 +32,28 @@ def node_of(request: Request) -> NodeContext:
 @contextmanager
 def transaction(request: Request) -> Iterator[tuple[Session, Caller]]:
     """One unit of work for the request, with the authenticated caller (401 otherwise)."""
-    ctx = node_of(request)
-    with unit_of_work(ctx.sessions) as session:
-        caller = authenticate(
-            session,
-            request.headers.get("authorization"),
-            request.headers.get("x-api-key"),
-            ctx.settings.secret_key_value(),
-            ctx.clock(),
-        )
-        yield session, caller
+    with unit_of_work(node_of(request).sessions) as session:
+        yield session, _caller(request, session)
 
 
 @contextmanager
 def reading(request: Request) -> Iterator[tuple[Session, Caller]]:
     """A read-only unit of work for the request (one snapshot, no write lock), with the
     authenticated caller (401 otherwise)."""
+    with read_only(node_of(request).sessions) as session:
+        yield session, _caller(request, session)
+
+
+def _caller(request: Request, session: Session) -> Caller:
+    """The caller behind the request's credentials (AuthenticationError, a 401, otherwise)."""
     ctx = node_of(request)
-    with read_only(ctx.sessions) as session:
-        caller = authenticate(
-            session,
-            request.headers.get("authorization"),
-            request.headers.get("x-api-key"),
-            ctx.settings.secret_key_value(),
-            ctx.clock(),
-        )
-        yield session, caller
+    return authenticate(
+        session,
+        request.headers.get("authorization"),
+        request.headers.get("x-api-key"),
+        ctx.settings.secret_key_value(),
+        ctx.clock(),
+    )
 
 
 def idempotent(

@@ -72,18 +72,6 @@ def _entry_of(row: Any) -> LedgerEntry:
     )
 
 
-def _entry(row: LedgerEntryRow) -> LedgerEntry:
-    return LedgerEntry(
-        log_index=row.log_index,
-        document_id=row.document_id,
-        seq=row.seq,
-        event_type=row.event_type,
-        payload_digest=row.payload_digest,
-        previous_entry_hash=row.previous_entry_hash,
-        recorded_at=row.recorded_at,
-    )
-
-
 class SqlLedgerStore:
     """A `LedgerStore` over the ledger_entries table; appends are owned by `org_id`.
 
@@ -208,7 +196,7 @@ class SqlLedgerStore:
         ).all()
         if not rows:
             raise NotFoundError("ledger chain", document_id)
-        return [_entry(row) for row in rows]
+        return [_entry_of(row) for row in rows]
 
     def column_checks(self) -> list[Check]:
         """Check what the core's audit cannot see: the stored entry_hash of every entry, and
@@ -217,7 +205,7 @@ class SqlLedgerStore:
         owners: dict[str, set[str]] = {}
         bad_hashes = []
         for row in rows:
-            if _entry(row).entry_hash() != row.entry_hash:
+            if _entry_of(row).entry_hash() != row.entry_hash:
                 bad_hashes.append(row.log_index)
             owners.setdefault(row.document_id, set()).add(row.org_id)
         checks = [
