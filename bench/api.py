@@ -160,7 +160,7 @@ def seed(
 
 
 @contextmanager
-def server(url: str, folder: Path, port: int, workers: int = 1) -> Iterator[str]:
+def server(url: str, folder: Path, port: int, workers: int = 1) -> Iterator[tuple[str, int]]:
     env = {
         **os.environ,
         "KERVAN_ENVIRONMENT": "test",
@@ -191,7 +191,7 @@ def server(url: str, folder: Path, port: int, workers: int = 1) -> Iterator[str]
             if time.monotonic() > deadline:
                 raise RuntimeError("the server did not become ready in time")
             time.sleep(0.2)
-        yield base
+        yield base, process.pid
     finally:
         process.terminate()
         try:
@@ -360,7 +360,67 @@ def load_process(
     out.close()
 
 
+_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a live process (Linux /proc), 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS_PER_S
+
+
+def _processes() -> list[tuple[int, int, str]]:
+    """(pid, parent pid, command name) of every process (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                head, _, tail = (entry / "stat").read_text().rpartition(")")
+            except OSError:
+                continue
+            found.append((int(entry.name), int(tail.split()[1]), head.partition("(")[2]))
+    return found
+
+
+def cpu_of(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the server (its process and workers) and by PostgreSQL."""
+    processes = _processes()
+    server = {server_pid} | {pid for pid, parent, _ in processes if parent == server_pid}
+    postgres = {pid for pid, _, name in processes if name.startswith("postgres")}
+    return {
+        "server": sum(_cpu_seconds(pid) for pid in server),
+        "postgresql": sum(_cpu_seconds(pid) for pid in postgres),
+    }
+
+
 def run_load(
+    base: str,
+    kind: str,
+    ecmrs: list[str],
+    tokens: list[str],
+    seconds: float,
+    concurrency: int,
+    server_pid: int,
+) -> dict[str, Any]:
+    """Drive the server from a load process; add the server's (and PostgreSQL's) CPU time
+    per operation over the run, which noise from other processes on the machine leaves alone."""
+    before = cpu_of(server_pid)
+    result = _run_load_process(base, kind, ecmrs, tokens, seconds, concurrency)
+    after = cpu_of(server_pid)
+    operations = max(result["operations"], 1)
+    result["server_cpu_ms_per_operation"] = round(
+        (after["server"] - before["server"]) * 1000 / operations, 2
+    )
+    result["postgresql_cpu_ms_per_operation"] = round(
+        (after["postgresql"] - before["postgresql"]) * 1000 / operations, 2
+    )
+    return result
+
+
+def _run_load_process(
     base: str, kind: str, ecmrs: list[str], tokens: list[str], seconds: float, concurrency: int
 ) -> dict[str, Any]:
     context = multiprocessing.get_context("spawn")
@@ -406,11 +466,11 @@ def bench(
             started = time.perf_counter()
             ecmrs, credentials = seed(url, folder, shipments)
             seeded = time.perf_counter() - started
-            with server(url, folder, free_port(), workers) as base:
+            with server(url, folder, free_port(), workers) as (base, pid):
                 tokens = tokens_of(base, credentials["tashkent-cotton"])
-                issue = run_load(base, "issue_sign", ecmrs, tokens, seconds, concurrency)
+                issue = run_load(base, "issue_sign", ecmrs, tokens, seconds, concurrency, pid)
                 signed = ecmrs[: issue["operations"]] or ecmrs
-                verify = run_load(base, "verify", signed, tokens, seconds, concurrency)
+                verify = run_load(base, "verify", signed, tokens, seconds, concurrency, pid)
     return {
         "seed_seconds": round(seeded, 1),
         "shipments": shipments,

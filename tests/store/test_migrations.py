@@ -29,6 +29,7 @@ TABLES = {
     "document_versions",
     "document_signatures",
     "ledger_entries",
+    "ledger_pending",
     "signed_tree_heads",
     "permit_quotas",
     "permits",
@@ -55,7 +56,7 @@ TABLES = {
     "border_permits",
 }
 #: The log and its tree heads are the node's, shared by all; every other table is an org's.
-NODE_TABLES = {"organisations", "ledger_entries", "signed_tree_heads"}
+NODE_TABLES = {"organisations", "ledger_entries", "ledger_pending", "signed_tree_heads"}
 
 
 @pytest.fixture

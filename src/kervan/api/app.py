@@ -8,6 +8,7 @@ and Prometheus metrics.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -43,6 +44,7 @@ from kervan.documents.goods import hs2022_subheadings
 from kervan.network.dataset import load_network
 from kervan.network.model import Network
 from kervan.routing.planner import Planner
+from kervan.services.ledger_sequencer import LedgerSequencer
 from kervan.services.node import NodeContext, ensure_node_organisation
 from kervan.settings import Settings, get_settings
 from kervan.store.db import make_session_factory, unit_of_work
@@ -92,8 +94,12 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Requests run in a thread pool; its size is the node's setting (see Settings).
         to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
-        yield
-        engine.dispose()
+        sweeper = asyncio.create_task(_sweep_ledger(app.state.node.sequencer))
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            engine.dispose()
 
     app = FastAPI(
         title="Kervan",
@@ -105,6 +111,9 @@ def create_app(
             "RFC 9457 problem+json with a machine `code`."
         ),
         lifespan=lifespan,
+        # The node exports its own Prometheus metrics and JSON logs; FastAPI's OpenTelemetry
+        # hooks would look the providers up in the environment on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     sessions = make_session_factory(engine)
     keys = KeyFileStore(settings.keys_dir)
@@ -132,6 +141,20 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)
     app.add_middleware(RequestContext, observe=metrics.observe)
     return app
+
+
+#: Seconds between the node's looks for ledger events left pending (a failed batch, a crash).
+LEDGER_SWEEP_SECONDS = 5.0
+
+
+async def _sweep_ledger(sequencer: LedgerSequencer) -> None:
+    """Carry events left pending into the ledger: at start-up, then every few seconds."""
+    while True:
+        try:
+            await to_thread.run_sync(sequencer.sweep_if_pending)
+        except Exception:
+            log.exception("sweeping pending ledger events failed; trying again later")
+        await asyncio.sleep(LEDGER_SWEEP_SECONDS)
 
 
 def sessions_of(request: Request) -> sessionmaker[Session]:

@@ -125,24 +125,40 @@ class LedgerEntry:
         return leaf_hash(self.canonical_bytes())
 
 
+def check_event(document_id: str, event_type: str, recorded_at: datetime) -> None:
+    """Raise ValueError unless an event on `document_id` can be recorded as it is given: ids and
+    event types non-blank, the time zone-aware (what `next_entry` checks before the chain)."""
+    for name, value in (("document_id", document_id), ("event_type", event_type)):
+        if not isinstance(value, str) or _NAME.fullmatch(value) is None:
+            raise ValueError(f"{name} must be a non-blank string")
+    require_aware(recorded_at, "recorded_at")
+
+
 def next_entry(
     previous: LedgerEntry | None,
     *,
     log_index: int,
     document_id: str,
     event_type: str,
-    payload: Mapping[str, Any] | CanonicalJson,
+    payload: Mapping[str, Any] | CanonicalJson | None = None,
+    payload_digest: str | None = None,
     recorded_at: datetime,
 ) -> LedgerEntry:
     """Return the entry that follows `previous` in `document_id`'s chain (None: the first).
 
-    `payload` may be given as its `CanonicalJson`, whose bytes are then digested as they are.
-    Raises ValueError for a blank id or event type, a naive time, a time earlier than the
-    previous entry's, or a `previous` of another document.
+    Give the event's `payload` (as its `CanonicalJson`, its bytes are digested as they are) or
+    the SHA-256 `payload_digest` of its canonical JSON, taken earlier (64 lowercase hex).
+    Raises ValueError for a blank id or event type, a malformed digest, a naive time, a time
+    earlier than the previous entry's, or a `previous` of another document.
     """
-    for name, value in (("document_id", document_id), ("event_type", event_type)):
-        if not isinstance(value, str) or _NAME.fullmatch(value) is None:
-            raise ValueError(f"{name} must be a non-blank string")
+    check_event(document_id, event_type, recorded_at)
+    if payload is not None and payload_digest is None:
+        digest = canonical_digest_hex(payload)
+    elif payload is None and payload_digest is not None:
+        hex32_decode(payload_digest)
+        digest = payload_digest
+    else:
+        raise ValueError("give either the event's payload or its digest")
     moment = require_aware(recorded_at, "recorded_at")
     if previous is not None:
         if previous.document_id != document_id:
@@ -157,7 +173,7 @@ def next_entry(
         document_id=document_id,
         seq=1 if previous is None else previous.seq + 1,
         event_type=event_type,
-        payload_digest=canonical_digest_hex(payload),
+        payload_digest=digest,
         previous_entry_hash=GENESIS_HASH if previous is None else previous.entry_hash(),
         recorded_at=moment,
     )

@@ -122,6 +122,24 @@ class Ledger:
         InvalidRequestError for a blank id or event type, a naive time, or a time before the
         document's previous entry.
         """
+        return self._append(document_id, event_type, recorded_at, payload=payload)
+
+    def append_digest(
+        self, document_id: str, event_type: str, payload_digest: str, recorded_at: datetime
+    ) -> LedgerEntry:
+        """Record an event whose payload digest (SHA-256 of its canonical JSON, 64 lowercase
+        hex) was taken earlier, as `append` does; raises InvalidRequestError as `append` does,
+        and for a malformed digest."""
+        return self._append(document_id, event_type, recorded_at, digest=payload_digest)
+
+    def _append(
+        self,
+        document_id: str,
+        event_type: str,
+        recorded_at: datetime,
+        payload: Mapping[str, Any] | CanonicalJson | None = None,
+        digest: str | None = None,
+    ) -> LedgerEntry:
         chain = self._store.entries_for_document(document_id)
         try:
             entry = next_entry(
@@ -130,6 +148,7 @@ class Ledger:
                 document_id=document_id,
                 event_type=event_type,
                 payload=payload,
+                payload_digest=digest,
                 recorded_at=recorded_at,
             )
         except ValueError as exc:

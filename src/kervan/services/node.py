@@ -17,17 +17,22 @@ from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from kervan.customs.offices import CustomsOffices
+from kervan.documents.canonical import canonical_digest_hex
 from kervan.documents.keys import Ed25519Signer, Es256Signer
-from kervan.errors import KeyFileError
+from kervan.errors import InvalidRequestError, KeyFileError
+from kervan.ledger.chain import check_event
 from kervan.ledger.log import Ledger
 from kervan.ledger.merkle import MerkleTree
 from kervan.ledger.sth import SignedTreeHead, sign_tree_head
 from kervan.network.model import Network
 from kervan.routing.planner import Planner
+from kervan.services.ledger_sequencer import LedgerSequencer
 from kervan.services.node_log import NodeLog
 from kervan.settings import Settings
+from kervan.store.db import after_unit_of_work
 from kervan.store.keyfiles import KeyFileStore
 from kervan.store.repositories.ledger import SqlLedgerStore, TreeHeadRepository
+from kervan.store.repositories.ledger_pending import PendingLedgerEvents
 from kervan.store.repositories.organisations import (
     Organisation,
     OrganisationKind,
@@ -67,6 +72,7 @@ class NodeContext:
     log: NodeLog = field(default_factory=NodeLog)
     _signers: dict[tuple[str, str], Ed25519Signer | Es256Signer] = field(default_factory=dict)
     _offices: CustomsOffices | None = None
+    _sequencer: LedgerSequencer | None = None
 
     def customs_offices(self) -> CustomsOffices:
         """The customs offices of the network's countries (built once)."""
@@ -119,23 +125,30 @@ class NodeContext:
         payload: dict[str, Any],
         at: datetime,
     ) -> None:
-        """Append this event to the ledger when the unit of work commits, in the same
-        transaction: the append lock is then held only across the append and the commit, not
-        while the rest of the request (reading, signing, answering) runs."""
-        recorded: list[_Recorded] | None = session.info.get(_RECORDED)
-        if recorded is None:
-            recorded = session.info[_RECORDED] = []
-            event.listen(session, "before_commit", self._append_recorded, once=True)
-        recorded.append(_Recorded(org_id, document_id, event_type, payload, at))
+        """Record this event on `org_id`'s document with the unit of work, for the ledger.
 
-    def _append_recorded(self, session: Session) -> None:
-        recorded: list[_Recorded] = session.info.pop(_RECORDED, [])
-        ledgers: dict[str, Ledger] = {}
-        for item in recorded:
-            ledger = ledgers.get(item.org_id)
-            if ledger is None:
-                ledger = ledgers[item.org_id] = self.ledger(session, item.org_id)
-            ledger.append(item.document_id, item.event_type, item.payload, item.at)
+        The event (its payload's digest) is committed with the step, without the append lock;
+        once the unit of work has committed, the call that made it returns only after the
+        sequencer has carried the event into the log (see `LedgerSequencer`). Raises
+        InvalidRequestError for a blank id or event type or a naive time.
+        """
+        try:
+            check_event(document_id, event_type, at)
+        except ValueError as exc:
+            raise InvalidRequestError(f"cannot record {event_type!r}: {exc}") from exc
+        PendingLedgerEvents(session).add(
+            org_id, document_id, event_type, canonical_digest_hex(payload), at
+        )
+        after_unit_of_work(session, self.sequencer.catch_up)
+
+    @property
+    def sequencer(self) -> LedgerSequencer:
+        """The node's ledger sequencer (one per process)."""
+        if self._sequencer is None:
+            self._sequencer = LedgerSequencer(
+                self.sessions, self.log, lambda session: _NodeKey(self, session)
+            )
+        return self._sequencer
 
     def tree_head_covering(self, index: int) -> tuple[SignedTreeHead, MerkleTree]:
         """A signed tree head that includes ledger entry `index` and the tree to prove it from.
@@ -154,7 +167,6 @@ class NodeContext:
         return self.log.head_covering(index, self.sessions, sign)
 
 
-_RECORDED: Final = "kervan.ledger.recorded"
 _APPENDING: Final = "kervan.ledger.appending"
 
 
@@ -162,17 +174,6 @@ def _forget_appending(session: Session, transaction: SessionTransaction) -> None
     """The append lock and the tree's pending leaves end with the unit of work's transaction."""
     if transaction.parent is None:
         session.info.pop(_APPENDING, None)
-
-
-@dataclass(frozen=True, slots=True)
-class _Recorded:
-    """A ledger event waiting for its unit of work to commit."""
-
-    org_id: str
-    document_id: str
-    event_type: str
-    payload: dict[str, Any]
-    at: datetime
 
 
 class _NodeKey:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
@@ -115,6 +115,8 @@ def unit_of_work(sessions: sessionmaker[Session]) -> Iterator[Session]:
     if writers is not None:
         writers.acquire()
     session = sessions()
+    afterwards: list[Callable[[], None]] = []
+    session.info[_AFTERWARDS] = afterwards
     try:
         with session.begin():
             yield session
@@ -122,6 +124,22 @@ def unit_of_work(sessions: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
         if writers is not None:
             writers.release()
+    for callback in afterwards:
+        callback()
+
+
+_AFTERWARDS: Final = "kervan.after_unit_of_work"
+
+
+def after_unit_of_work(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` once `session`'s unit of work has committed and let go of its connection
+    and locks (not if it rolls back); a session outside `unit_of_work` runs it right after its
+    next commit. A callback given twice runs once."""
+    afterwards: list[Callable[[], None]] | None = session.info.get(_AFTERWARDS)
+    if afterwards is None:
+        event.listen(session, "after_commit", lambda _: callback(), once=True)
+    elif callback not in afterwards:
+        afterwards.append(callback)
 
 
 _WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()

@@ -221,6 +221,27 @@ class LedgerEntryRow(Base):
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class LedgerPendingRow(Base):
+    """A document event committed with its step and waiting for the ledger's sequencer.
+
+    A step records its event here in its own transaction (no lock), and the sequencer moves
+    every pending event into `ledger_entries` in batches, in `id` order, under the append lock:
+    many events share one lock hold and one commit. `id` orders events as they were committed
+    (a document's next step waits for the lock its previous step held until commit).
+    """
+
+    __tablename__ = "ledger_pending"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    org_id: Mapped[str] = mapped_column(String(ORG_ID), ForeignKey("organisations.id"))
+    document_id: Mapped[str] = mapped_column(String(DOC_ID))
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload_digest: Mapped[str] = mapped_column(String(HEX64))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class SignedTreeHeadRow(Base):
     """A signed tree head the node's log issued (the compact JWS is kept as issued)."""
 

@@ -27,7 +27,12 @@ from kervan.ledger.report import Check, VerificationReport
 from kervan.ledger.sth import SignedTreeHead
 from kervan.store.db import is_sqlite
 from kervan.store.repositories._common import visible
-from kervan.store.tables import DocumentRow, LedgerEntryRow, SignedTreeHeadRow, table_of
+from kervan.store.tables import (
+    DocumentRow,
+    LedgerEntryRow,
+    SignedTreeHeadRow,
+    table_of,
+)
 
 #: Key of the PostgreSQL advisory lock that serialises appends to the node's log.
 APPEND_LOCK_KEY: Final = 0x4B455256414E  # "KERVAN"
@@ -54,6 +59,11 @@ _CHAIN: Final = (
     .where(_ENTRIES.c.document_id == bindparam("document_id"))
     .order_by(_ENTRIES.c.seq)
 )
+_CHAINS: Final = (
+    select(*_ENTRY_COLUMNS, _ENTRIES.c.org_id)
+    .where(_ENTRIES.c.document_id.in_(bindparam("document_ids", expanding=True)))
+    .order_by(_ENTRIES.c.document_id, _ENTRIES.c.seq)
+)
 _OWNER: Final = (
     select(_ENTRIES.c.org_id).where(_ENTRIES.c.document_id == bindparam("document_id")).limit(1)
 )
@@ -77,14 +87,22 @@ class SqlLedgerStore:
 
     `org_id` is the organisation whose document chains this unit of work extends; a chain
     never changes owner. `count`, when the caller already knows it (it read the log's committed
-    leaves under the append lock), saves counting the table again.
+    leaves under the append lock), saves counting the table again. A `buffered` store keeps its
+    appends until `flush()` writes them in one statement (the sequencer's batches).
     """
 
-    def __init__(self, session: Session, *, org_id: str, count: int | None = None) -> None:
+    def __init__(
+        self, session: Session, *, org_id: str, count: int | None = None, buffered: bool = False
+    ) -> None:
         self._session = session
         self._org_id = org_id
         self._count = count
         self._owners: dict[str, str | None] = {}
+        # Chains read or extended in this unit of work (appends hold the append lock, so
+        # nobody else extends them meanwhile).
+        self._chains: dict[str, list[LedgerEntry]] = {}
+        self._buffered = buffered
+        self._unwritten: list[dict[str, Any]] = []
 
     def lock_for_append(self) -> None:
         """Take the node's append lock until the transaction ends (no-op on SQLite)."""
@@ -115,30 +133,55 @@ class SqlLedgerStore:
             raise LedgerIntegrityError(
                 "owner", f"the chain of {entry.document_id!r} belongs to another organisation"
             )
-        try:
-            self._session.execute(
-                _INSERT,
-                {
-                    "log_index": entry.log_index,
-                    "org_id": self._org_id,
-                    "document_id": entry.document_id,
-                    "seq": entry.seq,
-                    "event_type": entry.event_type,
-                    "payload_digest": entry.payload_digest,
-                    "previous_entry_hash": entry.previous_entry_hash,
-                    "entry_hash": entry.entry_hash(),
-                    "leaf_hash": leaf_hash.hex(),
-                    "recorded_at": entry.recorded_at,
-                },
-            )
-        except IntegrityError as exc:
-            raise LedgerIntegrityError(
-                "append",
-                f"entry {entry.log_index} (or seq {entry.seq} of {entry.document_id!r}) was "
-                f"appended by another writer first; retry the unit of work",
-            ) from exc
+        row = {
+            "log_index": entry.log_index,
+            "org_id": self._org_id,
+            "document_id": entry.document_id,
+            "seq": entry.seq,
+            "event_type": entry.event_type,
+            "payload_digest": entry.payload_digest,
+            "previous_entry_hash": entry.previous_entry_hash,
+            "entry_hash": entry.entry_hash(),
+            "leaf_hash": leaf_hash.hex(),
+            "recorded_at": entry.recorded_at,
+        }
+        self._unwritten.append(row)
+        if not self._buffered:
+            self.flush()
         self._count = count + 1
         self._owners[entry.document_id] = self._org_id
+        chain = self._chains.get(entry.document_id)
+        if chain is not None:
+            chain.append(entry)
+
+    def flush(self) -> None:
+        """Write the appends a buffered store holds (one statement); raise LedgerIntegrityError
+        when another writer took one of their indexes or chain places first (roll back)."""
+        if not self._unwritten:
+            return
+        rows, self._unwritten = self._unwritten, []
+        try:
+            self._session.execute(_INSERT, rows)
+        except IntegrityError as exc:
+            first, last = rows[0]["log_index"], rows[-1]["log_index"]
+            raise LedgerIntegrityError(
+                "append",
+                f"entries {first}..{last} (or their chain places) were appended by another "
+                f"writer first; retry the unit of work",
+            ) from exc
+
+    def prefetch(self, document_ids: Collection[str]) -> None:
+        """Read the chains of `document_ids` in one statement (for appending to many)."""
+        wanted = [d for d in dict.fromkeys(document_ids) if d not in self._chains]
+        if not wanted:
+            return
+        chains: dict[str, list[LedgerEntry]] = {d: [] for d in wanted}
+        owners: dict[str, str | None] = dict.fromkeys(wanted)
+        for row in self._session.execute(_CHAINS, {"document_ids": wanted}):
+            chains[row.document_id].append(_entry_of(row))
+            owners[row.document_id] = owners[row.document_id] or row.org_id
+        self._chains.update(chains)
+        self._owners.update(owners)
 
     def get(self, index: int) -> LedgerEntry:
         """Return the entry at `index`; raise IndexError if there is none."""
@@ -180,9 +223,12 @@ class SqlLedgerStore:
 
     def entries_for_document(self, document_id: str) -> list[LedgerEntry]:
         """Return the document's entries in seq order (empty if none)."""
-        rows = self._session.execute(_CHAIN, {"document_id": document_id}).all()
-        self._owners[document_id] = rows[0].org_id if rows else None
-        return [_entry_of(row) for row in rows]
+        chain = self._chains.get(document_id)
+        if chain is None:
+            rows = self._session.execute(_CHAIN, {"document_id": document_id}).all()
+            self._owners[document_id] = rows[0].org_id if rows else None
+            chain = self._chains[document_id] = [_entry_of(row) for row in rows]
+        return list(chain)
 
     def document_entries(self, document_id: str, *, org_ids: Collection[str]) -> list[LedgerEntry]:
         """Return a chain owned by one of the caller's organisations; NotFound otherwise."""

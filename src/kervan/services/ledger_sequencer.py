@@ -1,0 +1,142 @@
+"""The ledger's sequencer: steps commit their events as pending, batches append them (group commit).
+
+Appending to the node's log needs the append lock (one writer at a time, so log indexes and
+chain links never fork) from the append until the commit. When every step appended its own
+entry, every step waited for every other step's commit in line. Now a step only inserts its
+event into `ledger_pending`, in its own transaction and without the lock, and then waits for a
+batch of the sequencer to carry it into the log:
+
+- The first waiting request of a process leads: it takes the append lock, appends every
+  committed pending event in id order (a document's events in the order of its steps) and
+  deletes them, in one transaction. Requests that committed meanwhile wait for the leader and
+  are carried by the next batch: one lock hold and one commit for many events.
+- A batch sees every event committed before it began, so a request is done once a batch that
+  began after its commit has committed; another worker's batch may have carried its event.
+- An event still pending after a failed batch (or a crash between a step's commit and its
+  batch) is carried by the next batch; the node also sweeps pending events when it starts and
+  every few seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Final
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from kervan.documents.keys import Signer
+from kervan.ledger.log import Ledger
+from kervan.services.node_log import NodeLog
+from kervan.store.db import read_only, unit_of_work
+from kervan.store.repositories.ledger import SqlLedgerStore
+from kervan.store.repositories.ledger_pending import PendingEvent, PendingLedgerEvents
+
+#: Events appended per batch at most (a longer backlog takes several batches in a row).
+BATCH_LIMIT: Final = 500
+
+_log = logging.getLogger(__name__)
+
+
+class LedgerSequencer:
+    """Carries the node's pending ledger events into its log, in batches."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        log: NodeLog,
+        key: Callable[[Session], Signer],
+        batch_limit: int = BATCH_LIMIT,
+    ) -> None:
+        self._sessions = sessions
+        self._log = log
+        self._key = key
+        self._batch_limit = batch_limit
+        self._leader = threading.Lock()
+        self._started = 0  # batches begun by this process
+        self._finished = 0  # the latest of them that committed
+        self._carried = (0, 0)  # committed batches that carried events, and those events
+
+    @property
+    def carried(self) -> tuple[int, int]:
+        """(batches, events): what this process's committed batches carried into the log."""
+        return self._carried
+
+    def catch_up(self) -> None:
+        """Return once every event committed before the call is in the log (see the module).
+
+        A failed batch is logged, not raised: the events it held stay pending, committed with
+        their steps, and the next batch carries them.
+        """
+        ticket = self._started
+        while self._finished <= ticket:
+            with self._leader:
+                if self._finished > ticket:
+                    return
+                self._started += 1
+                number = self._started
+                try:
+                    self._drain()
+                except Exception:
+                    _log.exception("ledger sequencer batch failed; its events stay pending")
+                    return
+                self._finished = number
+
+    def sweep(self) -> int:
+        """Carry whatever is pending now (at start-up, and periodically); return how many."""
+        with self._leader:
+            self._started += 1
+            number = self._started
+            carried = self._drain()
+            self._finished = number
+            return carried
+
+    def sweep_if_pending(self) -> int:
+        """`sweep` when a read (no lock) finds events pending; return how many were carried."""
+        with read_only(self._sessions) as session:
+            if not PendingLedgerEvents(session).count():
+                return 0
+        return self.sweep()
+
+    def _drain(self) -> int:
+        carried = 0
+        while True:
+            with unit_of_work(self._sessions) as session:
+                count = self._batch(session)
+            if count:
+                batches, events = self._carried
+                self._carried = (batches + 1, events + count)
+            carried += count
+            if count < self._batch_limit:
+                return carried
+
+    def _batch(self, session: Session) -> int:
+        """Append the committed pending events (up to the limit) and delete them."""
+        store = SqlLedgerStore(session, org_id="")
+        store.lock_for_append()
+        pending = PendingLedgerEvents(session)
+        events = pending.waiting(self._batch_limit)
+        if not events:
+            return 0
+        tree = self._log.for_append(store)
+        key = self._key(session)
+        by_owner: dict[str, list[PendingEvent]] = {}
+        for item in events:
+            by_owner.setdefault(item.org_id, []).append(item)
+        # A document has one owner, so its events stay in step order within the owner's group.
+        for owner, items in by_owner.items():
+            chains = SqlLedgerStore(session, org_id=owner, count=tree.size, buffered=True)
+            chains.prefetch([item.document_id for item in items])
+            ledger = Ledger(chains, key, tree=tree)
+            for item in items:
+                chain = chains.entries_for_document(item.document_id)
+                at = item.recorded_at
+                if chain and at < chain[-1].recorded_at:
+                    # Steps of one document are serialised, so only a clock set back gets here;
+                    # the chain never goes back in time.
+                    at = chain[-1].recorded_at
+                ledger.append_digest(item.document_id, item.event_type, item.payload_digest, at)
+            chains.flush()
+        pending.remove([item.id for item in events])
+        return len(events)

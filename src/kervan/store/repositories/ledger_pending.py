@@ -1,0 +1,85 @@
+"""Document events committed with their step and waiting for the ledger's sequencer.
+
+A step inserts its event (the digest of its payload, never the payload) in its own transaction,
+without the node's append lock. The sequencer reads every pending event under the append lock,
+appends them to the ledger in `id` order and deletes them, all in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from kervan.store.tables import LedgerPendingRow, table_of
+
+_PENDING: Final = table_of(LedgerPendingRow)
+_INSERT: Final = insert(_PENDING)
+_WAITING: Final = select(
+    _PENDING.c.id,
+    _PENDING.c.org_id,
+    _PENDING.c.document_id,
+    _PENDING.c.event_type,
+    _PENDING.c.payload_digest,
+    _PENDING.c.recorded_at,
+).order_by(_PENDING.c.id)
+_DELETE: Final = delete(_PENDING).where(_PENDING.c.id.in_(bindparam("ids", expanding=True)))
+_COUNT: Final = select(func.count()).select_from(_PENDING)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    """One event waiting to be sequenced into the ledger."""
+
+    id: int
+    org_id: str
+    document_id: str
+    event_type: str
+    payload_digest: str
+    recorded_at: datetime
+
+
+class PendingLedgerEvents:
+    """The ledger_pending table in one unit of work."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(
+        self,
+        org_id: str,
+        document_id: str,
+        event_type: str,
+        payload_digest: str,
+        recorded_at: datetime,
+    ) -> None:
+        """Record an event of `org_id`'s document, to be sequenced once this unit of work
+        commits (it commits or rolls back with the step it records)."""
+        self._session.execute(
+            _INSERT,
+            {
+                "org_id": org_id,
+                "document_id": document_id,
+                "event_type": event_type,
+                "payload_digest": payload_digest,
+                "recorded_at": recorded_at,
+            },
+        )
+
+    def waiting(self, limit: int) -> list[PendingEvent]:
+        """The first `limit` committed events waiting, oldest first."""
+        rows = self._session.execute(_WAITING.limit(limit))
+        return [PendingEvent(*row) for row in rows]
+
+    def remove(self, ids: Sequence[int]) -> None:
+        """Delete the events with these ids (they were sequenced in this unit of work)."""
+        if ids:
+            self._session.execute(_DELETE, {"ids": list(ids)})
+
+    def count(self) -> int:
+        """How many events are waiting."""
+        return self._session.scalar(_COUNT) or 0
