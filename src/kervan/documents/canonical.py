@@ -95,26 +95,26 @@ def _sorted_plain(value: Any) -> Any:
 def _is_sorted_plain(value: Any) -> bool:
     """True when `value` (parsed JSON) is plain, as `_sorted_plain` says, with sorted members."""
     stack = [value]
+    pop, push = stack.pop, stack.append
     while stack:
-        item = stack.pop()
+        item = pop()
         if type(item) is dict:
-            if len(item) > 1:
-                names = list(item)
-                if names != sorted(names):
-                    return False
+            names = list(item)
+            if names != sorted(names):
+                return False
             members = item.values()
         else:
             members = item
         for member in members:
             kind = type(member)
-            if kind is str or member is None or kind is bool:
+            if kind is str:  # most members, so tested first
                 continue
-            if kind is int:
+            if kind is dict or kind is list:
+                push(member)
+            elif kind is int:
                 if not -_MAX_SAFE_INTEGER <= member <= _MAX_SAFE_INTEGER:
                     return False
-            elif kind is dict or kind is list:
-                stack.append(member)
-            else:
+            elif member is not None and kind is not bool:
                 return False
     return True
 
@@ -231,7 +231,7 @@ def parse_json(data: bytes) -> JsonValue:
     none of which can be signed unambiguously.
     """
     try:
-        fast: JsonValue = pydantic_core.from_json(data, allow_inf_nan=False)
+        fast: JsonValue = pydantic_core.from_json(data, allow_inf_nan=False, cache_strings="keys")
     except ValueError:
         pass
     else:
@@ -290,7 +290,7 @@ def parse_canonical_json(data: bytes) -> JsonValue:
     canonical form, so two byte strings never stand for one signed document.
     """
     try:
-        fast: JsonValue = pydantic_core.from_json(data, allow_inf_nan=False)
+        fast: JsonValue = pydantic_core.from_json(data, allow_inf_nan=False, cache_strings="keys")
     except ValueError:
         pass  # the careful path below reads it again and says what is wrong, if anything
     else:

@@ -24,6 +24,7 @@ HASH_SIZE: Final = 32
 LEAF_PREFIX: Final = b"\x00"
 NODE_PREFIX: Final = b"\x01"
 EMPTY_ROOT: Final = hashlib.sha256(b"").digest()
+_HASH_SIZE_IS: Final = HASH_SIZE.__eq__
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -287,8 +288,8 @@ def verify_consistency(
 
 
 def _check_hashes(first: bytes, proof: Sequence[bytes]) -> None:
-    if len(first) == HASH_SIZE and all(len(value) == HASH_SIZE for value in proof):
-        return
+    if len(first) == HASH_SIZE and all(map(_HASH_SIZE_IS, map(len, proof))):
+        return  # the common case, checked without a Python-level loop
     for value in (first, *proof):
         if len(value) != HASH_SIZE:
             raise MerkleProofError(
