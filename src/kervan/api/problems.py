@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kervan.errors import KervanError, NoRouteError, UnknownPlaceError
@@ -93,6 +94,22 @@ def _http(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, exc.status_code, code, str(exc.detail))
 
 
+def _database(request: Request, exc: Exception) -> JSONResponse:
+    """A lost database connection is the database's outage, not a bug: 503, try again (the
+    pool has dropped every connection it held and opens fresh ones)."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        log.warning("database connection lost", extra={"path": request.url.path})
+        return problem_response(
+            request,
+            503,
+            "database_unavailable",
+            "the connection to the database was lost; try again (a write may or may not have been "
+            "stored: repeat it with the same Idempotency-Key)",
+            retry_after=1,
+        )
+    return _unexpected(request, exc)
+
+
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
     return problem_response(request, 500, "internal_error", "an unexpected error occurred")
@@ -104,4 +121,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _problem)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(DBAPIError, _database)
     app.add_exception_handler(Exception, _unexpected)

@@ -112,11 +112,10 @@ class LedgerSequencer:
                 return carried
 
     def _batch(self, session: Session) -> int:
-        """Append the committed pending events (up to the limit) and delete them."""
+        """Take the committed pending events (up to the limit) and append them."""
         store = SqlLedgerStore(session, org_id="")
         store.lock_for_append()
-        pending = PendingLedgerEvents(session)
-        events = pending.waiting(self._batch_limit)
+        events = PendingLedgerEvents(session).take(self._batch_limit)
         if not events:
             return 0
         tree = self._log.for_append(store)
@@ -138,5 +137,4 @@ class LedgerSequencer:
                     at = chain[-1].recorded_at
                 ledger.append_digest(item.document_id, item.event_type, item.payload_digest, at)
             chains.flush()
-        pending.remove([item.id for item in events])
         return len(events)

@@ -69,7 +69,10 @@ def make_engine(url: str | URL, **options: Any) -> Engine:
         engine = create_engine(parsed, **options)
         _configure_sqlite(engine)
         return engine
-    options.setdefault("pool_pre_ping", True)
+    # No ping per checkout (a round trip in every unit of work): a connection the server has
+    # dropped (restart, failover) fails the statement that meets it, SQLAlchemy then empties
+    # the pool, and the API answers that request 503 database_unavailable.
+    options.setdefault("pool_pre_ping", False)
     # As many kept connections as requests the server runs at once: a pool smaller than that
     # closes and reopens connections under load (a new PostgreSQL backend each time).
     options.setdefault("pool_size", POSTGRES_POOL_SIZE)

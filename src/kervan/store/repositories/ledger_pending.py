@@ -7,7 +7,6 @@ appends them to the ledger in `id` order and deletes them, all in one transactio
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -19,15 +18,21 @@ from kervan.store.tables import LedgerPendingRow, table_of
 
 _PENDING: Final = table_of(LedgerPendingRow)
 _INSERT: Final = insert(_PENDING)
-_WAITING: Final = select(
-    _PENDING.c.id,
-    _PENDING.c.org_id,
-    _PENDING.c.document_id,
-    _PENDING.c.event_type,
-    _PENDING.c.payload_digest,
-    _PENDING.c.recorded_at,
-).order_by(_PENDING.c.id)
-_DELETE: Final = delete(_PENDING).where(_PENDING.c.id.in_(bindparam("ids", expanding=True)))
+_OLDEST: Final = (
+    select(_PENDING.c.id).order_by(_PENDING.c.id).limit(bindparam("limit")).scalar_subquery()
+)
+_TAKE: Final = (
+    delete(_PENDING)
+    .where(_PENDING.c.id.in_(_OLDEST))
+    .returning(
+        _PENDING.c.id,
+        _PENDING.c.org_id,
+        _PENDING.c.document_id,
+        _PENDING.c.event_type,
+        _PENDING.c.payload_digest,
+        _PENDING.c.recorded_at,
+    )
+)
 _COUNT: Final = select(func.count()).select_from(_PENDING)
 
 
@@ -70,15 +75,12 @@ class PendingLedgerEvents:
             },
         )
 
-    def waiting(self, limit: int) -> list[PendingEvent]:
-        """The first `limit` committed events waiting, oldest first."""
-        rows = self._session.execute(_WAITING.limit(limit))
-        return [PendingEvent(*row) for row in rows]
-
-    def remove(self, ids: Sequence[int]) -> None:
-        """Delete the events with these ids (they were sequenced in this unit of work)."""
-        if ids:
-            self._session.execute(_DELETE, {"ids": list(ids)})
+    def take(self, limit: int) -> list[PendingEvent]:
+        """Remove the oldest `limit` committed events and return them, oldest first (they are
+        gone only if this unit of work commits: call it under the append lock, and append
+        them in the same unit of work)."""
+        rows = self._session.execute(_TAKE, {"limit": limit}).all()
+        return sorted((PendingEvent(*row) for row in rows), key=lambda event: event.id)
 
     def count(self) -> int:
         """How many events are waiting."""
