@@ -6,8 +6,9 @@ no 5xx, and every documented response matches its schema. Hypothesis is derandom
 seed derived from each test) with a bounded number of examples, so the run is the same on every
 machine and stays within a couple of minutes on two cores.
 
-Statuses the document does not list (401/403/404 on most operations) are not checked here: the
-authorisation matrix asserts those exactly.
+Error answers are documented as problem+json (see kervan.api.openapi), so their bodies are
+checked against the Problem schema too. Which caller gets 401/403/404 where is the authorisation
+matrix's to assert exactly.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from kervan.api.middleware import (
     RequestContext,
     TokenBucket,
 )
+from kervan.api.openapi import document_problems
 from kervan.api.routes import (
     access,
     customs,
@@ -127,6 +128,7 @@ def create_app(
     app.state.node = NodeContext(settings, sessions, network, app.state.planner, keys)
     app.state.metrics = metrics
     problems.install(app)
+    document_problems(app)
     for module in (planning, access, shipments, documents, permits, tir, customs, observatory):
         app.include_router(module.router)
     install_web(app)

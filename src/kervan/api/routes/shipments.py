@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from kervan.api.deps import idempotent, node_of, page_bounds, transaction
+from kervan.api.deps import idempotent, node_of, page_bounds, reading, transaction
 from kervan.services.documents import DocumentView, documents_of_shipment, open_drafts
 from kervan.services.shipments import (
     BookingRequest,
@@ -63,7 +63,7 @@ def list_shipments(
 ) -> ShipmentPage:
     """Shipments the caller takes part in (customs: those coming through its country)."""
     offset, limit = page_bounds(offset, limit)
-    with transaction(request) as (session, caller):
+    with reading(request) as (session, caller):
         rows, total = list_visible(session, caller, offset, limit)
         items = [view(session, access(session, caller, row.id)) for row in rows]
     return ShipmentPage(items=items, total=total, offset=offset, limit=limit)
@@ -72,14 +72,14 @@ def list_shipments(
 @router.get("/{shipment_id}", response_model=ShipmentView, responses=NOT_FOUND)
 def get_shipment(shipment_id: str, request: Request) -> ShipmentView:
     """One shipment: plan, parties, cargo, events (customs see no prices)."""
-    with transaction(request) as (session, caller):
+    with reading(request) as (session, caller):
         return view(session, access(session, caller, shipment_id))
 
 
 @router.get("/{shipment_id}/documents", response_model=list[DocumentView], responses=NOT_FOUND)
 def shipment_documents(shipment_id: str, request: Request) -> list[DocumentView]:
     """The shipment's documents, their state, versions and who signed what."""
-    with transaction(request) as (session, caller):
+    with reading(request) as (session, caller):
         return documents_of_shipment(session, caller, shipment_id)
 
 
@@ -102,5 +102,5 @@ def post_event(shipment_id: str, body: EventRequest, request: Request) -> JSONRe
 @router.get("/{shipment_id}/timeline", response_model=list[TimelineEntry], responses=NOT_FOUND)
 def get_timeline(shipment_id: str, request: Request) -> list[TimelineEntry]:
     """Planned (from the plan's P50 times) against actual, step by step."""
-    with transaction(request) as (session, caller):
+    with reading(request) as (session, caller):
         return shipment_timeline(session, caller, shipment_id)

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from kervan.api.deps import node_of, transaction
+from kervan.api.deps import node_of, reading, transaction
 from kervan.services.tir import (
     GuaranteeRequest,
     OperationRequest,
@@ -27,7 +27,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 @router.get("/{document_id}", response_model=TirView, responses=NOT_FOUND)
 def get_transport(document_id: str, request: Request) -> TirView:
     """The TIR transport: guarantee, operations per country and what may happen next."""
-    with transaction(request) as (session, caller):
+    with reading(request) as (session, caller):
         return tir_view(session, caller, document_id)
 
 

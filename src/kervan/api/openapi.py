@@ -1,0 +1,93 @@
+"""The OpenAPI document says what every error answer looks like: RFC 9457 problem+json.
+
+FastAPI documents the answers a route declares; the node's error answers come from its problem
+handlers and middlewares instead, for every route. This adds them to the document once: the
+`Problem` schema, problem+json content on every 4xx and 5xx answer (request validation
+included, which the node answers as a problem, not as FastAPI's default body), 401 and 403 on
+every operation that needs credentials, 429 (rate limit) and 413 (body size limit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+from fastapi import FastAPI
+
+from kervan.api.problems import PROBLEM_JSON
+
+#: Operations anyone may call without credentials (the rest answer 401 without them).
+PUBLIC_OPERATIONS: Final = frozenset(
+    {
+        ("post", "/v1/oauth/token"),
+        ("post", "/v1/auth/login"),
+        ("get", "/v1/trust-list"),
+        ("post", "/v1/verify/permit"),
+        ("post", "/v1/routes/plan"),
+        ("get", "/v1/places"),
+        ("get", "/v1/network"),
+    }
+)
+PROBLEM_SCHEMA: Final[dict[str, Any]] = {
+    "title": "Problem",
+    "description": "An error, as RFC 9457 problem details with the node's machine code.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string", "description": "URI naming the kind of problem"},
+        "title": {"type": "string", "description": "The HTTP status phrase"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string", "description": "What was wrong, for a person"},
+        "code": {"type": "string", "description": "What was wrong, for a program (stable)"},
+        "instance": {"type": "string", "description": "The request path"},
+        "request_id": {"type": "string", "description": "The request's id in the node's logs"},
+    },
+    "additionalProperties": True,
+}
+_COMMON: Final = {
+    "429": "Too many requests from this client: wait for Retry-After seconds",
+}
+_WITH_BODY: Final = {"413": "The request body is larger than the node accepts"}
+_AUTHENTICATED: Final = {
+    "401": "No valid credentials: the token or API key is missing, expired or revoked",
+    "403": "The credentials do not carry the scope or role this needs",
+}
+_METHODS: Final = frozenset({"get", "post", "put", "patch", "delete"})
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make `app.openapi()` describe the node's error answers (see the module)."""
+    build: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            _add_problems(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _add_problems(schema: dict[str, Any]) -> None:
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = PROBLEM_SCHEMA
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, item in schema.get("paths", {}).items():
+        for method, operation in item.items():
+            if method not in _METHODS:
+                continue
+            responses: dict[str, Any] = operation.setdefault("responses", {})
+            if path.startswith("/v1/"):
+                added = dict(_COMMON)
+                if method in ("post", "put", "patch"):
+                    added.update(_WITH_BODY)
+                if (method, path) not in PUBLIC_OPERATIONS:
+                    added.update(_AUTHENTICATED)
+                for status, description in added.items():
+                    responses.setdefault(status, {"description": description})
+            for status, response in responses.items():
+                if status[:1] in ("4", "5"):
+                    response["content"] = problem
