@@ -34,17 +34,8 @@ def test_cached_tree_stays_in_step_through_commits_and_rollbacks(
     backend: str, tmp_path: Path
 ) -> None:
     with migrated_database(backend, tmp_path) as url:
-        settings = Settings(
-            environment=Environment.DEVELOPMENT, data_dir=tmp_path, database_url=url
-        )
-        engine = make_engine(url)
-        sessions = make_session_factory(engine)
-        keys = KeyFileStore(settings.keys_dir)
-        with unit_of_work(sessions) as session:
-            ensure_node_organisation(session, keys, settings)
-        network = load_network()
-        ctx = NodeContext(settings, sessions, network, Planner(network), keys)
-        owner = settings.node_id
+        ctx, engine = _node(url, tmp_path)
+        sessions, owner = ctx.sessions, ctx.settings.node_id
         with unit_of_work(sessions) as session:
             ledger = ctx.ledger(session, owner)
             for n in range(5):
@@ -61,7 +52,7 @@ def test_cached_tree_stays_in_step_through_commits_and_rollbacks(
             append_then_fail()
         # Another process (a second worker) appends behind the cached tree's back.
         with unit_of_work(sessions) as session:
-            other = NodeContext(settings, sessions, network, Planner(network), keys)
+            other = NodeContext(ctx.settings, sessions, ctx.network, ctx.planner, ctx.keys)
             other.ledger(session, owner).append("DOC-C", "elsewhere", {"n": 7}, T0)
         with unit_of_work(sessions) as session:
             ledger = ctx.ledger(session, owner)

@@ -12,7 +12,24 @@ from kervan.services.access import create_client
 from kervan.services.demo_corridor import CORRIDOR_ORGANISATIONS, register_corridor
 from kervan.store.db import unit_of_work
 
-__all__ = ["CORRIDOR_ORGANISATIONS", "Tokens", "register_corridor", "tokens_for"]
+__all__ = [
+    "CORRIDOR_ORGANISATIONS",
+    "UZBEK_TRUCK_TO_ISTANBUL",
+    "Tokens",
+    "register_corridor",
+    "tokens_for",
+]
+
+#: The road route the truck tests book: an Uzbek truck Tashkent -> Istanbul, avoiding
+#: Turkmenistan and Iran.
+UZBEK_TRUCK_TO_ISTANBUL = {
+    "origin": "Tashkent",
+    "destination": "Istanbul",
+    "unit": "truck",
+    "truck_flag": "UZ",
+    "avoid_countries": ["TM", "IR"],
+    "alternatives": 1,
+}
 
 
 @dataclass

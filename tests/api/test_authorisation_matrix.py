@@ -34,7 +34,7 @@ from kervan.services.access import KIND_SCOPES, Scope, create_client, revoke_cli
 from kervan.store.db import unit_of_work
 from kervan.store.repositories.organisations import OrganisationKind
 from tests.api.conftest import CorridorNode
-from tests.api.corridor_parties import CORRIDOR_ORGANISATIONS
+from tests.api.corridor_parties import CORRIDOR_ORGANISATIONS, UZBEK_TRUCK_TO_ISTANBUL
 from tests.api.test_shipment_flow import CARGO_BATTERIES, CARGO_COTTON, NO_NORTH, plan
 
 SHIPMENT_ID = re.compile(r"SHP-\d{8}-[0-9A-F]{8}(-[A-Z]+-\d+)?")
@@ -324,14 +324,7 @@ def build_corridor(node: CorridorNode) -> tuple[Shipment, Shipment]:
             "cargo": CARGO_BATTERIES,
         },
     )
-    road_route = {
-        "origin": "Tashkent",
-        "destination": "Istanbul",
-        "unit": "truck",
-        "truck_flag": "UZ",
-        "avoid_countries": ["TM", "IR"],
-        "alternatives": 1,
-    }
+    road_route = UZBEK_TRUCK_TO_ISTANBUL
     truck_id = book(
         node,
         "tashkent-cotton",

@@ -10,25 +10,18 @@ from kervan.services.demo_corridor import COTTON
 from kervan.store.db import unit_of_work
 from kervan.store.repositories.ledger import SqlLedgerStore
 from tests.api.conftest import CorridorNode
+from tests.api.corridor_parties import UZBEK_TRUCK_TO_ISTANBUL
 
-ROUTE = {
-    "origin": "Tashkent",
-    "destination": "Istanbul",
-    "unit": "truck",
-    "truck_flag": "UZ",
-    "avoid_countries": ["TM", "IR"],
-    "alternatives": 1,
-}
 RACERS = 6
 
 
 def _book_truck(node: CorridorNode) -> str:
     shipper = node.tokens("tashkent-cotton")
-    plans = node.client.post("/v1/routes/plan", json=ROUTE, headers=shipper)
+    plans = node.client.post("/v1/routes/plan", json=UZBEK_TRUCK_TO_ISTANBUL, headers=shipper)
     assert plans.status_code == 200, plans.text
     booking = {
         "reference": "TAS-IST-RACE",
-        "route": ROUTE,
+        "route": UZBEK_TRUCK_TO_ISTANBUL,
         "plan_key": plans.json()["plans"][0]["plan_key"],
         "consignee": "istanbul-imports",
         "road_carrier": "uz-trucking",

@@ -13,6 +13,7 @@ from kervan.documents.trustlist import TrustList
 from kervan.ledger.evidence import verify_bundle_json
 from kervan.services.demo_corridor import BATTERIES, COTTON
 from tests.api.conftest import CorridorNode
+from tests.api.corridor_parties import UZBEK_TRUCK_TO_ISTANBUL
 
 # The demonstration corridor's cargo, taken over on a fixed day.
 CARGO_BATTERIES = {**BATTERIES, "date_of_taking_over": "2026-11-24"}
@@ -179,14 +180,7 @@ def test_container_xian_to_istanbul_by_rail_and_ferry(corridor_node: CorridorNod
 
 def test_uzbek_truck_tashkent_to_istanbul_on_an_ecmr(corridor_node: CorridorNode) -> None:
     node = corridor_node
-    route = {
-        "origin": "Tashkent",
-        "destination": "Istanbul",
-        "unit": "truck",
-        "truck_flag": "UZ",
-        "avoid_countries": ["TM", "IR"],
-        "alternatives": 1,
-    }
+    route = UZBEK_TRUCK_TO_ISTANBUL
     chosen = plan(node, "tashkent-cotton", route)
     booking = {
         "reference": "TAS-IST-0042",
