@@ -64,12 +64,18 @@ def test_green_sealed_container_is_not_reinspected_and_a_broken_seal_goes_red(
     t0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
     assert event(node, "ktz-express", shipment_id, "taken_over", t0) == 201
 
-    # Pre-arrival: every country on the route sees it coming, in a lane with reasons.
+    # Pre-arrival: every country on the route sees it coming, when the plan says it arrives,
+    # in a lane with reasons.
+    timeline = node.client.get(
+        f"/v1/shipments/{shipment_id}/timeline", headers=node.tokens("ktz-express")
+    ).json()
+    planned = {(step["event"], step["leg_index"]): step["planned_at"] for step in timeline}
     for country in countries:
         arriving = work_list(node, country)["arriving"]
         assert [item["shipment_id"] for item in arriving] == [shipment_id]
         item = arriving[0]
         assert item["expected_at"] is not None
+        assert item["expected_at"] == planned[("border_arrival", item["leg_index"])]
         assert item["lane"] in ("green", "yellow", "red")
         assert any("CSQU3054383" in t for t in item["transport"])
     kz = work_list(node, "KZ")["arriving"][0]

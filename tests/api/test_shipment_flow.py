@@ -164,6 +164,12 @@ def test_container_xian_to_istanbul_by_rail_and_ferry(corridor_node: CorridorNod
         f"/v1/shipments/{shipment_id}/timeline", headers=node.tokens("istanbul-imports")
     ).json()
     assert timeline[0]["step"] == "taken over"
+    assert (timeline[0]["event"], timeline[-1]["event"]) == ("taken_over", "delivered")
+    crossings = timeline[1:-1]
+    assert crossings
+    assert [step["event"] for step in crossings] == ["border_arrival", "border_release"] * (
+        len(crossings) // 2
+    )
     assert timeline[-1]["actual_at"] is not None
     assert all(entry["planned_at"] for entry in timeline)
 

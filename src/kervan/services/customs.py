@@ -223,14 +223,11 @@ def _item(
     content = declaration(ctx, session, row, plan)
     decision = _decide(ctx, row.id, plan, content, events, plan.legs[leg].to_country)
     cargo = Cargo.model_validate_json(row.cargo)
-    planned = {
-        (t.step.split(" ")[1] if t.step.startswith("border") else t.step, t.leg_index): t.planned_at
-        for t in timeline(plan, events)
-    }
+    planned = {(t.event, t.leg_index): t.planned_at for t in timeline(plan, events)}
     return WorkItem(
         shipment_id=row.id,
         reference=row.reference,
-        expected_at=planned.get(("arrival", leg)),
+        expected_at=planned.get((EventType.BORDER_ARRIVAL, leg)),
         entry_node=plan.legs[leg].to_node,
         entry_name=plan.legs[leg].to_name,
         leg_index=leg,

@@ -110,6 +110,7 @@ class TimelineEntry(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     step: str
+    event: EventType  # the event that completes this step
     leg_index: int | None
     node: str
     planned_at: datetime | None
@@ -121,7 +122,9 @@ def timeline(plan: Plan, events: list[ShipmentEvent]) -> list[TimelineEntry]:
     """Planned against actual: planned times run from the taking over by the legs' P50 hours."""
     start = next((e.at for e in events if e.type is EventType.TAKEN_OVER), None)
     actual = {(e.type, e.leg_index): e.at for e in events}
-    entries = [_entry("taken over", None, plan.legs[0].from_name, start, start)]
+    entries = [
+        _entry("taken over", EventType.TAKEN_OVER, None, plan.legs[0].from_name, start, start)
+    ]
     elapsed = 0.0
     transfers = {t.after_leg: t.hours_p50 for t in plan.transfers}
     for leg in plan.legs:
@@ -137,6 +140,7 @@ def timeline(plan: Plan, events: list[ShipmentEvent]) -> list[TimelineEntry]:
                 entries.append(
                     _entry(
                         f"{step} {'-'.join(leg.border.countries)}",
+                        kind,
                         leg.index,
                         leg.to_name,
                         planned,
@@ -148,6 +152,7 @@ def timeline(plan: Plan, events: list[ShipmentEvent]) -> list[TimelineEntry]:
     entries.append(
         _entry(
             "delivered",
+            EventType.DELIVERED,
             None,
             plan.legs[-1].to_name,
             planned_end,
@@ -158,9 +163,20 @@ def timeline(plan: Plan, events: list[ShipmentEvent]) -> list[TimelineEntry]:
 
 
 def _entry(
-    step: str, leg: int | None, node: str, planned: datetime | None, actual: datetime | None
+    step: str,
+    event: EventType,
+    leg: int | None,
+    node: str,
+    planned: datetime | None,
+    actual: datetime | None,
 ) -> TimelineEntry:
     delay = (actual - planned).total_seconds() / 3600.0 if planned and actual else None
     return TimelineEntry(
-        step=step, leg_index=leg, node=node, planned_at=planned, actual_at=actual, delay_hours=delay
+        step=step,
+        event=event,
+        leg_index=leg,
+        node=node,
+        planned_at=planned,
+        actual_at=actual,
+        delay_hours=delay,
     )
