@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from kervan.documents.canonical import canonical_digest_hex
@@ -19,30 +18,16 @@ from kervan.documents.keys import Signer
 from kervan.errors import InvalidRequestError
 from kervan.ledger.chain import verify_chain
 from kervan.ledger.merkle import MerkleTree
-from kervan.network.dataset import load_network
-from kervan.routing.planner import Planner
 from kervan.services.ledger_sequencer import LedgerSequencer
-from kervan.services.node import NodeContext, ensure_node_organisation
-from kervan.settings import Environment, Settings
-from kervan.store.db import make_engine, make_session_factory, read_only, unit_of_work
-from kervan.store.keyfiles import KeyFileStore
+from kervan.services.node import NodeContext
+from kervan.store.db import read_only, unit_of_work
 from kervan.store.repositories.ledger import SqlLedgerStore
 from kervan.store.repositories.ledger_pending import PendingLedgerEvents
 from tests.databases import BACKENDS, migrated_database
+from tests.nodes import another_worker, node_on
 
 T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 ECMR_STEPS = ("issue", "sign_taking_over", "depart", "deliver")
-
-
-def _node(url: str, tmp_path: Path) -> tuple[NodeContext, Engine]:
-    settings = Settings(environment=Environment.DEVELOPMENT, data_dir=tmp_path, database_url=url)
-    engine = make_engine(url)
-    sessions = make_session_factory(engine)
-    keys = KeyFileStore(settings.keys_dir)
-    with unit_of_work(sessions) as session:
-        ensure_node_organisation(session, keys, settings)
-    network = load_network()
-    return NodeContext(settings, sessions, network, Planner(network), keys), engine
 
 
 def _step(ctx: NodeContext, document_id: str, step: int) -> None:
@@ -83,7 +68,7 @@ def test_steps_committed_while_a_batch_runs_share_the_next_batch(
     backend: str, tmp_path: Path
 ) -> None:
     with migrated_database(backend, tmp_path) as url:
-        ctx, engine = _node(url, tmp_path)
+        ctx, engine = node_on(url, tmp_path)
         documents = [f"SHP-20261124-TASHKENT-{n}-ECMR-1" for n in range(6)]
         sequencer = ctx.sequencer
         # A batch in progress: the leader holds the sequencer while six steps commit.
@@ -110,10 +95,8 @@ def test_two_workers_sequencing_at_once_record_every_step_once_in_order(
     backend: str, tmp_path: Path
 ) -> None:
     with migrated_database(backend, tmp_path) as url:
-        first, engine = _node(url, tmp_path)
-        second = NodeContext(
-            first.settings, first.sessions, first.network, first.planner, first.keys
-        )
+        first, engine = node_on(url, tmp_path)
+        second = another_worker(first)
         documents = [f"SHP-20261124-KHORGOS-{n}-ECMR-1" for n in range(8)]
         errors: list[BaseException] = []
 
@@ -142,7 +125,7 @@ def test_two_workers_sequencing_at_once_record_every_step_once_in_order(
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_events_a_crash_left_pending_are_carried_by_the_sweep(backend: str, tmp_path: Path) -> None:
     with migrated_database(backend, tmp_path) as url:
-        ctx, engine = _node(url, tmp_path)
+        ctx, engine = node_on(url, tmp_path)
         owner = ctx.settings.node_id
         document_id = "SHP-20261124-ALAT-1-ECMR-1"
         # Steps that committed before their process died, ahead of any batch.
@@ -155,7 +138,7 @@ def test_events_a_crash_left_pending_are_carried_by_the_sweep(backend: str, tmp_
                     canonical_digest_hex({"document": document_id, "step": step}),
                     T0 + timedelta(minutes=step),
                 )
-        restarted = NodeContext(ctx.settings, ctx.sessions, ctx.network, ctx.planner, ctx.keys)
+        restarted = another_worker(ctx)  # the node, started again
         assert restarted.sequencer.sweep_if_pending() == 3
         assert restarted.sequencer.sweep_if_pending() == 0
         _assert_log_holds(restarted, [document_id], 3)
@@ -170,7 +153,7 @@ def test_a_failed_batch_leaves_the_steps_committed_and_the_next_batch_carries_th
     backend: str, tmp_path: Path
 ) -> None:
     with migrated_database(backend, tmp_path) as url:
-        ctx, engine = _node(url, tmp_path)
+        ctx, engine = node_on(url, tmp_path)
         document_id = "SHP-20261124-POTI-1-ECMR-1"
         failures = [RuntimeError("the node's key store is unreachable")]
 
@@ -192,7 +175,7 @@ def test_a_failed_batch_leaves_the_steps_committed_and_the_next_batch_carries_th
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_clock_set_back_never_sends_a_chain_back_in_time(backend: str, tmp_path: Path) -> None:
     with migrated_database(backend, tmp_path) as url:
-        ctx, engine = _node(url, tmp_path)
+        ctx, engine = node_on(url, tmp_path)
         owner = ctx.settings.node_id
         document_id = "SHP-20261124-KARS-1-ECMR-1"
         late, early = T0 + timedelta(hours=2), T0 + timedelta(hours=1)
@@ -208,7 +191,7 @@ def test_a_clock_set_back_never_sends_a_chain_back_in_time(backend: str, tmp_pat
 
 def test_a_blank_event_is_refused_before_anything_commits(tmp_path: Path) -> None:
     with migrated_database("sqlite", tmp_path) as url:
-        ctx, engine = _node(url, tmp_path)
+        ctx, engine = node_on(url, tmp_path)
         with pytest.raises(InvalidRequestError, match="event_type must be a non-blank string"):
             _record_blank(ctx)
         with read_only(ctx.sessions) as session:

@@ -7,20 +7,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
 
 from kervan.errors import LedgerIntegrityError
 from kervan.ledger.merkle import MerkleTree
 from kervan.ledger.sth import SignedTreeHead, verify_tree_head
-from kervan.network.dataset import load_network
-from kervan.routing.planner import Planner
-from kervan.services.node import NodeContext, ensure_node_organisation
-from kervan.settings import Environment, Settings
-from kervan.store.db import make_engine, make_session_factory, read_only, unit_of_work
-from kervan.store.keyfiles import KeyFileStore
+from kervan.services.node import NodeContext
+from kervan.store.db import read_only, unit_of_work
 from kervan.store.repositories.ledger import SqlLedgerStore, TreeHeadRepository
 from kervan.store.repositories.signing_keys import SigningKeyRepository
 from tests.databases import BACKENDS, migrated_database
+from tests.nodes import another_worker, node_on
 
 T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 
@@ -34,7 +30,7 @@ def test_cached_tree_stays_in_step_through_commits_and_rollbacks(
     backend: str, tmp_path: Path
 ) -> None:
     with migrated_database(backend, tmp_path) as url:
-        ctx, engine = _node(url, tmp_path)
+        ctx, engine = node_on(url, tmp_path)
         sessions, owner = ctx.sessions, ctx.settings.node_id
         with unit_of_work(sessions) as session:
             ledger = ctx.ledger(session, owner)
@@ -52,7 +48,7 @@ def test_cached_tree_stays_in_step_through_commits_and_rollbacks(
             append_then_fail()
         # Another process (a second worker) appends behind the cached tree's back.
         with unit_of_work(sessions) as session:
-            other = NodeContext(ctx.settings, sessions, ctx.network, ctx.planner, ctx.keys)
+            other = another_worker(ctx)
             other.ledger(session, owner).append("DOC-C", "elsewhere", {"n": 7}, T0)
         with unit_of_work(sessions) as session:
             ledger = ctx.ledger(session, owner)
@@ -61,17 +57,6 @@ def test_cached_tree_stays_in_step_through_commits_and_rollbacks(
             assert ledger.root() == MerkleTree(stored.leaf_hashes()).root()
             assert [e.event_type for e in ledger.document_chain("DOC-B")] == []
         engine.dispose()
-
-
-def _node(url: str, tmp_path: Path) -> tuple[NodeContext, Engine]:
-    settings = Settings(environment=Environment.DEVELOPMENT, data_dir=tmp_path, database_url=url)
-    engine = make_engine(url)
-    sessions = make_session_factory(engine)
-    keys = KeyFileStore(settings.keys_dir)
-    with unit_of_work(sessions) as session:
-        ensure_node_organisation(session, keys, settings)
-    network = load_network()
-    return NodeContext(settings, sessions, network, Planner(network), keys), engine
 
 
 def _append(ctx: NodeContext, document_id: str, events: int) -> None:
@@ -84,7 +69,7 @@ def _append(ctx: NodeContext, document_id: str, events: int) -> None:
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_tree_heads_are_reused_while_they_cover_the_entry(backend: str, tmp_path: Path) -> None:
     with migrated_database(backend, tmp_path) as url:
-        ctx, engine = _node(url, tmp_path)
+        ctx, engine = node_on(url, tmp_path)
         _append(ctx, "DOC-A", 5)
         first, tree = ctx.tree_head_covering(2)
         assert first.tree_size == 5
@@ -108,7 +93,7 @@ def test_tree_heads_are_reused_while_they_cover_the_entry(backend: str, tmp_path
 def test_a_reader_on_an_older_snapshot_sees_a_prefix(tmp_path: Path) -> None:
     """SQLite readers keep one snapshot: appends committed since are not theirs to prove."""
     with migrated_database("sqlite", tmp_path) as url:
-        ctx, engine = _node(url, tmp_path)
+        ctx, engine = node_on(url, tmp_path)
         _append(ctx, "DOC-A", 3)
         with read_only(ctx.sessions) as old:
             before = ctx.log.committed(SqlLedgerStore(old, org_id=""))
@@ -126,7 +111,7 @@ def test_a_reader_on_an_older_snapshot_sees_a_prefix(tmp_path: Path) -> None:
 
 def test_readers_do_not_wait_for_the_sqlite_writer(tmp_path: Path) -> None:
     with migrated_database("sqlite", tmp_path) as url:
-        ctx, engine = _node(url, tmp_path)
+        ctx, engine = node_on(url, tmp_path)
         _append(ctx, "DOC-A", 2)
         with unit_of_work(ctx.sessions) as writer:
             ctx.ledger(writer, ctx.settings.node_id).append("DOC-B", "pending", {"n": 1}, T0)
@@ -147,7 +132,7 @@ def test_events_recorded_for_commit_are_appended_with_it_or_not_at_all(
     backend: str, tmp_path: Path
 ) -> None:
     with migrated_database(backend, tmp_path) as url:
-        ctx, engine = _node(url, tmp_path)
+        ctx, engine = node_on(url, tmp_path)
         owner = ctx.settings.node_id
         with unit_of_work(ctx.sessions) as session:
             ctx.record_on_commit(session, owner, "DOC-A", "issue", {"n": 1}, T0)
@@ -174,7 +159,7 @@ def test_events_recorded_for_commit_are_appended_with_it_or_not_at_all(
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_ledgers_of_one_unit_of_work_extend_one_tree(backend: str, tmp_path: Path) -> None:
     with migrated_database(backend, tmp_path) as url:
-        ctx, engine = _node(url, tmp_path)
+        ctx, engine = node_on(url, tmp_path)
         owner = ctx.settings.node_id
         _append(ctx, "DOC-A", 2)
         with unit_of_work(ctx.sessions) as session:
@@ -211,7 +196,7 @@ class _RacingRepository(TreeHeadRepository):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_two_workers_storing_the_same_head_store_it_once(backend: str, tmp_path: Path) -> None:
     with migrated_database(backend, tmp_path) as url:
-        ctx, engine = _node(url, tmp_path)
+        ctx, engine = node_on(url, tmp_path)
         _append(ctx, "DOC-A", 3)
         head, _ = ctx.tree_head_covering(2)  # signed and stored by one worker
         with unit_of_work(ctx.sessions) as session:

@@ -125,13 +125,14 @@ class LedgerEntry:
         return leaf_hash(self.canonical_bytes())
 
 
-def check_event(document_id: str, event_type: str, recorded_at: datetime) -> None:
-    """Raise ValueError unless an event on `document_id` can be recorded as it is given: ids and
-    event types non-blank, the time zone-aware (what `next_entry` checks before the chain)."""
+def check_event(document_id: str, event_type: str, recorded_at: datetime) -> datetime:
+    """Return `recorded_at` in UTC if an event on `document_id` can be recorded as it is given:
+    ids and event types non-blank, the time zone-aware (what `next_entry` checks before the
+    chain); raise ValueError otherwise."""
     for name, value in (("document_id", document_id), ("event_type", event_type)):
         if not isinstance(value, str) or _NAME.fullmatch(value) is None:
             raise ValueError(f"{name} must be a non-blank string")
-    require_aware(recorded_at, "recorded_at")
+    return require_aware(recorded_at, "recorded_at")
 
 
 def next_entry(
@@ -151,7 +152,7 @@ def next_entry(
     Raises ValueError for a blank id or event type, a malformed digest, a naive time, a time
     earlier than the previous entry's, or a `previous` of another document.
     """
-    check_event(document_id, event_type, recorded_at)
+    moment = check_event(document_id, event_type, recorded_at)
     if payload is not None and payload_digest is None:
         digest = canonical_digest_hex(payload)
     elif payload is None and payload_digest is not None:
@@ -159,7 +160,6 @@ def next_entry(
         digest = payload_digest
     else:
         raise ValueError("give either the event's payload or its digest")
-    moment = require_aware(recorded_at, "recorded_at")
     if previous is not None:
         if previous.document_id != document_id:
             raise ValueError("previous entry belongs to another document")
