@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Final
@@ -136,13 +135,14 @@ class Node:
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if tasks:
+            # asyncio.wait, not awaiting each task: a cancellation of kill() itself goes through.
+            await asyncio.wait(tasks)
 
     async def _loop(self, step: Callable[[], Awaitable[int]], *, idle: bool) -> None:
         backoff = self._poll
         while not self._stopping.is_set():
+            _end_if_cancelled()
             try:
                 done = await step()
                 backoff = self._poll
@@ -158,6 +158,15 @@ class Node:
                 continue
             if idle and done == 0:
                 await asyncio.sleep(self._poll)
+
+
+def _end_if_cancelled() -> None:
+    """End the running task if it was cancelled, even when a library under it swallowed the
+    CancelledError (nats-py turns one into a publish or fetch error, or drops it while
+    flushing): without this a killed node's loop would go on retrying."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 class AllInOne:
