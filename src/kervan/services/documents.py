@@ -45,7 +45,6 @@ from kervan.store.repositories.documents import DocumentRepository, StoredSignat
 from kervan.store.repositories.ledger import SqlLedgerStore
 from kervan.store.repositories.shipment_documents import (
     ShipmentDocument,
-    document_signatures,
     find_shipment_document,
     record_step,
 )
@@ -174,6 +173,8 @@ class SeenDocument:
     record: ShipmentDocument
     full: bool
     roles: frozenset[str]
+    signatures: list[tuple[int, StoredSignature]]
+    party_kid: str | None = None
 
     @property
     def owner(self) -> str:
@@ -188,11 +189,11 @@ def _visible(
     found = find_shipment_document(session, document_id, party=caller.org_id, lock=lock)
     if found is None:
         raise NotFoundError("document", document_id)
-    record, roles = found
-    if roles:
-        return SeenDocument(record, True, roles)
+    record = found.record
+    if found.roles:
+        return SeenDocument(record, True, found.roles, found.signatures, found.party_kid)
     if customs_may_see(record.shipment_countries, record.shipment_status, caller):
-        return SeenDocument(record, False, frozenset())
+        return SeenDocument(record, False, frozenset(), found.signatures)
     raise NotFoundError("document", document_id)
 
 
@@ -253,9 +254,8 @@ def _parse_body(record: ShipmentDocument) -> dict[str, Any]:
 def document_view(session: Session, caller: Caller, document_id: str) -> DocumentView:
     """A document of a shipment the caller may see (customs: no charges or prices)."""
     seen = _visible(session, caller, document_id)
-    signatures = document_signatures(session, seen.owner, document_id)
     return _view(
-        seen, signatures, _allowed_steps(seen.record.kind, json.loads(seen.record.lifecycle))
+        seen, seen.signatures, _allowed_steps(seen.record.kind, json.loads(seen.record.lifecycle))
     )
 
 
@@ -335,10 +335,10 @@ def sign_step(
         raise InvalidRequestError(f"{record.kind} documents are signed through their own authority")
     at = ctx.clock()
     state = json.loads(record.lifecycle)
-    signatures = document_signatures(session, record.owner, document_id)
+    signatures = seen.signatures
     on_version = [s for version, s in signatures if version == record.version]
     signed = {s.role for s in on_version if s.party == caller.org_id}
-    signer = ctx.signer(session, caller.org_id)
+    signer = ctx.signer(session, caller.org_id, current=seen.party_kid)
     allowed: list[str]
     if record.kind == "e-CMR":
         note = Ecmr.model_validate(state)
@@ -444,11 +444,7 @@ def evidence_parts(session: Session, caller: Caller, document_id: str) -> Eviden
     entries = [e for e in store.entries_for_document(document_id) if e.event_type == event]
     if not entries:
         raise NotFoundError("ledger entry of document version", f"{document_id}@{record.version}")
-    signatures = [
-        s.entry
-        for version, s in document_signatures(session, record.owner, document_id)
-        if version == record.version
-    ]
+    signatures = [s.entry for version, s in seen.signatures if version == record.version]
     jws: GeneralJws = {
         "payload": b64url_encode(record.body.encode("utf-8")),
         "signatures": signatures,

@@ -81,20 +81,31 @@ class NodeContext:
         return self._offices
 
     def signer(
-        self, session: Session, org_id: str, alg: str = "EdDSA"
+        self, session: Session, org_id: str, alg: str = "EdDSA", *, current: str | None = None
     ) -> Ed25519Signer | Es256Signer:
         """The organisation's current key of `alg` (looked up in this unit of work, loaded from
-        the key files once and kept while it stays current)."""
+        the key files once and kept while it stays current). `current` is the newest current
+        key id when the caller already read it in this unit of work (saves the lookup)."""
+        if current is not None:
+            held = self._held(org_id, current)
+            if held is not None:
+                return held
         kids = session.scalars(_CURRENT_KIDS, {"org_id": org_id, "alg": alg}).all()
         for kid in kids:
-            cached = self._signers.get((org_id, kid))
-            if cached is not None:
-                return cached
-            if kid in self.keys.kids(org_id):
-                signer = self.keys.load(org_id, kid)
-                self._signers[(org_id, kid)] = signer
-                return signer
+            held = self._held(org_id, kid)
+            if held is not None:
+                return held
         raise KeyFileError(f"no current {alg} key of {org_id!r} is held by this node")
+
+    def _held(self, org_id: str, kid: str) -> Ed25519Signer | Es256Signer | None:
+        cached = self._signers.get((org_id, kid))
+        if cached is not None:
+            return cached
+        if kid in self.keys.kids(org_id):
+            signer = self.keys.load(org_id, kid)
+            self._signers[(org_id, kid)] = signer
+            return signer
+        return None
 
     def ledger(self, session: Session, org_id: str) -> Ledger:
         """The node's ledger in this unit of work, locked for appending, tagged with `org_id`.

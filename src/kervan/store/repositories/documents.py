@@ -98,22 +98,40 @@ _INSERT_SIGNATURE: Final = insert(table_of(DocumentSignatureRow))
 
 def signature_of(row: Any) -> StoredSignature:
     """A stored signature row as a `StoredSignature` (LedgerIntegrityError if malformed)."""
+    return stored_signature(
+        row.document_id, row.version, row.position, row.kid, row.party, row.role,
+        row.signed_at, row.entry,
+    )  # fmt: skip
+
+
+def stored_signature(
+    document_id: str,
+    version: int,
+    position: int,
+    kid: str,
+    party: str,
+    role: str,
+    signed_at: datetime,
+    entry_text: str,
+) -> StoredSignature:
+    """A signature's stored columns as a `StoredSignature` (LedgerIntegrityError if its entry
+    is not a JWS signature entry)."""
     try:
-        value = parse_json(row.entry.encode("utf-8"))
+        value = parse_json(entry_text.encode("utf-8"))
     except CanonicalJsonError as exc:
         value = exc.message
     if not (isinstance(value, dict) and set(value) == {"protected", "signature"}
             and all(isinstance(v, str) for v in value.values())):  # fmt: skip
         raise LedgerIntegrityError(
             "signature_entry",
-            f"stored signature {row.position} of document {row.document_id!r} version "
-            f"{row.version} is not a JWS signature entry",
+            f"stored signature {position} of document {document_id!r} version {version} is "
+            "not a JWS signature entry",
         )
     entry: JwsSignature = {
         "protected": str(value["protected"]),
         "signature": str(value["signature"]),
     }
-    return StoredSignature(row.position, row.kid, row.party, row.role, row.signed_at, entry)
+    return StoredSignature(position, kid, party, role, signed_at, entry)
 
 
 class DocumentRepository:

@@ -1,10 +1,12 @@
-"""A shipment's document read in one statement: link, shipment, document and current version.
+"""A shipment's document read in one statement: link, shipment, document, current version and
+signatures.
 
 Reading or signing a document by its id needs who owns it, which shipment it belongs to (and
-that shipment's countries and status, for customs visibility), the document's lifecycle, state
-and current version. `find_shipment_document` reads all of it in one joined SELECT (locking the
-document and its link on PostgreSQL when the caller is about to change them). Who may see the
-result is the services' decision, on the roles the caller holds in the shipment (read with it).
+that shipment's countries and status, for customs visibility), the document's lifecycle, state,
+current version and every signature on it. `find_shipment_document` reads all of it in one
+joined SELECT (locking the document and its link on PostgreSQL when the caller is about to
+change them, and then also reading the caller's current signing key id). Who may see the result
+is the services' decision, on the roles the caller holds in the shipment (read with it).
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from typing import Any, Final
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from kervan.store.repositories.documents import StoredSignature, signature_of
+from kervan.store.repositories.documents import (
+    StoredSignature,
+    stored_signature,
+)
 from kervan.store.tables import (
     DocumentRow,
     DocumentSignatureRow,
@@ -24,6 +29,7 @@ from kervan.store.tables import (
     ShipmentDocumentRow,
     ShipmentPartyRow,
     ShipmentRow,
+    SigningKeyRow,
     table_of,
 )
 
@@ -47,12 +53,25 @@ class ShipmentDocument:
     digest: str
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class FoundDocument:
+    """What `find_shipment_document` read: the document, the roles the party holds in its
+    shipment, every signature on it as (version, signature) in order, and (when read to sign)
+    the party's newest current EdDSA key id."""
+
+    record: ShipmentDocument
+    roles: frozenset[str]
+    signatures: list[tuple[int, StoredSignature]]
+    party_kid: str | None
+
+
 _LINKS: Final = table_of(ShipmentDocumentRow)
 _SHIPMENTS: Final = table_of(ShipmentRow)
 _DOCUMENTS: Final = table_of(DocumentRow)
 _VERSIONS: Final = table_of(DocumentVersionRow)
 _PARTIES: Final = table_of(ShipmentPartyRow)
 _SIGNATURES: Final = table_of(DocumentSignatureRow)
+_KEYS: Final = table_of(SigningKeyRow)
 
 _FIND: Final = (
     select(
@@ -70,6 +89,13 @@ _FIND: Final = (
         _VERSIONS.c.body,
         _VERSIONS.c.digest,
         _PARTIES.c.role,
+        _SIGNATURES.c.version.label("signature_version"),
+        _SIGNATURES.c.position,
+        _SIGNATURES.c.kid,
+        _SIGNATURES.c.party,
+        _SIGNATURES.c.role.label("signature_role"),
+        _SIGNATURES.c.signed_at,
+        _SIGNATURES.c.entry,
     )
     .join(
         _SHIPMENTS,
@@ -91,16 +117,28 @@ _FIND: Final = (
         & (_PARTIES.c.shipment_id == _LINKS.c.shipment_id)
         & (_PARTIES.c.party_org_id == bindparam("party")),
     )
+    # One row per (role, signature): a party holds a role or two, a document a few signatures.
+    .outerjoin(
+        _SIGNATURES,
+        (_SIGNATURES.c.org_id == _LINKS.c.org_id)
+        & (_SIGNATURES.c.document_id == _LINKS.c.document_id),
+    )
     .where(_LINKS.c.document_id == bindparam("document_id"))
 )
-_FIND_FOR_UPDATE: Final = _FIND.with_for_update(of=[_DOCUMENTS, _LINKS])
-_SIGNATURES_OF: Final = (
-    select(_SIGNATURES)
+_PARTY_KID: Final = (
+    select(_KEYS.c.kid)
     .where(
-        _SIGNATURES.c.org_id == bindparam("owner"),
-        _SIGNATURES.c.document_id == bindparam("document_id"),
+        _KEYS.c.org_id == bindparam("party"),
+        _KEYS.c.alg == "EdDSA",
+        _KEYS.c.revoked_at.is_(None),
+        _KEYS.c.superseded_at.is_(None),
     )
-    .order_by(_SIGNATURES.c.version, _SIGNATURES.c.position)
+    .order_by(_KEYS.c.not_before.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_FIND_FOR_UPDATE: Final = _FIND.add_columns(_PARTY_KID.label("party_kid")).with_for_update(
+    of=[_DOCUMENTS, _LINKS]
 )
 _SET_STATE: Final = (
     update(_DOCUMENTS)
@@ -138,27 +176,40 @@ def _record(row: Any) -> ShipmentDocument:
 
 def find_shipment_document(
     session: Session, document_id: str, *, party: str, lock: bool = False
-) -> tuple[ShipmentDocument, frozenset[str]] | None:
+) -> FoundDocument | None:
     """The document `document_id` of whichever shipment holds it, with the roles `party`
-    holds in that shipment (empty when it is not a party); None when there is no such document.
+    holds in that shipment (empty when it is not a party) and its signatures; None when there
+    is no such document.
 
     With `lock`, the document row and its link row stay locked until the transaction ends
     (PostgreSQL; SQLite's writer already holds the whole database): read, decide and write
-    the next lifecycle step without another signer slipping in between.
+    the next lifecycle step without another signer slipping in between. The party's current
+    signing key id is read with it then.
     """
     query = _FIND_FOR_UPDATE if lock else _FIND
     rows = session.execute(query, {"document_id": document_id, "party": party}).all()
     if not rows:
         return None
-    return _record(rows[0]), frozenset(row.role for row in rows if row.role is not None)
+    signatures: dict[tuple[int, int], Any] = {}
+    for row in rows:
+        if row.signature_version is not None:
+            signatures.setdefault((row.signature_version, row.position), row)
+    return FoundDocument(
+        _record(rows[0]),
+        frozenset(row.role for row in rows if row.role is not None),
+        [
+            (version, _signature(row))
+            for (version, _), row in sorted(signatures.items(), key=lambda item: item[0])
+        ],
+        rows[0].party_kid if lock else None,
+    )
 
 
-def document_signatures(
-    session: Session, owner: str, document_id: str
-) -> list[tuple[int, StoredSignature]]:
-    """Every signature on every version of the document: (version, signature), in order."""
-    rows = session.execute(_SIGNATURES_OF, {"owner": owner, "document_id": document_id})
-    return [(row.version, signature_of(row)) for row in rows]
+def _signature(row: Any) -> StoredSignature:
+    return stored_signature(
+        row.document_id, row.signature_version, row.position, row.kid, row.party,
+        row.signature_role, row.signed_at, row.entry,
+    )  # fmt: skip
 
 
 def record_step(

@@ -1,0 +1,118 @@
+"""Signing an e-CMR's steps through the service: each step signed with the signer's current key
+(read with the locked document), every signature read back in order, the JWS verifying."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from kervan.documents.jws import verify
+from kervan.documents.trustlist import TrustList
+from kervan.services.demo_corridor import COTTON, caller_for, register_corridor
+from kervan.services.documents import (
+    SignRequest,
+    document_view,
+    evidence_parts,
+    open_drafts,
+    sign_step,
+    trust_list_jwks,
+)
+from kervan.services.node import NodeContext
+from kervan.services.planning import RouteQuery, plan_routes
+from kervan.services.shipments import BookingRequest, create_shipment
+from kervan.shipments.booking import Cargo
+from kervan.store.db import unit_of_work
+from kervan.store.repositories.signing_keys import SigningKeyRepository
+from tests.databases import BACKENDS, migrated_database
+from tests.nodes import node_on
+
+SHIPPER = "tashkent-cotton"
+
+
+def book_uzbek_truck(ctx: NodeContext) -> str:
+    """A truck shipment Tashkent -> Istanbul booked by the Tashkent shipper; its e-CMR id."""
+    route = RouteQuery(
+        origin="Tashkent",
+        destination="Istanbul",
+        unit="truck",
+        truck_flag="UZ",
+        avoid_countries=["TM", "IR"],
+        alternatives=1,
+    )
+    plan = plan_routes(ctx.planner, route)[0]
+    cargo = Cargo.model_validate({**COTTON, "date_of_taking_over": date(2026, 11, 24)})
+    with unit_of_work(ctx.sessions) as session:
+        booking = BookingRequest(
+            reference="SIGN-KEYS-1",
+            route=route,
+            plan_key=plan.plan_key,
+            consignee="istanbul-imports",
+            road_carrier="uz-trucking",
+            guarantee_chain="uz-tir-association",
+            cargo=cargo,
+        )
+        row, chosen, parties = create_shipment(ctx, session, caller_for(session, SHIPPER), booking)
+        ids = open_drafts(ctx, session, row, chosen, cargo, parties)
+    return next(i for i in ids if "-ECMR-" in i)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_steps_are_signed_with_the_current_key_and_read_back_in_order(
+    backend: str, tmp_path: Path
+) -> None:
+    with migrated_database(backend, tmp_path) as url:
+        ctx, engine = node_on(url, tmp_path)
+        try:
+            signs_with_current_keys(ctx)
+        finally:
+            engine.dispose()
+
+
+def signs_with_current_keys(ctx: NodeContext) -> None:
+    register_corridor(ctx.sessions, ctx.keys)
+    ecmr = book_uzbek_truck(ctx)
+    with unit_of_work(ctx.sessions) as session:
+        shipper = caller_for(session, SHIPPER)
+        carrier = caller_for(session, "uz-trucking")
+        first_kid = SigningKeyRepository(session).keys_of(SHIPPER, org_ids=[SHIPPER])[-1].kid
+    with unit_of_work(ctx.sessions) as session:
+        issued = sign_step(ctx, session, shipper, ecmr, SignRequest(step="issue"))
+    assert [(s.party, s.role, s.kid) for s in issued.signatures] == [
+        (SHIPPER, "consignor", first_kid)
+    ]
+
+    # The shipper rotates its key: the next step is signed with the new one.
+    # Validity is kept in whole seconds: the new key takes over at the next one.
+    rotated = ctx.keys.generate(SHIPPER, f"{SHIPPER}-rotated")
+    at = (datetime.now(UTC) + timedelta(seconds=1)).replace(microsecond=0)
+    with unit_of_work(ctx.sessions) as session:
+        SigningKeyRepository(session).rotate(
+            SHIPPER, rotated.public_jwk(), at=at, org_ids=[SHIPPER]
+        )
+    time.sleep(max(0.0, (at - datetime.now(UTC)).total_seconds()) + 0.01)
+    with unit_of_work(ctx.sessions) as session:
+        shipper_signed = sign_step(
+            ctx, session, shipper, ecmr, SignRequest(step="sign_taking_over")
+        )
+    with unit_of_work(ctx.sessions) as session:
+        taken = sign_step(ctx, session, carrier, ecmr, SignRequest(step="sign_taking_over"))
+    expected = [
+        (SHIPPER, "consignor", first_kid),
+        (SHIPPER, "consignor", rotated.kid),
+        ("uz-trucking", "carrier", taken.signatures[-1].kid),
+    ]
+    assert [(s.party, s.role, s.kid) for s in shipper_signed.signatures] == expected[:2]
+    assert [(s.party, s.role, s.kid) for s in taken.signatures] == expected
+    assert taken.state == "taken_over"
+
+    # Read back by another party, and as evidence: the same signatures in the same order.
+    with unit_of_work(ctx.sessions) as session:
+        seen = document_view(session, carrier, ecmr)
+        parts = evidence_parts(session, shipper, ecmr)
+        trust = TrustList.from_jwks(trust_list_jwks(session))
+    assert seen.signatures == taken.signatures
+    assert seen.state == taken.state
+    assert [v.kid for v in verify(parts.jws, trust)] == [e[2] for e in expected]
