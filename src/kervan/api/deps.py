@@ -8,10 +8,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from fastapi import Request
+from fastapi import Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from pydantic_core import to_json
 from sqlalchemy.orm import Session
 
 from kervan.errors import InvalidRequestError
@@ -63,13 +64,19 @@ def idempotent(
     body: Any,
     create: Callable[[], T],
     status_code: int = 201,
-) -> JSONResponse:
+) -> Response:
     """Run `create` once per Idempotency-Key: a repeated key replays the first answer.
 
     Without the header the request simply runs. A key reused for a different request is a 409.
     """
     key = request.headers.get("idempotency-key")
-    if key is not None and not 1 <= len(key) <= 255:
+    if key is None:
+        # No key, nothing to remember: the answer is serialised once, straight to bytes.
+        created = create()
+        if isinstance(created, BaseModel):
+            return Response(to_json(created), status_code, media_type="application/json")
+        return JSONResponse(jsonable_encoder(created), status_code=status_code)
+    if not 1 <= len(key) <= 255:
         raise InvalidRequestError("Idempotency-Key must be 1-255 characters")
     digest = hashlib.sha256(
         json.dumps(
@@ -78,30 +85,28 @@ def idempotent(
     ).hexdigest()
     repository = IdempotencyRepository(session)
     owner = [caller.org_id]
-    if key is not None:
-        stored = repository.lookup(caller.org_id, key, digest, org_ids=owner)
-        if stored is not None:
-            return JSONResponse(
-                stored.response,
-                status_code=stored.status_code,
-                headers={"idempotent-replay": "true"},
-            )
+    stored = repository.lookup(caller.org_id, key, digest, org_ids=owner)
+    if stored is not None:
+        return JSONResponse(
+            stored.response,
+            status_code=stored.status_code,
+            headers={"idempotent-replay": "true"},
+        )
     created = create()
     result = (
         created.model_dump(mode="json")
         if isinstance(created, BaseModel)
         else jsonable_encoder(created)
     )
-    if key is not None:
-        repository.remember(
-            caller.org_id,
-            key,
-            digest,
-            status_code=status_code,
-            response=result,
-            at=node_of(request).clock(),
-            org_ids=owner,
-        )
+    repository.remember(
+        caller.org_id,
+        key,
+        digest,
+        status_code=status_code,
+        response=result,
+        at=node_of(request).clock(),
+        org_ids=owner,
+    )
     return JSONResponse(result, status_code=status_code)
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request, Response
 
 from kervan.api.deps import idempotent, node_of, reading, transaction
 from kervan.services.documents import (
@@ -38,7 +37,7 @@ def get_document(document_id: str, request: Request) -> DocumentView:
     response_model=DocumentView,
     responses={**NOT_FOUND, 409: {"description": "The lifecycle does not allow this step now"}},
 )
-def sign(document_id: str, body: SignRequest, request: Request) -> JSONResponse:
+def sign(document_id: str, body: SignRequest, request: Request) -> Response:
     """Sign a lifecycle step (issue, sign_taking_over, depart, deliver, ...) with your key."""
     ctx = node_of(request)
     with transaction(request) as (session, caller):

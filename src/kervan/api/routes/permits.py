@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from kervan.api.deps import idempotent, node_of, transaction
@@ -28,7 +27,7 @@ class QrScan(BaseModel):
 
 
 @router.post("/permits/quotas", status_code=201, response_model=QuotaView)
-def create_quota(body: QuotaRequest, request: Request) -> JSONResponse:
+def create_quota(body: QuotaRequest, request: Request) -> Response:
     """A permit authority records a quota it may issue to a partner country."""
     with transaction(request) as (session, caller):
         return idempotent(request, session, caller, body, lambda: add_quota(session, caller, body))
@@ -39,7 +38,7 @@ def create_quota(body: QuotaRequest, request: Request) -> JSONResponse:
     status_code=201,
     responses={404: {"description": "No such e-Permit request for the caller's country"}},
 )
-def issue_permit(body: IssueRequest, request: Request) -> JSONResponse:
+def issue_permit(body: IssueRequest, request: Request) -> Response:
     """Issue the permit a shipment's e-Permit request asks of the caller's country."""
     ctx = node_of(request)
     with transaction(request) as (session, caller):

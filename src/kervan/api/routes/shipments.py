@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from kervan.api.deps import idempotent, node_of, page_bounds, reading, transaction
@@ -42,7 +41,7 @@ class ShipmentPage(BaseModel):
     response_model=ShipmentView,
     responses={409: {"description": "Idempotency-Key reused"}},
 )
-def book(body: BookingRequest, request: Request) -> JSONResponse:
+def book(body: BookingRequest, request: Request) -> Response:
     """Book a shipment from a chosen plan: its legs, parties and document drafts are created."""
     ctx = node_of(request)
     with transaction(request) as (session, caller):
@@ -86,7 +85,7 @@ def shipment_documents(shipment_id: str, request: Request) -> list[DocumentView]
 @router.post(
     "/{shipment_id}/events", status_code=201, response_model=ShipmentEvent, responses=NOT_FOUND
 )
-def post_event(shipment_id: str, body: EventRequest, request: Request) -> JSONResponse:
+def post_event(shipment_id: str, body: EventRequest, request: Request) -> Response:
     """Record what happened: taken over, border arrival and release, delivered."""
     ctx = node_of(request)
     with transaction(request) as (session, caller):
