@@ -46,7 +46,7 @@ from kervan.store.repositories.ledger import SqlLedgerStore
 from kervan.store.repositories.shipment_documents import (
     ShipmentDocument,
     find_shipment_document,
-    record_step,
+    record_signed_step,
 )
 from kervan.store.repositories.signing_keys import SigningKeyRepository
 from kervan.store.tables import ShipmentDocumentRow, ShipmentRow
@@ -378,10 +378,15 @@ def sign_step(
         rail = getattr(rail, body.step)(evidence)
         new_state, lifecycle = rail.state.value, rail.model_dump(mode="json")
         allowed = sorted(s.name.lower() for s in rail.allowed_steps())
-    stored = DocumentRepository(session).add_signature_at(
-        record.owner, document_id, record.version, len(on_version), entry
+    stored = record_signed_step(
+        session,
+        record,
+        position=len(on_version),
+        entry=entry,
+        state=new_state,
+        lifecycle=json.dumps(lifecycle),
+        at=at,
     )
-    record_step(session, record, state=new_state, lifecycle=json.dumps(lifecycle), at=at)
     ctx.record_on_commit(
         session,
         record.owner,

@@ -11,9 +11,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -35,7 +35,6 @@ from kervan.store.tables import (
     DocumentRow,
     DocumentSignatureRow,
     DocumentVersionRow,
-    table_of,
 )
 
 
@@ -93,7 +92,12 @@ def _version(row: DocumentVersionRow) -> StoredVersion:
                          row.created_at)  # fmt: skip
 
 
-_INSERT_SIGNATURE: Final = insert(table_of(DocumentSignatureRow))
+def signature_columns(entry: JwsSignature) -> tuple[str, str, str, datetime, str]:
+    """What a signature entry is stored under: kid, party, role and signing time from its
+    protected header, and the entry as canonical JSON text (SignatureError if malformed)."""
+    kid, party, role, signed_at = _header_fields(entry)
+    text = canonical_text({"protected": entry["protected"], "signature": entry["signature"]})
+    return kid, party, role, signed_at, text
 
 
 def signature_of(row: Any) -> StoredSignature:
@@ -249,30 +253,6 @@ class DocumentRepository:
             stored.append(sig_row)
         self._session.flush()
         return [signature_of(sig_row) for sig_row in stored]
-
-    def add_signature_at(
-        self, org_id: str, document_id: str, version: int, position: int, entry: JwsSignature
-    ) -> StoredSignature:
-        """Store one JWS signature entry at `position` of a version the caller already read
-        (and locked, for signing): no re-read. A taken position fails on the primary key."""
-        kid, party, role, signed_at = _header_fields(entry)
-        text = canonical_text({"protected": entry["protected"], "signature": entry["signature"]})
-        self._session.execute(
-            _INSERT_SIGNATURE,
-            {
-                "org_id": org_id,
-                "document_id": document_id,
-                "version": version,
-                "position": position,
-                "kid": kid,
-                "party": party,
-                "role": role,
-                "signed_at": signed_at,
-                "entry": text,
-            },
-        )
-        stored: JwsSignature = {"protected": entry["protected"], "signature": entry["signature"]}
-        return StoredSignature(position, kid, party, role, signed_at, stored)
 
     def set_state(
         self, document_id: str, state: str, *, at: datetime, org_ids: Collection[str]
