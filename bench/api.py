@@ -19,7 +19,7 @@ on a running node. Reported per operation: operations/s, p50/p99 latency, errors
 the server and PostgreSQL spent per operation; compared with the targets (on
 two cores with PostgreSQL: issue+sign >= 300/s with p99 < 100 ms, verify >= 1,000/s).
 
-    .venv/bin/python bench/api.py [--shipments 600] [--seconds 8] [--concurrency 16] [--workers N]
+    .venv/bin/python bench/api.py [--shipments 2000] [--seconds 8] [--concurrency 16] [--workers N]
 """
 
 from __future__ import annotations
@@ -497,7 +497,12 @@ def bench(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shipments", type=int, default=600)
+    parser.add_argument(
+        "--shipments",
+        type=int,
+        default=2000,
+        help="pre-booked e-CMRs per database; each issue+sign uses one",
+    )
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--backends", default="sqlite,postgresql")
