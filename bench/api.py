@@ -49,13 +49,9 @@ from sqlalchemy.pool import NullPool
 from kervan.network.dataset import load_network
 from kervan.routing.planner import Planner
 from kervan.services.access import create_client
-from kervan.services.demo_corridor import COTTON, caller_for, register_corridor
-from kervan.services.documents import open_drafts
+from kervan.services.demo_corridor import book_uzbek_truck, register_corridor
 from kervan.services.node import NodeContext, ensure_node_organisation
-from kervan.services.planning import RouteQuery, plan_routes
-from kervan.services.shipments import BookingRequest, create_shipment
 from kervan.settings import Settings
-from kervan.shipments.booking import Cargo
 from kervan.store.db import make_engine, make_session_factory, normalise_url, unit_of_work
 from kervan.store.keyfiles import KeyFileStore
 from kervan.store.schema import upgrade
@@ -123,32 +119,10 @@ def seed(
     register_corridor(sessions, keys)
     with unit_of_work(sessions) as session:
         ensure_node_organisation(session, keys, settings)
-    route = RouteQuery(
-        origin="Tashkent",
-        destination="Istanbul",
-        unit="truck",
-        truck_flag="UZ",
-        avoid_countries=["TM", "IR"],
-        alternatives=1,
-    )
-    plan = plan_routes(ctx.planner, route)[0]
-    cargo = Cargo.model_validate({**COTTON, "date_of_taking_over": date(2026, 11, 24)})
     ecmrs: list[str] = []
     for number in range(shipments):
         with unit_of_work(sessions) as session:
-            body = BookingRequest(
-                reference=f"BENCH-{number:05d}",
-                route=route,
-                plan_key=plan.plan_key,
-                consignee="istanbul-imports",
-                road_carrier="uz-trucking",
-                guarantee_chain="uz-tir-association",
-                cargo=cargo,
-            )
-            row, chosen, parties = create_shipment(
-                ctx, session, caller_for(session, "tashkent-cotton"), body
-            )
-            ids = open_drafts(ctx, session, row, chosen, cargo, parties)
+            _, ids = book_uzbek_truck(ctx, session, f"BENCH-{number:05d}", date(2026, 11, 24))
             ecmrs.append(next(i for i in ids if "-ECMR-" in i))
     credentials: dict[str, list[tuple[str, str]]] = {}
     with unit_of_work(sessions) as session:

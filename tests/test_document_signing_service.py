@@ -11,52 +11,21 @@ import pytest
 
 from kervan.documents.jws import verify
 from kervan.documents.trustlist import TrustList
-from kervan.services.demo_corridor import COTTON, caller_for, register_corridor
+from kervan.services.demo_corridor import book_uzbek_truck, caller_for, register_corridor
 from kervan.services.documents import (
     SignRequest,
     document_view,
     evidence_parts,
-    open_drafts,
     sign_step,
     trust_list_jwks,
 )
 from kervan.services.node import NodeContext
-from kervan.services.planning import RouteQuery, plan_routes
-from kervan.services.shipments import BookingRequest, create_shipment
-from kervan.shipments.booking import Cargo
 from kervan.store.db import unit_of_work
 from kervan.store.repositories.signing_keys import SigningKeyRepository
 from tests.databases import BACKENDS, migrated_database
 from tests.nodes import node_on
 
 SHIPPER = "tashkent-cotton"
-
-
-def book_uzbek_truck(ctx: NodeContext) -> str:
-    """A truck shipment Tashkent -> Istanbul booked by the Tashkent shipper; its e-CMR id."""
-    route = RouteQuery(
-        origin="Tashkent",
-        destination="Istanbul",
-        unit="truck",
-        truck_flag="UZ",
-        avoid_countries=["TM", "IR"],
-        alternatives=1,
-    )
-    plan = plan_routes(ctx.planner, route)[0]
-    cargo = Cargo.model_validate({**COTTON, "date_of_taking_over": date(2026, 11, 24)})
-    with unit_of_work(ctx.sessions) as session:
-        booking = BookingRequest(
-            reference="SIGN-KEYS-1",
-            route=route,
-            plan_key=plan.plan_key,
-            consignee="istanbul-imports",
-            road_carrier="uz-trucking",
-            guarantee_chain="uz-tir-association",
-            cargo=cargo,
-        )
-        row, chosen, parties = create_shipment(ctx, session, caller_for(session, SHIPPER), booking)
-        ids = open_drafts(ctx, session, row, chosen, cargo, parties)
-    return next(i for i in ids if "-ECMR-" in i)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -73,7 +42,9 @@ def test_steps_are_signed_with_the_current_key_and_read_back_in_order(
 
 def signs_with_current_keys(ctx: NodeContext) -> None:
     register_corridor(ctx.sessions, ctx.keys)
-    ecmr = book_uzbek_truck(ctx)
+    with unit_of_work(ctx.sessions) as session:
+        _, ids = book_uzbek_truck(ctx, session, "SIGN-KEYS-1", date(2026, 11, 24))
+    ecmr = next(i for i in ids if "-ECMR-" in i)
     with unit_of_work(ctx.sessions) as session:
         shipper = caller_for(session, SHIPPER)
         carrier = caller_for(session, "uz-trucking")

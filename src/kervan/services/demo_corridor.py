@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,7 +26,7 @@ from kervan.shipments.events import EventType
 from kervan.store.db import unit_of_work
 from kervan.store.keyfiles import KeyFileStore
 from kervan.store.repositories.organisations import Organisation, OrganisationKind
-from kervan.store.tables import OrganisationAddressRow, OrganisationRow
+from kervan.store.tables import OrganisationAddressRow, OrganisationRow, ShipmentRow
 
 K = OrganisationKind
 # id, name, country, kind, street, city
@@ -194,6 +194,39 @@ class SeededShipment:
     stage: str
 
 
+#: An Uzbek truck Tashkent -> Istanbul by road, avoiding Turkmenistan and Iran.
+UZBEK_TRUCK_ROUTE = RouteQuery(
+    origin="Tashkent",
+    destination="Istanbul",
+    unit=CargoUnit.TRUCK,
+    truck_flag="UZ",
+    avoid_countries=["TM", "IR"],
+    alternatives=1,
+)
+
+
+def book_uzbek_truck(
+    ctx: NodeContext, session: Session, reference: str, taking_over: date
+) -> tuple[ShipmentRow, list[str]]:
+    """Book raw cotton from Tashkent Cotton to Istanbul Imports on UZ Trucking's truck (the
+    best plan of UZBEK_TRUCK_ROUTE) and open its drafts: the shipment and its document ids."""
+    plan = plan_routes(ctx.planner, UZBEK_TRUCK_ROUTE)[0]
+    cargo = Cargo.model_validate({**COTTON, "date_of_taking_over": taking_over})
+    body = BookingRequest(
+        reference=reference,
+        route=UZBEK_TRUCK_ROUTE,
+        plan_key=plan.plan_key,
+        consignee="istanbul-imports",
+        road_carrier="uz-trucking",
+        guarantee_chain="uz-tir-association",
+        cargo=cargo,
+    )
+    row, chosen, parties = create_shipment(
+        ctx, session, caller_for(session, "tashkent-cotton"), body
+    )
+    return row, open_drafts(ctx, session, row, chosen, cargo, parties)
+
+
 def seed_shipments(ctx: NodeContext, start: datetime) -> list[SeededShipment]:
     """Book shipments at different stages: one in transit at the Azerbaijani border, one
     delivered with every document signed, one just booked with its permits requested."""
@@ -258,28 +291,7 @@ def seed_shipments(ctx: NodeContext, start: datetime) -> list[SeededShipment]:
             seeded.append(
                 SeededShipment(row.id, "container Xi'an -> Halkali by rail and ferry", stage)
             )
-    truck_route = RouteQuery(
-        origin="Tashkent",
-        destination="Istanbul",
-        unit=CargoUnit.TRUCK,
-        truck_flag="UZ",
-        avoid_countries=["TM", "IR"],
-        alternatives=1,
-    )
     with unit_of_work(ctx.sessions) as session:
-        shipper = caller_for(session, "tashkent-cotton")
-        plan = plan_routes(ctx.planner, truck_route)[0]
-        cargo = Cargo.model_validate({**COTTON, "date_of_taking_over": start.date()})
-        body = BookingRequest(
-            reference="TAS-IST-0042",
-            route=truck_route,
-            plan_key=plan.plan_key,
-            consignee="istanbul-imports",
-            road_carrier="uz-trucking",
-            guarantee_chain="uz-tir-association",
-            cargo=cargo,
-        )
-        row, plan, parties = create_shipment(ctx, session, shipper, body)
-        open_drafts(ctx, session, row, plan, cargo, parties)
+        row, _ = book_uzbek_truck(ctx, session, "TAS-IST-0042", start.date())
         seeded.append(SeededShipment(row.id, "Uzbek truck Tashkent -> Istanbul", "booked"))
     return seeded
