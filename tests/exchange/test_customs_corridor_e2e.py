@@ -26,10 +26,10 @@ from kervan.documents.etir import OperationState
 from kervan.documents.goods import Seal, SealCondition, SealingParty
 from kervan.errors import IllegalTransitionError, NotFoundError, PermitRefusedError
 from kervan.network.dataset import load_network
-from kervan.network.model import CargoUnit, Mode, Network
+from kervan.network.model import Mode, Network
 from kervan.routing.planner import Planner
 from kervan.services.border_permits import PermitAuthorityService
-from kervan.services.demo_corridor import BATTERIES, COTTON, caller_for
+from kervan.services.demo_corridor import BATTERIES, COTTON, UZBEK_TRUCK_ROUTE, caller_for
 from kervan.services.documents import open_drafts
 from kervan.services.planning import RouteQuery, plan_routes
 from kervan.services.shipments import BookingRequest, create_shipment
@@ -54,14 +54,7 @@ RAIL = RouteQuery(
     avoid_modes=[Mode.ROAD, Mode.SEA],
     alternatives=1,
 )
-ROAD = RouteQuery(
-    origin="Tashkent",
-    destination="Istanbul",
-    unit=CargoUnit.TRUCK,
-    truck_flag="UZ",
-    avoid_countries=["TM", "IR"],
-    alternatives=1,
-)
+ROAD = UZBEK_TRUCK_ROUTE
 
 
 @pytest.fixture(scope="module")

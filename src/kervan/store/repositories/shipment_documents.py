@@ -217,10 +217,7 @@ def find_shipment_document(
     return FoundDocument(
         _record(rows[0]),
         frozenset(row.role for row in rows if row.role is not None),
-        [
-            (version, _signature(row))
-            for (version, _), row in sorted(signatures.items(), key=lambda item: item[0])
-        ],
+        [(key[0], _signature(signatures[key])) for key in sorted(signatures)],
         rows[0].party_kid if lock else None,
     )
 
