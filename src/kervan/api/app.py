@@ -26,6 +26,7 @@ from kervan.api.metrics import CONTENT_TYPE_LATEST, ApiMetrics
 from kervan.api.middleware import (
     BodySizeLimit,
     JsonFormatter,
+    LedgerSettled,
     RateLimit,
     RequestContext,
     TokenBucket,
@@ -138,6 +139,7 @@ def create_app(
     def prometheus() -> Response:
         return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
+    app.add_middleware(LedgerSettled, sequencer=app.state.node.sequencer)
     bucket = TokenBucket(rate=limits.requests_per_second, burst=limits.burst)
     app.add_middleware(RateLimit, bucket=bucket, exempt=("/health", "/ready", "/metrics"))
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)

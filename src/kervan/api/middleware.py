@@ -17,6 +17,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kervan.services.ledger_sequencer import LedgerSequencer, waiting_deferred
+
 access_log = logging.getLogger("kervan.access")
 
 
@@ -113,6 +115,37 @@ class RequestContext:
                     "ms": round(elapsed * 1000, 2),
                 },
             )
+
+
+class LedgerSettled:
+    """Answers a request only once the ledger holds the events its steps committed.
+
+    The request's steps commit on a worker thread without waiting for the ledger's sequencer
+    (see `waiting_deferred`); the wait happens here, on the event loop, just before the answer
+    starts, so no request thread sits idle while a batch is written.
+    """
+
+    def __init__(self, app: ASGIApp, sequencer: LedgerSequencer) -> None:
+        self.app = app
+        self.sequencer = sequencer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with waiting_deferred() as wait:
+
+            async def send_when_settled(message: Message) -> None:
+                if message["type"] == "http.response.start" and wait.owed:
+                    wait.owed = False
+                    await self.sequencer.caught_up()
+                await send(message)
+
+            try:
+                await self.app(scope, receive, send_when_settled)
+            finally:
+                if wait.owed:  # no answer went out (the client left): still carry the events
+                    await self.sequencer.caught_up()
 
 
 class BodySizeLimit:

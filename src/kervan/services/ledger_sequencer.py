@@ -15,15 +15,24 @@ batch of the sequencer to carry it into the log:
 - An event still pending after a failed batch (or a crash between a step's commit and its
   batch) is carried by the next batch; the node also sweeps pending events when it starts and
   every few seconds.
+
+A server need not hold a request thread while the request waits for its batch: inside
+`waiting_deferred()` a committed step only marks the wait as owed, and the server awaits
+`caught_up()` on its event loop before it answers (batches then run on a thread of their own).
+The answer still goes out only once the step's events are in the log.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Final
 
+from anyio import CapacityLimiter, to_thread
 from sqlalchemy.orm import Session, sessionmaker
 
 from kervan.documents.keys import Signer
@@ -57,6 +66,8 @@ class LedgerSequencer:
         self._started = 0  # batches begun by this process
         self._finished = 0  # the latest of them that committed
         self._carried = (0, 0)  # committed batches that carried events, and those events
+        self._batch_thread = CapacityLimiter(1)
+        self._running: tuple[asyncio.AbstractEventLoop, asyncio.Future[bool]] | None = None
 
     @property
     def carried(self) -> tuple[int, int]:
@@ -71,17 +82,40 @@ class LedgerSequencer:
         """
         ticket = self._started
         while self._finished <= ticket:
-            with self._leader:
-                if self._finished > ticket:
-                    return
-                self._started += 1
-                number = self._started
-                try:
-                    self._drain()
-                except Exception:
-                    _log.exception("ledger sequencer batch failed; its events stay pending")
-                    return
-                self._finished = number
+            if not self._lead(ticket):
+                return
+
+    async def caught_up(self) -> None:
+        """`catch_up` for an event loop: wait without holding a thread; concurrent waiters
+        share one batch at a time, run on the sequencer's own thread."""
+        ticket = self._started
+        loop = asyncio.get_running_loop()
+        while self._finished <= ticket:
+            running = self._running
+            if running is None or running[0] is not loop or running[1].done():
+                batch = asyncio.ensure_future(
+                    to_thread.run_sync(self._lead, ticket, limiter=self._batch_thread)
+                )
+                self._running = running = (loop, batch)
+            # Shielded: a request that goes away must not cancel the batch others wait for.
+            if not await asyncio.shield(running[1]):
+                return
+
+    def _lead(self, ticket: int) -> bool:
+        """Run one batch unless one that began after `ticket` has committed meanwhile; False
+        when the batch failed (logged; its events stay pending)."""
+        with self._leader:
+            if self._finished > ticket:
+                return True
+            self._started += 1
+            number = self._started
+            try:
+                self._drain()
+            except Exception:
+                _log.exception("ledger sequencer batch failed; its events stay pending")
+                return False
+            self._finished = number
+            return True
 
     def sweep(self) -> int:
         """Carry whatever is pending now (at start-up, and periodically); return how many."""
@@ -138,3 +172,38 @@ class LedgerSequencer:
                 ledger.append_digest(item.document_id, item.event_type, item.payload_digest, at)
             chains.flush()
         return len(events)
+
+
+class LedgerWait:
+    """Whether the steps committed in a deferred context owe a wait for the ledger."""
+
+    __slots__ = ("owed",)
+
+    def __init__(self) -> None:
+        self.owed = False
+
+    def mark(self) -> None:
+        self.owed = True
+
+
+_DEFERRED: ContextVar[LedgerWait | None] = ContextVar("kervan_ledger_wait", default=None)
+
+
+@contextmanager
+def waiting_deferred() -> Iterator[LedgerWait]:
+    """Within the block (and threads started from its context), a committed step does not
+    wait for the sequencer: it marks the returned wait as owed, and whoever opened the block
+    must `await sequencer.caught_up()` before answering when it is."""
+    wait = LedgerWait()
+    token = _DEFERRED.set(wait)
+    try:
+        yield wait
+    finally:
+        _DEFERRED.reset(token)
+
+
+def after_commit_wait(sequencer: LedgerSequencer) -> Callable[[], None]:
+    """What a step runs once its unit of work commits: wait for the sequencer, or only mark
+    the wait as owed inside `waiting_deferred()`."""
+    deferred = _DEFERRED.get()
+    return sequencer.catch_up if deferred is None else deferred.mark

@@ -26,7 +26,7 @@ from kervan.ledger.merkle import MerkleTree
 from kervan.ledger.sth import SignedTreeHead, sign_tree_head
 from kervan.network.model import Network
 from kervan.routing.planner import Planner
-from kervan.services.ledger_sequencer import LedgerSequencer
+from kervan.services.ledger_sequencer import LedgerSequencer, after_commit_wait
 from kervan.services.node_log import NodeLog
 from kervan.settings import Settings
 from kervan.store.db import after_unit_of_work
@@ -140,7 +140,8 @@ class NodeContext:
 
         The event (its payload's digest) is committed with the step, without the append lock;
         once the unit of work has committed, the call that made it returns only after the
-        sequencer has carried the event into the log (see `LedgerSequencer`). Raises
+        sequencer has carried the event into the log (see `LedgerSequencer`; inside
+        `waiting_deferred()` the wait is left to the caller's event loop). Raises
         InvalidRequestError for a blank id or event type or a naive time.
         """
         try:
@@ -150,7 +151,7 @@ class NodeContext:
         PendingLedgerEvents(session).add(
             org_id, document_id, event_type, canonical_digest_hex(payload), at
         )
-        after_unit_of_work(session, self.sequencer.catch_up)
+        after_unit_of_work(session, after_commit_wait(self.sequencer))
 
     @property
     def sequencer(self) -> LedgerSequencer:
