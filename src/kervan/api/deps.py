@@ -57,6 +57,12 @@ def _caller(request: Request, session: Session) -> Caller:
     )
 
 
+def json_answer(content: Any, status_code: int = 200) -> Response:
+    """A JSON answer serialised once, straight to bytes (for content that is JSON already or a
+    pydantic model: no second pass through FastAPI's encoder)."""
+    return Response(to_json(content), status_code, media_type="application/json")
+
+
 def idempotent(
     request: Request,
     session: Session,
@@ -74,7 +80,7 @@ def idempotent(
         # No key, nothing to remember: the answer is serialised once, straight to bytes.
         created = create()
         if isinstance(created, BaseModel):
-            return Response(to_json(created), status_code, media_type="application/json")
+            return json_answer(created, status_code)
         return JSONResponse(jsonable_encoder(created), status_code=status_code)
     if not 1 <= len(key) <= 255:
         raise InvalidRequestError("Idempotency-Key must be 1-255 characters")

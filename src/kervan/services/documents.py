@@ -445,16 +445,15 @@ def evidence_parts(session: Session, caller: Caller, document_id: str) -> Eviden
     seen = _visible(session, caller, document_id)
     record = seen.record
     store = SqlLedgerStore(session, org_id=record.owner)
-    event = f"version:{record.version}"
-    entries = [e for e in store.entries_for_document(document_id) if e.event_type == event]
-    if not entries:
+    entry = store.entry_for_event(document_id, f"version:{record.version}")
+    if entry is None:
         raise NotFoundError("ledger entry of document version", f"{document_id}@{record.version}")
     signatures = [s.entry for version, s in seen.signatures if version == record.version]
     jws: GeneralJws = {
         "payload": b64url_encode(record.body.encode("utf-8")),
         "signatures": signatures,
     }
-    return EvidenceParts(_parse_body(record), jws, entries[0])
+    return EvidenceParts(_parse_body(record), jws, entry)
 
 
 def assemble_evidence(ctx: NodeContext, parts: EvidenceParts) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from kervan.api.deps import idempotent, node_of, reading, transaction
+from kervan.api.deps import idempotent, json_answer, node_of, reading, transaction
 from kervan.services.documents import (
     DocumentView,
     SignRequest,
@@ -50,12 +50,13 @@ def sign(document_id: str, body: SignRequest, request: Request) -> Response:
         )
 
 
-@router.get("/documents/{document_id}/evidence", responses=NOT_FOUND)
-def get_evidence(document_id: str, request: Request) -> dict[str, Any]:
+@router.get("/documents/{document_id}/evidence", response_model=dict[str, Any], responses=NOT_FOUND)
+def get_evidence(document_id: str, request: Request) -> Response:
     """Offline evidence: the version, its JWS, its ledger entry, inclusion proof and tree head."""
     with reading(request) as (session, caller):
         parts = evidence_parts(session, caller, document_id)
-    return assemble_evidence(node_of(request), parts)
+    # The bundle is JSON already: serialised once, straight to bytes.
+    return json_answer(assemble_evidence(node_of(request), parts))
 
 
 @router.get("/trust-list", tags=["verification"])

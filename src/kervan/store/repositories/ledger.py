@@ -64,6 +64,15 @@ _CHAINS: Final = (
     .where(_ENTRIES.c.document_id.in_(bindparam("document_ids", expanding=True)))
     .order_by(_ENTRIES.c.document_id, _ENTRIES.c.seq)
 )
+_EVENT_ENTRY: Final = (
+    select(*_ENTRY_COLUMNS)
+    .where(
+        _ENTRIES.c.document_id == bindparam("document_id"),
+        _ENTRIES.c.event_type == bindparam("event_type"),
+    )
+    .order_by(_ENTRIES.c.seq)
+    .limit(1)
+)
 _OWNER: Final = (
     select(_ENTRIES.c.org_id).where(_ENTRIES.c.document_id == bindparam("document_id")).limit(1)
 )
@@ -229,6 +238,13 @@ class SqlLedgerStore:
             self._owners[document_id] = rows[0].org_id if rows else None
             chain = self._chains[document_id] = [_entry_of(row) for row in rows]
         return list(chain)
+
+    def entry_for_event(self, document_id: str, event_type: str) -> LedgerEntry | None:
+        """Return the document's first entry recording `event_type` (None if there is none)."""
+        row = self._session.execute(
+            _EVENT_ENTRY, {"document_id": document_id, "event_type": event_type}
+        ).one_or_none()
+        return None if row is None else _entry_of(row)
 
     def document_entries(self, document_id: str, *, org_ids: Collection[str]) -> list[LedgerEntry]:
         """Return a chain owned by one of the caller's organisations; NotFound otherwise."""
