@@ -168,10 +168,12 @@ def _sqlite_writers(engine: Engine) -> threading.RLock | None:
 
 @contextmanager
 def read_only(sessions: sessionmaker[Session]) -> Iterator[Session]:
-    """Open a session for reading: one snapshot, no write lock (SQLite begins DEFERRED).
+    """Open a session for reading, with no write lock. Do not write inside it.
 
-    For requests that only read. A write inside it still works on PostgreSQL but may find the
-    SQLite write lock taken; write in a `unit_of_work` instead.
+    SQLite: one DEFERRED transaction, so every statement reads the same snapshot. PostgreSQL:
+    autocommit, so each statement reads the data committed when it starts, exactly as in a
+    transaction at PostgreSQL's READ COMMITTED level (the node's), without the BEGIN and
+    COMMIT round trips.
     """
     bind = sessions.kw["bind"]
     engine = bind if isinstance(bind, Engine) else None
@@ -185,8 +187,19 @@ def read_only(sessions: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+_READER: Final = "_kervan_read_only_face"
+
+
 def _read_only_engine(engine: Engine) -> Engine:
-    """The engine's read-only face (same pool and events, DEFERRED transactions on SQLite)."""
-    if engine.dialect.name != "sqlite":
-        return engine
-    return engine.execution_options(**{_READ_ONLY: True})
+    """The engine's read-only face (same pool and events): DEFERRED transactions on SQLite,
+    autocommit on PostgreSQL. Made once per engine."""
+    held = vars(engine)  # kept on the engine itself: it goes when the engine goes
+    reader: Engine | None = held.get(_READER)
+    if reader is None:
+        options: dict[str, Any] = (
+            {_READ_ONLY: True}
+            if engine.dialect.name == "sqlite"
+            else {"isolation_level": "AUTOCOMMIT"}
+        )
+        reader = held[_READER] = engine.execution_options(**options)
+    return reader
