@@ -378,16 +378,7 @@ def sign_step(
         rail = getattr(rail, body.step)(evidence)
         new_state, lifecycle = rail.state.value, rail.model_dump(mode="json")
         allowed = sorted(s.name.lower() for s in rail.allowed_steps())
-    stored = record_signed_step(
-        session,
-        record,
-        position=len(on_version),
-        entry=entry,
-        state=new_state,
-        lifecycle=json.dumps(lifecycle),
-        at=at,
-    )
-    ctx.record_on_commit(
+    event = ctx.ledger_event(
         session,
         record.owner,
         document_id,
@@ -401,6 +392,16 @@ def sign_step(
             "state": new_state,
         },
         at,
+    )
+    stored = record_signed_step(
+        session,
+        record,
+        position=len(on_version),
+        entry=entry,
+        state=new_state,
+        lifecycle=json.dumps(lifecycle),
+        at=at,
+        event=event,
     )
     return _view(seen, [*signatures, (record.version, stored)], allowed, state=new_state)
 

@@ -32,7 +32,7 @@ from kervan.settings import Settings
 from kervan.store.db import after_unit_of_work
 from kervan.store.keyfiles import KeyFileStore
 from kervan.store.repositories.ledger import SqlLedgerStore, TreeHeadRepository
-from kervan.store.repositories.ledger_pending import PendingLedgerEvents
+from kervan.store.repositories.ledger_pending import PendingLedgerEvents, event_params
 from kervan.store.repositories.organisations import (
     Organisation,
     OrganisationKind,
@@ -144,14 +144,27 @@ class NodeContext:
         `waiting_deferred()` the wait is left to the caller's event loop). Raises
         InvalidRequestError for a blank id or event type or a naive time.
         """
+        values = self.ledger_event(session, org_id, document_id, event_type, payload, at)
+        PendingLedgerEvents(session).store(values)
+
+    def ledger_event(
+        self,
+        session: Session,
+        org_id: str,
+        document_id: str,
+        event_type: str,
+        payload: dict[str, Any],
+        at: datetime,
+    ) -> dict[str, Any]:
+        """`record_on_commit` for a step that stores the event itself, in the statement that
+        stores its own changes: the pending event's values (`ledger_pending.INSERT_EVENT`).
+        The unit of work must store them; the wait for the sequencer is the same."""
         try:
             check_event(document_id, event_type, at)
         except ValueError as exc:
             raise InvalidRequestError(f"cannot record {event_type!r}: {exc}") from exc
-        PendingLedgerEvents(session).add(
-            org_id, document_id, event_type, canonical_digest_hex(payload), at
-        )
         after_unit_of_work(session, after_commit_wait(self.sequencer))
+        return event_params(org_id, document_id, event_type, canonical_digest_hex(payload), at)
 
     @property
     def sequencer(self) -> LedgerSequencer:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
@@ -17,7 +17,15 @@ from sqlalchemy.orm import Session
 from kervan.store.tables import LedgerPendingRow, table_of
 
 _PENDING: Final = table_of(LedgerPendingRow)
-_INSERT: Final = insert(_PENDING)
+#: The insert of one pending event, its values bound by name (`event_params`), so a step can
+#: fold it into the statement that stores its own changes.
+INSERT_EVENT: Final = insert(_PENDING).values(
+    org_id=bindparam("event_org"),
+    document_id=bindparam("event_document"),
+    event_type=bindparam("event_type"),
+    payload_digest=bindparam("event_digest"),
+    recorded_at=bindparam("event_at"),
+)
 _OLDEST: Final = (
     select(_PENDING.c.id).order_by(_PENDING.c.id).limit(bindparam("limit")).scalar_subquery()
 )
@@ -48,6 +56,19 @@ class PendingEvent:
     recorded_at: datetime
 
 
+def event_params(
+    org_id: str, document_id: str, event_type: str, payload_digest: str, recorded_at: datetime
+) -> dict[str, Any]:
+    """The bound values of `INSERT_EVENT` for one event of `org_id`'s document."""
+    return {
+        "event_org": org_id,
+        "event_document": document_id,
+        "event_type": event_type,
+        "event_digest": payload_digest,
+        "event_at": recorded_at,
+    }
+
+
 class PendingLedgerEvents:
     """The ledger_pending table in one unit of work."""
 
@@ -65,15 +86,12 @@ class PendingLedgerEvents:
         """Record an event of `org_id`'s document, to be sequenced once this unit of work
         commits (it commits or rolls back with the step it records)."""
         self._session.execute(
-            _INSERT,
-            {
-                "org_id": org_id,
-                "document_id": document_id,
-                "event_type": event_type,
-                "payload_digest": payload_digest,
-                "recorded_at": recorded_at,
-            },
+            INSERT_EVENT, event_params(org_id, document_id, event_type, payload_digest, recorded_at)
         )
+
+    def store(self, values: dict[str, Any]) -> None:
+        """`add` for values made by `event_params`."""
+        self._session.execute(INSERT_EVENT, values)
 
     def take(self, limit: int) -> list[PendingEvent]:
         """Remove the oldest `limit` committed events and return them, oldest first (they are

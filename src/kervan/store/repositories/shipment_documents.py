@@ -24,6 +24,7 @@ from kervan.store.repositories.documents import (
     signature_columns,
     stored_signature,
 )
+from kervan.store.repositories.ledger_pending import INSERT_EVENT
 from kervan.store.tables import (
     DocumentRow,
     DocumentSignatureRow,
@@ -174,6 +175,8 @@ _INSERT_SIGNATURE: Final = insert(_SIGNATURES).values(
 _SIGNED_STEP: Final = _SET_LIFECYCLE.add_cte(_INSERT_SIGNATURE.cte("new_signature")).add_cte(
     _SET_STATE.cte("new_state")
 )
+# ... and the step's ledger event, pending for the sequencer, in the same statement.
+_SIGNED_STEP_AND_EVENT: Final = _SIGNED_STEP.add_cte(INSERT_EVENT.cte("new_event"))
 
 
 def _record(row: Any) -> ShipmentDocument:
@@ -238,9 +241,11 @@ def record_signed_step(
     state: str,
     lifecycle: str,
     at: datetime,
+    event: dict[str, Any] | None = None,
 ) -> StoredSignature:
     """Store a signed step: the signature entry at `position` of the current version (a taken
-    position fails on the primary key), the document's new state and its link's lifecycle."""
+    position fails on the primary key), the document's new state and its link's lifecycle, and
+    the step's pending ledger `event` when given (`ledger_pending.event_params`)."""
     kid, party, role, signed_at, text = signature_columns(entry)
     params = {
         "owner": record.owner,
@@ -258,10 +263,15 @@ def record_signed_step(
         "new_lifecycle": lifecycle,
     }
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(_SIGNED_STEP, params)
+        if event is None:
+            session.execute(_SIGNED_STEP, params)
+        else:
+            session.execute(_SIGNED_STEP_AND_EVENT, {**params, **event})
     else:
         session.execute(_INSERT_SIGNATURE, params)
         session.execute(_SET_STATE, params)
         session.execute(_SET_LIFECYCLE, params)
+        if event is not None:
+            session.execute(INSERT_EVENT, event)
     stored: JwsSignature = {"protected": entry["protected"], "signature": entry["signature"]}
     return StoredSignature(position, kid, party, role, signed_at, stored)
