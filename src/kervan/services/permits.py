@@ -1,5 +1,5 @@
 """e-Permits as use cases: a permit authority's quotas, issuing the permits shipments request,
-and verifying a permit's QR code for anyone who scans it.
+revoking an unused permit, and verifying a permit's QR code for anyone who scans it.
 
 A booking opens one e-Permit request per foreign country its truck enters; the permit authority
 of that country issues the permit from its quota (the sequence number is claimed atomically, so
@@ -60,6 +60,23 @@ class IssueRequest(BaseModel):
 
     document_id: str = Field(min_length=1, max_length=128)
     valid_days: int = Field(90, ge=1, le=366)
+
+
+class RevokeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(min_length=3, max_length=500, description="Why the permit is revoked")
+
+
+class PermitRevocation(BaseModel):
+    """A revoked permit: from now on its QR code checks as revoked."""
+
+    permit_id: str
+    revoked_at: datetime
+    reason: str
+    document_id: str | None = Field(
+        None, description="The shipment's e-Permit document, now in state `revoked`"
+    )
 
 
 class PermitCheck(BaseModel):
@@ -171,6 +188,55 @@ def issue_for_shipment(
     )
     session.flush()
     return wire
+
+
+def revoke_permit(
+    ctx: NodeContext, session: Session, caller: Caller, permit_id: str, body: RevokeRequest
+) -> PermitRevocation:
+    """Revoke a permit the caller's authority issued and nobody has used yet.
+
+    Another authority's permit is a NotFoundError; a used or already revoked one is an
+    IllegalTransitionError (wire codes PERMIT_USED, PERMIT_ALREADY_REVOKED). The shipment's
+    e-Permit document goes to state `revoked` and its ledger chain records the revocation.
+    """
+    _authority(caller)
+    at = ctx.clock()
+    revoked = PermitRepository(session).revoke_permit(permit_id, at=at, org_ids=[caller.org_id])
+    assert revoked.revoked_at is not None
+    revocation = PermitRevocation(
+        permit_id=permit_id, revoked_at=revoked.revoked_at, reason=body.reason
+    )
+    link = _permit_document(session, permit_id)
+    if link is None:
+        return revocation
+    lifecycle = {
+        "state": "revoked",
+        "permit_id": permit_id,
+        "revoked_at": revoked.revoked_at.isoformat(),
+        "reason": body.reason,
+    }
+    owner = [link.org_id]
+    DocumentRepository(session).set_state(link.document_id, "revoked", at=at, org_ids=owner)
+    link.lifecycle = json.dumps(lifecycle)
+    ctx.ledger(session, link.org_id).append(
+        link.document_id, "revoke", {**lifecycle, "authority": caller.org_id}, at
+    )
+    session.flush()
+    return revocation.model_copy(update={"document_id": link.document_id})
+
+
+def _permit_document(session: Session, permit_id: str) -> ShipmentDocumentRow | None:
+    """The shipment's e-Permit document the permit was issued for (its lifecycle names it)."""
+    candidates = session.scalars(
+        select(ShipmentDocumentRow).where(
+            ShipmentDocumentRow.kind == "e-Permit",
+            ShipmentDocumentRow.lifecycle.contains(json.dumps(permit_id)),
+        )
+    )
+    for link in candidates:
+        if json.loads(link.lifecycle).get("permit_id") == permit_id:
+            return link
+    return None
 
 
 def check_qr(session: Session, token: str, at: datetime) -> PermitCheck:

@@ -4,8 +4,8 @@ printable permit with its QR code.
 
 services.permits has no listing use case, so the desk reads the authority's own quotas and
 permits here, filtered by the caller's organisation exactly as the repositories filter them,
-after the same authority check the service makes. Revoking is not offered: the permits service
-has no revoke use case yet.
+after the same authority check the service makes. An unused permit can be revoked, with a
+reason (services.permits.revoke_permit).
 """
 
 from __future__ import annotations
@@ -23,7 +23,14 @@ from kervan.documents.epermit import PermitType
 from kervan.documents.render import render_permit
 from kervan.errors import KervanError, NotFoundError
 from kervan.services.access import Caller, Scope
-from kervan.services.permits import IssueRequest, QuotaRequest, add_quota, issue_for_shipment
+from kervan.services.permits import (
+    IssueRequest,
+    QuotaRequest,
+    RevokeRequest,
+    add_quota,
+    issue_for_shipment,
+    revoke_permit,
+)
 from kervan.store.repositories.documents import DocumentRepository
 from kervan.store.repositories.organisations import OrganisationKind
 from kervan.store.repositories.permits import PermitRepository
@@ -185,6 +192,28 @@ def issue(
         return redirect_with(request, "/permits", Flash(False, "action.refused", exc.message))
     issued = str(wire.get("permit_id", document_id))
     return redirect_with(request, "/permits", Flash(True, "permits.issued_done", issued))
+
+
+@router.post("/permits/{permit_id}/revoke")
+def revoke(
+    request: Request,
+    permit_id: str,
+    reason: Annotated[str, Form(max_length=500)] = "",
+    csrf: Annotated[str, Form(alias=CSRF_FIELD, max_length=128)] = "",
+) -> Response:
+    """Revoke an unused permit the authority issued, with the reason given."""
+    check_csrf(request, csrf)
+    try:
+        body = RevokeRequest(reason=reason.strip())
+    except ValidationError as exc:
+        message = exc.errors()[0]["msg"]
+        return redirect_with(request, "/permits", Flash(False, "action.refused", message))
+    try:
+        with signed_in(request) as (session, caller):
+            revoke_permit(node_of(request), session, caller, permit_id, body)
+    except KervanError as exc:
+        return redirect_with(request, "/permits", Flash(False, "action.refused", exc.message))
+    return redirect_with(request, "/permits", Flash(True, "permits.revoked_done", permit_id))
 
 
 @router.get("/permits/{permit_id}/print", response_class=HTMLResponse)

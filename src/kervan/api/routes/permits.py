@@ -1,4 +1,5 @@
-"""e-Permits over HTTP: quotas and issuing (permit authorities), and verifying a scanned QR."""
+"""e-Permits over HTTP: quotas, issuing and revoking (permit authorities), and verifying a
+scanned QR."""
 
 from __future__ import annotations
 
@@ -11,11 +12,14 @@ from kervan.api.deps import idempotent, node_of, transaction
 from kervan.services.permits import (
     IssueRequest,
     PermitCheck,
+    PermitRevocation,
     QuotaRequest,
     QuotaView,
+    RevokeRequest,
     add_quota,
     check_qr,
     issue_for_shipment,
+    revoke_permit,
 )
 from kervan.store.db import unit_of_work
 
@@ -47,6 +51,28 @@ def issue_permit(body: IssueRequest, request: Request) -> Response:
             return issue_for_shipment(ctx, session, caller, body)
 
         return idempotent(request, session, caller, body, create)
+
+
+@router.post(
+    "/permits/{permit_id}/revocation",
+    status_code=201,
+    response_model=PermitRevocation,
+    responses={
+        404: {"description": "No such permit issued by the caller's authority"},
+        409: {"description": "The permit is used or already revoked"},
+    },
+)
+def revoke(permit_id: str, body: RevokeRequest, request: Request) -> Response:
+    """Revoke an unused permit your authority issued: its QR code then checks as revoked."""
+    ctx = node_of(request)
+    with transaction(request) as (session, caller):
+        return idempotent(
+            request,
+            session,
+            caller,
+            body,
+            lambda: revoke_permit(ctx, session, caller, permit_id, body),
+        )
 
 
 @router.post("/verify/permit", response_model=PermitCheck, tags=["verification"])
