@@ -253,6 +253,20 @@ def test_permit_issued_and_its_qr_checked_anonymously(
     page.goto(base_url + tampered)
     expect(page.locator(".verdict.refused")).to_contain_text("not a valid permit")
 
+    # The truck's plate is reported stolen: the authority revokes the unused permit, with a
+    # reason; the same QR then checks as revoked for anyone.
+    log_in(page, base_url, "tr-permits")
+    row = page.locator("table.issued-table tbody tr", has_text=permit_id)
+    row.get_by_label("Reason for revoking").fill("plate reported stolen")
+    row.get_by_role("button", name="Revoke").click()
+    expect(page.locator(".flash.ok")).to_contain_text(f"Permit revoked: {permit_id}")
+    expect(row.locator(".state-badge")).to_have_text("revoked")
+    expect(row.get_by_role("button", name="Revoke")).to_have_count(0)
+    log_out(page)
+    page.goto(base_url + check)
+    expect(page.locator(".verdict")).to_have_attribute("data-status", "revoked")
+    expect(page.locator(".verdict")).to_contain_text("Revoked permit")
+
 
 def test_evidence_verified_without_login(page: Page, base_url: str, tmp_path: Path) -> None:
     log_in(page, base_url, "xian-forwarding")
