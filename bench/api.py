@@ -14,6 +14,11 @@ with a fixed number of concurrent connections:
 - verify, one operation = GET /v1/documents/{id}/evidence of an issued e-CMR (the version, its
   JWS, ledger entry, inclusion proof and a signed tree head).
 
+The baseline, measured on the same server in the same run: GET /health (the whole HTTP stack and
+middleware, no login, no database). Machines like this one vary by tens of percent from one
+minute to the next, so each result is also given relative to it (requests per second over the
+baseline's), which compares runs made at different times.
+
 On PostgreSQL the seeded tables are ANALYZEd before the run, as autovacuum would within a minute
 on a running node. Each fresh server is warmed up first with --warmup seconds of issue+sign on
 shipments of its own (not counted): its workers open their database connections, load the
@@ -281,12 +286,15 @@ async def _load(
         record(statuses, [201, 201], started)
         return True
 
-    async def verify(connection: KeepAliveConnection, authorization: str, position: int) -> None:
-        document = ecmrs[position % len(ecmrs)]
-        started = time.perf_counter()
-        status, _ = await connection.request(
-            "GET", f"/v1/documents/{document}/evidence", authorization
+    async def read(connection: KeepAliveConnection, authorization: str, position: int) -> None:
+        """verify: one e-CMR's evidence; health: the baseline."""
+        path = (
+            "/health"
+            if kind == "health"
+            else f"/v1/documents/{ecmrs[position % len(ecmrs)]}/evidence"
         )
+        started = time.perf_counter()
+        status, _ = await connection.request("GET", path, authorization)
         record([status], [200], started)
 
     def record(statuses: list[int], expected: list[int], started: float) -> None:
@@ -304,7 +312,7 @@ async def _load(
                     if not await issue_sign(connections[number], authorization):
                         return
                 else:
-                    await verify(connections[number], authorization, position)
+                    await read(connections[number], authorization, position)
                     position += concurrency
             except TransportError as exc:
                 reason = str(exc)[:80]
@@ -319,8 +327,13 @@ async def _load(
     finally:
         for connection in connections:
             connection.close()
-    elapsed = time.perf_counter() - begun
-    load_cpu = time.process_time() - cpu_begun
+    return summary(latencies, errors, time.perf_counter() - begun, time.process_time() - cpu_begun)
+
+
+def summary(
+    latencies: list[float], errors: dict[str, int], elapsed: float, load_cpu: float
+) -> dict[str, Any]:
+    """One load run's figures: operations/s, p50/p99 latency, errors, the load process's CPU."""
     return {
         "operations": len(latencies),
         "seconds": round(elapsed, 3),
@@ -461,6 +474,9 @@ def bench(
                 warm = run_load(
                     base, "issue_sign", ecmrs, tokens, warmup, concurrency, pid, backend
                 )
+                baseline = run_load(
+                    base, "health", [], tokens, seconds / 2, concurrency, pid, backend
+                )
                 measured = ecmrs[warm["operations"] :]
                 issue = run_load(
                     base, "issue_sign", measured, tokens, seconds, concurrency, pid, backend
@@ -473,8 +489,14 @@ def bench(
         "seed_seconds": round(seeded, 1),
         "shipments": shipments,
         "warmup": {"seconds": warmup, "issue_sign_operations": warm["operations"]},
+        "baseline_health": baseline,
         "issue_sign": issue,
         "verify": verify,
+        "requests_relative_to_baseline": {
+            # issue+sign: two requests per operation
+            "issue_sign": round(2 * issue["per_s"] / baseline["per_s"], 3),
+            "verify": round(verify["per_s"] / baseline["per_s"], 3),
+        },
     }
 
 
@@ -520,6 +542,7 @@ def main() -> None:
             "sign_taking_over, both by the consignor, on a pre-booked truck shipment's e-CMR "
             "(one operation = both requests; latency = both together)",
             "verify": "GET /v1/documents/{ecmr}/evidence of an issued e-CMR",
+            "baseline_health": "GET /health on the same server in the same run (HTTP stack only)",
         },
         "setup": {
             "server": f"uvicorn kervan.api.asgi:app (uvloop, httptools), {args.workers} "
