@@ -28,6 +28,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from kervan.errors import AuthenticationError, InvalidRequestError, NotFoundError, ScopeError
+from kervan.store.direct import DirectStatement
 from kervan.store.repositories.organisations import OrganisationKind
 from kervan.store.tables import ApiClientRow, ApiKeyRow, OrganisationRow, UserRow, table_of
 
@@ -274,9 +275,7 @@ def authenticate(
     subject, org_id = str(claims["sub"]), str(claims.get("org", ""))
     if subject.startswith("client:"):
         # The client and its organisation in one read: a token of a revoked client is refused.
-        found = session.execute(
-            _CLIENT_CALLER, {"org_id": org_id, "client_id": subject[7:]}
-        ).one_or_none()
+        found = _CLIENT_CALLER.one_or_none(session, {"org_id": org_id, "client_id": subject[7:]})
         if found is None or found.revoked_at is not None:
             raise AuthenticationError("the client behind this token is revoked")
         kind, country = found.kind, found.country
@@ -294,7 +293,7 @@ def authenticate(
 _SCOPES: Final = frozenset(s.value for s in Scope)
 _CLIENTS: Final = table_of(ApiClientRow)
 _ORGANISATIONS: Final = table_of(OrganisationRow)
-_CLIENT_CALLER: Final = (
+_CLIENT_CALLER: Final = DirectStatement(
     select(_CLIENTS.c.revoked_at, _ORGANISATIONS.c.kind, _ORGANISATIONS.c.country)
     .join(_ORGANISATIONS, _ORGANISATIONS.c.id == _CLIENTS.c.org_id)
     .where(

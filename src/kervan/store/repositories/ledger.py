@@ -26,6 +26,7 @@ from kervan.ledger.log import Ledger
 from kervan.ledger.report import Check, VerificationReport
 from kervan.ledger.sth import SignedTreeHead
 from kervan.store.db import is_sqlite
+from kervan.store.direct import DirectStatement
 from kervan.store.repositories._common import visible
 from kervan.store.tables import (
     DocumentRow,
@@ -64,7 +65,7 @@ _CHAINS: Final = (
     .where(_ENTRIES.c.document_id.in_(bindparam("document_ids", expanding=True)))
     .order_by(_ENTRIES.c.document_id, _ENTRIES.c.seq)
 )
-_EVENT_ENTRY: Final = (
+_EVENT_ENTRY: Final = DirectStatement(
     select(*_ENTRY_COLUMNS)
     .where(
         _ENTRIES.c.document_id == bindparam("document_id"),
@@ -241,9 +242,9 @@ class SqlLedgerStore:
 
     def entry_for_event(self, document_id: str, event_type: str) -> LedgerEntry | None:
         """Return the document's first entry recording `event_type` (None if there is none)."""
-        row = self._session.execute(
-            _EVENT_ENTRY, {"document_id": document_id, "event_type": event_type}
-        ).one_or_none()
+        row = _EVENT_ENTRY.one_or_none(
+            self._session, {"document_id": document_id, "event_type": event_type}
+        )
         return None if row is None else _entry_of(row)
 
     def document_entries(self, document_id: str, *, org_ids: Collection[str]) -> list[LedgerEntry]:

@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from kervan.documents.jws import JwsSignature
+from kervan.store.direct import DirectStatement
 from kervan.store.repositories.documents import (
     StoredSignature,
     signature_columns,
@@ -172,11 +173,16 @@ _INSERT_SIGNATURE: Final = insert(_SIGNATURES).values(
 )
 # PostgreSQL: the signature, the document's state and the link's lifecycle in one statement
 # (data-modifying CTEs), one round trip instead of three.
-_SIGNED_STEP: Final = _SET_LIFECYCLE.add_cte(_INSERT_SIGNATURE.cte("new_signature")).add_cte(
+_SIGNED_STEP_CTES: Final = _SET_LIFECYCLE.add_cte(_INSERT_SIGNATURE.cte("new_signature")).add_cte(
     _SET_STATE.cte("new_state")
 )
+_SIGNED_STEP: Final = DirectStatement(_SIGNED_STEP_CTES)
 # ... and the step's ledger event, pending for the sequencer, in the same statement.
-_SIGNED_STEP_AND_EVENT: Final = _SIGNED_STEP.add_cte(INSERT_EVENT.cte("new_event"))
+_SIGNED_STEP_AND_EVENT: Final = DirectStatement(
+    _SIGNED_STEP_CTES.add_cte(INSERT_EVENT.cte("new_event"))
+)
+_FIND_DIRECT: Final = DirectStatement(_FIND)
+_FIND_FOR_UPDATE_DIRECT: Final = DirectStatement(_FIND_FOR_UPDATE)
 
 
 def _record(row: Any) -> ShipmentDocument:
@@ -209,8 +215,8 @@ def find_shipment_document(
     the next lifecycle step without another signer slipping in between. The party's current
     signing key id is read with it then.
     """
-    query = _FIND_FOR_UPDATE if lock else _FIND
-    rows = session.execute(query, {"document_id": document_id, "party": party}).all()
+    query = _FIND_FOR_UPDATE_DIRECT if lock else _FIND_DIRECT
+    rows = query.rows(session, {"document_id": document_id, "party": party})
     if not rows:
         return None
     signatures: dict[tuple[int, int], Any] = {}
@@ -264,9 +270,9 @@ def record_signed_step(
     }
     if session.get_bind().dialect.name == "postgresql":
         if event is None:
-            session.execute(_SIGNED_STEP, params)
+            _SIGNED_STEP.run(session, params)
         else:
-            session.execute(_SIGNED_STEP_AND_EVENT, {**params, **event})
+            _SIGNED_STEP_AND_EVENT.run(session, {**params, **event})
     else:
         session.execute(_INSERT_SIGNATURE, params)
         session.execute(_SET_STATE, params)
