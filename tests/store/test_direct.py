@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from kervan.services import access
 from kervan.store.direct import DirectStatement
-from kervan.store.repositories import ledger, shipment_documents
+from kervan.store.repositories import ledger, ledger_pending, shipment_documents
 from kervan.store.repositories.organisations import OrganisationKind
 from kervan.store.tables import OrganisationRow, PermitQuotaRow, table_of
 from tests.store.conftest import AddOrganisation
@@ -102,6 +102,10 @@ POSTGRES = make_url("postgresql+psycopg://").get_dialect()()
         pytest.param(shipment_documents._SIGNED_STEP, id="signed-step"),
         pytest.param(shipment_documents._SIGNED_STEP_AND_EVENT, id="signed-step-and-event"),
         pytest.param(ledger._EVENT_ENTRY, id="ledger-entry"),
+        pytest.param(ledger._LOCK, id="append-lock"),
+        pytest.param(ledger._LEAVES_FROM, id="leaves"),
+        pytest.param(ledger._CHAINS_OF_ARRAY, id="chains"),
+        pytest.param(ledger_pending._TAKE, id="pending-events"),
     ],
 )
 def test_the_hot_statements_run_directly_on_postgresql(hot: DirectStatement) -> None:

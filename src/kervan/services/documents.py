@@ -334,14 +334,14 @@ def sign_step(
     if record.kind not in ("e-CMR", "CIM-SMGS"):
         raise InvalidRequestError(f"{record.kind} documents are signed through their own authority")
     at = ctx.clock()
-    state = json.loads(record.lifecycle)
     signatures = seen.signatures
     on_version = [s for version, s in signatures if version == record.version]
     signed = {s.role for s in on_version if s.party == caller.org_id}
     signer = ctx.signer(session, caller.org_id, current=seen.party_kid)
     allowed: list[str]
+    # The lifecycle is parsed and written as JSON by pydantic itself (no dict in between).
     if record.kind == "e-CMR":
-        note = Ecmr.model_validate(state)
+        note = Ecmr.model_validate_json(record.lifecycle)
         steps = {s.name.lower(): s for s in EcmrStep}
         if body.step not in steps:
             raise InvalidRequestError(
@@ -357,10 +357,10 @@ def sign_step(
         role = _role_for(body.step, caller, parties, signed)
         entry, evidence = signed_by(signer, role, record.body, record.version, at)
         note = _ecmr_step(note, steps[body.step], evidence, body)
-        new_state, lifecycle = note.state.value, note.model_dump(mode="json")
+        new_state, lifecycle = note.state.value, note.model_dump_json()
         allowed = sorted(s.name.lower() for s in note.allowed_steps())
     else:
-        rail = CimSmgsNote.model_validate(state)
+        rail = CimSmgsNote.model_validate_json(record.lifecycle)
         rail_steps = {s.name.lower(): s for s in CimSmgsStep}
         if body.step not in rail_steps:
             raise InvalidRequestError(
@@ -376,7 +376,7 @@ def sign_step(
         role = _role_for(body.step, caller, parties, signed)
         entry, evidence = signed_by(signer, role, record.body, 1, at)
         rail = getattr(rail, body.step)(evidence)
-        new_state, lifecycle = rail.state.value, rail.model_dump(mode="json")
+        new_state, lifecycle = rail.state.value, rail.model_dump_json()
         allowed = sorted(s.name.lower() for s in rail.allowed_steps())
     event = ctx.ledger_event(
         session,
@@ -399,7 +399,7 @@ def sign_step(
         position=len(on_version),
         entry=entry,
         state=new_state,
-        lifecycle=json.dumps(lifecycle),
+        lifecycle=lifecycle,
         at=at,
         event=event,
     )

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any, Final
 
-from sqlalchemy import bindparam, func, insert, select, text
+from sqlalchemy import String, any_, bindparam, func, insert, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,7 +40,7 @@ from kervan.store.tables import (
 APPEND_LOCK_KEY: Final = 0x4B455256414E  # "KERVAN"
 
 
-_LOCK: Final = text("SELECT pg_advisory_xact_lock(:key)")
+_LOCK: Final = DirectStatement(text("SELECT pg_advisory_xact_lock(:key)"))
 _ENTRIES: Final = table_of(LedgerEntryRow)
 _ENTRY_COLUMNS: Final = (
     _ENTRIES.c.log_index,
@@ -50,7 +51,7 @@ _ENTRY_COLUMNS: Final = (
     _ENTRIES.c.previous_entry_hash,
     _ENTRIES.c.recorded_at,
 )
-_LEAVES_FROM: Final = (
+_LEAVES_FROM: Final = DirectStatement(
     select(_ENTRIES.c.log_index, _ENTRIES.c.leaf_hash)
     .where(_ENTRIES.c.log_index >= bindparam("start"))
     .order_by(_ENTRIES.c.log_index)
@@ -63,6 +64,13 @@ _CHAIN: Final = (
 _CHAINS: Final = (
     select(*_ENTRY_COLUMNS, _ENTRIES.c.org_id)
     .where(_ENTRIES.c.document_id.in_(bindparam("document_ids", expanding=True)))
+    .order_by(_ENTRIES.c.document_id, _ENTRIES.c.seq)
+)
+# PostgreSQL: the ids as one array parameter, so the statement is the same for any number of
+# them (prepared once, run directly).
+_CHAINS_OF_ARRAY: Final = DirectStatement(
+    select(*_ENTRY_COLUMNS, _ENTRIES.c.org_id)
+    .where(_ENTRIES.c.document_id == any_(bindparam("document_ids", type_=ARRAY(String))))
     .order_by(_ENTRIES.c.document_id, _ENTRIES.c.seq)
 )
 _EVENT_ENTRY: Final = DirectStatement(
@@ -117,7 +125,7 @@ class SqlLedgerStore:
     def lock_for_append(self) -> None:
         """Take the node's append lock until the transaction ends (no-op on SQLite)."""
         if not is_sqlite(self._session):
-            self._session.execute(_LOCK, {"key": APPEND_LOCK_KEY})
+            _LOCK.rows(self._session, {"key": APPEND_LOCK_KEY})
 
     def known_count(self, count: int) -> None:
         """Tell the store how many entries it holds (read under the append lock)."""
@@ -187,7 +195,12 @@ class SqlLedgerStore:
             return
         chains: dict[str, list[LedgerEntry]] = {d: [] for d in wanted}
         owners: dict[str, str | None] = dict.fromkeys(wanted)
-        for row in self._session.execute(_CHAINS, {"document_ids": wanted}):
+        rows = (
+            self._session.execute(_CHAINS, {"document_ids": wanted}).all()
+            if is_sqlite(self._session)
+            else _CHAINS_OF_ARRAY.rows(self._session, {"document_ids": wanted})
+        )
+        for row in rows:
             chains[row.document_id].append(_entry_of(row))
             owners[row.document_id] = owners[row.document_id] or row.org_id
         self._chains.update(chains)
@@ -220,7 +233,7 @@ class SqlLedgerStore:
 
     def leaves_from(self, start: int) -> list[tuple[int, bytes]]:
         """Return (log index, leaf hash) of the stored entries from `start` on, in index order."""
-        rows = self._session.execute(_LEAVES_FROM, {"start": start})
+        rows = _LEAVES_FROM.rows(self._session, {"start": start})
         result = []
         for index, value in rows:
             try:

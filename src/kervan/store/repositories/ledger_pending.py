@@ -14,6 +14,7 @@ from typing import Any, Final
 from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from kervan.store.direct import DirectStatement
 from kervan.store.tables import LedgerPendingRow, table_of
 
 _PENDING: Final = table_of(LedgerPendingRow)
@@ -29,7 +30,7 @@ INSERT_EVENT: Final = insert(_PENDING).values(
 _OLDEST: Final = (
     select(_PENDING.c.id).order_by(_PENDING.c.id).limit(bindparam("limit")).scalar_subquery()
 )
-_TAKE: Final = (
+_TAKE: Final = DirectStatement(
     delete(_PENDING)
     .where(_PENDING.c.id.in_(_OLDEST))
     .returning(
@@ -97,7 +98,7 @@ class PendingLedgerEvents:
         """Remove the oldest `limit` committed events and return them, oldest first (they are
         gone only if this unit of work commits: call it under the append lock, and append
         them in the same unit of work)."""
-        rows = self._session.execute(_TAKE, {"limit": limit}).all()
+        rows = _TAKE.rows(self._session, {"limit": limit})
         return sorted((PendingEvent(*row) for row in rows), key=lambda event: event.id)
 
     def count(self) -> int:
