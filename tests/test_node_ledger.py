@@ -212,3 +212,21 @@ def test_two_workers_storing_the_same_head_store_it_once(backend: str, tmp_path:
         with pytest.raises(LedgerIntegrityError, match="another tree head"):
             store_forged()
         engine.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_starting_node_loads_its_tree_before_any_request(backend: str, tmp_path: Path) -> None:
+    with migrated_database(backend, tmp_path) as url:
+        ctx, engine = node_on(url, tmp_path)
+        _append(ctx, "KZ-ECMR-0001", 3)
+        _append(ctx, "UZ-ECMR-0002", 4)
+        starting = another_worker(ctx)
+        assert starting.load_ledger() == 7
+        with read_only(ctx.sessions) as session:
+            stored = SqlLedgerStore(session, org_id=ctx.settings.node_id)
+            expected = MerkleTree(stored.leaf_hashes()).root()
+        with read_only(ctx.sessions) as session:
+            current = starting.log.committed(SqlLedgerStore(session, org_id=""))
+        assert current.size == 7
+        assert current.tree.root(7) == expected
+        engine.dispose()

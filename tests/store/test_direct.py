@@ -32,6 +32,9 @@ MOVE_REGISTRATION = DirectStatement(
     .where(ORGANISATIONS.c.id == bindparam("org"))
     .values(created_at=bindparam("at"))
 )
+NAME_OF = DirectStatement(
+    select(ORGANISATIONS.c.name).where(ORGANISATIONS.c.id == bindparam("org"))
+)
 REGISTER = DirectStatement(
     insert(ORGANISATIONS).values(
         id=bindparam("org"), name="Caspian Ro-Ro", country="AZ", kind="carrier", created_at=T0
@@ -49,7 +52,10 @@ def carriers(session: Session, add_organisation: AddOrganisation) -> Session:
 
 
 def test_rows_are_what_sqlalchemy_reads_with_times_in_utc(carriers: Session) -> None:
+    # Statements of other shapes run before and after on the same connection.
+    assert NAME_OF.rows(carriers, {"org": "az-customs"})[0].name == "az-customs Ltd"
     found = CARRIERS_OF.rows(carriers, {"country": "AZ"})
+    assert NAME_OF.one_or_none(carriers, {"org": "kz-ktz-express"}) == ("kz-ktz-express Ltd",)
     expected = carriers.execute(CARRIERS_OF.statement, {"country": "AZ"}).all()
     assert [tuple(row) for row in found] == [tuple(row) for row in expected]
     assert [row.id for row in found] == ["az-ady-express", "az-caspian-shipping"]

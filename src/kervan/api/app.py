@@ -127,6 +127,7 @@ def create_app(
     app.state.network = network
     app.state.planner = Planner(network)
     app.state.node = NodeContext(settings, sessions, network, app.state.planner, keys)
+    app.state.node.load_ledger()
     app.state.metrics = metrics
     problems.install(app)
     document_problems(app)

@@ -29,7 +29,7 @@ from kervan.routing.planner import Planner
 from kervan.services.ledger_sequencer import LedgerSequencer, after_commit_wait
 from kervan.services.node_log import NodeLog
 from kervan.settings import Settings
-from kervan.store.db import after_unit_of_work
+from kervan.store.db import after_unit_of_work, read_only
 from kervan.store.keyfiles import KeyFileStore
 from kervan.store.repositories.ledger import SqlLedgerStore, TreeHeadRepository
 from kervan.store.repositories.ledger_pending import PendingLedgerEvents, event_params
@@ -165,6 +165,12 @@ class NodeContext:
             raise InvalidRequestError(f"cannot record {event_type!r}: {exc}") from exc
         after_unit_of_work(session, after_commit_wait(self.sequencer))
         return event_params(org_id, document_id, event_type, canonical_digest_hex(payload), at)
+
+    def load_ledger(self) -> int:
+        """Read the node's Merkle tree from the store now (a node does it when it starts, not
+        in the first request that appends or proves); how many entries it holds."""
+        with read_only(self.sessions) as session:
+            return self.log.committed(SqlLedgerStore(session, org_id="")).size
 
     @property
     def sequencer(self) -> LedgerSequencer:

@@ -53,7 +53,7 @@ class DirectStatement:
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
         self._compiled: _Compiled | None = None
-        self._row_types: dict[tuple[str, ...], type] = {}
+        self._maker: RowMaker[Any] | None = None
         self._guard = threading.Lock()
 
     def rows(self, session: Session, params: Mapping[str, Any]) -> Sequence[Any]:
@@ -61,7 +61,9 @@ class DirectStatement:
         cursor = self._run(session, params)
         if cursor is None:
             return session.execute(self.statement, dict(params)).all()
-        return cursor.fetchall()
+        found = cursor.fetchall()  # plain tuples: the cursor is shared by every statement
+        make = self._maker or self._first_maker(cursor)
+        return [make(values) for values in found]
 
     def one_or_none(self, session: Session, params: Mapping[str, Any]) -> Any | None:
         """The statement's one row, or None when it returns none (more than one is an error)."""
@@ -108,7 +110,6 @@ class DirectStatement:
             if not isinstance(raw, psycopg.Connection):
                 return None
             cursor = connection.info[_CURSOR] = raw.cursor()
-        cursor.row_factory = self._row_factory
         try:
             cursor.execute(compiled.sql, values, prepare=True)
         except psycopg.Error as error:
@@ -119,19 +120,20 @@ class DirectStatement:
             )
         return cursor
 
-    def _row_factory(self, cursor: psycopg.Cursor[Any]) -> RowMaker[Any]:
-        description = cursor.description
-        if description is None:
-            return tuple
-        names = tuple(column.name for column in description)
-        row_type = self._row_types.get(names)
-        if row_type is None:
-            row_type = self._row_types[names] = namedtuple("Row", names, rename=True)
+    def _first_maker(self, cursor: psycopg.Cursor[Any]) -> RowMaker[Any]:
+        # The statement's text is fixed, so are its result columns: the row type is made from
+        # its first result's description and kept (psycopg builds a description per call).
+        description = cursor.description or []
+        maker = self._maker = self._maker_for(tuple(column.name for column in description))
+        return maker
+
+    def _maker_for(self, names: tuple[str, ...]) -> RowMaker[Any]:
+        row_type = namedtuple("Row", names, rename=True)  # type: ignore[misc]
+        make: RowMaker[Any] = row_type._make
         compiled = self._compiled
         processors = compiled.result_processors if compiled is not None else ()
-        make = row_type._make  # type: ignore[attr-defined]
         if not processors:
-            return make  # type: ignore[no-any-return]
+            return make
 
         def processed(values: Sequence[Any]) -> Any:
             listed = list(values)
