@@ -10,16 +10,20 @@ role, on the right version.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Final
 
 import pycountry
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+#: The ISO code lists, read once from pycountry's tables (validation looks codes up per field).
+_COUNTRY_CODES: Final = frozenset(country.alpha_2 for country in pycountry.countries)
+_CURRENCY_CODES: Final = frozenset(currency.alpha_3 for currency in pycountry.currencies)
 
 
 def check_country_code(code: str) -> str:
     """Take an ISO 3166-1 alpha-2 code (any case); return it upper-cased, or raise ValueError."""
     upper = code.strip().upper()
-    if len(upper) != 2 or pycountry.countries.get(alpha_2=upper) is None:
+    if upper not in _COUNTRY_CODES:
         raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-2 country code (e.g. KZ, AZ, TR)")
     return upper
 
@@ -27,7 +31,7 @@ def check_country_code(code: str) -> str:
 def check_currency_code(code: str) -> str:
     """Take an ISO 4217 alphabetic code (any case); return it upper-cased, or raise ValueError."""
     upper = code.strip().upper()
-    if len(upper) != 3 or pycountry.currencies.get(alpha_3=upper) is None:
+    if upper not in _CURRENCY_CODES:
         raise ValueError(f"{code!r} is not an ISO 4217 currency code (e.g. USD, KZT, AZN)")
     return upper
 

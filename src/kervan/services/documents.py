@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -320,6 +320,11 @@ def _role_for(
     return held[0]
 
 
+#: Lifecycle steps by the names callers give them (an Enum is slow to iterate per request).
+_ECMR_STEPS: Final[dict[str, EcmrStep]] = {step.name.lower(): step for step in EcmrStep}
+_CIM_SMGS_STEPS: Final[dict[str, CimSmgsStep]] = {step.name.lower(): step for step in CimSmgsStep}
+
+
 def sign_step(
     ctx: NodeContext, session: Session, caller: Caller, document_id: str, body: SignRequest
 ) -> DocumentView:
@@ -342,7 +347,7 @@ def sign_step(
     # The lifecycle is parsed and written as JSON by pydantic itself (no dict in between).
     if record.kind == "e-CMR":
         note = Ecmr.model_validate_json(record.lifecycle)
-        steps = {s.name.lower(): s for s in EcmrStep}
+        steps = _ECMR_STEPS
         if body.step not in steps:
             raise InvalidRequestError(
                 f"unknown e-CMR step {body.step!r}; allowed: {', '.join(sorted(steps))}"
@@ -361,7 +366,7 @@ def sign_step(
         allowed = sorted(s.name.lower() for s in note.allowed_steps())
     else:
         rail = CimSmgsNote.model_validate_json(record.lifecycle)
-        rail_steps = {s.name.lower(): s for s in CimSmgsStep}
+        rail_steps = _CIM_SMGS_STEPS
         if body.step not in rail_steps:
             raise InvalidRequestError(
                 f"unknown CIM/SMGS step {body.step!r}; allowed: {', '.join(sorted(rail_steps))}"
