@@ -111,6 +111,7 @@ POSTGRES = make_url("postgresql+psycopg://").get_dialect()()
         pytest.param(ledger._LOCK, id="append-lock"),
         pytest.param(ledger._LEAVES_FROM, id="leaves"),
         pytest.param(ledger._CHAINS_OF_ARRAY, id="chains"),
+        pytest.param(ledger._INSERT_ARRAYS, id="ledger-batch"),
         pytest.param(ledger_pending._TAKE, id="pending-events"),
     ],
 )

@@ -86,6 +86,23 @@ _OWNER: Final = (
     select(_ENTRIES.c.org_id).where(_ENTRIES.c.document_id == bindparam("document_id")).limit(1)
 )
 _INSERT: Final = insert(_ENTRIES)
+_INSERTED_COLUMNS: Final = (
+    "log_index", "org_id", "document_id", "seq", "event_type", "payload_digest",
+    "previous_entry_hash", "entry_hash", "leaf_hash", "recorded_at",
+)  # fmt: skip
+# PostgreSQL: a batch of entries as one array per column, unnested in step, so the statement is
+# the same for any batch size (prepared once, run directly).
+_INSERT_ARRAYS: Final = DirectStatement(
+    insert(_ENTRIES).from_select(
+        list(_INSERTED_COLUMNS),
+        select(
+            *(
+                func.unnest(bindparam(name, type_=ARRAY(_ENTRIES.c[name].type)))
+                for name in _INSERTED_COLUMNS
+            )
+        ),
+    )
+)
 
 
 def _entry_of(row: Any) -> LedgerEntry:
@@ -179,7 +196,12 @@ class SqlLedgerStore:
             return
         rows, self._unwritten = self._unwritten, []
         try:
-            self._session.execute(_INSERT, rows)
+            if is_sqlite(self._session):
+                self._session.execute(_INSERT, rows)
+            else:
+                _INSERT_ARRAYS.run(
+                    self._session, {name: [row[name] for row in rows] for name in _INSERTED_COLUMNS}
+                )
         except IntegrityError as exc:
             first, last = rows[0]["log_index"], rows[-1]["log_index"]
             raise LedgerIntegrityError(
