@@ -61,17 +61,18 @@ _CHAIN: Final = (
     .where(_ENTRIES.c.document_id == bindparam("document_id"))
     .order_by(_ENTRIES.c.seq)
 )
-_CHAINS: Final = (
-    select(*_ENTRY_COLUMNS, _ENTRIES.c.org_id)
-    .where(_ENTRIES.c.document_id.in_(bindparam("document_ids", expanding=True)))
-    .order_by(_ENTRIES.c.document_id, _ENTRIES.c.seq)
+_CHAIN_ENTRIES: Final = select(*_ENTRY_COLUMNS, _ENTRIES.c.org_id).order_by(
+    _ENTRIES.c.document_id, _ENTRIES.c.seq
+)
+_CHAINS: Final = _CHAIN_ENTRIES.where(
+    _ENTRIES.c.document_id.in_(bindparam("document_ids", expanding=True))
 )
 # PostgreSQL: the ids as one array parameter, so the statement is the same for any number of
 # them (prepared once, run directly).
 _CHAINS_OF_ARRAY: Final = DirectStatement(
-    select(*_ENTRY_COLUMNS, _ENTRIES.c.org_id)
-    .where(_ENTRIES.c.document_id == any_(bindparam("document_ids", type_=ARRAY(String))))
-    .order_by(_ENTRIES.c.document_id, _ENTRIES.c.seq)
+    _CHAIN_ENTRIES.where(
+        _ENTRIES.c.document_id == any_(bindparam("document_ids", type_=ARRAY(String)))
+    )
 )
 _EVENT_ENTRY: Final = DirectStatement(
     select(*_ENTRY_COLUMNS)
