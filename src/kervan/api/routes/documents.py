@@ -37,8 +37,15 @@ def get_document(document_id: str, request: Request) -> DocumentView:
     response_model=DocumentView,
     responses={**NOT_FOUND, 409: {"description": "The lifecycle does not allow this step now"}},
 )
-def sign(document_id: str, body: SignRequest, request: Request) -> Response:
+async def sign(document_id: str, body: SignRequest, request: Request) -> Response:
     """Sign a lifecycle step (issue, sign_taking_over, depart, deliver, ...) with your key."""
+    # Answered on the event loop, like the evidence: the step is a few indexed statements in
+    # one short transaction (its ledger batch runs on the sequencer's thread, see
+    # LedgerSettled), and the hop to a request thread and back cost more than the step itself
+    # (interleaved A/B on PostgreSQL: 5.0-6.9 ms of server CPU per issue+sign against 7.1-8.6
+    # ms, and 168-234 against 144-169 operations/s). Nothing in the block awaits, so within a
+    # worker one step's transaction ends before the next begins: its row lock can only be
+    # waited for by another worker's step, which goes on without this loop.
     ctx = node_of(request)
     with transaction(request) as (session, caller):
         return idempotent(
