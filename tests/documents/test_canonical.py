@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kervan.documents.canonical import (
+    CanonicalJson,
     canonical_digest,
     canonical_digest_hex,
     canonical_json,
@@ -150,3 +151,24 @@ def test_keys_beyond_the_bmp_sort_by_utf16_code_units() -> None:
     value = {"\uff5e": 1, "\U0001f600": 2}
     assert canonical_json(value) == rfc8785.dumps(value)
     assert canonical_json(value).startswith('{"\U0001f600"'.encode())
+
+
+def test_reading_stored_canonical_bytes_keeps_them_and_refuses_anything_else() -> None:
+    note = {
+        "consignor": {"country": "UZ", "name": "Tashkent Cotton Export"},
+        "goods": [{"gross_weight_kg": 19850, "hs_code": "520100"}],
+        "route": ["Tashkent", "Almaty", "Aktau", "Baku", "Tbilisi", "Istanbul"],
+    }
+    stored = canonical_json(note)
+    canonical, value = CanonicalJson.read(stored)
+    assert value == note
+    assert canonical.data == stored == CanonicalJson(note).data
+    assert canonical.digest_hex() == canonical_digest_hex(note)
+    assert canonical.is_object()
+    for not_canonical in (
+        b'{"route": ["Tashkent"]}',  # whitespace
+        b'{"route":["Tashkent"],"goods":[]}',  # members out of order
+        b'{"goods":[],"goods":[]}',  # a duplicate member
+    ):
+        with pytest.raises(CanonicalJsonError):
+            CanonicalJson.read(not_canonical)

@@ -172,6 +172,19 @@ class CanonicalJson:
         self._data: Final = canonical_json(value)
         self._digest: bytes | None = None
 
+    @classmethod
+    def read(cls, data: bytes) -> tuple[CanonicalJson, JsonValue]:
+        """Read bytes that must be canonical already (a stored version): the bytes as a
+        `CanonicalJson`, checked once and not encoded again, and the value they hold.
+
+        Raises `CanonicalJsonError` as `parse_canonical_json` does.
+        """
+        value = parse_canonical_json(data)
+        canonical = cls.__new__(cls)
+        object.__setattr__(canonical, "_data", bytes(data))
+        object.__setattr__(canonical, "_digest", None)
+        return canonical, value
+
     @property
     def data(self) -> bytes:
         """The RFC 8785 canonical UTF-8 bytes."""

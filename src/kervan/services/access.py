@@ -13,11 +13,13 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
-from typing import Final
+from types import MappingProxyType
+from typing import Any, Final
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -262,16 +264,15 @@ def authenticate(
     if not authorization or not authorization.startswith("Bearer "):
         raise AuthenticationError("send Authorization: Bearer <token> or X-API-Key")
     try:
-        token = jwt.decode(authorization[7:].strip(), _signing_key(secret_key), ["HS256"])
+        claims = dict(_verified_claims(authorization[7:].strip(), secret_key))
         jwt.JWTClaimsRegistry(
             now=int(at.timestamp()),
             iss={"essential": True, "value": ISSUER},
             exp={"essential": True},
             sub={"essential": True},
-        ).validate(token.claims)
+        ).validate(claims)
     except (JoseError, ValueError) as exc:
         raise AuthenticationError(f"access token refused: {exc}") from None
-    claims = token.claims
     subject, org_id = str(claims["sub"]), str(claims.get("org", ""))
     if subject.startswith("client:"):
         # The client and its organisation in one read: a token of a revoked client is refused.
@@ -301,6 +302,18 @@ _CLIENT_CALLER: Final = DirectStatement(
         _CLIENTS.c.client_id == bindparam("client_id"),
     )
 )
+
+
+@lru_cache(maxsize=4096)
+def _verified_claims(token: str, secret_key: str) -> Mapping[str, Any]:
+    """The claims of `token` once its HS256 signature checks out with the node's secret
+    (JoseError or ValueError when it does not).
+
+    A client sends one token for up to its lifetime, so the signature is checked once per token
+    and secret, not per request; what changes with time is checked on every use: the expiry and
+    issuer (by the caller) and the client's revocation (in the database).
+    """
+    return MappingProxyType(jwt.decode(token, _signing_key(secret_key), ["HS256"]).claims)
 
 
 @lru_cache(maxsize=4)

@@ -17,13 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kervan.documents.canonical import parse_canonical_json
+from kervan.documents.canonical import CanonicalJson
 from kervan.documents.cimsmgs import CimSmgsNote, CimSmgsStep
 from kervan.documents.ecmr import Reservation
 from kervan.documents.ecmr_lifecycle import Ecmr, EcmrStep
 from kervan.documents.encoding import b64url_encode
 from kervan.documents.jws import GeneralJws, JwsSignature, sign_version
 from kervan.documents.keys import Signer
+from kervan.documents.lifecycle_cache import ParsedLifecycles
 from kervan.documents.parties import PartyRole, SignatureEvidence
 from kervan.errors import (
     CanonicalJsonError,
@@ -240,15 +241,21 @@ def _view(
 
 
 def _parse_body(record: ShipmentDocument) -> dict[str, Any]:
+    return _read_body(record)[1]
+
+
+def _read_body(record: ShipmentDocument) -> tuple[CanonicalJson, dict[str, Any]]:
+    """The stored version's canonical bytes (to sign as they are) and its content, read once;
+    LedgerIntegrityError when what is stored is not a canonical JSON object."""
     try:
-        value = parse_canonical_json(record.body.encode("utf-8"))
+        canonical, value = CanonicalJson.read(record.body.encode("utf-8"))
     except CanonicalJsonError as exc:
         raise LedgerIntegrityError(
             "document_body", f"document {record.document_id!r}: {exc.message}"
         ) from exc
     if not isinstance(value, dict):
         raise LedgerIntegrityError("document_body", "a stored version is not a JSON object")
-    return value
+    return canonical, value
 
 
 def document_view(session: Session, caller: Caller, document_id: str) -> DocumentView:
@@ -274,11 +281,16 @@ def documents_of_shipment(session: Session, caller: Caller, shipment_id: str) ->
 
 
 def signed_by(
-    signer: Signer, role: PartyRole, body: str, evidence_version: int, at: datetime
+    signer: Signer,
+    role: PartyRole,
+    body: str | CanonicalJson,
+    evidence_version: int,
+    at: datetime,
 ) -> tuple[JwsSignature, SignatureEvidence]:
     """Sign a stored version `body` as `role`: the JWS signature entry, and the evidence the
     lifecycle checks (`evidence_version` is the version number the lifecycle counts in)."""
-    entry = sign_version(json.loads(body), signer, role.value, at)
+    payload = body if isinstance(body, CanonicalJson) else json.loads(body)
+    entry = sign_version(payload, signer, role.value, at)
     evidence = SignatureEvidence(
         party_id=signer.party,
         role=role,
@@ -320,6 +332,10 @@ def _role_for(
     return held[0]
 
 
+#: Lifecycles this process read or wrote lately, by their stored JSON (see lifecycle_cache).
+_ECMRS: Final = ParsedLifecycles(Ecmr)
+_CIM_SMGS_NOTES: Final = ParsedLifecycles(CimSmgsNote)
+
 #: Lifecycle steps by the names callers give them (an Enum is slow to iterate per request).
 _ECMR_STEPS: Final[dict[str, EcmrStep]] = {step.name.lower(): step for step in EcmrStep}
 _CIM_SMGS_STEPS: Final[dict[str, CimSmgsStep]] = {step.name.lower(): step for step in CimSmgsStep}
@@ -343,10 +359,12 @@ def sign_step(
     on_version = [s for version, s in signatures if version == record.version]
     signed = {s.role for s in on_version if s.party == caller.org_id}
     signer = ctx.signer(session, caller.org_id, current=seen.party_kid)
+    canonical, parsed = _read_body(record)
     allowed: list[str]
-    # The lifecycle is parsed and written as JSON by pydantic itself (no dict in between).
+    # The lifecycle is parsed and written as JSON by pydantic itself (no dict in between), and
+    # the one this step writes is remembered: the document's next step starts from it.
     if record.kind == "e-CMR":
-        note = Ecmr.model_validate_json(record.lifecycle)
+        note = _ECMRS.parse(record.lifecycle)
         steps = _ECMR_STEPS
         if body.step not in steps:
             raise InvalidRequestError(
@@ -360,12 +378,13 @@ def sign_step(
             PartyRole.SUCCESSIVE_CARRIER: {c.id for c in content.successive_carriers},
         }
         role = _role_for(body.step, caller, parties, signed)
-        entry, evidence = signed_by(signer, role, record.body, record.version, at)
+        entry, evidence = signed_by(signer, role, canonical, record.version, at)
         note = _ecmr_step(note, steps[body.step], evidence, body)
         new_state, lifecycle = note.state.value, note.model_dump_json()
+        _ECMRS.remember(lifecycle, note)
         allowed = sorted(s.name.lower() for s in note.allowed_steps())
     else:
-        rail = CimSmgsNote.model_validate_json(record.lifecycle)
+        rail = _CIM_SMGS_NOTES.parse(record.lifecycle)
         rail_steps = _CIM_SMGS_STEPS
         if body.step not in rail_steps:
             raise InvalidRequestError(
@@ -379,9 +398,10 @@ def sign_step(
             PartyRole.SUCCESSIVE_CARRIER: {s.railway.id for s in c.route[1:]},
         }
         role = _role_for(body.step, caller, parties, signed)
-        entry, evidence = signed_by(signer, role, record.body, 1, at)
+        entry, evidence = signed_by(signer, role, canonical, 1, at)
         rail = getattr(rail, body.step)(evidence)
         new_state, lifecycle = rail.state.value, rail.model_dump_json()
+        _CIM_SMGS_NOTES.remember(lifecycle, rail)
         allowed = sorted(s.name.lower() for s in rail.allowed_steps())
     event = ctx.ledger_event(
         session,
@@ -408,7 +428,9 @@ def sign_step(
         at=at,
         event=event,
     )
-    return _view(seen, [*signatures, (record.version, stored)], allowed, state=new_state)
+    return _view(
+        seen, [*signatures, (record.version, stored)], allowed, state=new_state, body=parsed
+    )
 
 
 def _ecmr_step(note: Ecmr, step: EcmrStep, evidence: SignatureEvidence, body: SignRequest) -> Ecmr:
