@@ -28,7 +28,7 @@ latency, errors, and the CPU the server and PostgreSQL spent per operation; comp
 targets (on two cores with PostgreSQL: issue+sign >= 300/s with p99 < 100 ms, verify >= 1,000/s).
 
     .venv/bin/python bench/api.py [--shipments 2000] [--seconds 8] [--warmup 1.5]
-        [--concurrency 16] [--workers N]
+        [--concurrency 12] [--workers N]
 """
 
 from __future__ import annotations
@@ -514,7 +514,13 @@ def main() -> None:
     parser.add_argument(
         "--warmup", type=float, default=1.5, help="seconds of uncounted issue+sign per server"
     )
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=12,
+        help="load connections; 12 keep both server workers busy (6 requests queued per "
+        "worker) without queueing so many that latency measures the queue",
+    )
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument(
         "--workers", type=int, default=os.cpu_count() or 1, help="server worker processes"
