@@ -216,3 +216,34 @@ def test_plan_documents_on_the_caspian_route(planner: Planner) -> None:
     assert roles[0] == ("departure", "CN")
     assert roles[-1] == ("destination", "TR")
     assert ("transit", "KZ") in roles
+
+
+def test_a_question_asked_again_gets_the_same_answer_without_a_search(
+    planner: Planner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request = PlanRequest("Xi'an", "Istanbul", alternatives=2)
+    first = planner.plan(request)
+    first.clear()  # what a caller does with its list is its own affair
+    searches: list[object] = []
+    monkeypatch.setattr(planner, "_search", lambda *args: searches.append(args))
+    again = planner.plan(PlanRequest("Xi'an", "Istanbul", alternatives=2))
+    assert [p.plan_key for p in again] == [p.plan_key for p in planner.plan(request)]
+    assert len(again) == 2
+    assert searches == []
+    # Another question is searched for: the stub finds nothing, so no route.
+    with pytest.raises(NoRouteError):
+        planner.plan(PlanRequest("Xi'an", "Istanbul", alternatives=3))
+    assert searches
+
+
+def test_the_planner_remembers_a_bounded_number_of_answers(
+    planner: Planner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("kervan.routing.planner.ANSWERS_REMEMBERED", 2)
+    oldest = PlanRequest("Xi'an", "Istanbul", alternatives=1)
+    planner.plan(oldest)
+    planner.pareto(PlanRequest("Xi'an", "Istanbul"))
+    planner.plan(PlanRequest("Xi'an", "Istanbul", objective=Objective.COST, alternatives=1))
+    monkeypatch.setattr(planner, "_search", lambda *args: None)
+    with pytest.raises(NoRouteError):  # forgotten, so searched for again
+        planner.plan(oldest)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -51,15 +55,31 @@ class PlanRequest:
     green_lane: bool = False
 
 
+#: Answers a planner remembers, the least recently asked forgotten first.
+ANSWERS_REMEMBERED: Final = 256
+
+_AnswerKey = tuple[str, PlanRequest, float]
+
+
 @dataclass
 class Planner:
-    """Plans routes on one network; compiled graphs are cached per unit, year and dwell policy."""
+    """Plans routes on one network; compiled graphs are cached per unit, year and dwell policy.
+
+    The network does not change under a planner, so neither do its answers: the latest
+    ANSWERS_REMEMBERED are kept (plans are frozen) and a request asked again is answered from
+    them. Booking asks again the question the shipper's plan answered moments before (to find
+    the chosen plan), and corridor nodes plan the same few routes all day.
+    """
 
     network: Network
     places: PlaceIndex = field(init=False)
     _compiled: dict[tuple[CargoUnit, int, DwellPolicy], CompiledNetwork] = field(
         default_factory=dict, init=False
     )
+    _answers: OrderedDict[_AnswerKey, tuple[Plan, ...]] = field(
+        default_factory=OrderedDict, init=False
+    )
+    _answers_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
         self.places = PlaceIndex(self.network)
@@ -72,6 +92,29 @@ class Planner:
         Raises UnknownPlaceError for a name that matches no node and NoRouteError (with the
         constraints that block it) when nothing connects the two.
         """
+        return self._remembered(("plan", request, 0.0), lambda: self._plan(request))
+
+    def pareto(self, request: PlanRequest, eps: float = 0.01) -> list[Plan]:
+        """Plans no other plan beats on time, cost and CO2 at once, fastest first."""
+        return self._remembered(("pareto", request, eps), lambda: self._pareto(request, eps))
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _remembered(self, key: _AnswerKey, answer: Callable[[], list[Plan]]) -> list[Plan]:
+        """The remembered answer to `key`, else `answer()` remembered (errors are not)."""
+        with self._answers_lock:
+            known = self._answers.get(key)
+            if known is not None:
+                self._answers.move_to_end(key)
+                return list(known)
+        plans = answer()
+        with self._answers_lock:
+            self._answers[key] = tuple(plans)
+            while len(self._answers) > ANSWERS_REMEMBERED:
+                self._answers.popitem(last=False)
+        return list(plans)
+
+    def _plan(self, request: PlanRequest) -> list[Plan]:
         compiled, graph, mask, source, target = self._prepare(request)
         weight = self._weight(request, compiled, graph, mask, source, target)
         plans: list[Plan] = []
@@ -91,8 +134,7 @@ class Planner:
             raise NoRouteError(request.origin, request.destination, self._why_not(request))
         return plans
 
-    def pareto(self, request: PlanRequest, eps: float = 0.01) -> list[Plan]:
-        """Plans no other plan beats on time, cost and CO2 at once, fastest first."""
+    def _pareto(self, request: PlanRequest, eps: float) -> list[Plan]:
         compiled, graph, mask, source, target = self._prepare(request)
         counted = compiled.kind == EdgeKind.TRANSFER
         paths = pareto_paths(
@@ -111,8 +153,6 @@ class Planner:
         front = [p for p in plans if not any(_dominates(q, p) for q in plans if q is not p)]
         unique = {p.plan_key: p for p in front}
         return sorted(unique.values(), key=lambda p: (p.totals.typical_hours, p.totals.cost_usd))
-
-    # -- internals --------------------------------------------------------------------------
 
     def compiled(self, unit: CargoUnit, year: int, policy: DwellPolicy) -> CompiledNetwork:
         key = (unit, year, policy)
