@@ -237,9 +237,10 @@ def test_a_question_asked_again_gets_the_same_answer_without_a_search(
 
 
 def test_the_planner_remembers_a_bounded_number_of_answers(
-    planner: Planner, monkeypatch: pytest.MonkeyPatch
+    mini_network: Network, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("kervan.routing.planner.ANSWERS_REMEMBERED", 2)
+    planner = Planner(mini_network)
     oldest = PlanRequest("Xi'an", "Istanbul", alternatives=1)
     planner.plan(oldest)
     planner.pareto(PlanRequest("Xi'an", "Istanbul"))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 from typing import Final
 
 import numpy as np
@@ -58,17 +57,16 @@ class PlanRequest:
 #: Answers a planner remembers, the least recently asked forgotten first.
 ANSWERS_REMEMBERED: Final = 256
 
-_AnswerKey = tuple[str, PlanRequest, float]
-
 
 @dataclass
 class Planner:
     """Plans routes on one network; compiled graphs are cached per unit, year and dwell policy.
 
     The network does not change under a planner, so neither do its answers: the latest
-    ANSWERS_REMEMBERED are kept (plans are frozen) and a request asked again is answered from
-    them. Booking asks again the question the shipper's plan answered moments before (to find
-    the chosen plan), and corridor nodes plan the same few routes all day.
+    ANSWERS_REMEMBERED are kept (plans are frozen, through and through) and a request asked
+    again is answered from them. Booking asks again the question the shipper's plan answered
+    moments before (to find the chosen plan), and corridor nodes plan the same few routes all
+    day. Errors are not remembered.
     """
 
     network: Network
@@ -76,13 +74,11 @@ class Planner:
     _compiled: dict[tuple[CargoUnit, int, DwellPolicy], CompiledNetwork] = field(
         default_factory=dict, init=False
     )
-    _answers: OrderedDict[_AnswerKey, tuple[Plan, ...]] = field(
-        default_factory=OrderedDict, init=False
-    )
-    _answers_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _answer: Callable[[str, PlanRequest, float], tuple[Plan, ...]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.places = PlaceIndex(self.network)
+        self._answer = lru_cache(maxsize=ANSWERS_REMEMBERED)(self._search_answer)
 
     # -- public -----------------------------------------------------------------------------
 
@@ -92,27 +88,17 @@ class Planner:
         Raises UnknownPlaceError for a name that matches no node and NoRouteError (with the
         constraints that block it) when nothing connects the two.
         """
-        return self._remembered(("plan", request, 0.0), lambda: self._plan(request))
+        return list(self._answer("plan", request, 0.0))
 
     def pareto(self, request: PlanRequest, eps: float = 0.01) -> list[Plan]:
         """Plans no other plan beats on time, cost and CO2 at once, fastest first."""
-        return self._remembered(("pareto", request, eps), lambda: self._pareto(request, eps))
+        return list(self._answer("pareto", request, eps))
 
     # -- internals --------------------------------------------------------------------------
 
-    def _remembered(self, key: _AnswerKey, answer: Callable[[], list[Plan]]) -> list[Plan]:
-        """The remembered answer to `key`, else `answer()` remembered (errors are not)."""
-        with self._answers_lock:
-            known = self._answers.get(key)
-            if known is not None:
-                self._answers.move_to_end(key)
-                return list(known)
-        plans = answer()
-        with self._answers_lock:
-            self._answers[key] = tuple(plans)
-            while len(self._answers) > ANSWERS_REMEMBERED:
-                self._answers.popitem(last=False)
-        return list(plans)
+    def _search_answer(self, kind: str, request: PlanRequest, eps: float) -> tuple[Plan, ...]:
+        plans = self._pareto(request, eps) if kind == "pareto" else self._plan(request)
+        return tuple(plans)
 
     def _plan(self, request: PlanRequest) -> list[Plan]:
         compiled, graph, mask, source, target = self._prepare(request)
