@@ -36,7 +36,6 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kervan.documents.canonical import CanonicalJson, canonical_json
 from kervan.documents.ecmr import Charge, ChargeKind, EcmrContent, EcmrVersion, Payer, Place
 from kervan.documents.goods import (
     Container,
@@ -46,11 +45,12 @@ from kervan.documents.goods import (
     SealingParty,
     VehiclePlate,
 )
-from kervan.documents.jws import GeneralJws, add_signature, sign_document, verify
-from kervan.documents.keys import Ed25519Signer
 from kervan.documents.parties import Address, Party
-from kervan.documents.trustlist import TrustList
 from kervan.ledger import InMemoryLedgerStore, Ledger, verify_inclusion, verify_tree_head
+from kervan.signatures.canonical import CanonicalJson, canonical_json
+from kervan.signatures.jws import GeneralJws, add_signature, sign_document, verify
+from kervan.signatures.keys import Ed25519Signer
+from kervan.signatures.trustlist import TrustList
 
 RESULTS = Path(__file__).parent / "results" / "documents.json"
 TARGET_RATIO = 0.5
@@ -210,12 +210,12 @@ def end_to_end(versions: list[EcmrVersion], who: Parties, ledger: Ledger, round_
 #: function's time including what it calls (so nested entries overlap their parent).
 PROFILED: dict[str, tuple[str, str]] = {
     "pydantic_model_dump": ("pydantic/main.py", "model_dump"),
-    "canonicalise_once": ("kervan/documents/canonical.py", "__init__"),
-    "sign_document": ("kervan/documents/jws.py", "sign_document"),
-    "add_signature": ("kervan/documents/jws.py", "add_signature"),
+    "canonicalise_once": ("kervan/signatures/canonical.py", "__init__"),
+    "sign_document": ("kervan/signatures/jws.py", "sign_document"),
+    "add_signature": ("kervan/signatures/jws.py", "add_signature"),
     "ledger_append": ("kervan/ledger/log.py", "append"),
-    "verify_signatures": ("kervan/documents/jws.py", "verify"),
-    "verify_canonical_read_back": ("kervan/documents/canonical.py", "parse_canonical_json"),
+    "verify_signatures": ("kervan/signatures/jws.py", "verify"),
+    "verify_canonical_read_back": ("kervan/signatures/canonical.py", "parse_canonical_json"),
     "inclusion_proof": ("kervan/ledger/log.py", "inclusion_proof"),
     "entry_leaf_hash": ("kervan/ledger/chain.py", "leaf_hash"),
     "verify_inclusion": ("kervan/ledger/merkle.py", "verify_inclusion"),

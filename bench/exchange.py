@@ -37,12 +37,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kervan.documents.keys import Ed25519Signer
-from kervan.documents.trustlist import TrustList
 from kervan.exchange.bus import NatsJetStreamBroker
 from kervan.exchange.envelope import CrossBorderMessage, MessageType
 from kervan.exchange.inbox import applied_count
 from kervan.exchange.node import Node
+from kervan.signatures.keys import Ed25519Signer
+from kervan.signatures.trustlist import TrustList
 from kervan.store.db import make_engine, make_session_factory
 from kervan.store.schema import upgrade
 

@@ -16,14 +16,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner, Result
 
 from kervan.cli import app
-from kervan.documents.canonical import canonical_json
 from kervan.documents.ecmr import EcmrVersion
-from kervan.documents.encoding import b64url_decode, b64url_encode
 from kervan.documents.epermit import Permit, PermitType, Quota, issue_permit, qr_claims
-from kervan.documents.jws import add_signature, sign_compact, sign_document
-from kervan.documents.keys import Ed25519Signer, Es256Signer
-from kervan.documents.trustlist import TrustList
 from kervan.ledger import EvidenceBundle, InMemoryLedgerStore, Ledger
+from kervan.signatures.canonical import canonical_json
+from kervan.signatures.encoding import b64url_decode, b64url_encode
+from kervan.signatures.jws import add_signature, sign_compact, sign_document
+from kervan.signatures.keys import Ed25519Signer, Es256Signer
+from kervan.signatures.trustlist import TrustList
 from tests.documents.corridor_samples import CARRIER, CONSIGNOR, T0, ecmr_content
 
 runner = CliRunner()

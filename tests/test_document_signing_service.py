@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from kervan.documents.jws import verify
-from kervan.documents.trustlist import TrustList
 from kervan.services.demo_corridor import book_uzbek_truck, caller_for, register_corridor
 from kervan.services.documents import (
     SignRequest,
@@ -20,6 +18,8 @@ from kervan.services.documents import (
     trust_list_jwks,
 )
 from kervan.services.node import NodeContext
+from kervan.signatures.jws import verify
+from kervan.signatures.trustlist import TrustList
 from kervan.store.db import unit_of_work
 from kervan.store.repositories.signing_keys import SigningKeyRepository
 from tests.databases import BACKENDS, migrated_database

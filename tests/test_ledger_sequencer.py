@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from kervan.documents.canonical import canonical_digest_hex
-from kervan.documents.keys import Signer
 from kervan.errors import InvalidRequestError
 from kervan.ledger.chain import verify_chain
 from kervan.ledger.merkle import MerkleTree
 from kervan.services.ledger_sequencer import LedgerSequencer
 from kervan.services.node import NodeContext
+from kervan.signatures.canonical import canonical_digest_hex
+from kervan.signatures.keys import Signer
 from kervan.store.db import read_only, unit_of_work
 from kervan.store.repositories.ledger import SqlLedgerStore
 from kervan.store.repositories.ledger_pending import PendingLedgerEvents

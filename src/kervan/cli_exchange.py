@@ -21,16 +21,16 @@ import typer
 from rich.console import Console
 from sqlalchemy import Engine
 
-from kervan.documents.encoding import from_unix_seconds
 from kervan.documents.epermit import EARLIEST_EVENT_TIMESTAMP
-from kervan.documents.keys import Signer
-from kervan.documents.trustlist import TrustList
 from kervan.errors import InvalidRequestError, TrustListError
 from kervan.exchange.bus import Broker, InProcessBroker, NatsJetStreamBroker
 from kervan.exchange.inbox import applied_count
 from kervan.exchange.node import AllInOne, Node
 from kervan.exchange.outbox import pending_count
 from kervan.settings import get_settings
+from kervan.signatures.encoding import from_unix_seconds
+from kervan.signatures.keys import Signer
+from kervan.signatures.trustlist import TrustList
 from kervan.store.db import make_session_factory
 from kervan.store.keyfiles import KeyFileStore
 from kervan.store.schema import connect_migrated

@@ -31,11 +31,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from kervan.documents.canonical import JsonValue, parse_json
-from kervan.documents.encoding import b64url_decode, from_unix_seconds, rfc3339
-from kervan.documents.jws import check_signatures, verify_compact
-from kervan.documents.keys import ES256
-from kervan.documents.trustlist import TrustList
 from kervan.errors import (
     CanonicalJsonError,
     InvalidRequestError,
@@ -46,6 +41,11 @@ from kervan.errors import (
 )
 from kervan.ledger.evidence import BUNDLE_FORMAT, EvidenceBundle, verify_bundle_json
 from kervan.ledger.sth import verify_tree_head
+from kervan.signatures.canonical import JsonValue, parse_json
+from kervan.signatures.encoding import b64url_decode, from_unix_seconds, rfc3339
+from kervan.signatures.jws import check_signatures, verify_compact
+from kervan.signatures.keys import ES256
+from kervan.signatures.trustlist import TrustList
 
 _COMPACT_JWS: Final = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 _QR_CLAIMS: Final = {"id": str, "iat": int, "exp": int, "pn": str, "cn": str}

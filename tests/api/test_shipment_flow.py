@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kervan.documents.trustlist import TrustList
 from kervan.ledger.evidence import verify_bundle_json
 from kervan.services.demo_corridor import BATTERIES, COTTON
+from kervan.signatures.trustlist import TrustList
 from tests.api.conftest import CorridorNode
 from tests.api.corridor_parties import UZBEK_TRUCK_TO_ISTANBUL
 

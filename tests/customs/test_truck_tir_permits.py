@@ -15,12 +15,12 @@ from kervan.customs.tir import advance_tir_data, end_operation, start_operation
 from kervan.documents.epermit import ActivityType, Permit, PermitRecord, PermitType, qr_claims
 from kervan.documents.etir import Guarantee, OperationState, TirState, TirTransport
 from kervan.documents.goods import VehiclePlate
-from kervan.documents.jws import sign_compact
-from kervan.documents.keys import Es256Signer
 from kervan.documents.parties import PartyRole, SignatureEvidence
-from kervan.documents.trustlist import TrustList
 from kervan.errors import IllegalTransitionError, PermitRefusedError
 from kervan.routing.plan import Plan
+from kervan.signatures.jws import sign_compact
+from kervan.signatures.keys import Es256Signer
+from kervan.signatures.trustlist import TrustList
 from tests.customs.shipments import (
     T0,
     TRAILER,

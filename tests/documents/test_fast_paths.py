@@ -19,7 +19,8 @@ import rfc8785
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from kervan.documents.canonical import (
+from kervan.errors import CanonicalJsonError, SignatureError
+from kervan.signatures.canonical import (
     CanonicalJson,
     canonical_bytes,
     canonical_digest,
@@ -28,8 +29,8 @@ from kervan.documents.canonical import (
     parse_canonical_json,
     parse_json,
 )
-from kervan.documents.encoding import b64url_decode, b64url_encode, rfc3339
-from kervan.documents.jws import (
+from kervan.signatures.encoding import b64url_decode, b64url_encode, rfc3339
+from kervan.signatures.jws import (
     add_signature,
     check_signatures,
     jws_payload,
@@ -38,9 +39,8 @@ from kervan.documents.jws import (
     sign_version,
     verify,
 )
-from kervan.documents.keys import Ed25519Signer
-from kervan.documents.trustlist import TrustList
-from kervan.errors import CanonicalJsonError, SignatureError
+from kervan.signatures.keys import Ed25519Signer
+from kervan.signatures.trustlist import TrustList
 
 T0 = datetime(2025, 5, 1, 9, 0, tzinfo=UTC)
 

@@ -16,8 +16,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kervan.customs.offices import CustomsOffices
 from kervan.documents.epermit import PermitType, Quota
-from kervan.documents.keys import Ed25519Signer, Es256Signer, Signer
-from kervan.documents.trustlist import TrustList
 from kervan.exchange.bus import NatsJetStreamBroker
 from kervan.exchange.inbox import rejections
 from kervan.exchange.node import Node
@@ -29,6 +27,8 @@ from kervan.services.border_permits import PermitAuthorityService
 from kervan.services.border_trade import TradeBorderService
 from kervan.services.node import NodeContext, ensure_node_organisation
 from kervan.settings import Settings
+from kervan.signatures.keys import Ed25519Signer, Es256Signer, Signer
+from kervan.signatures.trustlist import TrustList
 from kervan.store.db import make_engine, make_session_factory, unit_of_work
 from kervan.store.keyfiles import KeyFileStore
 from tests.api.corridor_parties import register_corridor

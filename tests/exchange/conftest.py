@@ -23,12 +23,12 @@ import pytest
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from kervan.documents.keys import Ed25519Signer
-from kervan.documents.trustlist import TrustList
 from kervan.exchange.bus import Broker, NatsJetStreamBroker
 from kervan.exchange.envelope import CrossBorderMessage, MessageType
 from kervan.exchange.inbox import Handler
 from kervan.exchange.node import Node
+from kervan.signatures.keys import Ed25519Signer
+from kervan.signatures.trustlist import TrustList
 from kervan.store.db import make_engine, make_session_factory
 from tests.databases import BACKENDS, migrated_database
 

@@ -19,11 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from kervan.documents.encoding import unix_seconds
 from kervan.documents.epermit import Permit, PermitType, Quota
-from kervan.documents.jws import sign_detached
-from kervan.documents.keys import Es256Signer, Signer
-from kervan.documents.trustlist import TrustList
 from kervan.errors import EpermitPeerError
 from kervan.exchange.epermit_peer.client import EpermitPeerClient, HttpResponse
 from kervan.exchange.epermit_peer.peer import EpermitPeer, permit_created
@@ -39,11 +35,15 @@ from kervan.exchange.epermit_peer.wire import (
     event_type_of,
     serialise,
 )
-from kervan.exchange.tables import EpermitPeerEventRow
+from kervan.signatures.encoding import unix_seconds
+from kervan.signatures.jws import sign_detached
+from kervan.signatures.keys import Es256Signer, Signer
+from kervan.signatures.trustlist import TrustList
 from kervan.store.db import make_engine, make_session_factory
 from kervan.store.repositories import Organisation, OrganisationKind, OrganisationRepository
 from kervan.store.repositories.permits import PermitRepository, QuotaKey
 from kervan.store.tables import PermitQuotaRow, PermitRow, PermitUsageRow
+from kervan.store.tables.exchange import EpermitPeerEventRow
 from tests.databases import BACKENDS, migrated_database
 
 NOW = datetime.now(UTC)

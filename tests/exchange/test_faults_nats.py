@@ -9,12 +9,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
-from kervan.documents.keys import Ed25519Signer
-from kervan.documents.trustlist import TrustList
 from kervan.exchange.bus import NatsJetStreamBroker
 from kervan.exchange.inbox import rejections
 from kervan.exchange.outbox import pending_count
-from kervan.exchange.tables import OutboxRow
+from kervan.signatures.keys import Ed25519Signer
+from kervan.signatures.trustlist import TrustList
+from kervan.store.tables.exchange import OutboxRow
 from tests.exchange.conftest import (
     AZ,
     CORRIDOR,

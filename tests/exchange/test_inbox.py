@@ -13,14 +13,14 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from kervan.documents.canonical import canonical_json
-from kervan.documents.keys import Ed25519Signer
-from kervan.documents.trustlist import TrustList
 from kervan.errors import InvalidRequestError
 from kervan.exchange.envelope import CrossBorderMessage, MessageType
 from kervan.exchange.inbox import Inbox, applied_count, rejections
 from kervan.exchange.outbox import Outbox, OutgoingMessage, pending_count
-from kervan.exchange.tables import InboxRow, OutboxRow
+from kervan.signatures.canonical import canonical_json
+from kervan.signatures.keys import Ed25519Signer
+from kervan.signatures.trustlist import TrustList
+from kervan.store.tables.exchange import InboxRow, OutboxRow
 from tests.exchange.conftest import AZ, EFFECTS, GE, KZ, T0, Store
 
 

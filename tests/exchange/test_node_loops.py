@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
-from kervan.documents.keys import Ed25519Signer
-from kervan.documents.trustlist import TrustList
 from kervan.errors import BrokerUnavailableError
 from kervan.exchange.bus import Delivery, InProcessBroker
 from kervan.exchange.node import Node
+from kervan.signatures.keys import Ed25519Signer
+from kervan.signatures.trustlist import TrustList
 from tests.exchange.conftest import AZ, Store, run
 
 

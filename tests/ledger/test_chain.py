@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from kervan.documents.canonical import canonical_json
 from kervan.errors import LedgerIntegrityError
 from kervan.ledger.chain import GENESIS_HASH, LedgerEntry, next_entry, verify_chain
+from kervan.signatures.canonical import canonical_json
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 PAYLOADS: list[dict[str, Any]] = [

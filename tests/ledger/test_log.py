@@ -9,9 +9,6 @@ from typing import Any
 
 import pytest
 
-from kervan.documents.jws import GeneralJws, add_signature, sign_document
-from kervan.documents.keys import Ed25519Signer, Es256Signer
-from kervan.documents.trustlist import TrustList
 from kervan.errors import InvalidRequestError, LedgerIntegrityError, MerkleProofError
 from kervan.ledger import (
     EvidenceBundle,
@@ -24,6 +21,9 @@ from kervan.ledger import (
     verify_inclusion,
     verify_tree_head,
 )
+from kervan.signatures.jws import GeneralJws, add_signature, sign_document
+from kervan.signatures.keys import Ed25519Signer, Es256Signer
+from kervan.signatures.trustlist import TrustList
 
 T0 = datetime(2025, 4, 1, 6, 0, tzinfo=UTC)
 DOCUMENT: dict[str, Any] = {

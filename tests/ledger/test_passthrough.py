@@ -14,12 +14,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kervan.documents.canonical import CanonicalJson, canonical_json
-from kervan.documents.keys import Ed25519Signer
 from kervan.errors import CanonicalJsonError
 from kervan.ledger import InMemoryLedgerStore, Ledger, LedgerEntry, verify_chain, verify_inclusion
 from kervan.ledger.chain import GENESIS_HASH, next_entry
 from kervan.ledger.merkle import MerkleTree
+from kervan.signatures.canonical import CanonicalJson, canonical_json
+from kervan.signatures.keys import Ed25519Signer
 from tests.ledger.test_merkle_properties import ref_mth, ref_path
 
 T0 = datetime(2025, 4, 1, 6, 0, tzinfo=UTC)

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from kervan.documents.epermit import PermitType, Quota
-from kervan.documents.keys import Ed25519Signer
 from kervan.errors import NotFoundError
 from kervan.ledger.log import Ledger
+from kervan.signatures.keys import Ed25519Signer
 from kervan.store.repositories import (
     DocumentRepository,
     IdempotencyRepository,

@@ -19,10 +19,10 @@ from sqlalchemy import Table, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from kervan.documents.jws import sign_version
-from kervan.documents.keys import Ed25519Signer, Es256Signer
 from kervan.errors import ImmutableRecordError, KervanError
 from kervan.ledger.log import Ledger
+from kervan.signatures.jws import sign_version
+from kervan.signatures.keys import Ed25519Signer, Es256Signer
 from kervan.store.keyfiles import KeyFileStore
 from kervan.store.repositories import (
     DocumentRepository,

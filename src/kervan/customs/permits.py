@@ -23,9 +23,7 @@ from kervan.documents.epermit import (
     qr_claims,
 )
 from kervan.documents.goods import VehiclePlate
-from kervan.documents.jws import verify_compact
 from kervan.documents.permit_rules import MaxEntriesPerCountry, OneRoundTrip
-from kervan.documents.trustlist import TrustList
 from kervan.errors import (
     DocumentValidationError,
     IllegalTransitionError,
@@ -34,6 +32,8 @@ from kervan.errors import (
     SignatureError,
 )
 from kervan.routing.requirements import PermitType as TripKind
+from kervan.signatures.jws import verify_compact
+from kervan.signatures.trustlist import TrustList
 
 
 @dataclass(frozen=True)

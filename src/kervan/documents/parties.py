@@ -3,7 +3,7 @@
 A `Party` is role-neutral: the same forwarder may be consignor on one e-CMR and consignee on
 another. The role is given by where the party sits in a document and by the `PartyRole` of the
 `SignatureEvidence` it presents. Cryptography is checked before a lifecycle sees the evidence
-(kervan.documents.signing); the lifecycles only check that the right party signed, in the right
+(kervan.signatures); the lifecycles only check that the right party signed, in the right
 role, on the right version.
 """
 

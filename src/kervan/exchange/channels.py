@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from kervan.exchange.tables import ChannelRow
+from kervan.store.tables.exchange import ChannelRow
 
 Clock: TypeAlias = Callable[[], datetime]
 Direction: TypeAlias = Literal["in", "out"]

@@ -17,12 +17,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Final
 
-from kervan.documents.canonical import JsonValue, canonical_json, parse_json
-from kervan.documents.encoding import parse_rfc3339, rfc3339
-from kervan.documents.jws import VerifiedToken, sign_detached, verify_detached
-from kervan.documents.keys import Signer
-from kervan.documents.trustlist import TrustList
 from kervan.errors import CanonicalJsonError, MessageRejectedError, SignatureError
+from kervan.signatures.canonical import JsonValue, canonical_json, parse_json
+from kervan.signatures.encoding import parse_rfc3339, rfc3339
+from kervan.signatures.jws import VerifiedToken, sign_detached, verify_detached
+from kervan.signatures.keys import Signer
+from kervan.signatures.trustlist import TrustList
 
 AUTHORITY_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{1,63}")
 _MEMBERS: Final = frozenset(

@@ -27,11 +27,11 @@ from typing import Literal, TypeAlias
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kervan.documents.trustlist import TrustList
 from kervan.errors import KervanError, MessageRejectedError
 from kervan.exchange.channels import Clock, lock_incoming_head, utc_now
 from kervan.exchange.envelope import CrossBorderMessage, check_authority
-from kervan.exchange.tables import InboxRow, RejectedMessageRow
+from kervan.signatures.trustlist import TrustList
+from kervan.store.tables.exchange import InboxRow, RejectedMessageRow
 
 log = logging.getLogger(__name__)
 

@@ -17,15 +17,15 @@ from typing import Final
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from kervan.documents.canonical import JsonValue
-from kervan.documents.keys import Signer
-from kervan.documents.trustlist import TrustList
 from kervan.errors import BrokerUnavailableError
 from kervan.exchange.bus import Broker
 from kervan.exchange.channels import Clock, utc_now
 from kervan.exchange.envelope import CrossBorderMessage, MessageType
 from kervan.exchange.inbox import Handler, Inbox, Receipt
 from kervan.exchange.outbox import Outbox, OutboxRelay, OutgoingMessage
+from kervan.signatures.canonical import JsonValue
+from kervan.signatures.keys import Signer
+from kervan.signatures.trustlist import TrustList
 from kervan.store.db import unit_of_work
 
 log = logging.getLogger(__name__)

@@ -16,13 +16,13 @@ from collections.abc import Mapping
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from kervan.documents.canonical import JsonValue
-from kervan.documents.keys import Signer
 from kervan.exchange.bus import Broker
 from kervan.exchange.channels import Clock, next_outgoing_seq, utc_now
 from kervan.exchange.envelope import CrossBorderMessage, MessageType, check_authority, message_id
-from kervan.exchange.tables import OutboxRow
+from kervan.signatures.canonical import JsonValue
+from kervan.signatures.keys import Signer
 from kervan.store.db import unit_of_work
+from kervan.store.tables.exchange import OutboxRow
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from kervan.documents.canonical import CanonicalJson, canonical_digest_hex, canonical_json
-from kervan.documents.encoding import hex32_decode, parse_rfc3339, require_aware, rfc3339
 from kervan.errors import LedgerIntegrityError
 from kervan.ledger.merkle import leaf_hash
+from kervan.signatures.canonical import CanonicalJson, canonical_digest_hex, canonical_json
+from kervan.signatures.encoding import hex32_decode, parse_rfc3339, require_aware, rfc3339
 
 #: previous_entry_hash of the first entry of every chain.
 GENESIS_HASH: Final = "0" * 64

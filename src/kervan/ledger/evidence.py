@@ -11,20 +11,20 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, Final, cast
 
-from kervan.documents.canonical import (
-    JsonValue,
-    canonical_digest_hex,
-    canonical_json,
-    parse_json,
-)
-from kervan.documents.encoding import b64url_encode
-from kervan.documents.jws import GeneralJws, check_signatures
-from kervan.documents.trustlist import TrustList
 from kervan.errors import KervanError
 from kervan.ledger.chain import LedgerEntry
 from kervan.ledger.merkle import InclusionProof, verify_inclusion
 from kervan.ledger.report import Check, VerificationReport
 from kervan.ledger.sth import SignedTreeHead, verify_tree_head
+from kervan.signatures.canonical import (
+    JsonValue,
+    canonical_digest_hex,
+    canonical_json,
+    parse_json,
+)
+from kervan.signatures.encoding import b64url_encode
+from kervan.signatures.jws import GeneralJws, check_signatures
+from kervan.signatures.trustlist import TrustList
 
 BUNDLE_FORMAT: Final = "kervan.evidence-bundle/1"
 _MEMBERS: Final = frozenset(

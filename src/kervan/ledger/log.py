@@ -12,16 +12,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from kervan.documents.canonical import CanonicalJson
-from kervan.documents.jws import GeneralJws
-from kervan.documents.keys import Signer
-from kervan.documents.trustlist import TrustList
 from kervan.errors import InvalidRequestError, KervanError, LedgerIntegrityError
 from kervan.ledger.chain import ChainVerdict, LedgerEntry, next_entry, verify_chain
 from kervan.ledger.evidence import EvidenceBundle
 from kervan.ledger.merkle import ConsistencyProof, InclusionProof, MerkleTree
 from kervan.ledger.report import Check, VerificationReport
 from kervan.ledger.sth import SignedTreeHead, sign_tree_head, verify_tree_head
+from kervan.signatures.canonical import CanonicalJson
+from kervan.signatures.jws import GeneralJws
+from kervan.signatures.keys import Signer
+from kervan.signatures.trustlist import TrustList
 
 
 class LedgerStore(Protocol):

@@ -17,8 +17,8 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from kervan.documents.encoding import hex32_decode
 from kervan.errors import MerkleProofError
+from kervan.signatures.encoding import hex32_decode
 
 HASH_SIZE: Final = 32
 LEAF_PREFIX: Final = b"\x00"

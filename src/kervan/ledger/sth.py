@@ -11,18 +11,18 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from kervan.documents.encoding import (
+from kervan.errors import LedgerIntegrityError, MerkleProofError
+from kervan.ledger.merkle import HASH_SIZE, ConsistencyProof, verify_consistency
+from kervan.signatures.encoding import (
     from_unix_seconds,
     hex32_decode,
     parse_rfc3339,
     rfc3339,
     unix_seconds,
 )
-from kervan.documents.jws import VerifiedToken, sign_compact, verify_compact
-from kervan.documents.keys import Signer
-from kervan.documents.trustlist import TrustList
-from kervan.errors import LedgerIntegrityError, MerkleProofError
-from kervan.ledger.merkle import HASH_SIZE, ConsistencyProof, verify_consistency
+from kervan.signatures.jws import VerifiedToken, sign_compact, verify_compact
+from kervan.signatures.keys import Signer
+from kervan.signatures.trustlist import TrustList
 
 _FIELDS: Final = frozenset({"tree_size", "root_hash", "timestamp", "log_id", "signature"})
 

@@ -30,13 +30,10 @@ from kervan.customs.risk import assess
 from kervan.customs.rules import load_rules
 from kervan.customs.tir import end_operation, start_operation
 from kervan.customs.worklist import WorkList, work_list
-from kervan.documents.encoding import rfc3339
 from kervan.documents.epermit import ActivityType, Permit, PermitRecord
 from kervan.documents.etir import TirState, TirTransport
 from kervan.documents.goods import Seal
-from kervan.documents.keys import Signer
 from kervan.documents.parties import PartyRole, SignatureEvidence
-from kervan.documents.trustlist import TrustList
 from kervan.errors import (
     CustomsRouteError,
     DocumentValidationError,
@@ -67,6 +64,9 @@ from kervan.services.border_node import (
     text,
     tir_of,
 )
+from kervan.signatures.encoding import rfc3339
+from kervan.signatures.keys import Signer
+from kervan.signatures.trustlist import TrustList
 
 _OPEN = frozenset({CrossingState.EXPECTED, CrossingState.ARRIVED})
 

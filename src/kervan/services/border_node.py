@@ -15,7 +15,7 @@ country), each with its own store and key, exchanging signed messages over the b
 - BORDER_CROSSING, customs -> trade at each step: {"shipment", "crossing": CrossingReport}.
 
 Each node applies what it receives in its inbox transaction (exactly once) into its own tables
-(`kervan.store.border_tables`) and answers every question from those tables only.
+(`kervan.store.tables.border`) and answers every question from those tables only.
 """
 
 from __future__ import annotations
@@ -34,14 +34,14 @@ from kervan.customs.crossing import BorderCrossingRecord, CrossingState
 from kervan.customs.declaration import DeclarationVersion, PreArrivalDeclaration
 from kervan.customs.recognition import ControlResult, InspectionResult
 from kervan.customs.rules import Lane
-from kervan.documents.canonical import JsonValue, canonical_json
 from kervan.documents.epermit import PermitRecord
 from kervan.documents.etir import TirTransport
-from kervan.documents.jws import sign_detached
-from kervan.documents.keys import Signer
 from kervan.errors import CustomsRouteError, DocumentValidationError
 from kervan.exchange.envelope import CrossBorderMessage, MessageType
-from kervan.store.border_tables import (
+from kervan.signatures.canonical import JsonValue, canonical_json
+from kervan.signatures.jws import sign_detached
+from kervan.signatures.keys import Signer
+from kervan.store.tables.border import (
     BorderControlRow,
     BorderCrossingRow,
     BorderDeclarationRow,

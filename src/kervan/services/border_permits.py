@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from kervan.customs.permits import usage_rule
 from kervan.customs.rules import load_rules
-from kervan.documents.canonical import JsonValue
 from kervan.documents.epermit import (
     PermitRecord,
     PermitType,
@@ -29,8 +28,6 @@ from kervan.documents.epermit import (
     issue_permit,
     qr_claims,
 )
-from kervan.documents.jws import sign_compact
-from kervan.documents.keys import Signer
 from kervan.errors import DocumentValidationError, NotFoundError
 from kervan.exchange.channels import Clock, utc_now
 from kervan.exchange.envelope import CrossBorderMessage, MessageType
@@ -44,7 +41,10 @@ from kervan.services.border_node import (
     save_permit,
     text,
 )
-from kervan.store.border_tables import BorderPermitRow
+from kervan.signatures.canonical import JsonValue
+from kervan.signatures.jws import sign_compact
+from kervan.signatures.keys import Signer
+from kervan.store.tables.border import BorderPermitRow
 
 
 class PermitAuthorityService(BorderService):

@@ -20,12 +20,8 @@ from sqlalchemy.orm import Session
 from kervan.customs.declaration import DeclarationContent, DeclarationVersion, PreArrivalDeclaration
 from kervan.customs.recognition import ControlResult
 from kervan.customs.tir import advance_tir_data
-from kervan.documents.canonical import JsonValue, canonical_json
-from kervan.documents.encoding import rfc3339
 from kervan.documents.epermit import Permit, PermitRecord
 from kervan.documents.etir import Guarantee, TirTransport
-from kervan.documents.jws import sign_detached
-from kervan.documents.keys import Signer
 from kervan.documents.parties import PartyRole, SignatureEvidence
 from kervan.errors import InvalidRequestError, NotFoundError
 from kervan.exchange.envelope import CrossBorderMessage, MessageType
@@ -53,6 +49,10 @@ from kervan.services.node import NodeContext
 from kervan.services.shipments import EventRequest, party_of, plan_of, record_event
 from kervan.shipments.booking import Cargo
 from kervan.shipments.events import EventType
+from kervan.signatures.canonical import JsonValue, canonical_json
+from kervan.signatures.encoding import rfc3339
+from kervan.signatures.jws import sign_detached
+from kervan.signatures.keys import Signer
 from kervan.store.repositories.documents import DocumentRepository
 from kervan.store.tables import ShipmentDocumentRow, ShipmentPartyRow, ShipmentRow
 

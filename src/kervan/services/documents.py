@@ -17,13 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kervan.documents.canonical import CanonicalJson
 from kervan.documents.cimsmgs import CimSmgsNote, CimSmgsStep
 from kervan.documents.ecmr import Reservation
 from kervan.documents.ecmr_lifecycle import Ecmr, EcmrStep
-from kervan.documents.encoding import b64url_encode
-from kervan.documents.jws import GeneralJws, JwsSignature, sign_version
-from kervan.documents.keys import Signer
 from kervan.documents.lifecycle_cache import ParsedLifecycles
 from kervan.documents.parties import PartyRole, SignatureEvidence
 from kervan.errors import (
@@ -42,6 +38,10 @@ from kervan.services.access import Caller, Scope
 from kervan.services.node import NodeContext
 from kervan.services.shipments import access, customs_may_see
 from kervan.shipments.booking import BookingParties, Cargo, draft_documents
+from kervan.signatures.canonical import CanonicalJson
+from kervan.signatures.encoding import b64url_encode
+from kervan.signatures.jws import GeneralJws, JwsSignature, sign_version
+from kervan.signatures.keys import Signer
 from kervan.store.repositories.documents import DocumentRepository, StoredSignature
 from kervan.store.repositories.ledger import SqlLedgerStore
 from kervan.store.repositories.shipment_documents import (

@@ -35,9 +35,9 @@ from typing import Final
 from anyio import CapacityLimiter, to_thread
 from sqlalchemy.orm import Session, sessionmaker
 
-from kervan.documents.keys import Signer
 from kervan.ledger.log import Ledger
 from kervan.services.node_log import NodeLog
+from kervan.signatures.keys import Signer
 from kervan.store.db import read_only, unit_of_work
 from kervan.store.repositories.ledger import SqlLedgerStore
 from kervan.store.repositories.ledger_pending import PendingEvent, PendingLedgerEvents

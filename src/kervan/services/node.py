@@ -17,8 +17,6 @@ from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from kervan.customs.offices import CustomsOffices
-from kervan.documents.canonical import canonical_digest_hex
-from kervan.documents.keys import Ed25519Signer, Es256Signer
 from kervan.errors import InvalidRequestError, KeyFileError
 from kervan.ledger.chain import check_event
 from kervan.ledger.log import Ledger
@@ -29,6 +27,8 @@ from kervan.routing.planner import Planner
 from kervan.services.ledger_sequencer import LedgerSequencer, after_commit_wait
 from kervan.services.node_log import NodeLog
 from kervan.settings import Settings
+from kervan.signatures.canonical import canonical_digest_hex
+from kervan.signatures.keys import Ed25519Signer, Es256Signer
 from kervan.store.db import after_unit_of_work, read_only
 from kervan.store.keyfiles import KeyFileStore
 from kervan.store.repositories.ledger import SqlLedgerStore, TreeHeadRepository

@@ -17,13 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kervan.documents.epermit import PermitType, Quota
-from kervan.documents.jws import verify_compact
 from kervan.errors import InvalidRequestError, NotFoundError, ScopeError, SignatureError
 from kervan.services.access import Caller, Scope
 from kervan.services.node import NodeContext
 from kervan.services.planning import CountryCode
 from kervan.services.shipments import party_of
 from kervan.shipments.booking import Cargo
+from kervan.signatures.jws import verify_compact
 from kervan.store.repositories.documents import DocumentRepository
 from kervan.store.repositories.organisations import OrganisationKind
 from kervan.store.repositories.permits import PermitRepository, QuotaKey

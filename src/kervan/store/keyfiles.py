@@ -14,14 +14,14 @@ import stat
 from pathlib import Path
 from typing import Final, Literal
 
-from kervan.documents.keys import (
+from kervan.errors import KeyFileError
+from kervan.signatures.keys import (
     EDDSA,
     ES256,
     Ed25519Signer,
     Es256Signer,
     load_signer_from_keystore_pem,
 )
-from kervan.errors import KeyFileError
 
 _SAFE_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _FILE_MODE: Final = 0o600

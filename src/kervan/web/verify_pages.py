@@ -13,11 +13,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse
 
-from kervan.documents.trustlist import TrustList
 from kervan.errors import KervanError
 from kervan.ledger.evidence import verify_bundle_json
 from kervan.services.documents import trust_list_jwks
 from kervan.services.permits import check_qr
+from kervan.signatures.trustlist import TrustList
 from kervan.store.db import unit_of_work
 from kervan.web.common import CSRF_FIELD, check_csrf, node_of, render
 

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from kervan.errors import EpermitPeerError
 from kervan.exchange.epermit_peer.peer import EpermitPeer
 from kervan.exchange.epermit_peer.wire import EventType
-from kervan.exchange.tables import EpermitPeerEventRow
 from kervan.store.db import unit_of_work
+from kervan.store.tables.exchange import EpermitPeerEventRow
 
 log = logging.getLogger(__name__)
 

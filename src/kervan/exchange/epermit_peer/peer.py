@@ -28,11 +28,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kervan.documents.encoding import b64url_decode, from_unix_seconds, unix_seconds
 from kervan.documents.epermit import Permit, PermitType, Quota, parse_permit_id
-from kervan.documents.jws import sign_detached, verify_compact, verify_detached
-from kervan.documents.keys import ES256, Signer, public_key_from_jwk
-from kervan.documents.trustlist import TrustList
 from kervan.errors import (
     DocumentValidationError,
     EpermitPeerError,
@@ -54,9 +50,13 @@ from kervan.exchange.epermit_peer.wire import (
     parse_event,
     serialise,
 )
-from kervan.exchange.tables import EpermitPeerChainRow, EpermitPeerEventRow
+from kervan.signatures.encoding import b64url_decode, from_unix_seconds, unix_seconds
+from kervan.signatures.jws import sign_detached, verify_compact, verify_detached
+from kervan.signatures.keys import ES256, Signer, public_key_from_jwk
+from kervan.signatures.trustlist import TrustList
 from kervan.store.repositories._common import canonical_text
 from kervan.store.tables import PermitQuotaRow, PermitRow, PermitUsageRow
+from kervan.store.tables.exchange import EpermitPeerChainRow, EpermitPeerEventRow
 
 GENESIS: Final = "0"
 _WIRE_DATE: Final = "%d/%m/%Y"

@@ -18,9 +18,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from kervan.documents.encoding import rfc3339
 from kervan.errors import EpermitPeerError
 from kervan.exchange.epermit_peer.peer import Accepted, EpermitPeer
+from kervan.signatures.encoding import rfc3339
 from kervan.store.db import unit_of_work
 
 log = logging.getLogger(__name__)

@@ -16,9 +16,9 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
-from kervan.documents.canonical import parse_json
 from kervan.documents.epermit import EARLIEST_EVENT_TIMESTAMP
 from kervan.errors import CanonicalJsonError, EpermitPeerError
+from kervan.signatures.canonical import parse_json
 
 _HTML_SAFE: Final = {
     "<": "\\u003c",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection
 
-from kervan.documents.canonical import canonical_json
 from kervan.errors import InvalidRequestError
+from kervan.signatures.canonical import canonical_json
 
 
 def visible(org_ids: Collection[str]) -> list[str]:

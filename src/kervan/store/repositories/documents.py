@@ -17,10 +17,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from kervan.documents.canonical import JsonValue, parse_canonical_json, parse_json
-from kervan.documents.encoding import b64url_decode, b64url_encode, from_unix_seconds
-from kervan.documents.jws import GeneralJws, JwsSignature, VerifiedSignature, verify
-from kervan.documents.trustlist import TrustList
 from kervan.errors import (
     CanonicalJsonError,
     ImmutableRecordError,
@@ -29,6 +25,10 @@ from kervan.errors import (
     NotFoundError,
     SignatureError,
 )
+from kervan.signatures.canonical import JsonValue, parse_canonical_json, parse_json
+from kervan.signatures.encoding import b64url_decode, b64url_encode, from_unix_seconds
+from kervan.signatures.jws import GeneralJws, JwsSignature, VerifiedSignature, verify
+from kervan.signatures.trustlist import TrustList
 from kervan.store.repositories._common import canonical_text, sha256_hex, visible
 from kervan.store.tables import (
     DOCUMENT_KINDS,

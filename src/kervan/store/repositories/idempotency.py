@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from kervan.documents.canonical import JsonValue
 from kervan.errors import IdempotencyConflictError, InvalidRequestError
+from kervan.signatures.canonical import JsonValue
 from kervan.store.db import is_sqlite
 from kervan.store.repositories._common import canonical_text, visible
 from kervan.store.tables import IdempotencyKeyRow

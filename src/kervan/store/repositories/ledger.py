@@ -20,12 +20,12 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kervan.documents.trustlist import TrustList
 from kervan.errors import LedgerIntegrityError, NotFoundError
 from kervan.ledger.chain import LedgerEntry
 from kervan.ledger.log import Ledger
 from kervan.ledger.report import Check, VerificationReport
 from kervan.ledger.sth import SignedTreeHead
+from kervan.signatures.trustlist import TrustList
 from kervan.store.db import is_sqlite
 from kervan.store.direct import DirectStatement
 from kervan.store.repositories._common import visible

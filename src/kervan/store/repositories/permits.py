@@ -31,14 +31,14 @@ from kervan.documents.epermit import (
     next_permit_sequence,
     qr_claims,
 )
-from kervan.documents.jws import sign_compact
-from kervan.documents.keys import Signer
 from kervan.errors import (
     DocumentValidationError,
     ImmutableRecordError,
     NotFoundError,
     QuotaExhaustedError,
 )
+from kervan.signatures.jws import sign_compact
+from kervan.signatures.keys import Signer
 from kervan.store.repositories._common import canonical_text, visible
 from kervan.store.tables import PermitQuotaRow, PermitRow, PermitUsageRow
 

@@ -18,7 +18,7 @@ from typing import Any, Final
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from kervan.documents.jws import JwsSignature
+from kervan.signatures.jws import JwsSignature
 from kervan.store.direct import DirectStatement
 from kervan.store.repositories.documents import (
     StoredSignature,

@@ -13,10 +13,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kervan.documents.encoding import from_unix_seconds, unix_seconds
-from kervan.documents.keys import Signer
-from kervan.documents.trustlist import TrustedKey, TrustList
 from kervan.errors import NotFoundError, TrustListError
+from kervan.signatures.encoding import from_unix_seconds, unix_seconds
+from kervan.signatures.keys import Signer
+from kervan.signatures.trustlist import TrustedKey, TrustList
 from kervan.store.repositories._common import canonical_text, visible
 from kervan.store.tables import SigningKeyRow
 

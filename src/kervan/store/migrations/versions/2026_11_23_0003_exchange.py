@@ -4,8 +4,8 @@ Revision ID: 2026_11_23_0003
 Revises: 2026_11_23_0002
 Create Date: 2026-11-23
 
-Tables of the exchange between national nodes (kervan.exchange.tables). Every primary key leads
-with org_id, the authority the node acts for.
+Tables of the exchange between national nodes (kervan.store.tables.exchange). Every primary key
+leads with org_id, the authority the node acts for.
 """
 
 from __future__ import annotations

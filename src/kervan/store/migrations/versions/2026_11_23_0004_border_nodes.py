@@ -4,7 +4,7 @@ Revision ID: 2026_11_23_0004
 Revises: 2026_11_23_0003
 Create Date: 2026-11-23
 
-Tables of the Simplified Customs Corridor across national nodes (kervan.store.border_tables).
+Tables of the Simplified Customs Corridor across national nodes (kervan.store.tables.border).
 Every primary key leads with org_id, the authority the node acts for.
 """
 

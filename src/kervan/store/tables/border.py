@@ -15,7 +15,7 @@ from typing import Final
 from sqlalchemy import CheckConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kervan.store.tables import ORG_ID, Base, UtcDateTime
+from kervan.store.tables.base import ORG_ID, Base, UtcDateTime
 
 SHIPMENT_ID: Final = 64
 PERMIT_ROLES: Final = ("issued", "held", "controlled")

@@ -16,9 +16,8 @@ from joserfc import jws as jose_jws
 from joserfc.errors import BadSignatureError, SecurityWarning
 from joserfc.jws import JWSRegistry
 
-from kervan.documents.canonical import canonical_json
-from kervan.documents.encoding import b64url_decode, b64url_encode
-from kervan.documents.signing import (
+from kervan.errors import SignatureError, TrustListError
+from kervan.signatures import (
     Ed25519Signer,
     Es256Signer,
     GeneralJws,
@@ -35,7 +34,8 @@ from kervan.documents.signing import (
     verify_compact,
     verify_detached,
 )
-from kervan.errors import SignatureError, TrustListError
+from kervan.signatures.canonical import canonical_json
+from kervan.signatures.encoding import b64url_decode, b64url_encode
 
 T0 = datetime(2025, 5, 1, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

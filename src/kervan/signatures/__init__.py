@@ -1,4 +1,4 @@
-"""One import for the signatures core: keys and signers, the trust list, JWS sign and verify.
+"""The signing toolkit: canonical JSON, keys and signers, the trust list, JWS sign and verify.
 
 The implementation lives in `keys` (signers, JWKs), `trustlist` (who may sign what, when) and
 `jws` (multi-party JSON serialization, compact tokens, detached proofs).
@@ -6,7 +6,7 @@ The implementation lives in `keys` (signers, JWKs), `trustlist` (who may sign wh
 
 from __future__ import annotations
 
-from kervan.documents.jws import (
+from kervan.signatures.jws import (
     GeneralJws,
     JwsSignature,
     SignatureCheck,
@@ -23,7 +23,7 @@ from kervan.documents.jws import (
     verify_compact,
     verify_detached,
 )
-from kervan.documents.keys import (
+from kervan.signatures.keys import (
     ALLOWED_ALGORITHMS,
     EDDSA,
     ES256,
@@ -34,7 +34,7 @@ from kervan.documents.keys import (
     public_jwk,
     public_key_from_jwk,
 )
-from kervan.documents.trustlist import TrustedKey, TrustList
+from kervan.signatures.trustlist import TrustedKey, TrustList
 
 KeyRing = TrustList
 

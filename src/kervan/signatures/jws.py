@@ -9,7 +9,7 @@
 - Detached proofs sign given bytes: "header..signature" (RFC 7515 Appendix F) or the e-Permit
   peer protocol's "header.signature".
 Every check is against a `TrustList`; failures raise `SignatureError` naming the signature and the
-rule (see `kervan.documents.trustlist` for the key validity rules).
+rule (see `kervan.signatures.trustlist` for the key validity rules).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final, Literal, TypedDict, TypeGuard
 
-from kervan.documents.canonical import (
+from kervan.errors import CanonicalJsonError, SignatureError
+from kervan.signatures.canonical import (
     CanonicalJson,
     JsonValue,
     canonical_bytes,
@@ -28,10 +29,9 @@ from kervan.documents.canonical import (
     parse_canonical_json,
     parse_json,
 )
-from kervan.documents.encoding import b64url_decode, b64url_encode, from_unix_seconds, unix_seconds
-from kervan.documents.keys import ALLOWED_ALGORITHMS, Signer, verify_raw
-from kervan.documents.trustlist import TrustList
-from kervan.errors import CanonicalJsonError, SignatureError
+from kervan.signatures.encoding import b64url_decode, b64url_encode, from_unix_seconds, unix_seconds
+from kervan.signatures.keys import ALLOWED_ALGORITHMS, Signer, verify_raw
+from kervan.signatures.trustlist import TrustList
 
 
 class JwsSignature(TypedDict):

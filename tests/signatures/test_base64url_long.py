@@ -14,13 +14,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kervan.documents import encoding
-from kervan.documents.canonical import CanonicalJson
-from kervan.documents.encoding import b64url_decode, b64url_encode
-from kervan.documents.jws import sign_document, verify
-from kervan.documents.keys import Ed25519Signer
-from kervan.documents.trustlist import TrustList
 from kervan.errors import SignatureError
+from kervan.signatures import encoding
+from kervan.signatures.canonical import CanonicalJson
+from kervan.signatures.encoding import b64url_decode, b64url_encode
+from kervan.signatures.jws import sign_document, verify
+from kervan.signatures.keys import Ed25519Signer
+from kervan.signatures.trustlist import TrustList
 
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 LONG = encoding._RUST_FROM

@@ -16,7 +16,7 @@ from typing import Final
 from sqlalchemy import BigInteger, CheckConstraint, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kervan.store.tables import ORG_ID, Base, UtcDateTime
+from kervan.store.tables.base import ORG_ID, Base, UtcDateTime, one_of
 
 MESSAGE_ID: Final = 200
 OUTCOMES: Final = ("applied", "held", "refused")
@@ -29,11 +29,6 @@ EPERMIT_EVENT_TYPES: Final = (
     "KEY_CREATED",
     "KEY_REVOKED",
 )
-
-
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    quoted = ", ".join(f"'{value}'" for value in values)
-    return f"{column} IN ({quoted})"
 
 
 class OutboxRow(Base):
@@ -65,7 +60,7 @@ class ChannelRow(Base):
 
     __tablename__ = "exchange_channels"
     __table_args__ = (
-        CheckConstraint(_one_of("direction", DIRECTIONS), name="direction"),
+        CheckConstraint(one_of("direction", DIRECTIONS), name="direction"),
         CheckConstraint("last_seq >= 0", name="last_seq"),
     )
 
@@ -85,7 +80,7 @@ class InboxRow(Base):
     __tablename__ = "exchange_inbox"
     __table_args__ = (
         UniqueConstraint("org_id", "sender", "seq", name="channel_seq"),
-        CheckConstraint(_one_of("outcome", OUTCOMES), name="outcome"),
+        CheckConstraint(one_of("outcome", OUTCOMES), name="outcome"),
         CheckConstraint("seq >= 1", name="seq"),
     )
 
@@ -125,8 +120,8 @@ class EpermitPeerEventRow(Base):
 
     __tablename__ = "epermit_peer_events"
     __table_args__ = (
-        CheckConstraint(_one_of("direction", DIRECTIONS), name="direction"),
-        CheckConstraint(_one_of("event_type", EPERMIT_EVENT_TYPES), name="event_type"),
+        CheckConstraint(one_of("direction", DIRECTIONS), name="direction"),
+        CheckConstraint(one_of("event_type", EPERMIT_EVENT_TYPES), name="event_type"),
         Index(None, "org_id", "direction", "sent_at"),
     )
 

@@ -1,97 +1,35 @@
-"""The store's tables, as SQLAlchemy 2 typed declarative classes.
-
-Every table that holds an organisation's data has `org_id` as the first column of its primary
-key, so a later sharding by organisation (Citus) needs no key change. Signed bytes are kept as
-text exactly as canonicalised (never JSONB, which would re-serialise them). Constraint names
-follow `NAMING_CONVENTION`; the migrations spell the same names. Triggers that refuse UPDATE and
-DELETE on insert-only rows live in the migrations (see `store.migrations`).
-"""
+"""The node's records: organisations, keys, documents and their signatures, the ledger, permits,
+access credentials, shipments and their events."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any, Final
+from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
-    DateTime,
-    Dialect,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
     Integer,
-    MetaData,
     String,
-    Table,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import Mapped, mapped_column
 
-NAMING_CONVENTION: Final = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(constraint_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-ORGANISATION_KINDS: Final = (
-    "shipper",
-    "forwarder",
-    "carrier",
-    "consignee",
-    "customs_authority",
-    "permit_authority",
-    "guarantee_chain",
-    "analyst",
-    "administrator",
+from kervan.store.tables.base import (
+    ACTIVITY_TYPES,
+    DOC_ID,
+    DOCUMENT_KINDS,
+    HEX64,
+    KEY_ALGORITHMS,
+    ORG_ID,
+    ORGANISATION_KINDS,
+    Base,
+    UtcDateTime,
+    one_of,
 )
-DOCUMENT_KINDS: Final = ("e-CMR", "e-TIR", "e-Permit", "CIM-SMGS")
-KEY_ALGORITHMS: Final = ("EdDSA", "ES256")
-ACTIVITY_TYPES: Final = ("ENTRANCE", "EXIT")
-
-ORG_ID = 64
-DOC_ID = 128
-HEX64 = 64
-
-
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    quoted = ", ".join(f"'{value}'" for value in values)
-    return f"{column} IN ({quoted})"
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """An aware UTC datetime on every database (SQLite keeps no zone, so UTC is implied there).
-
-    Refuses naive datetimes: a time without a zone is ambiguous across the corridor's borders.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError("store times must be time-zone aware")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:  # noqa: ARG002
-        if value is None:
-            return None
-        if not isinstance(value, datetime):
-            raise ValueError(f"stored time {value!r} is not a datetime")
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class Base(DeclarativeBase):
-    """Declarative base carrying the naming convention."""
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class OrganisationRow(Base):
@@ -99,7 +37,7 @@ class OrganisationRow(Base):
 
     __tablename__ = "organisations"
     __table_args__ = (
-        CheckConstraint(_one_of("kind", ORGANISATION_KINDS), name="kind"),
+        CheckConstraint(one_of("kind", ORGANISATION_KINDS), name="kind"),
         CheckConstraint("length(country) = 2", name="country"),
     )
 
@@ -116,7 +54,7 @@ class SigningKeyRow(Base):
     __tablename__ = "signing_keys"
     __table_args__ = (
         UniqueConstraint("kid", name="kid"),
-        CheckConstraint(_one_of("alg", KEY_ALGORITHMS), name="alg"),
+        CheckConstraint(one_of("alg", KEY_ALGORITHMS), name="alg"),
     )
 
     org_id: Mapped[str] = mapped_column(
@@ -135,7 +73,7 @@ class DocumentRow(Base):
 
     __tablename__ = "documents"
     __table_args__ = (
-        CheckConstraint(_one_of("kind", DOCUMENT_KINDS), name="kind"),
+        CheckConstraint(one_of("kind", DOCUMENT_KINDS), name="kind"),
         CheckConstraint("current_version >= 1", name="current_version"),
     )
 
@@ -325,7 +263,7 @@ class PermitUsageRow(Base):
     __tablename__ = "permit_usages"
     __table_args__ = (
         ForeignKeyConstraint(["org_id", "permit_id"], ["permits.org_id", "permits.permit_id"]),
-        CheckConstraint(_one_of("activity_type", ACTIVITY_TYPES), name="activity_type"),
+        CheckConstraint(one_of("activity_type", ACTIVITY_TYPES), name="activity_type"),
         CheckConstraint("position >= 1", name="position"),
     )
 
@@ -499,19 +437,3 @@ class ShipmentEventRow(Base):
     leg_index: Mapped[int | None] = mapped_column(Integer)
     recorded_by: Mapped[str] = mapped_column(String(ORG_ID))
     details: Mapped[str] = mapped_column(Text)
-
-
-# Tables other adapters define on this metadata, so migrations and their tests see them all.
-from kervan.exchange import tables as exchange_tables  # noqa: E402
-from kervan.store import border_tables  # noqa: E402
-
-ADAPTER_TABLE_MODULES = (exchange_tables, border_tables)
-
-
-def table_of(row_class: type[Base]) -> Table:
-    """The Core table behind a mapped row class, for statements built once and run often
-    (they skip the ORM's per-statement work)."""
-    mapped = row_class.__table__
-    if not isinstance(mapped, Table):
-        raise TypeError(f"{row_class.__name__} is not mapped to a table")
-    return mapped

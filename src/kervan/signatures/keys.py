@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
-from kervan.documents.encoding import b64url_decode, b64url_encode
+from kervan.signatures.encoding import b64url_decode, b64url_encode
 
 EDDSA: Final = "EdDSA"
 ES256: Final = "ES256"

@@ -19,14 +19,14 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from kervan.documents.encoding import from_unix_seconds, unix_seconds
-from kervan.documents.keys import (
+from kervan.errors import SignatureError, TrustListError
+from kervan.signatures.encoding import from_unix_seconds, unix_seconds
+from kervan.signatures.keys import (
     ALLOWED_ALGORITHMS,
     PublicKey,
     Signer,
     public_key_from_jwk,
 )
-from kervan.errors import SignatureError, TrustListError
 
 _PUBLIC_MEMBERS = ("kty", "crv", "x", "y")
 _VALIDITY_MEMBERS = ("not_before", "revoked_at", "superseded_at")

@@ -10,7 +10,8 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kervan.documents.canonical import (
+from kervan.errors import CanonicalJsonError
+from kervan.signatures.canonical import (
     CanonicalJson,
     canonical_digest,
     canonical_digest_hex,
@@ -18,7 +19,6 @@ from kervan.documents.canonical import (
     parse_canonical_json,
     parse_json,
 )
-from kervan.errors import CanonicalJsonError
 
 
 def test_rfc8785_section_3_2_2_example() -> None:

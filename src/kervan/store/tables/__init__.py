@@ -1,0 +1,92 @@
+"""The store's tables, as SQLAlchemy 2 typed declarative classes; the store owns every table.
+
+Every table that holds an organisation's data has `org_id` as the first column of its primary
+key, so a later sharding by organisation (Citus) needs no key change. Importing this package
+defines every table on `Base.metadata`, which the migrations and their tests compare against.
+"""
+
+from __future__ import annotations
+
+from kervan.store.tables.base import (
+    DOCUMENT_KINDS,
+    ORG_ID,
+    Base,
+    UtcDateTime,
+    table_of,
+)
+from kervan.store.tables.border import (
+    BorderControlRow,
+    BorderCrossingRow,
+    BorderDeclarationRow,
+    BorderPermitRow,
+    BorderTirRow,
+)
+from kervan.store.tables.exchange import (
+    ChannelRow,
+    EpermitPeerChainRow,
+    EpermitPeerEventRow,
+    InboxRow,
+    OutboxRow,
+    RejectedMessageRow,
+)
+from kervan.store.tables.records import (
+    ApiClientRow,
+    ApiKeyRow,
+    DocumentRow,
+    DocumentSignatureRow,
+    DocumentVersionRow,
+    IdempotencyKeyRow,
+    LedgerEntryRow,
+    LedgerPendingRow,
+    OrganisationAddressRow,
+    OrganisationRow,
+    PermitQuotaRow,
+    PermitRow,
+    PermitUsageRow,
+    ShipmentDocumentRow,
+    ShipmentEventRow,
+    ShipmentPartyRow,
+    ShipmentRow,
+    SignedTreeHeadRow,
+    SigningKeyRow,
+    UserRow,
+)
+
+__all__ = [
+    "DOCUMENT_KINDS",
+    "ORG_ID",
+    "ApiClientRow",
+    "ApiKeyRow",
+    "Base",
+    "BorderControlRow",
+    "BorderCrossingRow",
+    "BorderDeclarationRow",
+    "BorderPermitRow",
+    "BorderTirRow",
+    "ChannelRow",
+    "DocumentRow",
+    "DocumentSignatureRow",
+    "DocumentVersionRow",
+    "EpermitPeerChainRow",
+    "EpermitPeerEventRow",
+    "IdempotencyKeyRow",
+    "InboxRow",
+    "LedgerEntryRow",
+    "LedgerPendingRow",
+    "OrganisationAddressRow",
+    "OrganisationRow",
+    "OutboxRow",
+    "PermitQuotaRow",
+    "PermitRow",
+    "PermitUsageRow",
+    "RejectedMessageRow",
+    "ShipmentDocumentRow",
+    "ShipmentEventRow",
+    "ShipmentPartyRow",
+    "ShipmentRow",
+    "SignedTreeHeadRow",
+    "SigningKeyRow",
+    "UserRow",
+    "UtcDateTime",
+    "table_of",
+]
