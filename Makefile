@@ -7,7 +7,7 @@ UV := $(TOOLS)/bin/uv
 PY := .venv/bin/python
 UV_VERSION := 0.13.9
 
-.PHONY: setup demo test check lint typecheck bench clean browser
+.PHONY: setup demo test check lint typecheck contracts bench clean browser
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -34,7 +34,7 @@ browser:
 		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium; \
 	fi
 
-check: lint typecheck
+check: lint typecheck contracts
 
 lint: setup
 	.venv/bin/ruff check src tests bench
@@ -42,6 +42,10 @@ lint: setup
 
 typecheck: setup
 	.venv/bin/mypy
+
+## make contracts: the rings of the architecture as import contracts (pyproject.toml [tool.importlinter])
+contracts: setup
+	.venv/bin/lint-imports
 
 ## make bench: every benchmark; each writes bench/results/<name>.json
 bench: setup
