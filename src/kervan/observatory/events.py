@@ -9,7 +9,6 @@ file, the record and the field.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -111,7 +110,3 @@ def load_events(path: Path) -> list[CorridorEvent]:
         raise DatasetError(name, "-", "-", f"not valid JSON: {exc}") from exc
     return parse_events(raw, name)
 
-
-def events_to_json(events: Iterable[CorridorEvent]) -> str:
-    """Events as the JSON array `load_events` reads."""
-    return json.dumps([e.model_dump(mode="json", exclude_none=True) for e in events], indent=1)
