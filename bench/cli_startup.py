@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -63,37 +64,44 @@ def environment(cache: Path, *, compiling: bool) -> dict[str, str]:
     return env
 
 
-def run_once(argv: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system) of one run of `argv`."""
+    cpu, start = _children_cpu_s(), time.perf_counter()
     done = subprocess.run(argv, env=env, capture_output=True, check=False)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(f"{argv} exited {done.returncode}: {done.stderr.decode()[-2000:]}")
-    return elapsed
+    return elapsed, _children_cpu_s() - cpu
 
 
-def measure(rounds: int, *, compiling: bool) -> dict[str, list[float]]:
-    """Seconds per run of every command, `rounds` interleaved rounds."""
+def measure(rounds: int, *, compiling: bool) -> dict[str, list[tuple[float, float]]]:
+    """(wall, CPU) seconds per run of every command, `rounds` interleaved rounds."""
     cache = Path(tempfile.mkdtemp(prefix="kervan-bench-pyc-"))
     try:
         env = environment(cache, compiling=compiling)
-        runs: dict[str, list[float]] = {name: [] for name in commands()}
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands()}
         for argv in commands().values():  # untimed: fills the cache ("cached") or warms the OS
             run_once(argv, env)
         for round_no in range(1, rounds + 1):
             for name, argv in commands().items():
                 runs[name].append(run_once(argv, env))
-            line = ", ".join(f"{name} {times[-1]:.3f}" for name, times in runs.items())
+            line = ", ".join(f"{name} {times[-1][0]:.3f}" for name, times in runs.items())
             print(f"{'compiling' if compiling else 'cached'} round {round_no}: {line}")
         return runs
     finally:
         shutil.rmtree(cache, ignore_errors=True)
 
 
-def summary(runs: dict[str, list[float]]) -> dict[str, Any]:
-    baseline = statistics.median(runs[BASELINE])
+def summary(runs: dict[str, list[tuple[float, float]]]) -> dict[str, Any]:
+    baseline = statistics.median(wall for wall, _ in runs[BASELINE])
     out: dict[str, Any] = {}
-    for name, times in runs.items():
+    for name, measured in runs.items():
+        times = [wall for wall, _ in measured]
         median = statistics.median(times)
         entry: dict[str, Any] = {
             "median_s": round(median, 4),
@@ -101,6 +109,7 @@ def summary(runs: dict[str, list[float]]) -> dict[str, Any]:
             "max_s": round(max(times), 4),
             "runs_s": [round(t, 4) for t in times],
             "ratio_to_baseline": round(median / baseline, 2),
+            "cpu_median_s": round(statistics.median(cpu for _, cpu in measured), 4),
         }
         if name in TARGETS_S:
             entry["target_s"] = TARGETS_S[name]
@@ -150,7 +159,9 @@ def main() -> None:
 
 NOTES = [
     "Timings are whole processes, wall to wall, on a shared 2-CPU machine; the ratios to the "
-    "baseline measured in the same rounds are the figures to compare between runs.",
+    "baseline measured in the same rounds are the figures to compare between runs. "
+    "cpu_median_s is the median user + system CPU time of the process: what the start costs "
+    "when the machine is not shared (wall exceeds it when other work holds the CPUs).",
 ]
 
 if __name__ == "__main__":
