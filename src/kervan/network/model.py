@@ -12,14 +12,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-
-class Mode(StrEnum):
-    """How cargo moves on a link."""
-
-    RAIL = "rail"
-    ROAD = "road"
-    FERRY = "ferry"  # Caspian and Black Sea rail/Ro-Ro ferries
-    SEA = "sea"  # deep-sea container and bulk shipping
+# Defined apart so the command line can declare its options without importing pydantic.
+from kervan.network.modes import CargoUnit as CargoUnit  # noqa: PLC0414 (re-exported)
+from kervan.network.modes import Mode as Mode  # noqa: PLC0414 (re-exported)
 
 
 class NodeKind(StrEnum):
@@ -31,17 +26,6 @@ class NodeKind(StrEnum):
     ROAD_HUB = "road_hub"
     BORDER_CROSSING = "border_crossing"
     GAUGE_CHANGE = "gauge_change"
-
-
-class CargoUnit(StrEnum):
-    """The unit a shipper books and pays by.
-
-    container: one 40-foot container (FEU); truck: one semi-trailer truck; bulk: one tonne.
-    """
-
-    CONTAINER = "container"
-    TRUCK = "truck"
-    BULK = "bulk"
 
 
 class LinkStatus(StrEnum):

@@ -23,7 +23,6 @@ import math
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from enum import StrEnum
 from importlib.util import find_spec
 from typing import Any
 
@@ -33,16 +32,11 @@ from scipy import stats
 
 from kervan.errors import InvalidRequestError
 from kervan.observatory import published
+from kervan.observatory.backend import Backend as Backend  # noqa: PLC0414 (re-exported)
 from kervan.observatory.scenario import Scenario
 from kervan.observatory.simulator import ReplicationResult, capacity_respected, run
 
 Progress = Callable[[int], None]
-
-
-class Backend(StrEnum):
-    SEQUENTIAL = "sequential"
-    PROCESS = "process"
-    RAY = "ray"
 
 
 class Estimate(BaseModel):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
-from enum import StrEnum
 from functools import lru_cache
 from typing import Final
 
@@ -16,17 +15,11 @@ from kervan.errors import InvalidRequestError, NoRouteError
 from kervan.network.model import CargoUnit, Mode, Network
 from kervan.network.places import PlaceIndex
 from kervan.routing.graph import CompiledNetwork, DwellPolicy, EdgeKind, compile_network
+from kervan.routing.objective import Objective as Objective  # noqa: PLC0414 (re-exported)
 from kervan.routing.plan import Plan, build_plan
 from kervan.routing.search import EdgeGraph, pareto_paths, shortest_path, shortest_path_limited
 
 BoolArray = npt.NDArray[np.bool_]
-
-
-class Objective(StrEnum):
-    TIME = "time"
-    COST = "cost"
-    CO2 = "co2"
-    MIX = "mix"
 
 
 @dataclass(frozen=True)

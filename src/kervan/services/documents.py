@@ -501,3 +501,23 @@ def assemble_evidence(ctx: NodeContext, parts: EvidenceParts) -> dict[str, Any]:
 def trust_list_jwks(session: Session) -> dict[str, Any]:
     """Every organisation's public keys with their validity (the node's published trust list)."""
     return SigningKeyRepository(session).trust_list().to_jwks()
+
+
+def operator_evidence_parts(session: Session, document_id: str) -> EvidenceParts:
+    """The node operator's read of a document's evidence parts: any document in the node's own
+    store, with no caller and no party filter (the command line on the node's database, as
+    `kervan evidence export`); NotFoundError when the store holds no such document."""
+    found = find_shipment_document(session, document_id, party="")
+    if found is None:
+        raise NotFoundError("document", document_id)
+    record = found.record
+    entry = SqlLedgerStore(session, org_id=record.owner).entry_for_event(
+        document_id, f"version:{record.version}"
+    )
+    if entry is None:
+        raise NotFoundError("ledger entry of document version", f"{document_id}@{record.version}")
+    jws: GeneralJws = {
+        "payload": b64url_encode(record.body.encode("utf-8")),
+        "signatures": [s.entry for version, s in found.signatures if version == record.version],
+    }
+    return EvidenceParts(_parse_body(record), jws, entry)

@@ -1,7 +1,8 @@
-"""The `kervan` command line: plan routes and inspect the corridor network.
+"""Planning on the command line: `kervan route`, `kervan places`, `kervan network validate|stats`.
 
 Errors a user can cause print one clear line on stderr and exit with the error's code (see
-kervan.errors); nothing prints a traceback.
+kervan.cli.errors); nothing prints a traceback. The network, the planner, pydantic, numpy and
+Rich are imported inside the commands, so listing or helping with commands loads none of them.
 """
 
 from __future__ import annotations
@@ -9,34 +10,20 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from collections.abc import Callable
 from datetime import date
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from kervan.errors import InvalidRequestError, KervanError
-from kervan.network.dataset import load_network
-from kervan.network.model import CargoUnit, Mode, Network, SourceKind
-from kervan.routing.geojson import plans_to_geojson
-from kervan.routing.plan import Plan
-from kervan.routing.planner import Objective, Planner, PlanRequest
+from kervan.cli.errors import user_errors
+from kervan.errors import InvalidRequestError
+from kervan.network.modes import CargoUnit, Mode
+from kervan.routing.objective import Objective
 
-app = typer.Typer(
-    help="Kervan: the Middle Corridor's digital trade corridor.", no_args_is_help=True
-)
-network_app = typer.Typer(help="Inspect and validate the corridor network.", no_args_is_help=True)
-app.add_typer(network_app, name="network")
-
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
-
-P = ParamSpec("P")
-R = TypeVar("R")
+if TYPE_CHECKING:
+    from kervan.network.model import Network
+    from kervan.routing.plan import Plan
 
 DatasetOption = Annotated[
     Path | None,
@@ -44,27 +31,14 @@ DatasetOption = Annotated[
 ]
 
 
-def user_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn a KervanError into one line on stderr and the error's exit code."""
-
-    @wraps(command)
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except KervanError as exc:
-            err.print(f"[bold red]error[/] ({exc.code}): {exc.message}", highlight=False)
-            raise typer.Exit(exc.exit_code) from None
-
-    return run
-
-
 def _network(dataset: Path | None) -> Network:
+    from kervan.network.dataset import load_network  # noqa: PLC0415
+
     if dataset is not None and not dataset.is_dir():
         raise InvalidRequestError(f"dataset folder {dataset} does not exist")
     return load_network(dataset)
 
 
-@app.command()
 @user_errors
 def route(
     origin: Annotated[str, typer.Argument(help="Where the cargo starts: name, alias or id.")],
@@ -97,6 +71,8 @@ def route(
     dataset: DatasetOption = None,
 ) -> None:
     """Plan a shipment from ORIGIN to DESTINATION and show the best plans and their legs."""
+    from kervan.routing.planner import Planner, PlanRequest  # noqa: PLC0415
+
     network = _network(dataset)
     request = PlanRequest(
         origin=origin,
@@ -119,6 +95,8 @@ def route(
     if as_json:
         sys.stdout.write(json.dumps([p.model_dump(mode="json") for p in plans], indent=2) + "\n")
     elif as_geojson:
+        from kervan.routing.geojson import plans_to_geojson  # noqa: PLC0415
+
         sys.stdout.write(json.dumps(plans_to_geojson(network, plans), indent=2) + "\n")
     else:
         _print_plans(plans)
@@ -144,6 +122,10 @@ def _date(text: str | None) -> date | None:
 
 
 def _print_plans(plans: list[Plan]) -> None:
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    out = Console()
     summary = Table(title=f"{plans[0].legs[0].from_name} -> {plans[0].legs[-1].to_name}")
     for column in ("#", "days P50", "days P90", "cost US$", "CO2 t", "km", "borders", "via"):
         summary.add_column(column, justify="right" if column != "via" else "left")
@@ -199,11 +181,13 @@ def _print_plans(plans: list[Plan]) -> None:
         out.print(f"  customs offices: {offices}", highlight=False)
 
 
-@network_app.command("validate")
 @user_errors
 def validate(dataset: DatasetOption = None) -> None:
     """Load and check a dataset; exit 0 when every record and every reference is right."""
+    from rich.console import Console  # noqa: PLC0415
+
     network = _network(dataset)
+    out = Console()
     out.print(
         f"[green]valid[/]: {len(network.nodes)} nodes, {len(network.links)} links, "
         f"{len(network.transfers)} transfers, {len(network.crossings)} border crossings, "
@@ -211,10 +195,14 @@ def validate(dataset: DatasetOption = None) -> None:
     )
 
 
-@network_app.command("stats")
 @user_errors
 def stats(dataset: DatasetOption = None) -> None:
     """Counts of the network by country, mode, kind and source."""
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    from kervan.network.model import SourceKind  # noqa: PLC0415
+
     network = _network(dataset)
     table = Table(title="Corridor network")
     table.add_column("what")
@@ -232,16 +220,20 @@ def stats(dataset: DatasetOption = None) -> None:
     kinds = Counter(s.kind for s in network.sources.values())
     table.add_row("published sources", str(kinds[SourceKind.PUBLISHED]))
     table.add_row("estimates (with method)", str(kinds[SourceKind.ESTIMATE]))
-    out.print(table)
+    Console().print(table)
 
 
-@app.command()
 @user_errors
 def places(
     text: Annotated[str, typer.Argument(help="Part of a place name, alias or id.")],
     dataset: DatasetOption = None,
 ) -> None:
     """Find places on the network as you would in the planner's search box."""
+    from rich.console import Console  # noqa: PLC0415
+
+    from kervan.routing.planner import Planner  # noqa: PLC0415
+
+    out = Console()
     planner = Planner(_network(dataset))
     found = planner.places.search(text)
     if not found:
@@ -251,25 +243,3 @@ def places(
     for node in found:
         kinds = ", ".join(k.value for k in node.kinds)
         out.print(f"{node.id:16} {node.name} ({node.country}) {kinds}", highlight=False)
-
-
-def main() -> None:
-    """Entry point for `python -m kervan`."""
-    app()
-
-
-from kervan.cli_verify import register as _register_verify  # noqa: E402
-
-_register_verify(app)
-
-from kervan.cli_observatory import register as _register_observatory  # noqa: E402
-
-_register_observatory(app)
-
-from kervan.cli_admin import register as _register_admin  # noqa: E402
-
-_register_admin(app)
-
-from kervan.cli_exchange import register as _register_exchange  # noqa: E402
-
-_register_exchange(app)

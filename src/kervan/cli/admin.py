@@ -1,4 +1,4 @@
-"""Setting a node up from the command line: the database, organisations, credentials, the server.
+"""Setting a node up from the command line: the database, organisations, credentials.
 
     kervan db upgrade
     kervan org create kz-customs "State Revenue Committee (customs)" KZ customs_authority \
@@ -6,7 +6,12 @@
     kervan client create kz-customs            # prints the client id and secret once
     kervan key create kz-customs               # prints the API key once
     kervan user create kz-customs officer.dostyk --password-file pw.txt
-    kervan serve --host 127.0.0.1 --port 8000
+
+These are operator commands: they act on the node's own database (KERVAN_DATABASE_URL) and key
+files (KERVAN_DATA_DIR) as the node's operator, with no caller to authorise; whoever can run them
+can read those files anyway. The commands take the store's types in their signatures, so this
+module is imported only when one of its groups is invoked (see kervan.cli.root), and imports
+the store at its top.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.orm import Session, sessionmaker
 
+from kervan.cli.errors import report
 from kervan.errors import InvalidRequestError, KervanError
 from kervan.services.access import create_api_key, create_client, create_user
 from kervan.services.node import ensure_node_organisation, register_organisation, utc_now
@@ -29,17 +35,12 @@ from kervan.store.schema import connect_migrated, upgrade
 from kervan.store.tables import OrganisationAddressRow
 
 out = Console()
-err = Console(stderr=True, soft_wrap=True)
-db_app = typer.Typer(help="The node's database.", no_args_is_help=True)
-org_app = typer.Typer(help="Organisations using this node.", no_args_is_help=True)
-client_app = typer.Typer(help="OAuth2 clients (machine access).", no_args_is_help=True)
-key_app = typer.Typer(help="API keys.", no_args_is_help=True)
-user_app = typer.Typer(help="People who log in to the web interface.", no_args_is_help=True)
-
-
-def _fail(exc: KervanError) -> typer.Exit:
-    err.print(f"[bold red]error[/] ({exc.code}): {exc.message}", highlight=False)
-    return typer.Exit(exc.exit_code)
+# The groups' help texts are kervan.cli.root's; these hold the commands.
+db_app = typer.Typer(rich_markup_mode=None)
+org_app = typer.Typer(rich_markup_mode=None)
+client_app = typer.Typer(rich_markup_mode=None)
+key_app = typer.Typer(rich_markup_mode=None)
+user_app = typer.Typer(rich_markup_mode=None)
 
 
 @db_app.command("upgrade")
@@ -54,7 +55,7 @@ def db_upgrade() -> None:
             ensure_node_organisation(session, KeyFileStore(settings.keys_dir), settings)
         engine.dispose()
     except KervanError as exc:
-        raise _fail(exc) from None
+        raise report(exc) from None
     out.print(f"[green]migrated[/]: {display_url(url)}")
 
 
@@ -88,7 +89,7 @@ def org_create(
                 OrganisationAddressRow(org_id=org_id, street=street, city=city, postcode=postcode)
             )
     except KervanError as exc:
-        raise _fail(exc) from None
+        raise report(exc) from None
     out.print(f"[green]registered[/] {org_id} ({kind.value}, {country.upper()}) with signing keys")
 
 
@@ -103,7 +104,7 @@ def client_create(
         with unit_of_work(sessions) as session:
             issued = create_client(session, org_id, utc_now(), scope)
     except KervanError as exc:
-        raise _fail(exc) from None
+        raise report(exc) from None
     out.print(f"client_id={issued.identifier}\nclient_secret={issued.secret}", highlight=False)
 
 
@@ -118,7 +119,7 @@ def key_create(
         with unit_of_work(sessions) as session:
             issued = create_api_key(session, org_id, utc_now(), scope)
     except KervanError as exc:
-        raise _fail(exc) from None
+        raise report(exc) from None
     out.print(issued.secret, highlight=False)
 
 
@@ -138,40 +139,5 @@ def user_create(
         with unit_of_work(sessions) as session:
             create_user(session, org_id, username, password, display_name or username, utc_now())
     except KervanError as exc:
-        raise _fail(exc) from None
+        raise report(exc) from None
     out.print(f"[green]created[/] user {username} of {org_id}")
-
-
-def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
-) -> None:
-    """Run the API and web interface (uvicorn) on the configured database."""
-    import uvicorn  # noqa: PLC0415 (only the server needs it)
-
-    from kervan.api.app import configure_logging  # noqa: PLC0415
-
-    try:
-        get_settings()
-    except KervanError as exc:
-        raise _fail(exc) from None
-    configure_logging()
-    uvicorn.run(
-        "kervan.api.asgi:app",
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-    )
-
-
-def register(app: typer.Typer) -> None:
-    """Add the set-up commands to the main `kervan` command."""
-    app.add_typer(db_app, name="db")
-    app.add_typer(org_app, name="org")
-    app.add_typer(client_app, name="client")
-    app.add_typer(key_app, name="key")
-    app.add_typer(user_app, name="user")
-    app.command("serve")(serve)

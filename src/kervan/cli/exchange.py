@@ -10,42 +10,26 @@ file key store (KERVAN_DATA_DIR/keys/<authority>/<kid>.pem); the trust list from
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from sqlalchemy import Engine
 
-from kervan.documents.epermit import EARLIEST_EVENT_TIMESTAMP
-from kervan.errors import InvalidRequestError, TrustListError
-from kervan.exchange.bus import Broker, InProcessBroker, NatsJetStreamBroker
-from kervan.exchange.inbox import applied_count
-from kervan.exchange.node import AllInOne, Node
-from kervan.exchange.outbox import pending_count
-from kervan.settings import get_settings
-from kervan.signatures.encoding import from_unix_seconds
-from kervan.signatures.keys import Signer
-from kervan.signatures.trustlist import TrustList
-from kervan.store.db import make_session_factory
-from kervan.store.keyfiles import KeyFileStore
-from kervan.store.schema import connect_migrated
+from kervan.cli.errors import user_errors
+from kervan.errors import InvalidRequestError
 
-out = Console()
+if TYPE_CHECKING:
+    from rich.console import Console
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from kervan.signatures.keys import Signer
+    from kervan.signatures.trustlist import TrustList
+    from kervan.store.keyfiles import KeyFileStore
 
 
-def register(app: typer.Typer) -> None:
-    """Add the `node` command to `app`."""
-    # Imported here: kervan.cli imports this module at its end to call register.
-    from kervan.cli import user_errors  # noqa: PLC0415
-
-    app.command("node")(user_errors(node))
-
-
+@user_errors
 def node(
     authority: Annotated[
         str | None, typer.Option("--authority", help="The authority to run, e.g. KZ-customs.")
@@ -65,6 +49,12 @@ def node(
     ] = 0.0,
 ) -> None:
     """Run the exchange node of one authority, or of all of them in one process."""
+    import asyncio  # noqa: PLC0415
+
+    from kervan.settings import get_settings  # noqa: PLC0415
+    from kervan.store.keyfiles import KeyFileStore  # noqa: PLC0415
+    from kervan.store.schema import connect_migrated  # noqa: PLC0415
+
     settings = get_settings()
     keys = KeyFileStore(settings.keys_dir)
     known = (
@@ -93,13 +83,18 @@ def node(
 
 
 def _trust(path: Path | None, keys: KeyFileStore, known: list[str]) -> TrustList:
+    from kervan.documents.epermit import EARLIEST_EVENT_TIMESTAMP  # noqa: PLC0415
+    from kervan.errors import TrustListError  # noqa: PLC0415
+    from kervan.signatures.encoding import from_unix_seconds  # noqa: PLC0415
+    from kervan.signatures.trustlist import TrustList  # noqa: PLC0415
+
     if path is not None:
         try:
             return TrustList.from_jwks(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError) as exc:
             raise InvalidRequestError(f"cannot read the trust list {path}: {exc}") from exc
     trust = TrustList()
-    since: datetime = from_unix_seconds(EARLIEST_EVENT_TIMESTAMP)
+    since = from_unix_seconds(EARLIEST_EVENT_TIMESTAMP)
     for code in known:
         for kid in keys.kids(code):
             try:
@@ -118,6 +113,16 @@ async def _run(
     corridor: str,
     seconds: float,
 ) -> None:
+    import asyncio  # noqa: PLC0415
+    import contextlib  # noqa: PLC0415
+
+    from rich.console import Console  # noqa: PLC0415
+
+    from kervan.exchange.bus import Broker, InProcessBroker, NatsJetStreamBroker  # noqa: PLC0415
+    from kervan.exchange.node import AllInOne, Node  # noqa: PLC0415
+    from kervan.store.db import make_session_factory  # noqa: PLC0415
+
+    out = Console()
     sessions = make_session_factory(engine)
     chosen: Broker
     if broker_url == "inproc":
@@ -145,10 +150,17 @@ async def _run(
     finally:
         await group.stop()
         await chosen.close()
-        with sessions.begin() as session:
-            for code in authorities:
-                out.print(
-                    f"{code}: {applied_count(session, code)} applied, "
-                    f"{pending_count(session, code)} waiting in the outbox",
-                    highlight=False,
-                )
+        _print_counts(out, sessions, authorities)
+
+
+def _print_counts(out: Console, sessions: sessionmaker[Session], authorities: list[str]) -> None:
+    from kervan.exchange.inbox import applied_count  # noqa: PLC0415
+    from kervan.exchange.outbox import pending_count  # noqa: PLC0415
+
+    with sessions.begin() as session:
+        for code in authorities:
+            out.print(
+                f"{code}: {applied_count(session, code)} applied, "
+                f"{pending_count(session, code)} waiting in the outbox",
+                highlight=False,
+            )

@@ -1,4 +1,5 @@
-"""`kervan verify FILE --trust-list JWKS`: offline verification of what a border officer holds.
+"""Offline verification of what a border officer holds, for `kervan verify FILE --trust-list JWKS`
+(kervan.cli.verify).
 
 FILE is either an evidence bundle (JSON, format kervan.evidence-bundle/1: a document, its
 multi-party JWS, its ledger entry, the inclusion proof and the signed tree head) or a scanned
@@ -17,16 +18,13 @@ unreadable or not what it should be.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
-import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Any, Final
 
-import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -190,51 +188,8 @@ def verify_file(path: Path, trust_list: TrustList, *, now: datetime) -> Verdict:
     return Verdict(found.kind, subject, now, tuple(findings))
 
 
-def register(app: typer.Typer) -> None:
-    """Add the `verify` command to `app`."""
-    # Imported here: kervan.cli imports this module at its end to call register.
-    from kervan.cli import user_errors  # noqa: PLC0415
-
-    app.command("verify")(user_errors(verify))
-
-
-def verify(
-    file: Annotated[
-        Path,
-        typer.Argument(
-            help="An evidence bundle (JSON) or a scanned QR payload (text).", dir_okay=False
-        ),
-    ],
-    trust_list: Annotated[
-        Path,
-        typer.Option("--trust-list", help="The authorities' keys as a JWKS file.", dir_okay=False),
-    ],
-    as_json: Annotated[bool, typer.Option("--json", help="The checks as JSON.")] = False,
-    at: Annotated[
-        str | None,
-        typer.Option(
-            "--at", help="Judge QR validity at this time (RFC 3339 with zone); default now."
-        ),
-    ] = None,
-) -> None:
-    """Verify FILE offline against a trust list: signatures, inclusion proof, tree head, QR.
-
-    Exit 0: every check holds. 13: a signature, or what it signs, fails.
-    15: only the ledger evidence fails. 2: FILE or the trust list cannot be used.
-    """
-    now = _moment(at)
-    trust = load_trust_list(trust_list)
-    verdict = verify_file(file, trust, now=now)
-    if as_json:
-        sys.stdout.write(json.dumps(verdict.to_json(), indent=2, ensure_ascii=False) + "\n")
-    else:
-        _print(verdict, file)
-    error = verdict.error()
-    if error is not None:
-        raise error
-
-
-def _print(verdict: Verdict, file: Path) -> None:
+def print_verdict(verdict: Verdict, file: Path) -> None:
+    """Print every check of `verdict` as a table, VERIFIED or NOT VERIFIED in its title."""
     out = Console(soft_wrap=False)
     out.print(f"Detected {verdict.kind.value} in {escape(str(file))}", highlight=False)
     state = (
@@ -257,7 +212,8 @@ def _print(verdict: Verdict, file: Path) -> None:
     out.print(f"checked at {rfc3339(verdict.checked_at)} against the given trust list only")
 
 
-def _moment(text: str | None) -> datetime:
+def moment(text: str | None) -> datetime:
+    """The time --at names (RFC 3339 with a zone), or now; InvalidRequestError otherwise."""
     if text is None:
         return datetime.now(UTC)
     try:

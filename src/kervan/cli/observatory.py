@@ -1,62 +1,22 @@
 """`kervan simulate`, `kervan compare` and `kervan kpis`: the corridor observatory on the command
-line. Errors a user can cause exit with the KervanError's exit code and one line on stderr."""
+line. Errors a user can cause exit with the KervanError's exit code and one line on stderr. The
+simulator (SimPy, scipy), the network and Rich are imported inside the commands."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from kervan.errors import InvalidRequestError, KervanError
-from kervan.network.dataset import load_network
-from kervan.network.model import Network
-from kervan.observatory.events import load_events
-from kervan.observatory.kpis import compare_with_published, compute_kpis, kpis_to_csv, kpis_to_json
-from kervan.observatory.montecarlo import (
-    Backend,
-    ScenarioSummary,
-    marginal_gains,
-    replicate,
-    summarise,
-)
-from kervan.observatory.report import (
-    compare,
-    comparison_html,
-    comparison_json,
-    render_html,
-    summary_json,
-)
-from kervan.observatory.scenario import load_scenario
+from kervan.cli.errors import user_errors
+from kervan.errors import InvalidRequestError
+from kervan.observatory.backend import Backend
 
-observatory_app = typer.Typer(help="The corridor observatory: KPIs and the simulator.")
-
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _user_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """A KervanError becomes one line on stderr and the error's exit code (as kervan.cli does)."""
-
-    @wraps(command)
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except KervanError as exc:
-            err.print(f"[bold red]error[/] ({exc.code}): {exc.message}", highlight=False)
-            raise typer.Exit(exc.exit_code) from None
-
-    return run
-
+if TYPE_CHECKING:
+    from kervan.network.model import Network
+    from kervan.observatory.montecarlo import ScenarioSummary
 
 Replications = Annotated[int, typer.Option("--replications", "-n", help="Monte Carlo runs.")]
 Years = Annotated[float, typer.Option("--years", help="Simulated years after the warm-up.")]
@@ -74,6 +34,18 @@ def _summarise(
         raise InvalidRequestError("--replications must be between 1 and 1000")
     if not 0 < years <= 50:
         raise InvalidRequestError("--years must be above 0 and at most 50")
+    from rich.console import Console  # noqa: PLC0415
+    from rich.progress import (  # noqa: PLC0415
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from kervan.observatory.montecarlo import replicate, summarise  # noqa: PLC0415
+    from kervan.observatory.scenario import load_scenario  # noqa: PLC0415
+
     scenario = load_scenario(name, network).with_years(years)
     columns = (
         TextColumn(f"[bold]{scenario.id}[/]"),
@@ -81,6 +53,7 @@ def _summarise(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
+    err = Console(stderr=True, soft_wrap=True)
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task("replications", total=replications)
         results = replicate(
@@ -103,8 +76,7 @@ def _write(folder: Path, name: str, text: str) -> Path:
     return path
 
 
-@observatory_app.command("simulate")
-@_user_errors
+@user_errors
 def simulate(
     scenario: Annotated[str, typer.Argument(help="Shipped scenario name or a scenario .toml.")],
     replications: Replications = 4,
@@ -117,6 +89,14 @@ def simulate(
     ] = 0,
 ) -> None:
     """Simulate SCENARIO and write a report (HTML with inline charts, and JSON) to --out."""
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    from kervan.network.dataset import load_network  # noqa: PLC0415
+    from kervan.observatory.montecarlo import marginal_gains  # noqa: PLC0415
+    from kervan.observatory.report import render_html, summary_json  # noqa: PLC0415
+    from kervan.observatory.scenario import load_scenario  # noqa: PLC0415
+
     network = load_network()
     summary = _summarise(network, scenario, replications, years, seed, backend)
     if check_bottlenecks > 0:
@@ -142,12 +122,12 @@ def simulate(
     table.add_row("transit / today (P50)", f"{t.time_ratio.mean:.2f}")
     table.add_row("2030 time target (0.5)", "met" if t.time_met else "not met")
     table.add_row("top bottlenecks", ", ".join(summary.bottlenecks[:3]) or "none")
+    out = Console()
     out.print(table)
     out.print(f"report: {html}", highlight=False)
 
 
-@observatory_app.command("compare")
-@_user_errors
+@user_errors
 def compare_scenarios(
     a: Annotated[str, typer.Argument(help="First scenario.")],
     b: Annotated[str, typer.Argument(help="Second scenario.")],
@@ -158,6 +138,12 @@ def compare_scenarios(
     backend: BackendOpt = Backend.PROCESS,
 ) -> None:
     """Simulate A and B with the same seeds and print them side by side (and write it)."""
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    from kervan.network.dataset import load_network  # noqa: PLC0415
+    from kervan.observatory.report import compare, comparison_html, comparison_json  # noqa: PLC0415
+
     network = load_network()
     first = _summarise(network, a, replications, years, seed, backend)
     second = _summarise(network, b, replications, years, seed, backend)
@@ -167,6 +153,7 @@ def compare_scenarios(
         table.add_column(column, justify="left" if column == "figure" else "right")
     for r in rows:
         table.add_row(r.metric, f"{r.a:,.2f}", f"{r.b:,.2f}", f"{r.change:+,.2f}")
+    out = Console()
     out.print(table)
     stem = f"compare-{first.scenario}-{second.scenario}"
     _write(out_dir, f"{stem}.json", comparison_json(first, second, rows))
@@ -174,8 +161,7 @@ def compare_scenarios(
     out.print(f"comparison: {path}", highlight=False)
 
 
-@observatory_app.command("kpis")
-@_user_errors
+@user_errors
 def kpis(
     events: Annotated[Path, typer.Argument(help="JSON file of corridor events.")],
     csv_out: Annotated[
@@ -183,16 +169,18 @@ def kpis(
     ] = None,
 ) -> None:
     """Compute corridor KPIs from EVENTS.json; print them as JSON (with the published baselines)."""
+    from kervan.network.dataset import load_network  # noqa: PLC0415
+    from kervan.observatory.events import load_events  # noqa: PLC0415
+    from kervan.observatory.kpis import (  # noqa: PLC0415
+        compare_with_published,
+        compute_kpis,
+        kpis_to_csv,
+        kpis_to_json,
+    )
+
     network = load_network()
     computed = compute_kpis(load_events(events), network)
     baseline = compare_with_published(computed, network)
     if csv_out is not None:
         _write(csv_out.parent, csv_out.name, kpis_to_csv(computed, baseline))
     sys.stdout.write(kpis_to_json(computed, baseline) + "\n")
-
-
-def register(app: typer.Typer) -> None:
-    """Add the observatory's commands to the main `kervan` app."""
-    app.command("simulate")(simulate)
-    app.command("compare")(compare_scenarios)
-    app.command("kpis")(kpis)

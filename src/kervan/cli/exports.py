@@ -1,0 +1,118 @@
+"""`kervan evidence export` and `kervan trust-list export`: the two files `kervan verify` takes,
+from the node's own store.
+
+    kervan evidence export ecmr:... -o evidence.json
+    kervan trust-list export -o trust-list.json
+    kervan verify evidence.json --trust-list trust-list.json
+
+These are operator commands, like `kervan org create`: they read the node's own database
+(KERVAN_DATABASE_URL) and use its key files (KERVAN_DATA_DIR) as the node's operator, so any
+document in the store can be exported; there is no caller to authorise, as whoever can run them
+can read those files anyway. Parties and customs get the same bundle over the API
+(GET /v1/documents/{id}/evidence) or the web (/documents/{id}/evidence.json), where what they
+may see is checked. An evidence export may sign and store a new tree head of the node's ledger
+when the latest one does not cover the document yet, as the API does.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from kervan.cli.errors import user_errors
+from kervan.errors import InvalidRequestError
+
+evidence_app = typer.Typer(
+    help="Offline evidence of the node's signed documents.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+trust_list_app = typer.Typer(
+    help="The node's trust list: every organisation's public keys.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+OutputOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--output", "-o", help="Write to FILE instead of standard output.", dir_okay=False
+    ),
+]
+
+
+@evidence_app.command("export")
+@user_errors
+def export_evidence(
+    document_id: Annotated[str, typer.Argument(help="The document, e.g. ecmr:SHP-...-1.")],
+    output: OutputOption = None,
+) -> None:
+    """Write the offline evidence bundle of DOCUMENT_ID (its current version, the JWS, ledger
+    entry, inclusion proof and signed tree head), as GET /v1/documents/{id}/evidence gives it.
+
+    An operator command on the node's own store: any document in it. Exit 18 when the store
+    holds no such document.
+    """
+    from kervan.network.dataset import load_network  # noqa: PLC0415
+    from kervan.routing.planner import Planner  # noqa: PLC0415
+    from kervan.services.documents import (  # noqa: PLC0415
+        assemble_evidence,
+        operator_evidence_parts,
+    )
+    from kervan.services.node import NodeContext  # noqa: PLC0415
+    from kervan.settings import get_settings  # noqa: PLC0415
+    from kervan.store.db import make_session_factory, unit_of_work  # noqa: PLC0415
+    from kervan.store.keyfiles import KeyFileStore  # noqa: PLC0415
+    from kervan.store.schema import connect_migrated  # noqa: PLC0415
+
+    settings = get_settings()
+    engine = connect_migrated(settings.resolved_database_url)
+    try:
+        sessions = make_session_factory(engine)
+        with unit_of_work(sessions) as session:
+            parts = operator_evidence_parts(session, document_id)
+        network = load_network()
+        ctx = NodeContext(
+            settings, sessions, network, Planner(network), KeyFileStore(settings.keys_dir)
+        )
+        bundle = assemble_evidence(ctx, parts)
+    finally:
+        engine.dispose()
+    _write(bundle, output)
+
+
+@trust_list_app.command("export")
+@user_errors
+def export_trust_list(output: OutputOption = None) -> None:
+    """Write the node's trust list as JWKS (every organisation's public keys with their
+    validity), as GET /v1/trust-list gives it: the --trust-list of `kervan verify`.
+
+    An operator command on the node's own store.
+    """
+    from kervan.services.documents import trust_list_jwks  # noqa: PLC0415
+    from kervan.settings import get_settings  # noqa: PLC0415
+    from kervan.store.db import make_session_factory, unit_of_work  # noqa: PLC0415
+    from kervan.store.schema import connect_migrated  # noqa: PLC0415
+
+    engine = connect_migrated(get_settings().resolved_database_url)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            jwks = trust_list_jwks(session)
+    finally:
+        engine.dispose()
+    _write(jwks, output)
+
+
+def _write(value: dict[str, Any], output: Path | None) -> None:
+    text = json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InvalidRequestError(f"cannot write {output}: {exc.strerror or exc}") from None

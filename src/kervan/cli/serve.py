@@ -1,0 +1,37 @@
+"""`kervan serve`: the API and the web interface (uvicorn) on the configured node.
+
+uvicorn loads `kervan.api.asgi:app` in the serving process (or in each worker with --workers);
+that entry point, not this command, tunes the process for serving (kervan.api.asgi).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kervan.cli.errors import user_errors
+
+
+@user_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Run the API and web interface (uvicorn) on the configured database."""
+    import uvicorn  # noqa: PLC0415 (only the server needs it)
+
+    from kervan.api.app import configure_logging  # noqa: PLC0415
+    from kervan.settings import get_settings  # noqa: PLC0415
+
+    get_settings()
+    configure_logging()
+    uvicorn.run(
+        "kervan.api.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+    )
