@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from kervan.documents.kinds import DocumentKind
 from kervan.network.model import CargoUnit, Mode, TransferKind
 from kervan.routing.plan import Plan
 from kervan.routing.planner import Objective, Planner, PlanRequest
-from kervan.routing.requirements import DocumentKind, PermitType
+from kervan.routing.requirements import PermitType
 
 NORTH = frozenset({"RU", "BY"})
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from kervan.documents.kinds import DocumentKind
 from kervan.errors import InvalidRequestError, NoRouteError, UnknownPlaceError
 from kervan.network.model import CargoUnit, Mode, Network, TransferKind
 from kervan.routing.plan import Plan
 from kervan.routing.planner import Objective, Planner, PlanRequest
-from kervan.routing.requirements import DocumentKind
 
 
 @pytest.fixture

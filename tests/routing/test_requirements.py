@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from kervan.documents.kinds import DocumentKind
 from kervan.network.model import Mode
 from kervan.routing.requirements import (
-    DocumentKind,
     DocumentNeed,
     LegFacts,
     PermitType,

@@ -23,20 +23,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from itertools import pairwise
 
+from kervan.documents.kinds import DocumentKind
 from kervan.network.model import Mode, Network
 
 EU_MEMBERS = frozenset(
     {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE"}
     | {"IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"}
 )
-
-
-class DocumentKind(StrEnum):
-    ECMR = "e-CMR"
-    CIM_SMGS = "CIM/SMGS"
-    ETIR = "e-TIR"
-    EPERMIT = "e-Permit"
-    BILL_OF_LADING = "bill of lading"
 
 
 class PermitType(StrEnum):

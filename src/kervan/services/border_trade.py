@@ -22,6 +22,7 @@ from kervan.customs.recognition import ControlResult
 from kervan.customs.tir import advance_tir_data
 from kervan.documents.epermit import Permit, PermitRecord
 from kervan.documents.etir import Guarantee, TirTransport
+from kervan.documents.kinds import DocumentKind
 from kervan.documents.parties import PartyRole, SignatureEvidence
 from kervan.errors import InvalidRequestError, NotFoundError
 from kervan.exchange.envelope import CrossBorderMessage, MessageType
@@ -152,7 +153,7 @@ class TradeBorderService(BorderService):
             select(ShipmentDocumentRow).where(
                 ShipmentDocumentRow.org_id == row.org_id,
                 ShipmentDocumentRow.shipment_id == row.id,
-                ShipmentDocumentRow.kind == "e-Permit",
+                ShipmentDocumentRow.kind == DocumentKind.EPERMIT,
             )
         ).all()
         for link in links:
@@ -199,7 +200,7 @@ class TradeBorderService(BorderService):
             select(ShipmentDocumentRow).where(
                 ShipmentDocumentRow.org_id == row.org_id,
                 ShipmentDocumentRow.shipment_id == row.id,
-                ShipmentDocumentRow.kind == "e-TIR",
+                ShipmentDocumentRow.kind == DocumentKind.ETIR,
             )
         ).one_or_none()
         if link is None:
@@ -283,7 +284,7 @@ class TradeBorderService(BorderService):
         for record in permits_of(session, self.authority, shipment_id):
             if record.permit.permit_issuer == country:
                 return record.permit
-        raise NotFoundError("e-Permit", f"{country} for {shipment_id}")
+        raise NotFoundError(DocumentKind.EPERMIT, f"{country} for {shipment_id}")
 
     # -- inside ---------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kervan.documents.epermit import PermitType, Quota
+from kervan.documents.kinds import DocumentKind
 from kervan.errors import InvalidRequestError, NotFoundError, ScopeError, SignatureError
 from kervan.services.access import Caller, Scope
 from kervan.services.node import NodeContext
@@ -126,7 +127,7 @@ def issue_for_shipment(
     link = session.scalars(
         select(ShipmentDocumentRow).where(ShipmentDocumentRow.document_id == body.document_id)
     ).one_or_none()
-    if link is None or link.kind != "e-Permit":
+    if link is None or link.kind != DocumentKind.EPERMIT:
         raise NotFoundError("e-Permit request", body.document_id)
     repository = DocumentRepository(session)
     owner = [link.org_id]
@@ -174,7 +175,7 @@ def issue_for_shipment(
         body.document_id,
         {
             "document_id": body.document_id,
-            "kind": "e-Permit",
+            "kind": DocumentKind.EPERMIT.value,
             "version": 2,
             "content": {**content, "permit": wire},
         },
@@ -229,7 +230,7 @@ def _permit_document(session: Session, permit_id: str) -> ShipmentDocumentRow | 
     """The shipment's e-Permit document the permit was issued for (its lifecycle names it)."""
     candidates = session.scalars(
         select(ShipmentDocumentRow).where(
-            ShipmentDocumentRow.kind == "e-Permit",
+            ShipmentDocumentRow.kind == DocumentKind.EPERMIT,
             ShipmentDocumentRow.lifecycle.contains(json.dumps(permit_id)),
         )
     )
