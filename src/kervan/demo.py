@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -87,8 +86,7 @@ def seed(settings: Settings) -> tuple[dict[str, str], list[tuple[str, str, str]]
     passwords = create_people(sessions)
     network = load_network()
     ctx = NodeContext(settings, sessions, network, Planner(network), keys)
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=6)
-    shipments = [(s.id, s.description, s.stage) for s in seed_shipments(ctx, start)]
+    shipments = [(s.id, s.description, s.stage) for s in seed_shipments(ctx)]
     engine.dispose()
     return passwords, shipments
 

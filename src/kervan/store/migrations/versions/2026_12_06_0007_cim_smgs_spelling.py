@@ -30,12 +30,13 @@ _JSON_COLUMNS = (("shipments", "plan"), ("border_declarations", "body"))
 
 def _respell(old: str, new: str) -> None:
     # The kind only ever appears as a whole JSON string, quotes included: nothing else changes.
-    for table, column in _JSON_COLUMNS:
+    for table, column in _JSON_COLUMNS:  # names from the constant above, values bound
+        statement = (
+            f"UPDATE {table} SET {column} = replace({column}, :old, :new) "  # noqa: S608
+            f"WHERE {column} LIKE :having"
+        )
         op.execute(
-            sa.text(
-                f"UPDATE {table} SET {column} = replace({column}, :old, :new) "
-                f"WHERE {column} LIKE :having"
-            ).bindparams(old=f'"{old}"', new=f'"{new}"', having=f'%"{old}"%')
+            sa.text(statement).bindparams(old=f'"{old}"', new=f'"{new}"', having=f'%"{old}"%')
         )
 
 
