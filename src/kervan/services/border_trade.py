@@ -140,8 +140,8 @@ class TradeBorderService(BorderService):
         return self._lodge(session, held.amend(content, at, reason).current)
 
     def request_permits(self, session: Session, shipment_id: str, *, valid_days: int = 90) -> int:
-        """Ask the permit authority of each country the truck enters for the permit the booking
-        requested; out, how many requests went."""
+        """Ask the truck's own permit authority for the permit of each country it enters, as the
+        booking requested; out, how many requests went."""
         row = self._shipment(session, shipment_id)
         cargo = Cargo.model_validate_json(row.cargo)
         if not cargo.vehicle_plates:
@@ -166,7 +166,7 @@ class TradeBorderService(BorderService):
                 "shipment": row.id,
                 "request_id": link.document_id,
                 "permit_type": PERMIT_TYPES[str(content["permit_type"])],
-                "issued_for": carrier.country,
+                "issued_for": str(content["countries"][0]),  # the country entered
                 "year": cargo.date_of_taking_over.year,
                 "plate_number": cargo.vehicle_plates[0].number,
                 "company_name": carrier.name,
@@ -282,7 +282,7 @@ class TradeBorderService(BorderService):
         """The permit of `country` the driver carries for the shipment (NotFoundError if the
         authority has not issued it yet)."""
         for record in permits_of(session, self.authority, shipment_id):
-            if record.permit.permit_issuer == country:
+            if record.permit.permit_issued_for == country:
                 return record.permit
         raise NotFoundError(DocumentKind.EPERMIT, f"{country} for {shipment_id}")
 

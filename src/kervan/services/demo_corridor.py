@@ -111,6 +111,14 @@ CORRIDOR_ORGANISATIONS: list[tuple[str, str, str, OrganisationKind, str, str]] =
         "Baku",
     ),
     ("ge-permits", "Land Transport Agency", "GE", K.PERMIT_AUTHORITY, "Kazbegi 12", "Tbilisi"),
+    (
+        "uz-permits",
+        "Ministry of Transport (permits)",
+        "UZ",
+        K.PERMIT_AUTHORITY,
+        "Mustaqillik 5",
+        "Tashkent",
+    ),
     ("uz-customs", "Customs Committee", "UZ", K.CUSTOMS_AUTHORITY, "Mustakillik 1", "Tashkent"),
     (
         "ministry-analyst",
