@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from kervan.customs.recognition import InspectionResult
+from kervan.documents.epermit import PermitType
 from kervan.documents.goods import SealCondition
 from kervan.network.model import CargoUnit, Mode
 from kervan.routing.plan import Leg, Plan
@@ -20,6 +21,7 @@ from kervan.services.access import KIND_SCOPES, Caller, create_user
 from kervan.services.customs import ReleaseRequest, SealFound, release
 from kervan.services.documents import SignRequest, open_drafts, sign_step
 from kervan.services.node import NodeContext, register_organisation
+from kervan.services.permits import QuotaRequest, add_quota
 from kervan.services.planning import RouteQuery, plan_routes
 from kervan.services.shipments import BookingRequest, EventRequest, create_shipment, record_event
 from kervan.shipments.booking import Cargo
@@ -347,4 +349,23 @@ def seed_shipments(ctx: NodeContext) -> list[SeededShipment]:
     with unit_of_work(ctx.sessions) as session:
         row, _ = book_uzbek_truck(ctx, session, "TAS-IST-0042", now.date())
         seeded.append(SeededShipment(row.id, "Uzbek truck Tashkent -> Istanbul", "booked"))
+    grant_uzbek_quotas(ctx, now.year)
     return seeded
+
+
+#: The countries that granted Uzbek hauliers permit quotas (the truck's route enters them all).
+UZBEK_QUOTA_PARTNERS = ("KZ", "AZ", "GE", "TR")
+UZBEK_QUOTA = 50
+
+
+def grant_uzbek_quotas(ctx: NodeContext, year: int) -> None:
+    """The quotas KZ, AZ, GE and TR granted Uzbekistan for `year`, of each permit type, held by
+    the Uzbek permit authority: it issues its truck's permits against them."""
+    with unit_of_work(ctx.sessions) as session:
+        authority = caller_for(session, "uz-permits")
+        for partner in UZBEK_QUOTA_PARTNERS:
+            for kind in (PermitType.BILATERAL, PermitType.TRANSIT, PermitType.THIRD_COUNTRY):
+                quota = QuotaRequest(
+                    issued_for=partner, year=year, permit_type=kind, quantity=UZBEK_QUOTA
+                )
+                add_quota(session, authority, quota)
