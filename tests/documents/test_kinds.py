@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from importlib import resources
+
 import pytest
 from pydantic import BaseModel
 from sqlalchemy import CheckConstraint
@@ -10,6 +13,7 @@ from kervan.customs.declaration import DocumentReference
 from kervan.documents.kinds import ISSUED_KINDS, PARTY_SIGNED_KINDS, DocumentKind
 from kervan.store.tables import Base
 from kervan.store.tables.base import DOCUMENT_KINDS
+from kervan.web.i18n import LANGUAGES
 
 
 def test_the_store_allows_exactly_the_kinds_a_node_issues() -> None:
@@ -55,3 +59,14 @@ def test_labels_and_id_parts() -> None:
         "bill of lading",
     ]
     assert [k.id_part for k in ISSUED_KINDS] == ["ECMR", "ETIR", "PERMIT", "CIMSMGS"]
+
+
+def test_every_kind_has_its_name_in_every_language_of_the_web() -> None:
+    # The pages look names up by the kind's value: "doc.<kind>" (planner), "doc.store.<kind>".
+    for code in LANGUAGES:
+        catalogue = json.loads(
+            resources.files("kervan.web").joinpath("messages", f"{code}.json").read_text("utf-8")
+        )
+        assert {f"doc.{kind.value}" for kind in DocumentKind} <= set(catalogue), code
+        assert {f"doc.store.{kind.value}" for kind in ISSUED_KINDS} <= set(catalogue), code
+        assert not [key for key in catalogue if key.startswith("doc.") and "/" in key], code
