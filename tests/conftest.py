@@ -12,7 +12,6 @@ from kervan.network.model import Network
 from kervan.routing.planner import Planner
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -21,11 +21,17 @@ from rich.table import Table
 from kervan.cli import app as cli
 from kervan.network.dataset import load_network
 from kervan.routing.planner import Planner
-from kervan.services.demo_corridor import create_people, register_corridor, seed_shipments
+from kervan.services.demo_corridor import (
+    CORRIDOR_ORGANISATIONS,
+    create_people,
+    register_corridor,
+    seed_shipments,
+)
 from kervan.services.node import NodeContext, ensure_node_organisation
 from kervan.settings import Environment, Settings
 from kervan.store.db import make_engine, make_session_factory, unit_of_work
 from kervan.store.keyfiles import KeyFileStore
+from kervan.store.repositories.organisations import OrganisationKind
 from kervan.store.schema import upgrade
 
 console = Console()
@@ -87,10 +93,119 @@ def seed(settings: Settings) -> tuple[dict[str, str], list[tuple[str, str, str]]
     passwords = create_people(sessions)
     network = load_network()
     ctx = NodeContext(settings, sessions, network, Planner(network), keys)
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=6)
-    shipments = [(s.id, s.description, s.stage) for s in seed_shipments(ctx, start)]
+    shipments = [(s.id, s.description, s.stage) for s in seed_shipments(ctx)]
     engine.dispose()
     return passwords, shipments
+
+
+#: The customs login whose border console opens on cargo to release now.
+CONSOLE_LOGIN = "az-customs"
+#: The permit authority whose desk holds the booked truck's permit requests and the quotas.
+PERMIT_DESK_LOGIN = "uz-permits"
+
+
+@dataclass(frozen=True)
+class DemoPage:
+    """A page of the demo node: what it is, its path, and who uses it."""
+
+    name: str
+    path: str
+    who: str
+
+
+PAGES: tuple[DemoPage, ...] = (
+    DemoPage("Planner and map", "/", "anyone: routes, times, costs, CO2 and documents"),
+    DemoPage("Log in", "/login", "the people above"),
+    DemoPage("Shipments", "/shipments", "shippers, forwarders, carriers, consignees"),
+    DemoPage("Book a shipment", "/shipments/book", "shippers and forwarders, from a plan"),
+    DemoPage("Border console", "/console", "customs officers"),
+    DemoPage("Permit desk", "/permits", "permit authorities"),
+    DemoPage("Observatory", "/observatory", "analysts: KPIs from the node's records"),
+    DemoPage("Verify", "/verify", "anyone, no login: a permit QR or a document's evidence"),
+    DemoPage("API docs", "/docs", "developers: the /v1 API (OpenAPI at /openapi.json)"),
+)
+
+#: What to try first, for the logins the demo's story runs through.
+FIRST_STEPS: dict[str, str] = {
+    CONSOLE_LOGIN: "Border console: release the container that arrived 3 hours ago (first item)",
+    PERMIT_DESK_LOGIN: "Permit desk: issue the Uzbek truck's four e-Permits from the quotas",
+    "xian-forwarding": "Shipments: the two containers and their CIM/SMGS notes; book another",
+    "tashkent-cotton": "Shipments: the Uzbek truck just booked; sign its e-CMR (issue)",
+    "uz-trucking": "Shipments: the truck's e-CMR, e-TIR and e-Permit requests",
+    "ktz-express": "Shipments: the containers it carries and their signed notes",
+    "istanbul-imports": "Shipments: the delivered container and its signed delivery",
+    "uz-tir-association": "Shipments: the truck's e-TIR, waiting for its guarantee",
+    "ministry-analyst": "Observatory: crossings and dwell times from the seeded events",
+    "ge-customs": "Border console: the container coming from Azerbaijan, in its lane",
+    "tr-customs": "Border console: the container coming from Georgia, in its lane",
+}
+#: What to try first for any other login, by its kind.
+FIRST_STEP_BY_KIND: dict[OrganisationKind, str] = {
+    OrganisationKind.CUSTOMS_AUTHORITY: "Border console: empty until the truck is taken over",
+    OrganisationKind.PERMIT_AUTHORITY: "Permit desk: add a quota a partner granted",
+}
+LANDING_HINT = "Shipments: the ones it takes part in"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    """A person to log in as (username = organisation id), their role and a first thing to do."""
+
+    username: str
+    password: str
+    role: str
+    try_first: str
+
+
+def demo_logins(passwords: dict[str, str]) -> list[DemoLogin]:
+    """Every seeded login, those the demo's story runs through first."""
+    logins = []
+    for org_id, _, country, kind, *_ in CORRIDOR_ORGANISATIONS:
+        if org_id not in passwords:
+            continue
+        role = f"{kind.value.replace('_', ' ')}, {country}"
+        step = FIRST_STEPS.get(org_id) or FIRST_STEP_BY_KIND.get(kind, LANDING_HINT)
+        logins.append(DemoLogin(org_id, passwords[org_id], role, step))
+    story = list(FIRST_STEPS)
+    return sorted(logins, key=lambda x: story.index(x.username) if x.username in story else 99)
+
+
+def print_orientation(
+    out: Console,
+    base: str,
+    passwords: dict[str, str],
+    shipments: list[tuple[str, str, str]],
+    data_dir: Path,
+) -> None:
+    """Where the demo node is, who to log in as and what to try, its pages and shipments."""
+    out.print(Rule(f"[bold]The demo corridor node: {base}"))
+    people = Table(title="Log in as (username = organisation; passwords are new each run)")
+    people.add_column("username", no_wrap=True)
+    people.add_column("password", no_wrap=True)  # copied as it is: never wrapped or cut
+    people.add_column("role")
+    people.add_column("try first")
+    for login in demo_logins(passwords):
+        people.add_row(login.username, login.password, login.role, login.try_first)
+    out.print(people)
+    pages = Table(title=f"Pages (paths under {base})")
+    pages.add_column("page")
+    pages.add_column("path", no_wrap=True)
+    pages.add_column("for")
+    for page in PAGES:
+        pages.add_row(page.name, page.path, page.who)
+    out.print(pages)
+    booked = Table(title="Shipments on the node")
+    for column in ("shipment", "what", "stage"):
+        booked.add_column(column)
+    for row in shipments:
+        booked.add_row(*row)
+    out.print(booked)
+    out.print(
+        f"Open {base}/login and log in as {CONSOLE_LOGIN} for the border console or "
+        f"{PERMIT_DESK_LOGIN} for the permit desk. Data: {data_dir} (SQLite, key files under "
+        "keys/)",
+        highlight=False,
+    )
 
 
 def main() -> None:
@@ -104,28 +219,9 @@ def main() -> None:
     tour()
     shutil.rmtree(args.data_dir, ignore_errors=True)
     settings = Settings(environment=Environment.DEVELOPMENT, data_dir=args.data_dir)
-    console.print(Rule("[bold]A demonstration corridor node"))
     passwords, shipments = seed(settings)
-    people = Table(title="Log in as (passwords are new each run)")
-    for column in ("organisation / username", "password"):
-        people.add_column(column)
-    for org_id, password in passwords.items():
-        people.add_row(org_id, password)
-    console.print(people)
-    booked = Table(title="Shipments on the node")
-    for column in ("shipment", "what", "stage"):
-        booked.add_column(column)
-    for row in shipments:
-        booked.add_row(*row)
-    console.print(booked)
     base = f"http://{args.host}:{args.port}"
-    console.print(
-        f"Planner and map: {base}/   API docs: {base}/docs   OpenAPI: {base}/openapi.json\n"
-        f"Border console: {base}/console (log in as kz-customs or az-customs)   "
-        f"Verify a QR: {base}/verify   Metrics: {base}/metrics\n"
-        f"Data: {settings.resolved_data_dir} (SQLite, key files under keys/)",
-        highlight=False,
-    )
+    print_orientation(console, base, passwords, shipments, settings.resolved_data_dir)
     if args.no_serve:
         return
     import uvicorn  # noqa: PLC0415 (only serving needs it)

@@ -294,11 +294,12 @@ def load(node: CorridorNode, shipment_id: str, owner: str, taken_over: bool) -> 
 
 
 def permit_request(truck: Shipment) -> tuple[dict[str, Any], str]:
-    """One of the truck's e-Permit requests and the permit authority that answers it."""
+    """One of the truck's e-Permit requests (for entering KZ, AZ or GE) and the permit authority
+    that answers it: the Uzbek truck's own."""
     permit = next(
         d
         for d in truck.documents.values()
-        if d["kind"] == "e-Permit" and d["content"]["permit_issuer_country"] in {"KZ", "AZ", "GE"}
+        if d["kind"] == "e-Permit" and d["content"]["countries"][0] in {"KZ", "AZ", "GE"}
     )
     return permit, f"{permit['content']['permit_issuer_country'].lower()}-permits"
 
@@ -352,7 +353,8 @@ def build_corridor(node: CorridorNode) -> tuple[Shipment, Shipment]:
     truck = load(node, truck_id, "tashkent-cotton", taken_over=False)
     permit, authority = permit_request(truck)
     kind = {"bilateral": 1, "transit": 2, "third-country": 3}[permit["content"]["permit_type"]]
-    quota = {"issued_for": "UZ", "year": 2026, "permit_type": kind, "quantity": 5}
+    entering = permit["content"]["countries"][0]
+    quota = {"issued_for": entering, "year": 2026, "permit_type": kind, "quantity": 5}
     added = node.client.post("/v1/permits/quotas", json=quota, headers=node.tokens(authority))
     assert added.status_code == 201, added.text
     # The situation the matrix relies on.

@@ -14,12 +14,13 @@ PERMIT_TYPE = {"bilateral": 1, "transit": 2, "third-country": 3}
 
 
 def _issue_a_permit(node: CorridorNode) -> tuple[dict[str, Any], str, str]:
-    """Book the Uzbek truck, issue its first e-Permit; (wire permit, document id, authority)."""
+    """Book the Uzbek truck, have the Uzbek authority issue its first e-Permit against the quota
+    the country entered granted; (wire permit, document id, authority)."""
     request = next(d for d in book_truck(node).documents if d["kind"] == "e-Permit")
-    country = request["content"]["permit_issuer_country"]
-    authority = f"{country.lower()}-permits"
+    authority = f"{request['content']['permit_issuer_country'].lower()}-permits"
+    assert authority == "uz-permits"
     quota = {
-        "issued_for": "UZ",
+        "issued_for": request["content"]["countries"][0],
         "year": 2026,
         "permit_type": PERMIT_TYPE[request["content"]["permit_type"]],
         "quantity": 3,

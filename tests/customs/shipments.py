@@ -35,11 +35,11 @@ from kervan.documents.goods import (
     SealingParty,
     VehiclePlate,
 )
+from kervan.documents.kinds import DocumentKind
 from kervan.documents.parties import Address, Party
 from kervan.network.model import CargoUnit, Mode
 from kervan.routing.plan import Plan
 from kervan.routing.planner import Objective, Planner, PlanRequest
-from kervan.routing.requirements import DocumentKind
 
 T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 CONTAINER_SEAL = Seal(

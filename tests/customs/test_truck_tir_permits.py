@@ -123,7 +123,7 @@ def test_tir_operations_follow_the_itinerary(
 def authorities() -> dict[str, Es256Signer]:
     return {
         c: Es256Signer.generate(f"{c.lower()}-permit-2025", party=c)
-        for c in ("KZ", "AZ", "GE", "TR")
+        for c in ("UZ", "KZ", "AZ", "GE", "TR")
     }
 
 
@@ -136,14 +136,20 @@ def trust(authorities: dict[str, Es256Signer]) -> TrustList:
 
 
 def permit(
-    issuer: str, kind: PermitType, signer: Es256Signer, plate: str = "01 A 123 BC"
+    entering: str,
+    kind: PermitType,
+    signer: Es256Signer,
+    plate: str = "01 A 123 BC",
+    issuer: str = "UZ",
 ) -> PermitRecord:
+    """A permit the authority of `issuer` (by default UZ, the truck's own) issued to its
+    haulier for entering `entering`, against the quota `entering` granted."""
     p = Permit(
-        permit_id=f"{issuer}-UZ-2025-{int(kind)}-1",
+        permit_id=f"{issuer}-{entering}-2025-{int(kind)}-1",
         permit_type=kind,
         permit_year=2025,
         permit_issuer=issuer,
-        permit_issued_for="UZ",
+        permit_issued_for=entering,
         plate_number=plate,
         issued_at=date(2025, 1, 15),
         expires_at=date(2025, 6, 30),
@@ -191,7 +197,7 @@ def test_permits_are_used_entering_and_leaving_each_country(
         "TR": PermitType.BILATERAL,
     }
     for country, kind in kinds.items():
-        record = permit(country, kind, authorities[country])
+        record = permit(country, kind, authorities["UZ"])
         crossing: BorderCrossingRecord = j.arrive(country)
         assert crossing.arrived_at is not None
         record = use(record, country, ActivityType.ENTRANCE, crossing.arrived_at, trust)
@@ -204,7 +210,7 @@ def test_permits_are_used_entering_and_leaving_each_country(
             ActivityType.EXIT,
         ]
         assert record.state == "used"
-    assert record.permit.permit_id == "TR-UZ-2025-1-1"
+    assert record.permit.permit_id == "UZ-TR-2025-1-1"
 
 
 AT = datetime(2025, 3, 10, 9, 0, tzinfo=T0.tzinfo)
@@ -222,22 +228,22 @@ def refused(
 def test_forged_expired_wrong_plate_and_wrong_type_permits_are_refused(
     authorities: dict[str, Es256Signer], trust: TrustList
 ) -> None:
-    good = permit("TR", PermitType.BILATERAL, authorities["TR"])
+    good = permit("TR", PermitType.BILATERAL, authorities["UZ"])
     qr = good.permit.qr_code or ""
     head, _payload, sig = qr.split(".")
     forged_claims = sign_compact(
-        dict(qr_claims(good.permit), pn="01 Z 999 ZZ"), authorities["TR"]
+        dict(qr_claims(good.permit), pn="01 Z 999 ZZ"), authorities["UZ"]
     ).split(".")[1]
     assert "bad_signature" in refused(
         "qr_signature", good, trust, qr=f"{head}.{forged_claims}.{sig}"
     )
-    stranger = Es256Signer.generate("tr-permit-fake", party="TR")
+    stranger = Es256Signer.generate("uz-permit-fake", party="UZ")
     assert "unknown_kid" in refused(
         "qr_signature", good, trust, qr=sign_compact(qr_claims(good.permit), stranger)
     )
     by_az = sign_compact(qr_claims(good.permit), authorities["AZ"])
     assert "signed by AZ" in refused("qr_signer", good, trust, qr=by_az)
-    other = permit("TR", PermitType.BILATERAL, authorities["TR"], plate="01 B 555 CD")
+    other = permit("TR", PermitType.BILATERAL, authorities["UZ"], plate="01 B 555 CD")
     assert "pn" in refused("qr_claims", good, trust, qr=other.permit.qr_code)
     assert "30/06/2025" in refused(
         "expired", good, trust, at=datetime(2025, 7, 2, tzinfo=T0.tzinfo)
@@ -247,13 +253,17 @@ def test_forged_expired_wrong_plate_and_wrong_type_permits_are_refused(
     )
     wrong_plate = (VehiclePlate(number="10 K 777 KA", country="UZ"),)
     assert "01 A 123 BC" in refused("plate_mismatch", good, trust, vehicles=wrong_plate)
-    transit_in_tr = permit("TR", PermitType.TRANSIT, authorities["TR"])
+    transit_in_tr = permit("TR", PermitType.TRANSIT, authorities["UZ"])
     message = refused("permit_type", transit_in_tr, trust)
     assert "bilateral trip" in message
     assert "type 1" in message
-    bilateral_in_kz = permit("KZ", PermitType.BILATERAL, authorities["KZ"])
+    bilateral_in_kz = permit("KZ", PermitType.BILATERAL, authorities["UZ"])
     assert "transit trip" in refused("permit_type", bilateral_in_kz, trust, country="KZ")
-    assert "not by AZ" in refused("wrong_authority", good, trust, country="AZ")
+    # A permit for entering TR does not open the Azerbaijani border; one the Kazakh authority
+    # issued to a Kazakh haulier does not carry an Uzbek truck.
+    assert "entering TR, not AZ" in refused("wrong_authority", good, trust, country="AZ")
+    kazakh = permit("TR", PermitType.BILATERAL, authorities["KZ"], issuer="KZ")
+    assert "the truck is from UZ" in refused("wrong_haulier_country", kazakh, trust)
     revoked = good.revoke(AT - timedelta(days=1))
     refused("revoked", revoked, trust)
 
@@ -261,18 +271,18 @@ def test_forged_expired_wrong_plate_and_wrong_type_permits_are_refused(
 def test_the_control_authoritys_usage_rule_applies(
     authorities: dict[str, Es256Signer], trust: TrustList
 ) -> None:
-    tr = permit("TR", PermitType.BILATERAL, authorities["TR"])
+    tr = permit("TR", PermitType.BILATERAL, authorities["UZ"])
     tr = use(tr, "TR", ActivityType.ENTRANCE, AT, trust)
     tr = use(tr, "TR", ActivityType.EXIT, AT + timedelta(days=1), trust)
     assert "single round trip" in refused("usage_rule", tr, trust, at=AT + timedelta(days=5))
-    kz = permit("KZ", PermitType.TRANSIT, authorities["KZ"])  # KZ allows two entries
+    kz = permit("KZ", PermitType.TRANSIT, authorities["UZ"])  # KZ allows two entries
     for day in (0, 10):
         kz = use(kz, "KZ", ActivityType.ENTRANCE, AT + timedelta(days=day), trust)
         kz = use(kz, "KZ", ActivityType.EXIT, AT + timedelta(days=day + 1), trust)
     assert "2 of 2 entries" in refused(
         "usage_rule", kz, trust, country="KZ", at=AT + timedelta(days=20)
     )
-    ge = permit("GE", PermitType.TRANSIT, authorities["GE"])
+    ge = permit("GE", PermitType.TRANSIT, authorities["UZ"])
     ok = check_permit(
         ge,
         ge.permit.qr_code or "",
@@ -283,4 +293,4 @@ def test_the_control_authoritys_usage_rule_applies(
         trip=TRIP,
         rules=load_rules("GE").permits,
     )
-    assert (ok.trip_kind.value, ok.signed_by) == ("transit", "ge-permit-2025")
+    assert (ok.trip_kind.value, ok.signed_by) == ("transit", "uz-permit-2025")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from pathlib import Path
 
 from kervan.documents.cimsmgs import (
     CimSmgsContent,
@@ -25,8 +24,6 @@ from kervan.documents.goods import (
     VehiclePlate,
 )
 from kervan.documents.parties import Address, Party, PartyRole, SignatureEvidence
-
-STANDARDS = Path(__file__).resolve().parents[2] / ".." / "shared" / "standards" / "uncefact"
 
 XIAN = timezone(timedelta(hours=8))
 BAKU = timezone(timedelta(hours=4))

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-import pytest
 from jsonschema import Draft202012Validator
 
 from kervan.documents.cimsmgs import CimSmgsNote
@@ -31,11 +29,9 @@ from tests.documents.corridor_samples import (
     ecmr_content,
     sig,
 )
+from tests.shared_data import shared_data
 
-SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "standards" / "uncefact"
-pytestmark = pytest.mark.skipif(
-    not SCHEMAS.is_dir(), reason=f"UN/CEFACT schemas not present at {SCHEMAS}"
-)
+SCHEMAS = shared_data("standards", "uncefact")
 
 
 @cache

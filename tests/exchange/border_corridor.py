@@ -1,6 +1,7 @@
 """Separate national nodes for the customs corridor test: a trade node (the shippers'), customs
-of CN, UZ, KZ, AZ, GE and TR, permit authorities of KZ, AZ, GE and TR; each with its own store,
-its own key and its own NATS connection, all sharing one trust list of public keys."""
+of CN, UZ, KZ, AZ, GE and TR, and the permit authority of UZ (the Uzbek truck's own, issuing
+against the quotas KZ, AZ, GE and TR granted it); each with its own store, its own key and its
+own NATS connection, all sharing one trust list of public keys."""
 
 from __future__ import annotations
 
@@ -36,7 +37,9 @@ from tests.databases import migrated_database
 
 TRADE = "trade"
 CUSTOMS_COUNTRIES = ("CN", "UZ", "KZ", "AZ", "GE", "TR")
-PERMIT_COUNTRIES = ("KZ", "AZ", "GE", "TR")
+PERMIT_COUNTRIES = ("UZ",)
+#: The countries that granted the Uzbek authority quotas for its hauliers.
+QUOTA_PARTNERS = ("KZ", "AZ", "GE", "TR")
 DIRECTORY = Directory(
     customs={c: f"{c}-customs" for c in CUSTOMS_COUNTRIES},
     permits={c: f"{c}-permits" for c in PERMIT_COUNTRIES},
@@ -99,15 +102,16 @@ def _refused(session: Session, authority: str) -> list[str]:
 
 
 def quotas(country: str, year: int) -> list[Quota]:
-    """Five permits of each type for Uzbek hauliers this year."""
+    """Five permits of each type this year for `country`'s hauliers into each partner."""
     return [
         Quota(
             permit_issuer=country,
-            permit_issued_for="UZ",
+            permit_issued_for=partner,
             permit_year=year,
             permit_type=kind,
             quantity=5,
         )
+        for partner in QUOTA_PARTNERS
         for kind in (PermitType.BILATERAL, PermitType.TRANSIT, PermitType.THIRD_COUNTRY)
     ]
 

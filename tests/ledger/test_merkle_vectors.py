@@ -11,11 +11,9 @@ import pytest
 
 from kervan.errors import MerkleProofError
 from kervan.ledger.merkle import verify_consistency, verify_inclusion
+from tests.shared_data import shared_data
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "standards" / "rfc9162"
-pytestmark = pytest.mark.skipif(
-    not VECTORS.is_dir(), reason=f"RFC 9162 test vectors not present at {VECTORS}"
-)
+VECTORS = shared_data("standards", "rfc9162")
 
 
 def _files(kind: str) -> list[Path]:

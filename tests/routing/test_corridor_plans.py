@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from kervan.documents.kinds import DocumentKind
 from kervan.network.model import CargoUnit, Mode, TransferKind
 from kervan.routing.plan import Plan
 from kervan.routing.planner import Objective, Planner, PlanRequest
-from kervan.routing.requirements import DocumentKind, PermitType
+from kervan.routing.requirements import PermitType
 
 NORTH = frozenset({"RU", "BY"})
 
@@ -102,11 +103,35 @@ def test_uzbek_truck_to_istanbul_needs_permits_for_every_country_it_enters(
         kinds = [d.kind for d in plan.documents]
         assert kinds.count(DocumentKind.ECMR) == 1
         assert kinds.count(DocumentKind.ETIR) == 1
-        permits = {d.issuer_country or "": d.permit_type for d in plan.documents if d.permit_type}
+        found = [d for d in plan.documents if d.kind is DocumentKind.EPERMIT]
+        assert {d.issuer_country for d in found} == {"UZ"}
+        permits = {d.countries[0]: d.permit_type for d in found}
         entered = [c for c in dict.fromkeys(plan.countries) if c != "UZ"]
         assert sorted(permits) == sorted(entered)
         assert permits["TR"] is PermitType.BILATERAL
         assert all(permits[c] is PermitType.TRANSIT for c in entered if c != "TR")
+        assert_consistent(plan)
+
+
+@pytest.mark.parametrize("flag", ["KZ", "kz", "TR"])
+def test_a_truck_almaty_to_istanbul_needs_permits_from_its_own_authority_never_for_its_country(
+    corridor_planner: Planner, flag: str
+) -> None:
+    plans = corridor_planner.plan(
+        PlanRequest("Almaty", "Istanbul", unit=CargoUnit.TRUCK, truck_flag=flag, alternatives=2)
+    )
+    own = flag.upper()
+    for plan in plans:
+        found = [d for d in plan.documents if d.kind is DocumentKind.EPERMIT]
+        assert {d.issuer_country for d in found} == {own}
+        entered = [c for c in dict.fromkeys(plan.countries) if c != own]
+        assert sorted(d.countries[0] for d in found) == sorted(entered)
+        assert all(d.countries != (own,) for d in found)
+        # The country at the other end of the trip is bilateral, the ones between transit.
+        other_end = "TR" if own == "KZ" else "KZ"
+        kinds = {d.countries[0]: d.permit_type for d in found}
+        assert kinds[other_end] is PermitType.BILATERAL
+        assert all(kinds[c] is PermitType.TRANSIT for c in entered if c != other_end)
         assert_consistent(plan)
 
 

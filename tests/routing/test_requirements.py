@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from kervan.documents.kinds import DocumentKind
 from kervan.network.model import Mode
 from kervan.routing.requirements import (
-    DocumentKind,
     DocumentNeed,
     LegFacts,
     PermitType,
@@ -24,8 +24,14 @@ def ferry(a: str, b: str) -> LegFacts:
     return LegFacts(Mode.FERRY, a, b)
 
 
-def permits(needs: list[DocumentNeed]) -> dict[str | None, PermitType | None]:
-    return {n.issuer_country: n.permit_type for n in needs if n.kind is DocumentKind.EPERMIT}
+def permits(needs: list[DocumentNeed]) -> dict[str, PermitType | None]:
+    """The e-Permits by the country entered; each is issued by the truck's own country."""
+    found = [n for n in needs if n.kind is DocumentKind.EPERMIT]
+    for need in found:
+        assert need.issuer_country is not None
+        assert need.issuer_country not in need.countries
+        assert need.reason.startswith(f"a {need.issuer_country}-registered truck enters")
+    return {n.countries[0]: n.permit_type for n in found}
 
 
 def test_uzbek_truck_tashkent_to_istanbul_over_the_caspian() -> None:
@@ -79,6 +85,31 @@ def test_eu_truck_needs_no_permit_inside_the_eu() -> None:
 def test_truck_flag_defaults_to_the_country_where_the_road_run_starts() -> None:
     needs = documents_needed([road("AZ", "GE"), road("GE", "TR")])
     assert permits(needs) == {"GE": PermitType.TRANSIT, "TR": PermitType.BILATERAL}
+
+
+def test_a_truck_needs_no_permit_for_its_own_country_and_its_authority_issues_the_others() -> None:
+    # A Kazakh truck Almaty -> Aktau, the ferry to Baku, Georgia, Istanbul; then back loaded.
+    legs = [
+        road("KZ", "KZ"),
+        ferry("KZ", "AZ"),
+        road("AZ", "GE"),
+        road("GE", "TR"),
+        road("TR", "TR"),
+    ]
+    for flag in ("KZ", "kz"):
+        needs = documents_needed(legs, truck_flag=flag)
+        assert permits(needs) == {
+            "AZ": PermitType.TRANSIT,
+            "GE": PermitType.TRANSIT,
+            "TR": PermitType.BILATERAL,
+        }
+        assert {n.issuer_country for n in needs if n.kind is DocumentKind.EPERMIT} == {"KZ"}
+    back = [road("TR", "GE"), road("GE", "AZ"), ferry("AZ", "KZ"), road("KZ", "KZ")]
+    assert permits(documents_needed(back, truck_flag="KZ")) == {
+        "GE": PermitType.TRANSIT,
+        "AZ": PermitType.TRANSIT,
+        "TR": PermitType.BILATERAL,
+    }
 
 
 def test_bilateral_road_trip_needs_no_tir() -> None:

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, insert, inspect, text
 
+from kervan.documents.kinds import DocumentKind
 from kervan.errors import DatabaseNotMigratedError
+from kervan.network.model import Mode
+from kervan.routing.plan import Plan
+from kervan.routing.planner import Planner
+from kervan.services.planning import RouteQuery, plan_routes
 from kervan.store.db import display_url, make_engine
 from kervan.store.schema import (
     MIGRATIONS_DIR,
@@ -20,7 +27,7 @@ from kervan.store.schema import (
     head_revision,
     upgrade,
 )
-from kervan.store.tables import Base
+from kervan.store.tables import Base, BorderDeclarationRow, OrganisationRow, ShipmentRow
 
 TABLES = {
     "organisations",
@@ -145,3 +152,62 @@ def test_migration_files_are_named_by_date_and_slug(fresh_database_url: str) -> 
     assert names
     for name in names:
         assert re.fullmatch(r"\d{4}_\d{2}_\d{2}_\d{4}_[a-z0-9_]+\.py", name), name
+
+
+def test_cim_smgs_spelling_is_rewritten_in_plans_and_declarations_and_back(
+    fresh_database_url: str, fresh_engine: Engine, corridor_planner: Planner
+) -> None:
+    # A container Xi'an -> Halkali by rail, booked and declared before the planner and the
+    # documents shared one spelling: its plan and declaration said "CIM/SMGS".
+    before, respelt = "2026_11_24_0006", "2026_12_06_0007"
+    upgrade(fresh_database_url, before)
+    query = RouteQuery(
+        origin="Xi'an",
+        destination="Halkali",
+        avoid_countries=["RU", "BY"],
+        avoid_modes=[Mode.ROAD, Mode.SEA],
+        alternatives=1,
+    )
+    plan = plan_routes(corridor_planner, query)[0]
+    assert DocumentKind.CIM_SMGS in {need.kind for need in plan.documents}
+    new_plan = plan.model_dump_json()
+    old_plan = new_plan.replace('"CIM-SMGS"', '"CIM/SMGS"')
+    assert old_plan != new_plan
+    old_body = json.dumps(
+        {"content": {"documents": [{"kind": "CIM/SMGS", "reference": "SMGS-XIA-2026-0001"}]}}
+    )
+    at = datetime(2026, 11, 30, 8, tzinfo=UTC)
+    with fresh_engine.begin() as connection:
+        connection.execute(
+            insert(OrganisationRow),
+            {"id": "xian-forwarding", "name": "Xi'an Land Port Forwarding", "country": "CN",
+             "kind": "forwarder", "created_at": at},
+        )  # fmt: skip
+        connection.execute(
+            insert(ShipmentRow),
+            {"org_id": "xian-forwarding", "id": "SHP-1", "reference": "XIA-HAL-0001",
+             "unit": plan.unit.value, "origin": plan.origin, "destination": plan.destination,
+             "countries": " CN KZ AZ GE TR ", "plan_key": plan.plan_key, "plan": old_plan,
+             "cargo": "{}", "status": "booked", "created_at": at, "updated_at": at},
+        )  # fmt: skip
+        connection.execute(
+            insert(BorderDeclarationRow),
+            {"org_id": "kz-customs", "shipment_id": "SHP-1", "version": 1,
+             "lodged_by": "xian-forwarding", "body": old_body, "lodged_at": at,
+             "received_at": at},
+        )  # fmt: skip
+    # Old plans read as they are (the kind accepts the old spelling) ...
+    assert Plan.model_validate_json(old_plan) == Plan.model_validate_json(new_plan)
+
+    def stored() -> tuple[str, str]:
+        with fresh_engine.connect() as connection:
+            return (
+                connection.execute(text("SELECT plan FROM shipments")).scalar_one(),
+                connection.execute(text("SELECT body FROM border_declarations")).scalar_one(),
+            )
+
+    # ... and the migration writes the one spelling, nothing else changed; down restores them.
+    upgrade(fresh_database_url, respelt)
+    assert stored() == (new_plan, old_body.replace('"CIM/SMGS"', '"CIM-SMGS"'))
+    downgrade(fresh_database_url, before)
+    assert stored() == (old_plan, old_body)

@@ -144,7 +144,7 @@ def seed_corridor(app: FastAPI) -> list[SeededShipment]:
             register_organisation(session, ctx.keys, organisation, registered)
             session.add(OrganisationAddressRow(org_id=org_id, street=street, city=city))
             create_user(session, org_id, org_id, password_of(org_id), f"{name} (test)", now)
-    return seed_shipments(ctx, now - timedelta(days=20))
+    return seed_shipments(ctx)
 
 
 @pytest.fixture(scope="session")

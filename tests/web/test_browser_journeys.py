@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -217,21 +217,29 @@ def test_azerbaijani_officer_records_the_crossing(page: Page, base_url: str) -> 
 def test_permit_issued_and_its_qr_checked_anonymously(
     page: Page, base_url: str, corridor_server: tuple[str, list[SeededShipment]]
 ) -> None:
-    log_in(page, base_url, "tr-permits")
+    # The Uzbek truck's own authority issues its permits: one for each country it enters,
+    # against the quotas KZ, AZ, GE and TR granted Uzbek hauliers (the seed's), 3 types each.
+    log_in(page, base_url, "uz-permits")
     expect(page).to_have_url(base_url + "/permits")
-    request = page.locator("article.permit-request", has_text="Uzbek Trucking")
+    requests = page.locator("article.permit-request", has_text="Uzbek Trucking")
+    expect(requests).to_have_count(4)
+    request = requests.filter(has_text="route TR")
     expect(request).to_have_count(1)
-    year = (datetime.now(UTC) - timedelta(days=20)).year
-    page.get_by_label("Partner country").select_option("UZ")
-    page.locator("#quota-year").fill(str(year))
+    quotas = page.locator("table.quotas-table tbody tr")
+    expect(quotas).to_have_count(12)
+    page.get_by_label("Partner country").select_option("CN")
+    page.locator("#quota-year").fill(str(datetime.now(UTC).year))
     page.get_by_label("Type", exact=True).select_option("1")
     page.get_by_label("Permits", exact=True).fill("5")
     page.get_by_role("button", name="Add a quota").click()
     expect(page.locator(".flash.ok")).to_contain_text("Quota added")
-    expect(page.locator("table.quotas-table tbody tr")).to_have_count(1)
+    expect(quotas).to_have_count(13)
+    expect(quotas.filter(has_text="China")).to_contain_text("0 / 5")
     request.get_by_role("button", name="Issue the permit").click()
     expect(page.locator(".flash.ok")).to_contain_text("Permit issued")
-    expect(page.locator("table.quotas-table tbody tr").first).to_contain_text("1 / 5")
+    expect(requests).to_have_count(3)
+    turkish = quotas.filter(has_text="Türkiye").filter(has_text="bilateral")
+    expect(turkish).to_contain_text("1 / 50")
     page.screenshot(path=screenshot_path("permits"), full_page=True)
     permit_id = page.locator("table.issued-table tbody th").first.inner_text().strip()
     page.goto(f"{base_url}/permits/{permit_id}/print")
@@ -255,7 +263,7 @@ def test_permit_issued_and_its_qr_checked_anonymously(
 
     # The truck's plate is reported stolen: the authority revokes the unused permit, with a
     # reason; the same QR then checks as revoked for anyone.
-    log_in(page, base_url, "tr-permits")
+    log_in(page, base_url, "uz-permits")
     row = page.locator("table.issued-table tbody tr", has_text=permit_id)
     row.get_by_label("Reason for revoking").fill("plate reported stolen")
     row.get_by_role("button", name="Revoke").click()

@@ -17,9 +17,10 @@ from kervan.api.app import create_app
 from kervan.customs.rules import Lane
 from kervan.documents.ecmr import ReservationSubject
 from kervan.documents.goods import SealCondition
+from kervan.documents.kinds import DocumentKind
 from kervan.network.model import CargoUnit, Mode, Network, NodeKind
 from kervan.routing.planner import Objective
-from kervan.routing.requirements import DocumentKind, OfficeRole, PermitType
+from kervan.routing.requirements import OfficeRole, PermitType
 from kervan.shipments.events import ShipmentStatus
 from kervan.web import corridor_map
 from kervan.web.document_parts import STEP_ROLES

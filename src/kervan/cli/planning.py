@@ -159,7 +159,7 @@ def _print_plans(plans: list[Plan]) -> None:
                 f"{leg.distance_km:,.0f}",
                 f"{leg.hours_p50:.0f}",
                 border,
-                ", ".join(d.value for d in leg.documents),
+                ", ".join(d.label for d in leg.documents),
             )
             step = transfers.get(leg.index)
             if step is not None:
@@ -176,7 +176,7 @@ def _print_plans(plans: list[Plan]) -> None:
                 )
         out.print(legs)
         for need in plan.documents:
-            out.print(f"  [bold]{need.kind.value}[/]: {need.reason}", highlight=False)
+            out.print(f"  [bold]{need.kind.label}[/]: {need.reason}", highlight=False)
         offices = "; ".join(f"{o.role.value}: {o.name} ({o.country})" for o in plan.customs_offices)
         out.print(f"  customs offices: {offices}", highlight=False)
 

@@ -14,10 +14,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from kervan.customs.route import CustomsRoute
 from kervan.documents.goods import Container, NonEmptyGoods, Seal, VehiclePlate
+from kervan.documents.kinds import DocumentKind
 from kervan.documents.parties import CountryCode, Party
 from kervan.errors import DocumentValidationError, IllegalTransitionError
 from kervan.network.model import Mode
-from kervan.routing.requirements import DocumentKind
 
 
 class AeoCertificate(BaseModel):

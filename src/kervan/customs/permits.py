@@ -1,11 +1,14 @@
 """e-Permit control at the border: check the permit, then record ENTRANCE or EXIT.
 
-The control authority of the country entered checks, in order: the QR code's signature against
-the trust list (signed by the issuing authority), that its claims are this permit's, the
-validity dates, that the plate matches the vehicle, that the permit is this country's and for
-the truck's country, that its type is allowed for this trip (bilateral, transit or
-third-country, from the truck's flag and where it loads and unloads), and then the authority's
-usage rule. A refusal raises PermitRefusedError with a named reason.
+In e-Permit the authority of the truck's own country issues the permit to its haulier, against
+the quota the country to be entered granted it: permit TR-UZ-2025-1-7 is issued by TR for a
+Turkish truck entering UZ. The control authority of the country entered checks, in order: the
+QR code's signature against the trust list (signed by the issuing authority), that its claims
+are this permit's, the validity dates, that the plate matches the vehicle, that the permit is
+for entering this country and was issued by the truck's country, that its type is allowed for
+this trip (bilateral, transit or third-country, from the truck's flag and where it loads and
+unloads), and then the authority's usage rule. A refusal raises PermitRefusedError with a named
+reason.
 """
 
 from __future__ import annotations
@@ -123,17 +126,18 @@ def check_permit(
             "plate_mismatch",
             f"the permit is for {permit.plate_number}, the vehicle is {', '.join(sorted(plates))}",
         )
-    if permit.permit_issuer != control_country:
+    if permit.permit_issued_for != control_country:
         raise PermitRefusedError(
             pid,
             "wrong_authority",
-            f"issued by {permit.permit_issuer}, not by {control_country} whose border this is",
+            f"valid for entering {permit.permit_issued_for}, not {control_country} whose border "
+            "this is",
         )
-    if permit.permit_issued_for != trip.truck_flag:
+    if permit.permit_issuer != trip.truck_flag:
         raise PermitRefusedError(
             pid,
             "wrong_haulier_country",
-            f"issued for hauliers of {permit.permit_issued_for}, the truck is from "
+            f"issued by {permit.permit_issuer} to its hauliers, the truck is from "
             f"{trip.truck_flag}",
         )
     kind = trip.kind_in(control_country)

@@ -64,7 +64,7 @@ def _item(record: BorderCrossingRecord, declaration: PreArrivalDeclaration) -> W
         goods=goods,
         seals=tuple(f"{s.number} ({s.condition.value})" for s in seals),
         transport=content.transport.identifiers(),
-        documents=tuple(f"{d.kind.value} {d.reference}" for d in content.documents),
+        documents=tuple(f"{d.kind.label} {d.reference}" for d in content.documents),
         declaration_version=record.declaration_version,
         expected_arrival=record.expected_arrival,
         arrived_at=record.arrived_at,

@@ -6,11 +6,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
+from kervan.documents.kinds import DocumentKind
 from kervan.network.model import CargoUnit, Mode, Network, TransferKind
 from kervan.routing.graph import CompiledNetwork, EdgeKind, border_dwell_factor
 from kervan.routing.requirements import (
     CustomsOffice,
-    DocumentKind,
     LegFacts,
     OfficeRole,
     PermitType,

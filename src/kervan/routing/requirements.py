@@ -9,8 +9,10 @@ The rules, in the corridor's terms:
   one TIR transport for the road run, with a TIR operation in every country of its itinerary.
 - e-Permit for each foreign country a truck enters, by its flag: bilateral where the country is
   where the truck loads or unloads, transit where it only passes, third-country where it carries
-  goods between two countries neither of which is its own. Trucks of EU member states need none
-  inside the EU (Community licence).
+  goods between two countries neither of which is its own. The permit authority of the truck's
+  own country issues it, against the quota the country entered grants, and the country entered
+  controls it at its border; a truck needs none for its own country. Trucks of EU member states
+  need none inside the EU (Community licence).
 - Sea legs, and ferry legs no road or rail carriage covers, travel on a bill of lading (the DCSA
   electronic bill of lading is the digital form).
 - Customs offices: departure (where the goods are first cleared), one at each border crossed, and
@@ -23,20 +25,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from itertools import pairwise
 
+from kervan.documents.kinds import DocumentKind
 from kervan.network.model import Mode, Network
 
 EU_MEMBERS = frozenset(
     {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE"}
     | {"IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"}
 )
-
-
-class DocumentKind(StrEnum):
-    ECMR = "e-CMR"
-    CIM_SMGS = "CIM/SMGS"
-    ETIR = "e-TIR"
-    EPERMIT = "e-Permit"
-    BILL_OF_LADING = "bill of lading"
 
 
 class PermitType(StrEnum):
@@ -73,7 +68,7 @@ class DocumentNeed:
     countries: tuple[str, ...]
     reason: str
     permit_type: PermitType | None = None
-    issuer_country: str | None = None  # for permits: the country whose authority issues it
+    issuer_country: str | None = None  # for permits: the truck's country, whose authority issues it
     law_change_at: tuple[str, ...] = ()  # for CIM/SMGS: nodes where CIM and SMGS law meet
 
 
@@ -144,7 +139,7 @@ def _permits(legs: list[LegFacts], run: list[int], flag: str) -> list[DocumentNe
                 countries=(country,),
                 reason=f"a {flag}-registered truck enters {country} ({kind.value} permit)",
                 permit_type=kind,
-                issuer_country=country,
+                issuer_country=flag,
             )
         )
     return needs
@@ -178,7 +173,7 @@ def documents_needed(legs: list[LegFacts], truck_flag: str | None = None) -> lis
                     f"one TIR operation in each of {', '.join(countries)}",
                 )
             )
-        needs.extend(_permits(legs, run, truck_flag or countries[0]))
+        needs.extend(_permits(legs, run, (truck_flag or countries[0]).upper()))
     for run in _runs(legs, {Mode.FERRY}, Mode.RAIL):
         countries = _countries(legs, run)
         if len(countries) < 2:

@@ -283,7 +283,7 @@ class CustomsBorderService(BorderService):
             )
             self._tir_moved(session, content, transport, "discharged")
         for held in self.permits(session, shipment):
-            if held.permit.permit_issuer == self.country:
+            if held.permit.permit_issued_for == self.country:
                 self._use_permit(session, content, held.permit, ActivityType.EXIT, at)
         self._save(session, record)
         return record

@@ -28,6 +28,7 @@ from kervan.documents.epermit import (
     issue_permit,
     qr_claims,
 )
+from kervan.documents.kinds import DocumentKind
 from kervan.errors import DocumentValidationError, NotFoundError
 from kervan.exchange.channels import Clock, utc_now
 from kervan.exchange.envelope import CrossBorderMessage, MessageType
@@ -140,7 +141,7 @@ class PermitAuthorityService(BorderService):
         usage = read(message, "usage", PermitUsage)
         record = permit_of(session, self.authority, usage.permit_id)
         if record is None:
-            raise NotFoundError("e-Permit", usage.permit_id)
+            raise NotFoundError(DocumentKind.EPERMIT, usage.permit_id)
         rule = usage_rule(load_rules(usage.control_authority).permits)
         record = record.record_usage(usage, rule)
         save_permit(

@@ -22,6 +22,7 @@ from kervan.customs.recognition import ControlResult
 from kervan.customs.tir import advance_tir_data
 from kervan.documents.epermit import Permit, PermitRecord
 from kervan.documents.etir import Guarantee, TirTransport
+from kervan.documents.kinds import DocumentKind
 from kervan.documents.parties import PartyRole, SignatureEvidence
 from kervan.errors import InvalidRequestError, NotFoundError
 from kervan.exchange.envelope import CrossBorderMessage, MessageType
@@ -139,8 +140,8 @@ class TradeBorderService(BorderService):
         return self._lodge(session, held.amend(content, at, reason).current)
 
     def request_permits(self, session: Session, shipment_id: str, *, valid_days: int = 90) -> int:
-        """Ask the permit authority of each country the truck enters for the permit the booking
-        requested; out, how many requests went."""
+        """Ask the truck's own permit authority for the permit of each country it enters, as the
+        booking requested; out, how many requests went."""
         row = self._shipment(session, shipment_id)
         cargo = Cargo.model_validate_json(row.cargo)
         if not cargo.vehicle_plates:
@@ -152,7 +153,7 @@ class TradeBorderService(BorderService):
             select(ShipmentDocumentRow).where(
                 ShipmentDocumentRow.org_id == row.org_id,
                 ShipmentDocumentRow.shipment_id == row.id,
-                ShipmentDocumentRow.kind == "e-Permit",
+                ShipmentDocumentRow.kind == DocumentKind.EPERMIT,
             )
         ).all()
         for link in links:
@@ -165,7 +166,7 @@ class TradeBorderService(BorderService):
                 "shipment": row.id,
                 "request_id": link.document_id,
                 "permit_type": PERMIT_TYPES[str(content["permit_type"])],
-                "issued_for": carrier.country,
+                "issued_for": str(content["countries"][0]),  # the country entered
                 "year": cargo.date_of_taking_over.year,
                 "plate_number": cargo.vehicle_plates[0].number,
                 "company_name": carrier.name,
@@ -199,7 +200,7 @@ class TradeBorderService(BorderService):
             select(ShipmentDocumentRow).where(
                 ShipmentDocumentRow.org_id == row.org_id,
                 ShipmentDocumentRow.shipment_id == row.id,
-                ShipmentDocumentRow.kind == "e-TIR",
+                ShipmentDocumentRow.kind == DocumentKind.ETIR,
             )
         ).one_or_none()
         if link is None:
@@ -281,9 +282,9 @@ class TradeBorderService(BorderService):
         """The permit of `country` the driver carries for the shipment (NotFoundError if the
         authority has not issued it yet)."""
         for record in permits_of(session, self.authority, shipment_id):
-            if record.permit.permit_issuer == country:
+            if record.permit.permit_issued_for == country:
                 return record.permit
-        raise NotFoundError("e-Permit", f"{country} for {shipment_id}")
+        raise NotFoundError(DocumentKind.EPERMIT, f"{country} for {shipment_id}")
 
     # -- inside ---------------------------------------------------------------------------------
 

@@ -23,9 +23,9 @@ from kervan.customs.risk import assess
 from kervan.customs.route import customs_route
 from kervan.customs.rules import load_rules
 from kervan.documents.goods import Seal, SealCondition
+from kervan.documents.kinds import DocumentKind
 from kervan.errors import IllegalTransitionError, InvalidRequestError, NotFoundError, ScopeError
 from kervan.routing.plan import Plan
-from kervan.routing.requirements import DocumentKind
 from kervan.services.access import Caller, Scope
 from kervan.services.node import NodeContext
 from kervan.services.shipments import (
@@ -121,12 +121,6 @@ def declaration(
             ShipmentDocumentRow.org_id == row.org_id, ShipmentDocumentRow.shipment_id == row.id
         )
     )
-    kinds = {
-        "e-CMR": DocumentKind.ECMR,
-        "CIM-SMGS": DocumentKind.CIM_SMGS,
-        "e-TIR": DocumentKind.ETIR,
-        "e-Permit": DocumentKind.EPERMIT,
-    }
     return DeclarationContent(
         shipment=row.id,
         declarant=party_of(session, row.org_id),
@@ -143,7 +137,7 @@ def declaration(
         itinerary=plan.countries,
         route=customs_route(plan, ctx.customs_offices(), departed),
         documents=tuple(
-            DocumentReference(kind=kinds[d.kind], reference=d.document_id) for d in documents
+            DocumentReference(kind=DocumentKind(d.kind), reference=d.document_id) for d in documents
         ),
     )
 
@@ -238,7 +232,7 @@ def _item(
         goods=[f"{g.description} (HS {g.hs_code}, {g.gross_weight_kg} kg)" for g in cargo.goods],
         seals=[f"{s.number} ({s.condition.value})" for s in content.transport.all_seals()],
         transport=list(content.transport.identifiers()),
-        documents=[f"{d.kind.value} {d.reference}" for d in content.documents],
+        documents=[f"{d.kind.label} {d.reference}" for d in content.documents],
         arrived_at=arrived,
     )
 

@@ -13,16 +13,19 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from kervan.customs.recognition import InspectionResult
+from kervan.documents.epermit import PermitType
 from kervan.documents.goods import SealCondition
 from kervan.network.model import CargoUnit, Mode
+from kervan.routing.plan import Leg, Plan
 from kervan.services.access import KIND_SCOPES, Caller, create_user
 from kervan.services.customs import ReleaseRequest, SealFound, release
 from kervan.services.documents import SignRequest, open_drafts, sign_step
 from kervan.services.node import NodeContext, register_organisation
+from kervan.services.permits import QuotaRequest, add_quota
 from kervan.services.planning import RouteQuery, plan_routes
 from kervan.services.shipments import BookingRequest, EventRequest, create_shipment, record_event
 from kervan.shipments.booking import Cargo
-from kervan.shipments.events import EventType
+from kervan.shipments.events import EventType, ShipmentEvent, timeline
 from kervan.store.db import unit_of_work
 from kervan.store.keyfiles import KeyFileStore
 from kervan.store.repositories.organisations import Organisation, OrganisationKind
@@ -110,6 +113,14 @@ CORRIDOR_ORGANISATIONS: list[tuple[str, str, str, OrganisationKind, str, str]] =
         "Baku",
     ),
     ("ge-permits", "Land Transport Agency", "GE", K.PERMIT_AUTHORITY, "Kazbegi 12", "Tbilisi"),
+    (
+        "uz-permits",
+        "Ministry of Transport (permits)",
+        "UZ",
+        K.PERMIT_AUTHORITY,
+        "Mustaqillik 5",
+        "Tashkent",
+    ),
     ("uz-customs", "Customs Committee", "UZ", K.CUSTOMS_AUTHORITY, "Mustakillik 1", "Tashkent"),
     (
         "ministry-analyst",
@@ -227,25 +238,69 @@ def book_uzbek_truck(
     return row, open_drafts(ctx, session, row, chosen, cargo, parties)
 
 
-def seed_shipments(ctx: NodeContext, start: datetime) -> list[SeededShipment]:
-    """Book shipments at different stages: one in transit at the Azerbaijani border, one
-    delivered with every document signed, one just booked with its permits requested."""
+#: Xi'an -> Halkali by rail and the Caspian ferry, around Russia and Belarus.
+CONTAINER_ROUTE = RouteQuery(
+    origin="Xi'an",
+    destination="Halkali",
+    avoid_countries=["RU", "BY"],
+    avoid_modes=[Mode.ROAD, Mode.SEA],
+    alternatives=1,
+)
+#: The container waiting at the Azerbaijani border arrived this long before the seed runs, so
+#: the officer's first work item can be released now.
+AT_BORDER_FOR = timedelta(hours=3)
+#: The delivered container reached Halkali this long before the seed runs.
+DELIVERED_AGO = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class BorderTimes:
+    """When a container reaches a border of its plan and when that border releases it."""
+
+    leg: Leg
+    arrival: datetime
+    release: datetime
+
+
+def border_times(plan: Plan, taken_over: datetime) -> tuple[list[BorderTimes], datetime]:
+    """The borders of `plan` with arrival and release times as the shipment's timeline plans
+    them (P50 hours from `taken_over`), and when it is planned to be delivered."""
+    start = ShipmentEvent(seq=1, type=EventType.TAKEN_OVER, at=taken_over, recorded_by="plan")
+    planned = {(t.event, t.leg_index): t.planned_at for t in timeline(plan, [start])}
+    times = [
+        BorderTimes(leg, arrival, release)
+        for leg in plan.legs
+        if leg.border is not None
+        and (arrival := planned[(EventType.BORDER_ARRIVAL, leg.index)]) is not None
+        and (release := planned[(EventType.BORDER_RELEASE, leg.index)]) is not None
+    ]
+    delivered = planned[(EventType.DELIVERED, None)]
+    assert delivered is not None  # planned times exist once the cargo is taken over
+    return times, delivered
+
+
+def seed_shipments(ctx: NodeContext) -> list[SeededShipment]:
+    """Book shipments at different stages: one at the Azerbaijani border now (arrived, to be
+    released), one delivered yesterday with every document signed, one truck just booked with
+    its permits requested. Times are counted back from the node's clock."""
     seeded: list[SeededShipment] = []
-    rail_route = RouteQuery(
-        origin="Xi'an",
-        destination="Halkali",
-        avoid_countries=["RU", "BY"],
-        avoid_modes=[Mode.ROAD, Mode.SEA],
-        alternatives=1,
-    )
+    now = ctx.clock()
     for stage in ("at the Azerbaijani border", "delivered"):
         with unit_of_work(ctx.sessions) as session:
             shipper = caller_for(session, "xian-forwarding")
-            plan = plan_routes(ctx.planner, rail_route)[0]
+            plan = plan_routes(ctx.planner, CONTAINER_ROUTE)[0]
+            times, end = border_times(plan, now)
+            # Shift the journey so the container stands at its second border (Azerbaijan's)
+            # since AT_BORDER_FOR, or was delivered DELIVERED_AGO.
+            if stage == "delivered":
+                start = now - DELIVERED_AGO - (end - now)
+            else:
+                start = now - AT_BORDER_FOR - (times[1].arrival - now)
+            times, end = border_times(plan, start)
             cargo = Cargo.model_validate({**BATTERIES, "date_of_taking_over": start.date()})
             body = BookingRequest(
                 reference=f"XIA-HAL-{len(seeded) + 1:04d}",
-                route=rail_route,
+                route=CONTAINER_ROUTE,
                 plan_key=plan.plan_key,
                 consignee="istanbul-imports",
                 rail_carrier="ktz-express",
@@ -259,19 +314,18 @@ def seed_shipments(ctx: NodeContext, start: datetime) -> list[SeededShipment]:
             event = EventRequest(type=EventType.TAKEN_OVER, at=start)
             record_event(ctx, session, carrier, row.id, event)
             sign_step(ctx, session, carrier, note, SignRequest(step="depart"))
-            at = start
-            borders = [leg for leg in plan.legs if leg.border is not None]
-            crossed = borders[:1] if stage != "delivered" else borders
+            crossed = times[:1] if stage != "delivered" else times
             seals = [SealFound(number="CN2026118", condition=SealCondition.INTACT)]
-            for leg in crossed:
+            for border in crossed:
+                leg = border.leg
                 officer = caller_for(session, f"{leg.to_country.lower()}-customs")
-                at += timedelta(hours=leg.hours_p50)
-                arrival = EventRequest(type=EventType.BORDER_ARRIVAL, at=at, leg_index=leg.index)
+                arrival = EventRequest(
+                    type=EventType.BORDER_ARRIVAL, at=border.arrival, leg_index=leg.index
+                )
                 record_event(ctx, session, officer, row.id, arrival)
-                at += timedelta(hours=leg.border.dwell_hours_p50 if leg.border else 1.0)
                 check = ReleaseRequest(
                     leg_index=leg.index,
-                    at=at,
+                    at=border.release,
                     documentary_check_passed=True,
                     inspection=InspectionResult.CONFORM,
                     seals=seals,
@@ -279,19 +333,39 @@ def seed_shipments(ctx: NodeContext, start: datetime) -> list[SeededShipment]:
                 release(ctx, session, officer, row.id, check)
             if stage == "delivered":
                 consignee = caller_for(session, "istanbul-imports")
-                done = EventRequest(type=EventType.DELIVERED, at=at + timedelta(hours=30))
+                done = EventRequest(type=EventType.DELIVERED, at=end)
                 record_event(ctx, session, consignee, row.id, done)
                 sign_step(ctx, session, consignee, note, SignRequest(step="deliver"))
             else:
-                nxt = borders[1]
-                officer = caller_for(session, f"{nxt.to_country.lower()}-customs")
-                at += timedelta(hours=nxt.hours_p50)
-                arrival = EventRequest(type=EventType.BORDER_ARRIVAL, at=at, leg_index=nxt.index)
+                nxt = times[1]
+                officer = caller_for(session, f"{nxt.leg.to_country.lower()}-customs")
+                arrival = EventRequest(
+                    type=EventType.BORDER_ARRIVAL, at=nxt.arrival, leg_index=nxt.leg.index
+                )
                 record_event(ctx, session, officer, row.id, arrival)
             seeded.append(
                 SeededShipment(row.id, "container Xi'an -> Halkali by rail and ferry", stage)
             )
     with unit_of_work(ctx.sessions) as session:
-        row, _ = book_uzbek_truck(ctx, session, "TAS-IST-0042", start.date())
+        row, _ = book_uzbek_truck(ctx, session, "TAS-IST-0042", now.date())
         seeded.append(SeededShipment(row.id, "Uzbek truck Tashkent -> Istanbul", "booked"))
+    grant_uzbek_quotas(ctx, now.year)
     return seeded
+
+
+#: The countries that granted Uzbek hauliers permit quotas (the truck's route enters them all).
+UZBEK_QUOTA_PARTNERS = ("KZ", "AZ", "GE", "TR")
+UZBEK_QUOTA = 50
+
+
+def grant_uzbek_quotas(ctx: NodeContext, year: int) -> None:
+    """The quotas KZ, AZ, GE and TR granted Uzbekistan for `year`, of each permit type, held by
+    the Uzbek permit authority: it issues its truck's permits against them."""
+    with unit_of_work(ctx.sessions) as session:
+        authority = caller_for(session, "uz-permits")
+        for partner in UZBEK_QUOTA_PARTNERS:
+            for kind in (PermitType.BILATERAL, PermitType.TRANSIT, PermitType.THIRD_COUNTRY):
+                quota = QuotaRequest(
+                    issued_for=partner, year=year, permit_type=kind, quantity=UZBEK_QUOTA
+                )
+                add_quota(session, authority, quota)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from kervan.documents.cimsmgs import CimSmgsNote, CimSmgsStep
 from kervan.documents.ecmr import Reservation
 from kervan.documents.ecmr_lifecycle import Ecmr, EcmrStep
+from kervan.documents.kinds import PARTY_SIGNED_KINDS, DocumentKind
 from kervan.documents.lifecycle_cache import ParsedLifecycles
 from kervan.documents.parties import PartyRole, SignatureEvidence
 from kervan.errors import (
@@ -33,7 +34,6 @@ from kervan.ledger.chain import LedgerEntry
 from kervan.ledger.evidence import EvidenceBundle
 from kervan.ledger.merkle import InclusionProof
 from kervan.routing.plan import Plan
-from kervan.routing.requirements import DocumentKind
 from kervan.services.access import Caller, Scope
 from kervan.services.node import NodeContext
 from kervan.services.shipments import access, customs_may_see
@@ -51,14 +51,6 @@ from kervan.store.repositories.shipment_documents import (
 )
 from kervan.store.repositories.signing_keys import SigningKeyRepository
 from kervan.store.tables import ShipmentDocumentRow, ShipmentRow
-
-STORE_KIND = {
-    DocumentKind.ECMR: "e-CMR",
-    DocumentKind.CIM_SMGS: "CIM-SMGS",
-    DocumentKind.ETIR: "e-TIR",
-    DocumentKind.EPERMIT: "e-Permit",
-}
-SLUG = {"e-CMR": "ECMR", "CIM-SMGS": "CIMSMGS", "e-TIR": "ETIR", "e-Permit": "PERMIT"}
 
 
 class SignRequest(BaseModel):
@@ -114,9 +106,9 @@ def open_drafts(
     ids: list[str] = []
     counters: dict[str, int] = {}
     for draft in draft_documents(ctx.network, plan, cargo, parties):
-        kind = STORE_KIND[draft.kind]
+        kind = draft.kind.value
         counters[kind] = counters.get(kind, 0) + 1
-        document_id = f"{shipment.id}-{SLUG[kind]}-{counters[kind]}"
+        document_id = f"{shipment.id}-{draft.kind.id_part}-{counters[kind]}"
         lifecycle: dict[str, Any]
         if draft.ecmr is not None:
             note = Ecmr.draft(document_id, draft.ecmr, at)
@@ -199,9 +191,9 @@ def _visible(
 
 
 def _allowed_steps(kind: str, lifecycle: dict[str, Any]) -> list[str]:
-    if kind == "e-CMR":
+    if kind == DocumentKind.ECMR:
         return sorted(s.name.lower() for s in Ecmr.model_validate(lifecycle).allowed_steps())
-    if kind == "CIM-SMGS":
+    if kind == DocumentKind.CIM_SMGS:
         return sorted(s.name.lower() for s in CimSmgsNote.model_validate(lifecycle).allowed_steps())
     return []
 
@@ -352,7 +344,7 @@ def sign_step(
     caller.require(Scope.DOCUMENTS_SIGN)
     seen = _visible(session, caller, document_id, lock=True)
     record = seen.record
-    if record.kind not in ("e-CMR", "CIM-SMGS"):
+    if record.kind not in PARTY_SIGNED_KINDS:
         raise InvalidRequestError(f"{record.kind} documents are signed through their own authority")
     at = ctx.clock()
     signatures = seen.signatures
@@ -363,7 +355,7 @@ def sign_step(
     allowed: list[str]
     # The lifecycle is parsed and written as JSON by pydantic itself (no dict in between), and
     # the one this step writes is remembered: the document's next step starts from it.
-    if record.kind == "e-CMR":
+    if record.kind == DocumentKind.ECMR:
         note = _ECMRS.parse(record.lifecycle)
         steps = _ECMR_STEPS
         if body.step not in steps:

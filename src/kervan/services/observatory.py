@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kervan.documents.kinds import ISSUED_KINDS
 from kervan.observatory.events import CorridorEvent
 from kervan.observatory.events import EventType as CorridorEventType
 from kervan.observatory.kpis import (
@@ -30,7 +31,7 @@ from kervan.shipments.booking import Cargo
 from kervan.shipments.events import EventType
 from kervan.store.tables import ShipmentDocumentRow, ShipmentEventRow, ShipmentRow
 
-DIGITAL = frozenset({"e-CMR", "CIM-SMGS", "e-TIR", "e-Permit"})
+DIGITAL = frozenset(ISSUED_KINDS)
 
 
 def corridor_events(session: Session) -> Iterator[CorridorEvent]:

@@ -2,8 +2,9 @@
 revoking an unused permit, and verifying a permit's QR code for anyone who scans it.
 
 A booking opens one e-Permit request per foreign country its truck enters; the permit authority
-of that country issues the permit from its quota (the sequence number is claimed atomically, so
-the quota is never exceeded) and signs its QR code with its ES256 key.
+of the truck's own country issues the permit from the quota that country granted it (the
+sequence number is claimed atomically, so the quota is never exceeded) and signs its QR code
+with its ES256 key.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kervan.documents.epermit import PermitType, Quota
+from kervan.documents.kinds import DocumentKind
 from kervan.errors import InvalidRequestError, NotFoundError, ScopeError, SignatureError
 from kervan.services.access import Caller, Scope
 from kervan.services.node import NodeContext
@@ -98,7 +100,8 @@ def _authority(caller: Caller) -> None:
 
 
 def add_quota(session: Session, caller: Caller, body: QuotaRequest) -> QuotaView:
-    """A quota the authority of the caller's country may issue to a partner country."""
+    """A quota a partner country (`issued_for`) granted the caller's authority: how many permits
+    it may issue its own hauliers for entering that country."""
     _authority(caller)
     quota = Quota(
         permit_issuer=caller.country,
@@ -126,7 +129,7 @@ def issue_for_shipment(
     link = session.scalars(
         select(ShipmentDocumentRow).where(ShipmentDocumentRow.document_id == body.document_id)
     ).one_or_none()
-    if link is None or link.kind != "e-Permit":
+    if link is None or link.kind != DocumentKind.EPERMIT:
         raise NotFoundError("e-Permit request", body.document_id)
     repository = DocumentRepository(session)
     owner = [link.org_id]
@@ -154,7 +157,8 @@ def issue_for_shipment(
     at = ctx.clock()
     # Issued today, or for the day the truck is taken over if that is later.
     issued_at = max(cargo.date_of_taking_over, at.date())
-    key = QuotaKey(caller.org_id, caller.country, carrier.country, issued_at.year, kind)
+    entering = str(content["countries"][0])  # the country the permit lets the truck enter
+    key = QuotaKey(caller.org_id, caller.country, entering, issued_at.year, kind)
     permit = PermitRepository(session).issue_permit(
         key,
         org_ids=[caller.org_id],
@@ -174,7 +178,7 @@ def issue_for_shipment(
         body.document_id,
         {
             "document_id": body.document_id,
-            "kind": "e-Permit",
+            "kind": DocumentKind.EPERMIT.value,
             "version": 2,
             "content": {**content, "permit": wire},
         },
@@ -229,7 +233,7 @@ def _permit_document(session: Session, permit_id: str) -> ShipmentDocumentRow | 
     """The shipment's e-Permit document the permit was issued for (its lifecycle names it)."""
     candidates = session.scalars(
         select(ShipmentDocumentRow).where(
-            ShipmentDocumentRow.kind == "e-Permit",
+            ShipmentDocumentRow.kind == DocumentKind.EPERMIT,
             ShipmentDocumentRow.lifecycle.contains(json.dumps(permit_id)),
         )
     )

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kervan.documents.etir import AdvanceTirData, Guarantee, TirTransport
+from kervan.documents.kinds import DocumentKind
 from kervan.documents.parties import Party, PartyRole, SignatureEvidence
 from kervan.errors import InvalidRequestError, NotFoundError, ScopeError
 from kervan.services.access import Caller, Scope
@@ -63,7 +64,7 @@ def _link(session: Session, document_id: str) -> ShipmentDocumentRow:
     link = session.scalars(
         select(ShipmentDocumentRow).where(ShipmentDocumentRow.document_id == document_id)
     ).one_or_none()
-    if link is None or link.kind != "e-TIR":
+    if link is None or link.kind != DocumentKind.ETIR:
         raise NotFoundError("e-TIR transport", document_id)
     return link
 
@@ -229,7 +230,7 @@ def submit_declaration(
         document_id,
         {
             "document_id": document_id,
-            "kind": "e-TIR",
+            "kind": DocumentKind.ETIR.value,
             "version": 2,
             "content": data.model_dump(mode="json"),
         },

@@ -18,11 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from kervan.documents.cimsmgs import CimSmgsContent, Gauge, RailLaw, RailSection, Station, Wagon
 from kervan.documents.ecmr import EcmrContent, Place
 from kervan.documents.goods import Container, NonEmptyGoods, VehiclePlate
+from kervan.documents.kinds import DocumentKind
 from kervan.documents.parties import Party
 from kervan.errors import InvalidRequestError
 from kervan.network.model import Network, Node
 from kervan.routing.plan import Leg, Plan
-from kervan.routing.requirements import DocumentKind
 
 # Countries whose railways carry under SMGS law (OSJD members on the corridor); CIM elsewhere.
 SMGS_COUNTRIES = frozenset({"CN", "KZ", "KG", "UZ", "TM", "TJ", "AZ", "GE", "RU", "BY", "MN", "UA"})

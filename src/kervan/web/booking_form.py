@@ -15,8 +15,8 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.datastructures import FormData, QueryParams
 
+from kervan.documents.kinds import DocumentKind
 from kervan.network.model import Network
-from kervan.routing.requirements import DocumentKind
 from kervan.services.planning import RouteQuery
 from kervan.shipments.booking import Cargo
 from kervan.web.planner_form import PlannerForm, parse_form

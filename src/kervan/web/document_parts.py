@@ -17,6 +17,7 @@ from kervan.documents.cimsmgs import CimSmgsNote
 from kervan.documents.ecmr_lifecycle import Ecmr
 from kervan.documents.epermit import Permit
 from kervan.documents.etir import TirTransport
+from kervan.documents.kinds import PARTY_SIGNED_KINDS, DocumentKind
 from kervan.documents.render import render_cimsmgs, render_ecmr, render_permit, render_tir
 from kervan.errors import NotFoundError
 from kervan.services.access import Caller
@@ -44,7 +45,7 @@ STEP_ROLES: dict[str, tuple[str, ...]] = {
 CONTENT_STEPS = frozenset({"amend_draft", "give_instructions"})
 RESERVATION_STEPS = frozenset({"add_carrier_reservations", "deliver"})
 REASON_STEPS = frozenset({"refuse", "cancel"})
-SIGNED_KINDS = frozenset({"e-CMR", "CIM-SMGS"})
+SIGNED_KINDS = PARTY_SIGNED_KINDS
 
 
 def _id(party: Any) -> str | None:
@@ -55,11 +56,11 @@ def roles_on(document: DocumentView, org_id: str) -> set[str]:
     """The roles `org_id` holds on the document, as its content names the parties."""
     c = document.content
     held: set[str] = set()
-    if document.kind == "e-CMR":
+    if document.kind == DocumentKind.ECMR:
         pairs = [("consignor", c.get("consignor")), ("carrier", c.get("carrier"))]
         pairs.append(("consignee", c.get("consignee")))
         pairs += [("successive_carrier", p) for p in c.get("successive_carriers", [])]
-    elif document.kind == "CIM-SMGS":
+    elif document.kind == DocumentKind.CIM_SMGS:
         route = c.get("route", [])
         pairs = [("consignor", c.get("consignor")), ("consignee", c.get("consignee"))]
         pairs += [("carrier", s.get("railway")) for s in route]
@@ -95,7 +96,7 @@ def signed_at_version(document: DocumentView) -> list[Any]:
 def permit_of(document: DocumentView) -> Permit | None:
     """The issued permit an e-Permit document carries (None while it is only requested)."""
     wire = document.content.get("permit")
-    if document.kind != "e-Permit" or not isinstance(wire, dict):
+    if document.kind != DocumentKind.EPERMIT or not isinstance(wire, dict):
         return None
     return Permit.model_validate(wire)
 
@@ -117,7 +118,7 @@ def printable(session: Session, caller: Caller, document_id: str, verification: 
     """
     document = document_view(session, caller, document_id)
     lifecycle = json.loads(_link(session, document_id).lifecycle)
-    if document.kind == "e-CMR":
+    if document.kind == DocumentKind.ECMR:
         note = Ecmr.model_validate(lifecycle)
         if not access(session, caller, document.shipment_id).full:
             versions = tuple(
@@ -126,9 +127,9 @@ def printable(session: Session, caller: Caller, document_id: str, verification: 
             )
             note = note.model_copy(update={"versions": versions})
         return render_ecmr(note, verification)
-    if document.kind == "CIM-SMGS":
+    if document.kind == DocumentKind.CIM_SMGS:
         return render_cimsmgs(CimSmgsNote.model_validate(lifecycle), verification)
-    if document.kind == "e-TIR":
+    if document.kind == DocumentKind.ETIR:
         tir_view(session, caller, document_id)
         transport = lifecycle.get("transport")
         if transport is None:

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kervan.documents.epermit import PermitType
+from kervan.documents.kinds import DocumentKind
 from kervan.documents.render import render_permit
 from kervan.errors import KervanError, NotFoundError
 from kervan.services.access import Caller, Scope
@@ -98,7 +99,7 @@ def _requests(session: Session, caller: Caller) -> list[dict[str, Any]]:
     out = []
     links = session.scalars(
         select(ShipmentDocumentRow)
-        .where(ShipmentDocumentRow.kind == "e-Permit")
+        .where(ShipmentDocumentRow.kind == DocumentKind.EPERMIT)
         .order_by(ShipmentDocumentRow.document_id)
     )
     for link in links:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kervan.documents.ecmr import Reservation, ReservationSubject
+from kervan.documents.kinds import PARTY_SIGNED_KINDS, DocumentKind
 from kervan.documents.render import qr_svg
 from kervan.errors import KervanError, NotFoundError, ScopeError
 from kervan.network.model import Mode
@@ -288,8 +289,11 @@ def shipment_page(request: Request, shipment_id: str) -> Response:
                 if Scope.DOCUMENTS_SIGN in caller.scopes
                 else [],
                 "permit": permit_of(d),
-                "printable": d.kind in ("e-CMR", "CIM-SMGS")
-                or (d.kind == "e-TIR" and d.state not in ("requested", "guarantee_registered"))
+                "printable": d.kind in PARTY_SIGNED_KINDS
+                or (
+                    d.kind == DocumentKind.ETIR
+                    and d.state not in ("requested", "guarantee_registered")
+                )
                 or permit_of(d) is not None,
                 "verify_url": f"{str(request.base_url).rstrip('/')}/verify?document={d.id}",
             }

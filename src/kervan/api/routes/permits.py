@@ -32,7 +32,7 @@ class QrScan(BaseModel):
 
 @router.post("/permits/quotas", status_code=201, response_model=QuotaView)
 def create_quota(body: QuotaRequest, request: Request) -> Response:
-    """A permit authority records a quota it may issue to a partner country."""
+    """A permit authority records the quota a partner country granted its hauliers."""
     with transaction(request) as (session, caller):
         return idempotent(request, session, caller, body, lambda: add_quota(session, caller, body))
 

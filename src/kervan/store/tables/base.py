@@ -21,6 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from kervan.documents.kinds import ISSUED_KINDS
+
 NAMING_CONVENTION: Final = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(constraint_name)s",
@@ -40,7 +42,7 @@ ORGANISATION_KINDS: Final = (
     "analyst",
     "administrator",
 )
-DOCUMENT_KINDS: Final = ("e-CMR", "e-TIR", "e-Permit", "CIM-SMGS")
+DOCUMENT_KINDS: Final = tuple(kind.value for kind in ISSUED_KINDS)
 KEY_ALGORITHMS: Final = ("EdDSA", "ES256")
 ACTIVITY_TYPES: Final = ("ENTRANCE", "EXIT")
 
