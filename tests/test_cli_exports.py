@@ -17,7 +17,7 @@ from typer.testing import CliRunner, Result
 from kervan.api.app import create_app
 from kervan.cli import app
 from kervan.demo import seed
-from kervan.services.documents import SLUG
+from kervan.documents.kinds import DocumentKind
 from kervan.settings import Environment, Settings, get_settings
 
 runner = CliRunner()
@@ -36,7 +36,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> SeededNode:
     data_dir = tmp_path_factory.mktemp("node")
     passwords, shipments = seed(Settings(environment=Environment.DEVELOPMENT, data_dir=data_dir))
     delivered = next(shipment for shipment, _, stage in shipments if stage == "delivered")
-    return SeededNode(data_dir, passwords, f"{delivered}-{SLUG['CIM-SMGS']}-1")
+    return SeededNode(data_dir, passwords, f"{delivered}-{DocumentKind.CIM_SMGS.id_part}-1")
 
 
 @pytest.fixture

@@ -109,4 +109,3 @@ def load_events(path: Path) -> list[CorridorEvent]:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DatasetError(name, "-", "-", f"not valid JSON: {exc}") from exc
     return parse_events(raw, name)
-
