@@ -16,7 +16,7 @@ from kervan.customs.recognition import InspectionResult
 from kervan.documents.goods import SealCondition
 from kervan.network.model import CargoUnit, Mode
 from kervan.services.access import KIND_SCOPES, Caller, create_user
-from kervan.services.customs import ReleaseRequest, SealFound, release
+from kervan.services.customs.release import ReleaseRequest, SealFound, release
 from kervan.services.documents import SignRequest, open_drafts, sign_step
 from kervan.services.node import NodeContext, register_organisation
 from kervan.services.planning import RouteQuery, plan_routes
@@ -27,6 +27,7 @@ from kervan.store.db import unit_of_work
 from kervan.store.keyfiles import KeyFileStore
 from kervan.store.repositories.organisations import Organisation, OrganisationKind
 from kervan.store.tables import OrganisationAddressRow, OrganisationRow, ShipmentRow
+from kervan.store.uow import UnitOfWork
 
 K = OrganisationKind
 # id, name, country, kind, street, city
@@ -239,6 +240,9 @@ def seed_shipments(ctx: NodeContext, start: datetime) -> list[SeededShipment]:
         alternatives=1,
     )
     for stage in ("at the Azerbaijani border", "delivered"):
+        # Each step its own unit of work, as on the API: the taking over sends the pre-arrival
+        # declaration the customs need before they release, a release the crossing the
+        # timeline needs before the next arrival.
         with unit_of_work(ctx.sessions) as session:
             shipper = caller_for(session, "xian-forwarding")
             plan = plan_routes(ctx.planner, rail_route)[0]
@@ -259,24 +263,26 @@ def seed_shipments(ctx: NodeContext, start: datetime) -> list[SeededShipment]:
             event = EventRequest(type=EventType.TAKEN_OVER, at=start)
             record_event(ctx, session, carrier, row.id, event)
             sign_step(ctx, session, carrier, note, SignRequest(step="depart"))
-            at = start
-            borders = [leg for leg in plan.legs if leg.border is not None]
-            crossed = borders[:1] if stage != "delivered" else borders
-            seals = [SealFound(number="CN2026118", condition=SealCondition.INTACT)]
-            for leg in crossed:
+        at = start
+        borders = [leg for leg in plan.legs if leg.border is not None]
+        crossed = borders[:1] if stage != "delivered" else borders
+        seals = [SealFound(number="CN2026118", condition=SealCondition.INTACT)]
+        for leg in crossed:
+            with unit_of_work(ctx.sessions) as session:
                 officer = caller_for(session, f"{leg.to_country.lower()}-customs")
                 at += timedelta(hours=leg.hours_p50)
                 arrival = EventRequest(type=EventType.BORDER_ARRIVAL, at=at, leg_index=leg.index)
                 record_event(ctx, session, officer, row.id, arrival)
-                at += timedelta(hours=leg.border.dwell_hours_p50 if leg.border else 1.0)
-                check = ReleaseRequest(
-                    leg_index=leg.index,
-                    at=at,
-                    documentary_check_passed=True,
-                    inspection=InspectionResult.CONFORM,
-                    seals=seals,
-                )
-                release(ctx, session, officer, row.id, check)
+            at += timedelta(hours=leg.border.dwell_hours_p50 if leg.border else 1.0)
+            check = ReleaseRequest(
+                leg_index=leg.index,
+                at=at,
+                documentary_check_passed=True,
+                inspection=InspectionResult.CONFORM,
+                seals=seals,
+            )
+            release(UnitOfWork(ctx.sessions), officer, row.id, check, node=ctx)
+        with unit_of_work(ctx.sessions) as session:
             if stage == "delivered":
                 consignee = caller_for(session, "istanbul-imports")
                 done = EventRequest(type=EventType.DELIVERED, at=at + timedelta(hours=30))
@@ -288,9 +294,7 @@ def seed_shipments(ctx: NodeContext, start: datetime) -> list[SeededShipment]:
                 at += timedelta(hours=nxt.hours_p50)
                 arrival = EventRequest(type=EventType.BORDER_ARRIVAL, at=at, leg_index=nxt.index)
                 record_event(ctx, session, officer, row.id, arrival)
-            seeded.append(
-                SeededShipment(row.id, "container Xi'an -> Halkali by rail and ferry", stage)
-            )
+        seeded.append(SeededShipment(row.id, "container Xi'an -> Halkali by rail and ferry", stage))
     with unit_of_work(ctx.sessions) as session:
         row, _ = book_uzbek_truck(ctx, session, "TAS-IST-0042", start.date())
         seeded.append(SeededShipment(row.id, "Uzbek truck Tashkent -> Istanbul", "booked"))

@@ -1,7 +1,7 @@
 """The border console of a customs officer: cargo coming to the country and at its border, in
-lanes with their reasons (services.customs.work_list); recording arrival (record_event) and
-release after the checks the lane requires (services.customs.release); checking a permit QR
-and looking up a TIR transport.
+lanes with their reasons (services.customs.worklist.work_list); recording arrival
+(record_event) and release after the checks the lane requires (services.customs.release);
+checking a permit QR and looking up a TIR transport.
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ from kervan.customs.recognition import InspectionResult
 from kervan.documents.goods import SealCondition
 from kervan.errors import KervanError
 from kervan.services.access import Scope
-from kervan.services.customs import ReleaseRequest, SealFound, release, work_list
+from kervan.services.customs.release import ReleaseRequest, SealFound, release
+from kervan.services.customs.worklist import WorkList, WorkListQuery, work_list
 from kervan.services.permits import check_qr
 from kervan.services.shipments import EventRequest, record_event
 from kervan.services.tir import tir_view
 from kervan.shipments.events import EventType
 from kervan.store.repositories.organisations import OrganisationKind
+from kervan.store.uow import UnitOfWork
 from kervan.web.common import (
     CSRF_FIELD,
     Flash,
@@ -57,12 +59,6 @@ def console_page(
         ):
             denied = {"message_key": "error.not_for_you"}
             return render(request, "error.html", denied, status_code=403)
-        everything = work_list(ctx, session, caller, None)
-        crossings = sorted(
-            {(i.entry_node, i.entry_name) for i in [*everything.arriving, *everything.at_border]},
-            key=lambda pair: pair[1],
-        )
-        shown = work_list(ctx, session, caller, crossing) if crossing else everything
         permit: Any = None
         permit_error: str | None = None
         if qr.strip():
@@ -77,6 +73,14 @@ def console_page(
                 transport = tir_view(session, caller, tir.strip())
             except KervanError as exc:
                 tir_error = exc.message
+    everything = work_list(
+        UnitOfWork(ctx.sessions, reading=True), caller, WorkListQuery(), node=ctx
+    )
+    crossings = sorted(
+        {(i.entry_node, i.entry_name) for i in [*everything.arriving, *everything.at_border]},
+        key=lambda pair: pair[1],
+    )
+    shown = _at(everything, crossing) if crossing else everything
     context = {
         "work": shown,
         "crossings": crossings,
@@ -93,6 +97,15 @@ def console_page(
         "now": ctx.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M"),
     }
     return render(request, "console.html", context)
+
+
+def _at(work: WorkList, crossing: str) -> WorkList:
+    """The work list at one crossing (entry node id)."""
+    return WorkList(
+        country=work.country,
+        arriving=[i for i in work.arriving if i.entry_node == crossing],
+        at_border=[i for i in work.at_border if i.entry_node == crossing],
+    )
 
 
 def _when(value: str) -> datetime:
@@ -147,8 +160,10 @@ async def release_cargo(request: Request) -> Response:
     except (ValueError, ValidationError) as exc:
         return redirect_with(request, back, Flash(False, "action.refused", str(exc)))
     try:
-        with signed_in(request) as (session, caller):
-            release(node_of(request), session, caller, shipment_id, body)
+        with signed_in(request) as (_, caller):
+            pass
+        ctx = node_of(request)
+        release(UnitOfWork(ctx.sessions), caller, shipment_id, body, node=ctx)
     except KervanError as exc:
         return redirect_with(request, back, Flash(False, "action.refused", exc.message))
     return redirect_with(request, back, Flash(True, "console.released", shipment_id))
