@@ -180,7 +180,8 @@ def test_handlers_refuse_what_does_not_fit_and_the_inbox_keeps_the_refusal(
     version = declaration.current.model_dump(mode="json")
     # The same version 1 again, in a new message: not the next version.
     send(node, "xian-forwarding", "kz-customs", MessageType.PRE_ARRIVAL,
-         {"shipment": shipment, "declaration": version})  # fmt: skip
+         {"shipment": shipment, "reference": "XIA-HAL-MSG", "declaration": version,
+          "crossings": []})  # fmt: skip
     # A crossing for a shipment the receiver did not book.
     control: dict[str, JsonValue] = {
         "shipment": shipment, "country": "KZ", "office": "KZ-DOS", "place": "Dostyk",
@@ -188,7 +189,8 @@ def test_handlers_refuse_what_does_not_fit_and_the_inbox_keeps_the_refusal(
         "signature_ref": "x..y",
     }  # fmt: skip
     crossing: dict[str, JsonValue] = {
-        "shipment": shipment, "leg_index": booked.legs[0], "lane": "green", "control": control,
+        "shipment": shipment, "leg_index": booked.legs[0], "event": "border_release",
+        "lane": "green", "control": control,
     }  # fmt: skip
     send(node, "kz-customs", "istanbul-imports", MessageType.BORDER_CROSSING, crossing)
     # A message type the customs corridor has no use case for.

@@ -51,6 +51,7 @@ TABLES = {
     "epermit_peer_chains",
     "border_declarations",
     "border_controls",
+    "customs_crossings",
 }
 #: The log and its tree heads are the node's, shared by all; every other table is an org's.
 NODE_TABLES = {"organisations", "ledger_entries", "ledger_pending", "signed_tree_heads"}

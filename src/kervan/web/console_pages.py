@@ -1,7 +1,7 @@
 """The border console of a customs officer: cargo coming to the country and at its border, in
 lanes with their reasons (services.customs.worklist.work_list); recording arrival
-(record_event) and release after the checks the lane requires (services.customs.release);
-checking a permit QR and looking up a TIR transport.
+(services.customs.crossing.record_arrival) and release after the checks the lane requires
+(services.customs.release.release); checking a permit QR and looking up a TIR transport.
 """
 
 from __future__ import annotations
@@ -17,12 +17,11 @@ from kervan.customs.recognition import InspectionResult
 from kervan.documents.goods import SealCondition
 from kervan.errors import KervanError
 from kervan.services.access import Scope
+from kervan.services.customs.crossing import RecordArrival, record_arrival
 from kervan.services.customs.release import ReleaseRequest, SealFound, release
 from kervan.services.customs.worklist import WorkList, WorkListQuery, work_list
 from kervan.services.permits import check_qr
-from kervan.services.shipments import EventRequest, record_event
 from kervan.services.tir import tir_view
-from kervan.shipments.events import EventType
 from kervan.store.repositories.organisations import OrganisationKind
 from kervan.store.uow import UnitOfWork
 from kervan.web.common import (
@@ -114,23 +113,25 @@ def _when(value: str) -> datetime:
 
 
 @router.post("/console/arrival")
-async def record_arrival(request: Request) -> Response:
+async def arrival_at_border(request: Request) -> Response:
     """Record that the cargo arrived at this country's border (the leg from the work list)."""
     form = await request.form()
     check_csrf(request, str(form.get(CSRF_FIELD, "")))
     back = "/console"
     shipment_id = str(form.get("shipment", ""))
     try:
-        body = EventRequest(
-            type=EventType.BORDER_ARRIVAL,
-            at=_when(str(form.get("at", ""))),
+        command = RecordArrival(
+            shipment_id=shipment_id,
             leg_index=int(str(form.get("leg", ""))),
+            at=_when(str(form.get("at", ""))),
         )
-    except (ValueError, ValidationError) as exc:
+    except ValueError as exc:
         return redirect_with(request, back, Flash(False, "action.refused", str(exc)))
     try:
-        with signed_in(request) as (session, caller):
-            record_event(node_of(request), session, caller, shipment_id, body)
+        with signed_in(request) as (_, caller):
+            pass
+        ctx = node_of(request)
+        record_arrival(UnitOfWork(ctx.sessions), caller, command, node=ctx)
     except KervanError as exc:
         return redirect_with(request, back, Flash(False, "action.refused", exc.message))
     return redirect_with(request, back, Flash(True, "console.arrived", shipment_id))

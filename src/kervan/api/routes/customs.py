@@ -1,4 +1,5 @@
-"""The border over HTTP: a customs officer's work list and releasing cargo after its checks.
+"""The border over HTTP: a customs officer's work list, recording arrival, and releasing cargo
+after its checks.
 Each route authenticates the caller and calls one use case, which owns its transaction."""
 
 from __future__ import annotations
@@ -6,9 +7,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from kervan.api.deps import node_of, reading
 from kervan.services.access import Caller
+from kervan.services.customs.crossing import RecordArrival, record_arrival
 from kervan.services.customs.release import ReleaseRequest, release
 from kervan.services.customs.worklist import WorkItem, WorkList, WorkListQuery, work_list
 from kervan.store.uow import UnitOfWork
@@ -35,6 +38,28 @@ def get_work_list(
     caller = _caller(request)
     uow = UnitOfWork(node.sessions, reading=True)
     return work_list(uow, caller, WorkListQuery(crossing), node=node)
+
+
+class ArrivalRequest(BaseModel):
+    """The cargo reached this country's border on leg `leg_index` at `at`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    leg_index: int = Field(ge=0, le=500)
+    at: AwareDatetime
+
+
+@router.post(
+    "/shipments/{shipment_id}/arrival",
+    response_model=WorkItem,
+    responses={**NOT_FOUND, 409: {"description": "The arrival is recorded already"}},
+)
+def post_arrival(shipment_id: str, body: ArrivalRequest, request: Request) -> WorkItem:
+    """Record that the cargo arrived at this border (the trade side's timeline follows)."""
+    node = node_of(request)
+    caller = _caller(request)
+    command = RecordArrival(shipment_id, body.leg_index, body.at)
+    return record_arrival(UnitOfWork(node.sessions), caller, command, node=node)
 
 
 @router.post(

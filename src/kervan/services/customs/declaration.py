@@ -20,9 +20,11 @@ from kervan.errors import InvalidRequestError, NotFoundError
 from kervan.exchange.envelope import MessageType
 from kervan.routing.requirements import DocumentKind
 from kervan.services.access import Caller
-from kervan.services.customs.payloads import as_json
+from kervan.services.customs.payloads import AnnouncedCrossing, as_json
 from kervan.services.customs.sending import send
 from kervan.services.node import NodeContext
+from kervan.shipments.events import EventType, timeline
+from kervan.signatures.canonical import JsonValue
 from kervan.store.repositories.customs import CustomsShipment
 from kervan.store.uow import UnitOfWork
 
@@ -96,7 +98,27 @@ def declare_pre_arrival(
             raise NotFoundError("shipment", command.shipment_id)
         content = declaration_content(uow, shipment, node.customs_offices(), command.departed_at)
         version = PreArrivalDeclaration.lodge(content, command.departed_at).current
-        payload = {"shipment": shipment.id, "declaration": as_json(version)}
+        planned = timeline(shipment.plan, uow.customs.events(shipment))
+        expected = {
+            t.leg_index: t.planned_at for t in planned if t.event is EventType.BORDER_ARRIVAL
+        }
+        announced = [
+            AnnouncedCrossing(
+                leg_index=leg.index,
+                country=leg.to_country,
+                entry_node=leg.to_node,
+                entry_name=leg.to_name,
+                expected_at=expected.get(leg.index),
+            )
+            for leg in shipment.plan.legs
+            if leg.border is not None
+        ]
+        payload: dict[str, JsonValue] = {
+            "shipment": shipment.id,
+            "reference": shipment.reference,
+            "declaration": as_json(version),
+            "crossings": [as_json(c) for c in announced],
+        }
         receivers: list[str] = []
         for country in dict.fromkeys(p.country for p in content.route.passages):
             authority = uow.customs.customs_authority(country)

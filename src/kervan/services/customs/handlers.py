@@ -20,8 +20,9 @@ from kervan.customs.recognition import ControlResult
 from kervan.errors import DocumentValidationError
 from kervan.exchange.envelope import CrossBorderMessage, MessageType
 from kervan.exchange.inbox import Handler
-from kervan.services.customs.payloads import read, text, whole
+from kervan.services.customs.payloads import crossings, moment, read, text, whole
 from kervan.shipments.events import EventType, ShipmentEvent, check_next, status_after
+from kervan.store.repositories.customs import Crossing
 from kervan.store.uow import UnitOfWork
 
 UseCase: TypeAlias = Callable[[UnitOfWork, CrossBorderMessage, datetime], None]
@@ -29,12 +30,14 @@ Clock: TypeAlias = Callable[[], datetime]
 
 
 def receive_declaration(uow: UnitOfWork, message: CrossBorderMessage, at: datetime) -> None:
-    """A customs authority keeps the next version of a shipment's pre-arrival declaration.
+    """A customs authority keeps the next version of a shipment's pre-arrival declaration, and
+    with the first one the crossings into its country it announces (expected).
 
-    Refused: a version that is not the next one, or a route that does not enter the
-    receiver's country."""
+    Refused: a version that is not the next one."""
     with uow:
         shipment = text(message, "shipment")
+        reference = text(message, "reference")
+        announced = crossings(message)
         version = read(message, "declaration", DeclarationVersion)
         if version.content.shipment != shipment:
             raise DocumentValidationError(
@@ -47,6 +50,24 @@ def receive_declaration(uow: UnitOfWork, message: CrossBorderMessage, at: dateti
                 f"declaration {shipment}: version {version.number} received, {expected} expected"
             )
         uow.customs.add_declaration(message.receiver, version, message.sender, at)
+        country = uow.customs.country_of(message.receiver)
+        for announced_crossing in announced:
+            if announced_crossing.country != country:
+                continue
+            if uow.customs.crossing(message.receiver, shipment, announced_crossing.leg_index):
+                continue
+            uow.customs.add_crossing(
+                message.receiver,
+                Crossing(
+                    shipment=shipment,
+                    leg_index=announced_crossing.leg_index,
+                    country=announced_crossing.country,
+                    reference=reference,
+                    entry_node=announced_crossing.entry_node,
+                    entry_name=announced_crossing.entry_name,
+                    expected_at=announced_crossing.expected_at,
+                ),
+            )
 
 
 def receive_control(uow: UnitOfWork, message: CrossBorderMessage, at: datetime) -> None:
@@ -65,43 +86,57 @@ def receive_control(uow: UnitOfWork, message: CrossBorderMessage, at: datetime) 
 
 
 def record_crossing(uow: UnitOfWork, message: CrossBorderMessage, at: datetime) -> None:
-    """The trade side records a release at the border on its shipment's timeline, as the
-    customs that released it (the sender) signed it off.
+    """The trade side records its shipment's arrival at a border, or its release there as the
+    customs signed it off, on the shipment's timeline (recorded by the sender).
 
-    Refused: a shipment the receiver did not book, a leg that is not the next border, or a
+    An arrival the timeline already shows (recorded there directly) is taken as applied.
+    Refused: a shipment the receiver did not book, a step out of the route's order, or a
     control by another country than the one entered on that leg."""
     with uow:
         shipment_id = text(message, "shipment")
-        control = read(message, "control", ControlResult)
+        leg_index = whole(message, "leg_index")
+        kind = text(message, "event")
         shipment = uow.customs.shipment(shipment_id)
         if shipment is None or shipment.owner != message.receiver:
             raise DocumentValidationError(f"{message.receiver} booked no shipment {shipment_id}")
         plan = shipment.plan
         events = uow.customs.events(shipment)
-        leg = check_next(
-            plan, events, EventType.BORDER_RELEASE, whole(message, "leg_index"), control.at
-        )
+        details: dict[str, str] = {}
+        if kind == EventType.BORDER_ARRIVAL.value:
+            event_type = EventType.BORDER_ARRIVAL
+            when = moment(message, "at")
+            if any(e.type is event_type and e.leg_index == leg_index for e in events):
+                return
+        elif kind == EventType.BORDER_RELEASE.value:
+            event_type = EventType.BORDER_RELEASE
+            control = read(message, "control", ControlResult)
+            when = control.at
+            if control.shipment != shipment_id or not (
+                0 <= leg_index < len(plan.legs)
+                and control.country == plan.legs[leg_index].to_country
+            ):
+                raise DocumentValidationError(
+                    f"{message.id}: a control by {control.country} does not release that crossing"
+                )
+            details = {
+                "shipment": shipment_id,
+                "office": control.office,
+                "documentary_check": "passed" if control.documentary_check_passed else "failed",
+                "lane": text(message, "lane"),
+                "seals": json.dumps(
+                    {s.number: s.condition.value for s in control.seals}, sort_keys=True
+                ),
+            }
+            if control.inspection is not None:
+                details["inspection"] = control.inspection.value
+        else:
+            raise DocumentValidationError(f"{message.id}: {kind!r} is not a border crossing event")
+        leg = check_next(plan, events, event_type, leg_index, when)
         assert leg is not None
-        if control.shipment != shipment_id or control.country != plan.legs[leg].to_country:
-            raise DocumentValidationError(
-                f"{message.id}: a control by {control.country} does not release the crossing "
-                f"into {plan.legs[leg].to_country}"
-            )
-        details = {
-            "shipment": shipment_id,
-            "office": control.office,
-            "documentary_check": "passed" if control.documentary_check_passed else "failed",
-            "lane": text(message, "lane"),
-            "seals": json.dumps(
-                {s.number: s.condition.value for s in control.seals}, sort_keys=True
-            ),
-        }
-        if control.inspection is not None:
-            details["inspection"] = control.inspection.value
         event = ShipmentEvent(
             seq=len(events) + 1,
-            type=EventType.BORDER_RELEASE,
-            at=control.at,
+            type=event_type,
+            at=when,
             leg_index=leg,
             node=plan.legs[leg].to_node,
             recorded_by=message.sender,

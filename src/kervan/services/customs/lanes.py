@@ -12,9 +12,7 @@ from kervan.customs.risk import assess
 from kervan.customs.rules import load_rules
 from kervan.documents.goods import Seal
 from kervan.errors import ScopeError
-from kervan.routing.plan import Plan
 from kervan.services.access import Caller, Scope
-from kervan.shipments.events import ShipmentEvent
 from kervan.store.repositories.organisations import OrganisationKind
 
 
@@ -27,19 +25,20 @@ def require_customs(caller: Caller) -> None:
 
 def lane(
     content: DeclarationContent,
-    plan: Plan,
-    events: Sequence[ShipmentEvent],
     controls: Sequence[ControlResult],
     country: str,
     on: datetime,
+    *,
+    arrived: bool,
     seals_now: tuple[Seal, ...] | None = None,
 ) -> LaneDecision:
-    """In: the declaration in force, the shipment's plan and events, the controls the country's
-    customs holds, the day and the seals found (None: as declared). Out: the lane with reasons
-    and any recognised control."""
+    """In: the declaration in force, the controls the country's customs holds, whether the
+    cargo has arrived, the day and the seals found (None: as declared). Out: the lane with
+    reasons and any recognised control. The countries passed are those whose control the
+    customs holds, and its own once the cargo is at its border."""
     rules = load_rules(country)
-    passed = tuple(
-        dict.fromkeys(plan.legs[e.leg_index].to_country for e in events if e.leg_index is not None)
+    passed = tuple(dict.fromkeys(c.country for c in controls if c.country != country)) + (
+        (country,) if arrived else ()
     )
     risk = assess(
         content,

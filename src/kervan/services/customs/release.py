@@ -18,7 +18,7 @@ from kervan.services.customs.payloads import as_json
 from kervan.services.customs.sending import send
 from kervan.services.customs.worklist import WorkItem, work_item
 from kervan.services.node import NodeContext
-from kervan.shipments.events import EventType, ShipmentStatus, check_next
+from kervan.shipments.events import EventType
 from kervan.signatures.canonical import JsonValue, canonical_json
 from kervan.signatures.encoding import rfc3339
 from kervan.signatures.jws import sign_detached
@@ -51,35 +51,34 @@ def release(
 
     Refused (409) when the cargo has not arrived or was released already, when the documentary
     check failed, or when the lane requires a physical inspection that was not done or found a
-    discrepancy; 404 for a shipment the caller's customs holds no declaration of, or a leg that
-    does not enter the caller's country.
+    discrepancy; 404 for a crossing the caller's customs does not hold (another country's, or a
+    shipment whose pre-arrival declaration it never received).
     """
     require_customs(caller)
     with uow:
-        shipment = uow.customs.shipment(shipment_id)
-        declaration = uow.customs.declaration(caller.org_id, shipment_id)
-        if (
-            shipment is None
-            or declaration is None
-            or shipment.status == ShipmentStatus.BOOKED.value
-            or caller.country not in shipment.countries
-        ):
-            raise NotFoundError("shipment", shipment_id)
-        plan = shipment.plan
         leg_index = command.leg_index
-        if not 0 <= leg_index < len(plan.legs) or plan.legs[leg_index].to_country != caller.country:
+        crossing = uow.customs.crossing(caller.org_id, shipment_id, leg_index)
+        declaration = uow.customs.declaration(caller.org_id, shipment_id)
+        if crossing is None or declaration is None or crossing.country != caller.country:
             raise NotFoundError("border crossing of shipment", f"{shipment_id}@{leg_index}")
-        events = uow.customs.events(shipment)
-        check_next(plan, events, EventType.BORDER_RELEASE, leg_index, command.at)
-        if uow.customs.control(caller.org_id, shipment_id, caller.country) is not None:
+        if crossing.released_at is not None:
             raise IllegalTransitionError(
-                "border crossing", "release", "released already", ["record the exit"]
+                "border crossing", "release", "released already", ["nothing: it left the border"]
+            )
+        if crossing.arrived_at is None:
+            raise IllegalTransitionError(
+                "border crossing", "release", "expected", ["record the arrival"]
+            )
+        if command.at < crossing.arrived_at:
+            raise InvalidRequestError(
+                f"the release ({command.at.isoformat()}) comes after the arrival "
+                f"({crossing.arrived_at.isoformat()})"
             )
         content = declaration.current.content
         controls = uow.customs.controls(caller.org_id, shipment_id)
         seals = tuple(Seal(number=s.number, condition=s.condition) for s in command.seals)
         decision = lane(
-            content, plan, events, controls, caller.country, node.clock(), seals or None
+            content, controls, caller.country, node.clock(), arrived=True, seals_now=seals or None
         )
         if not command.documentary_check_passed:
             raise IllegalTransitionError(
@@ -98,8 +97,7 @@ def release(
             )
         if any(s.condition is SealCondition.BROKEN for s in seals) and command.inspection is None:
             raise InvalidRequestError("a broken seal needs an inspection before release")
-        leg = plan.legs[leg_index]
-        office = node.customs_offices().at_node(leg.to_node).code
+        office = node.customs_offices().at_node(crossing.entry_node).code
         claims = {
             "shipment": shipment_id,
             "country": caller.country,
@@ -112,7 +110,7 @@ def release(
             shipment=shipment_id,
             country=caller.country,
             office=office,
-            place=leg.to_name,
+            place=crossing.entry_name,
             at=command.at,
             seals=seals,
             documentary_check_passed=True,
@@ -120,22 +118,25 @@ def release(
             signature_ref=sign_detached(canonical_json(claims), signer),
         )
         uow.customs.add_control(caller.org_id, control, caller.org_id, node.clock())
+        uow.customs.mark_crossing(caller.org_id, shipment_id, leg_index, released_at=command.at)
         signed = as_json(control)
-        ahead = dict.fromkeys(
-            later.to_country
-            for later in plan.legs[leg_index + 1 :]
-            if later.border is not None and later.to_country != caller.country
+        countries = [p.country for p in content.route.passages]
+        after = (
+            countries[countries.index(caller.country) + 1 :] if caller.country in countries else []
         )
-        for country in ahead:
+        for country in dict.fromkeys(c for c in after if c != caller.country):
             authority = uow.customs.customs_authority(country)
             if authority is not None:
                 payload = {"shipment": shipment_id, "control": signed}
                 send(uow, node, caller.org_id, authority, MessageType.CONTROL_RESULT, payload)
-        crossing: dict[str, JsonValue] = {
-            "shipment": shipment_id,
-            "leg_index": leg_index,
-            "lane": decision.lane.value,
-            "control": signed,
-        }
-        send(uow, node, caller.org_id, shipment.owner, MessageType.BORDER_CROSSING, crossing)
-        return work_item(shipment, content, events, controls, leg_index, None, node.clock())
+        trade = uow.customs.lodged_by(caller.org_id, shipment_id)
+        if trade is not None and trade != caller.org_id:
+            crossed: dict[str, JsonValue] = {
+                "shipment": shipment_id,
+                "leg_index": leg_index,
+                "event": EventType.BORDER_RELEASE.value,
+                "lane": decision.lane.value,
+                "control": signed,
+            }
+            send(uow, node, caller.org_id, trade, MessageType.BORDER_CROSSING, crossed)
+        return work_item(crossing, content, controls, node.clock())

@@ -26,6 +26,7 @@ from kervan.store.repositories.organisations import OrganisationKind
 from kervan.store.tables import (
     BorderControlRow,
     BorderDeclarationRow,
+    CustomsCrossingRow,
     OrganisationAddressRow,
     OrganisationRow,
     ShipmentDocumentRow,
@@ -47,6 +48,21 @@ class CustomsShipment:
     plan: Plan
     cargo: Cargo
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Crossing:
+    """A crossing into a customs authority's country, as that customs records it."""
+
+    shipment: str
+    leg_index: int
+    country: str
+    reference: str
+    entry_node: str
+    entry_name: str
+    expected_at: datetime | None
+    arrived_at: datetime | None = None
+    released_at: datetime | None = None
 
 
 class CustomsRepository:
@@ -132,6 +148,11 @@ class CustomsRepository:
             country=org.country,
             address=Address(street=address.street, city=address.city, postcode=address.postcode),
         )
+
+    def country_of(self, org_id: str) -> str | None:
+        """The country of a registered organisation, or None."""
+        org = self._session.get(OrganisationRow, org_id)
+        return None if org is None else org.country
 
     def customs_authority(self, country: str) -> str | None:
         """The customs authority of `country` registered in this store, or None."""
@@ -240,6 +261,89 @@ class CustomsRepository:
             )
         )
         self._session.flush()
+
+    def lodged_by(self, org_id: str, shipment_id: str) -> str | None:
+        """Who lodged the shipment's declaration `org_id` holds (the trade side), or None."""
+        return self._session.scalars(
+            select(BorderDeclarationRow.lodged_by)
+            .where(
+                BorderDeclarationRow.org_id == org_id,
+                BorderDeclarationRow.shipment_id == shipment_id,
+            )
+            .order_by(BorderDeclarationRow.version)
+        ).first()
+
+    # -- the crossings a customs authority records --------------------------------------------
+
+    def add_crossing(self, org_id: str, crossing: Crossing) -> None:
+        """Keep a crossing `org_id` expects (from a pre-arrival declaration)."""
+        self._session.add(
+            CustomsCrossingRow(
+                org_id=org_id,
+                shipment_id=crossing.shipment,
+                leg_index=crossing.leg_index,
+                country=crossing.country,
+                reference=crossing.reference,
+                entry_node=crossing.entry_node,
+                entry_name=crossing.entry_name,
+                expected_at=crossing.expected_at,
+                arrived_at=crossing.arrived_at,
+                released_at=crossing.released_at,
+            )
+        )
+        self._session.flush()
+
+    def crossing(self, org_id: str, shipment_id: str, leg_index: int) -> Crossing | None:
+        """The crossing on `leg_index` of the shipment as `org_id` records it, or None."""
+        row = self._session.get(CustomsCrossingRow, (org_id, shipment_id, leg_index))
+        return None if row is None else _crossing(row)
+
+    def open_crossings(self, org_id: str, limit: int) -> list[Crossing]:
+        """`org_id`'s crossings not released yet, the earliest expected first."""
+        rows = self._session.scalars(
+            select(CustomsCrossingRow)
+            .where(CustomsCrossingRow.org_id == org_id, CustomsCrossingRow.released_at.is_(None))
+            .order_by(
+                CustomsCrossingRow.expected_at,
+                CustomsCrossingRow.shipment_id,
+                CustomsCrossingRow.leg_index,
+            )
+            .limit(limit)
+        )
+        return [_crossing(row) for row in rows]
+
+    def mark_crossing(
+        self,
+        org_id: str,
+        shipment_id: str,
+        leg_index: int,
+        *,
+        arrived_at: datetime | None = None,
+        released_at: datetime | None = None,
+    ) -> None:
+        """Record the arrival or the release of a crossing `org_id` holds."""
+        row = self._session.get(CustomsCrossingRow, (org_id, shipment_id, leg_index))
+        if row is None:
+            return
+        if arrived_at is not None:
+            row.arrived_at = arrived_at
+        if released_at is not None:
+            row.released_at = released_at
+        self._session.flush()
+
+
+def _crossing(row: CustomsCrossingRow) -> Crossing:
+    return Crossing(
+        shipment=row.shipment_id,
+        leg_index=row.leg_index,
+        country=row.country,
+        reference=row.reference,
+        entry_node=row.entry_node,
+        entry_name=row.entry_name,
+        expected_at=row.expected_at,
+        arrived_at=row.arrived_at,
+        released_at=row.released_at,
+    )
 
 
 def _shipment(row: ShipmentRow) -> CustomsShipment:

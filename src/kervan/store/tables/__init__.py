@@ -14,7 +14,7 @@ from kervan.store.tables.base import (
     UtcDateTime,
     table_of,
 )
-from kervan.store.tables.border import BorderControlRow, BorderDeclarationRow
+from kervan.store.tables.border import BorderControlRow, BorderDeclarationRow, CustomsCrossingRow
 from kervan.store.tables.exchange import (
     ChannelRow,
     EpermitPeerChainRow,
@@ -55,6 +55,7 @@ __all__ = [
     "BorderControlRow",
     "BorderDeclarationRow",
     "ChannelRow",
+    "CustomsCrossingRow",
     "DocumentRow",
     "DocumentSignatureRow",
     "DocumentVersionRow",

@@ -1,13 +1,13 @@
-"""one customs corridor: drop the national-node crossing, TIR and permit copies
+"""one customs corridor: customs_crossings; drop the border services' crossing, TIR, permit copies
 
 Revision ID: 2026_12_06_0007
 Revises: 2026_11_24_0006
 Create Date: 2026-12-06
 
 The customs corridor is one: a customs authority keeps the pre-arrival declarations and the
-control results it received (border_declarations, border_controls); crossings are the
-shipment's events, TIR transports and e-Permits their documents. The separate copies the
-national-node border services kept are gone with those services.
+control results it received (border_declarations, border_controls) and its crossings
+(customs_crossings: expected, arrived, released). TIR transports and e-Permits are their
+documents; the separate copies the national-node border services kept are gone with them.
 """
 
 from __future__ import annotations
@@ -26,7 +26,29 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Drop border_crossings, border_tir_transports and border_permits."""
+    """Create customs_crossings; drop border_crossings, border_tir_transports, border_permits."""
+    op.create_table(
+        "customs_crossings",
+        sa.Column("org_id", sa.String(64), nullable=False),
+        sa.Column("shipment_id", sa.String(64), nullable=False),
+        sa.Column("leg_index", sa.Integer(), nullable=False),
+        sa.Column("country", sa.String(2), nullable=False),
+        sa.Column("reference", sa.String(128), nullable=False),
+        sa.Column("entry_node", sa.String(32), nullable=False),
+        sa.Column("entry_name", sa.String(128), nullable=False),
+        sa.Column("expected_at", UtcDateTime(), nullable=True),
+        sa.Column("arrived_at", UtcDateTime(), nullable=True),
+        sa.Column("released_at", UtcDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint(
+            "org_id", "shipment_id", "leg_index", name=op.f("pk_customs_crossings")
+        ),
+        sa.CheckConstraint("leg_index >= 0", name=op.f("ck_customs_crossings_leg_index")),
+    )
+    op.create_index(
+        op.f("ix_customs_crossings_org_id_released_at"),
+        "customs_crossings",
+        ["org_id", "released_at"],
+    )
     op.drop_index(op.f("ix_border_permits_org_id_shipment_id"), table_name="border_permits")
     op.drop_index(op.f("ix_border_crossings_org_id_country_state"), table_name="border_crossings")
     for table in ("border_permits", "border_tir_transports", "border_crossings"):
@@ -34,7 +56,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Create the three tables again, empty."""
+    """Create the three border tables again, empty; drop customs_crossings."""
+    op.drop_index(op.f("ix_customs_crossings_org_id_released_at"), table_name="customs_crossings")
+    op.drop_table("customs_crossings")
     op.create_table(
         "border_crossings",
         sa.Column("org_id", sa.String(64), nullable=False),
