@@ -193,14 +193,17 @@ def test_handlers_refuse_what_does_not_fit_and_the_inbox_keeps_the_refusal(
         "lane": "green", "control": control,
     }  # fmt: skip
     send(node, "kz-customs", "istanbul-imports", MessageType.BORDER_CROSSING, crossing)
-    # A message type the customs corridor has no use case for.
-    send(node, "xian-forwarding", "az-customs", MessageType.TIR_OPERATION, {"shipment": shipment})
+    # A declaration for an organisation that is no customs authority.
+    send(node, "xian-forwarding", "istanbul-imports", MessageType.PRE_ARRIVAL,
+         {"shipment": shipment, "reference": "XIA-HAL-MSG", "declaration": version,
+          "crossings": []})  # fmt: skip
     receipts = local_delivery(node).deliver()
     assert [r.outcome for r in receipts] == ["applied"] * 3  # taken in; the refusal is kept
     assert any("version 1 received, 2 expected" in d for d in refused(node, "kz-customs"))
     assert any("booked no shipment" in d for d in refused(node, "istanbul-imports"))
-    assert any("takes no tir_operation" in d for d in refused(node, "az-customs"))
+    assert any("is no customs authority" in d for d in refused(node, "istanbul-imports"))
     with UnitOfWork(node.sessions, reading=True) as uow:
+        assert uow.customs.declaration("istanbul-imports", shipment) is None
         again = uow.customs.declaration("kz-customs", shipment)
         assert again is not None
         assert len(again.versions) == 1

@@ -1,10 +1,12 @@
 """The Simplified Customs Corridor with every authority its own node over NATS JetStream.
 
-The trade side (the forwarder that books, the carrier that takes over) and the customs of CN,
-KZ, AZ, GE and TR each run a node with only their own signing key and their own NATS
-connection; they share one store (on SQLite or PostgreSQL), so nothing reaches another
-authority but through a signed message relayed from the outbox and applied by the receiver's
-inbox with the customs corridor's handlers, the same ones `kervan node --authority X` runs.
+The trade side (the forwarder that books, the carrier that takes over) keeps the shipments on
+its node (SQLite or PostgreSQL); the customs of CN, KZ, AZ, GE and TR each run a node with
+their own SQLite store, only their own signing key and their own NATS connection (every store
+knows the corridor's organisations and their public keys). Nothing reaches another authority
+but through a signed message relayed from the outbox and applied by the receiver's inbox with
+the customs corridor's handlers, the same ones `kervan node --authority X` runs; each customs
+works its border from its own records only.
 
 Taking the cargo over sends the pre-arrival declaration to every customs on the route: each
 work list shows both containers coming, in the lane its own rules give, with their reasons. A
@@ -16,6 +18,7 @@ an inspection, and Turkiye receives Georgia's control with its finding.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +27,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from kervan.customs.recognition import InspectionResult
@@ -36,6 +40,7 @@ from kervan.network.dataset import load_network
 from kervan.network.model import Mode, Network
 from kervan.routing.plan import Plan
 from kervan.routing.planner import Planner
+from kervan.services.customs.crossing import RecordArrival, record_arrival
 from kervan.services.customs.handlers import message_handler
 from kervan.services.customs.release import ReleaseRequest, SealFound, release
 from kervan.services.customs.worklist import WorkItem, WorkList, WorkListQuery, work_list
@@ -62,6 +67,7 @@ from kervan.store.db import make_engine, make_session_factory, unit_of_work
 from kervan.store.keyfiles import KeyFileStore
 from kervan.store.repositories.organisations import OrganisationKind
 from kervan.store.repositories.signing_keys import SigningKeyRepository
+from kervan.store.tables import OrganisationAddressRow, OrganisationRow, SigningKeyRow, table_of
 from kervan.store.uow import UnitOfWork
 from tests.databases import BACKENDS, migrated_database
 from tests.exchange.conftest import drop_corridor, nats_brokers, run, wait_for
@@ -96,9 +102,9 @@ def planner(network: Network) -> Planner:
 
 @dataclass
 class Corridor:
-    """The trade node's and each customs node's context (own keys), and their exchange nodes."""
+    """The trade node's and each customs node's context (own store, own keys), and their
+    exchange nodes."""
 
-    sessions: sessionmaker[Session]
     trade: NodeContext
     customs: dict[str, NodeContext]
     nodes: list[Node] = field(default_factory=list)
@@ -106,19 +112,30 @@ class Corridor:
     def refusals(self) -> dict[str, list[str]]:
         """Every message any node's inbox refused, by authority (expected: none)."""
         out: dict[str, list[str]] = {}
-        with unit_of_work(self.sessions) as session:
-            for node in self.nodes:
+        for node in self.nodes:
+            with unit_of_work(node.sessions) as session:
                 found = [f"{r.reason}: {r.detail}" for r in rejections(session, node.authority)]
-                if found:
-                    out[node.authority] = found
+            if found:
+                out[node.authority] = found
         return out
 
 
 def keys_of(base: KeyFileStore, folder: Path, org_ids: tuple[str, ...]) -> KeyFileStore:
     """A key store holding only these organisations' keys (a node holds its own keys only)."""
+    folder.mkdir(parents=True, exist_ok=True)
     for org_id in org_ids:
         shutil.copytree(base.directory / org_id, folder / org_id)
     return KeyFileStore(folder)
+
+
+def share_directory(source: sessionmaker[Session], target: sessionmaker[Session]) -> None:
+    """Give a node's store the corridor's organisations, addresses and public keys."""
+    tables = [table_of(OrganisationRow), table_of(OrganisationAddressRow), table_of(SigningKeyRow)]
+    with unit_of_work(source) as session:
+        rows = {t.name: [dict(r) for r in session.execute(t.select()).mappings()] for t in tables}
+    with unit_of_work(target) as session:
+        for table in tables:
+            session.execute(table.insert(), rows[table.name])
 
 
 @pytest.fixture
@@ -126,27 +143,36 @@ def corridor(
     request: pytest.FixtureRequest, tmp_path: Path, network: Network, planner: Planner
 ) -> Iterator[Corridor]:
     backend: str = request.param
-    with migrated_database(backend, tmp_path / "store") as url:
-        engine = make_engine(url)
-        sessions = make_session_factory(engine)
-        settings = Settings(
-            environment="test", database_url=url, data_dir=tmp_path, secret_key="t" * 48
-        )
-        everyone = KeyFileStore(tmp_path / "registration-keys")
-        register_corridor(sessions, everyone)
+    engines: list[Engine] = []
+    with contextlib.ExitStack() as stack:
 
-        def context(name: str, org_ids: tuple[str, ...]) -> NodeContext:
-            keys = keys_of(everyone, tmp_path / f"{name}-keys", org_ids)
-            return NodeContext(settings, sessions, network, planner, keys)
-
-        try:
-            yield Corridor(
-                sessions,
-                context("trade", TRADE_SIDE),
-                {c: context(code, (code,)) for c, code in CUSTOMS.items()},
+        def context(name: str, store: str, org_ids: tuple[str, ...]) -> NodeContext:
+            (tmp_path / name).mkdir()
+            url = stack.enter_context(migrated_database(store, tmp_path / name))
+            engine = make_engine(url)
+            engines.append(engine)
+            settings = Settings(
+                environment="test",
+                database_url=url,
+                data_dir=tmp_path / name,
+                secret_key="t" * 48,
             )
+            keys = keys_of(everyone, tmp_path / f"{name}-keys", org_ids)
+            return NodeContext(settings, make_session_factory(engine), network, planner, keys)
+
+        everyone = KeyFileStore(tmp_path / "registration-keys")
+        trade = context("trade", backend, ())
+        register_corridor(trade.sessions, everyone)
+        for org_id in TRADE_SIDE:
+            shutil.copytree(everyone.directory / org_id, trade.keys.directory / org_id)
+        customs = {c: context(code, "sqlite", (code,)) for c, code in CUSTOMS.items()}
+        for ctx in customs.values():
+            share_directory(trade.sessions, ctx.sessions)
+        try:
+            yield Corridor(trade, customs)
         finally:
-            engine.dispose()
+            for engine in engines:
+                engine.dispose()
 
 
 def book(c: Corridor, reference: str) -> tuple[str, Plan]:
@@ -184,7 +210,7 @@ def arriving(c: Corridor, country: str, shipment: str) -> bool:
 
 
 def controls_held(c: Corridor, country: str, shipment: str) -> list[str]:
-    with UnitOfWork(c.sessions, reading=True) as uow:
+    with UnitOfWork(c.customs[country].sessions, reading=True) as uow:
         return [x.country for x in uow.customs.controls(CUSTOMS[country], shipment)]
 
 
@@ -193,19 +219,19 @@ def holds_controls(c: Corridor, country: str, shipment: str, count: int) -> bool
 
 
 def released_on_timeline(c: Corridor, shipment: str, leg: int) -> bool:
-    with unit_of_work(c.sessions) as session:
+    with unit_of_work(c.trade.sessions) as session:
         steps = shipment_timeline(session, caller_for(session, FORWARDER), shipment)
     return any(
         s.event is EventType.BORDER_RELEASE and s.leg_index == leg and s.actual_at for s in steps
     )
 
 
-def arrive(c: Corridor, country: str, shipment: str, leg: int, at: datetime) -> None:
+def arrive(c: Corridor, country: str, shipment: str, leg: int, at: datetime) -> WorkItem:
     ctx = c.customs[country]
     with unit_of_work(ctx.sessions) as session:
         officer = caller_for(session, CUSTOMS[country])
-        body = EventRequest(type=EventType.BORDER_ARRIVAL, at=at, leg_index=leg)
-        record_event(ctx, session, officer, shipment, body)
+    command = RecordArrival(shipment, leg, at)
+    return record_arrival(UnitOfWork(ctx.sessions), officer, command, node=ctx)
 
 
 def release_at(
@@ -233,10 +259,9 @@ def release_at(
 async def cross(c: Corridor, shipment: str, leg: int, country: str, at: datetime) -> WorkItem:
     """Arrive and release (inspecting when the lane asks); wait for the trade side to record
     the release on the timeline."""
-    arrive(c, country, shipment, leg, at)
-    found = item(c, country, shipment)
-    assert found is not None
+    found = arrive(c, country, shipment, leg, at)
     assert found.arrived_at == at
+    assert item(c, country, shipment) == found
     inspection = InspectionResult.CONFORM if found.physical_inspection_required else None
     release_at(c, country, shipment, leg, at + timedelta(hours=2), inspection=inspection)
     await wait_for(
@@ -269,7 +294,7 @@ async def scenario(c: Corridor) -> None:
                 partial(arriving, c, country, shipment),
                 f"{country}'s work list to show {shipment} coming",
             )
-    with unit_of_work(c.sessions) as session:
+    with unit_of_work(c.trade.sessions) as session:
         steps = shipment_timeline(session, caller_for(session, FORWARDER), green)
     planned = {(s.event, s.leg_index): s.planned_at for s in steps}
     for country in countries:
@@ -303,7 +328,7 @@ async def scenario(c: Corridor) -> None:
             assert crossed.recognised_control is not None
             assert crossed.recognised_control.startswith("KZ at "), crossed.recognised_control
         at += timedelta(hours=30)
-    with unit_of_work(c.sessions) as session:
+    with unit_of_work(c.trade.sessions) as session:
         steps = shipment_timeline(session, caller_for(session, FORWARDER), green)
     releases = [s for s in steps if s.event is EventType.BORDER_RELEASE]
     assert [s.actual_at is not None for s in releases] == [True] * 4
@@ -339,7 +364,7 @@ async def scenario(c: Corridor) -> None:
         lambda: "GE" in controls_held(c, "TR", broken),
         "TR customs to receive Georgia's control of the second container",
     )
-    with UnitOfWork(c.sessions, reading=True) as uow:
+    with UnitOfWork(c.customs["TR"].sessions, reading=True) as uow:
         georgian = uow.customs.control(CUSTOMS["TR"], broken, "GE")
     assert georgian is not None
     assert georgian.inspection is InspectionResult.CONFORM
@@ -360,14 +385,14 @@ async def drive(c: Corridor, nats_url: str, corridor_name: str) -> None:
         nats_url, corridor_name, authorities
     )
     try:
-        with unit_of_work(c.sessions) as session:
+        with unit_of_work(c.trade.sessions) as session:
             trust = SigningKeyRepository(session).trust_list()
         for code in authorities:
             ctx = c.trade if code == FORWARDER else c.customs[code[:2].upper()]
             signer = ctx.keys.load(code, ctx.keys.kids(code)[-1])
             node = Node(
                 code,
-                sessions=c.sessions,
+                sessions=ctx.sessions,
                 signer=signer,
                 trust=trust,
                 broker=brokers[code],

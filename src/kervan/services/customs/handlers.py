@@ -49,8 +49,10 @@ def receive_declaration(uow: UnitOfWork, message: CrossBorderMessage, at: dateti
             raise DocumentValidationError(
                 f"declaration {shipment}: version {version.number} received, {expected} expected"
             )
+        country = uow.customs.customs_country(message.receiver)
+        if country is None:
+            raise DocumentValidationError(f"{message.receiver} is no customs authority")
         uow.customs.add_declaration(message.receiver, version, message.sender, at)
-        country = uow.customs.country_of(message.receiver)
         for announced_crossing in announced:
             if announced_crossing.country != country:
                 continue
@@ -75,6 +77,8 @@ def receive_control(uow: UnitOfWork, message: CrossBorderMessage, at: datetime) 
     per country and shipment; a second, or its own country's, is refused)."""
     with uow:
         control = read(message, "control", ControlResult)
+        if uow.customs.customs_country(message.receiver) is None:
+            raise DocumentValidationError(f"{message.receiver} is no customs authority")
         if control.shipment != text(message, "shipment"):
             raise DocumentValidationError(f"{message.id}: the control is of another shipment")
         if uow.customs.control(message.receiver, control.shipment, control.country) is not None:
@@ -156,11 +160,6 @@ def message_handler(clock: Clock) -> Handler:
     """The inbox handler of an authority: the message's use case, in the inbox's transaction."""
 
     def handle(session: Session, message: CrossBorderMessage) -> None:
-        use_case = HANDLERS.get(message.type)
-        if use_case is None:
-            raise DocumentValidationError(
-                f"{message.receiver} takes no {message.type.value} messages"
-            )
-        use_case(UnitOfWork.joining(session), message, clock())
+        HANDLERS[message.type](UnitOfWork.joining(session), message, clock())
 
     return handle

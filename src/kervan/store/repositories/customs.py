@@ -149,10 +149,12 @@ class CustomsRepository:
             address=Address(street=address.street, city=address.city, postcode=address.postcode),
         )
 
-    def country_of(self, org_id: str) -> str | None:
-        """The country of a registered organisation, or None."""
+    def customs_country(self, org_id: str) -> str | None:
+        """The country of `org_id` if it is a customs authority registered here, else None."""
         org = self._session.get(OrganisationRow, org_id)
-        return None if org is None else org.country
+        if org is None or org.kind != OrganisationKind.CUSTOMS_AUTHORITY.value:
+            return None
+        return org.country
 
     def customs_authority(self, country: str) -> str | None:
         """The customs authority of `country` registered in this store, or None."""
