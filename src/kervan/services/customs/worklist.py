@@ -100,17 +100,21 @@ def work_list(
     with uow:
         first: dict[str, Crossing] = {}
         for crossing in uow.customs.open_crossings(caller.org_id, _MAX_CROSSINGS):
-            held = first.get(crossing.shipment)
-            if held is None or crossing.leg_index < held.leg_index:
+            earlier = first.get(crossing.shipment)
+            if earlier is None or crossing.leg_index < earlier.leg_index:
                 first[crossing.shipment] = crossing
-        for crossing in first.values():
-            if query.crossing is not None and crossing.entry_node != query.crossing:
-                continue
-            declaration = uow.customs.declaration(caller.org_id, crossing.shipment)
+        shown = [
+            c for c in first.values() if query.crossing is None or c.entry_node == query.crossing
+        ]
+        held = [c.shipment for c in shown]
+        declarations = uow.customs.declarations(caller.org_id, held)
+        controls = uow.customs.controls_of(caller.org_id, held)
+        for crossing in shown:
+            declaration = declarations.get(crossing.shipment)
             if declaration is None:
                 continue
-            controls = uow.customs.controls(caller.org_id, crossing.shipment)
-            item = work_item(crossing, declaration.current.content, controls, on)
+            content = declaration.current.content
+            item = work_item(crossing, content, controls.get(crossing.shipment, []), on)
             (at_border if crossing.arrived_at is not None else arriving).append(item)
     far_future = datetime.max.replace(tzinfo=on.tzinfo)
     arriving.sort(key=lambda i: i.expected_at or far_future)

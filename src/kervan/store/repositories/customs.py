@@ -80,17 +80,6 @@ class CustomsRepository:
         ).one_or_none()
         return None if row is None else _shipment(row)
 
-    def shipments(self, shipment_ids: Sequence[str]) -> list[CustomsShipment]:
-        """The shipments of these ids this store holds, oldest booking first."""
-        if not shipment_ids:
-            return []
-        rows = self._session.scalars(
-            select(ShipmentRow)
-            .where(ShipmentRow.id.in_(sorted(set(shipment_ids))))
-            .order_by(ShipmentRow.created_at, ShipmentRow.id)
-        )
-        return [_shipment(row) for row in rows]
-
     def events(self, shipment: CustomsShipment) -> list[ShipmentEvent]:
         """The shipment's events, in order."""
         rows = self._session.scalars(
@@ -207,16 +196,26 @@ class CustomsRepository:
         versions = tuple(DeclarationVersion.model_validate_json(body) for body in rows)
         return PreArrivalDeclaration(versions=versions)
 
-    def declared_shipments(self, org_id: str, limit: int) -> list[str]:
-        """The shipments `org_id` holds a declaration of, most recently lodged first."""
-        return list(
-            self._session.scalars(
-                select(BorderDeclarationRow.shipment_id)
-                .where(BorderDeclarationRow.org_id == org_id, BorderDeclarationRow.version == 1)
-                .order_by(BorderDeclarationRow.lodged_at.desc(), BorderDeclarationRow.shipment_id)
-                .limit(limit)
+    def declarations(
+        self, org_id: str, shipment_ids: Sequence[str]
+    ) -> dict[str, PreArrivalDeclaration]:
+        """The declarations `org_id` holds of these shipments, by shipment (one query)."""
+        if not shipment_ids:
+            return {}
+        rows = self._session.execute(
+            select(BorderDeclarationRow.shipment_id, BorderDeclarationRow.body)
+            .where(
+                BorderDeclarationRow.org_id == org_id,
+                BorderDeclarationRow.shipment_id.in_(sorted(set(shipment_ids))),
             )
-        )
+            .order_by(BorderDeclarationRow.shipment_id, BorderDeclarationRow.version)
+        ).all()
+        versions: dict[str, list[DeclarationVersion]] = {}
+        for shipment_id, body in rows:
+            versions.setdefault(shipment_id, []).append(
+                DeclarationVersion.model_validate_json(body)
+            )
+        return {s: PreArrivalDeclaration(versions=tuple(v)) for s, v in versions.items()}
 
     def add_declaration(
         self, org_id: str, version: DeclarationVersion, lodged_by: str, at: datetime
@@ -248,6 +247,25 @@ class CustomsRepository:
             .order_by(BorderControlRow.controlled_at)
         )
         return [ControlResult.model_validate_json(body) for body in rows]
+
+    def controls_of(
+        self, org_id: str, shipment_ids: Sequence[str]
+    ) -> dict[str, list[ControlResult]]:
+        """The control results `org_id` holds for these shipments, oldest first (one query)."""
+        if not shipment_ids:
+            return {}
+        rows = self._session.execute(
+            select(BorderControlRow.shipment_id, BorderControlRow.body)
+            .where(
+                BorderControlRow.org_id == org_id,
+                BorderControlRow.shipment_id.in_(sorted(set(shipment_ids))),
+            )
+            .order_by(BorderControlRow.controlled_at)
+        ).all()
+        out: dict[str, list[ControlResult]] = {}
+        for shipment_id, body in rows:
+            out.setdefault(shipment_id, []).append(ControlResult.model_validate_json(body))
+        return out
 
     def add_control(self, org_id: str, control: ControlResult, sent_by: str, at: datetime) -> None:
         """Keep a control result (one per country and shipment) `org_id` received or signed."""
