@@ -155,3 +155,18 @@ def test_customs_endpoints_need_a_customs_authority(corridor_node: CorridorNode)
         == 403
     )
     assert node.client.get("/v1/customs/worklist").status_code == 401
+
+
+def test_customs_times_need_a_time_zone(corridor_node: CorridorNode) -> None:
+    node = corridor_node
+    naive = "2026-11-27T08:00:00"
+    for step, body in (
+        ("release", {"leg_index": 1, "at": naive, "documentary_check_passed": True}),
+        ("arrival", {"leg_index": 1, "at": naive}),
+    ):
+        answer = node.client.post(
+            f"/v1/customs/shipments/SHP-20261124-NONE/{step}",
+            json=body,
+            headers=node.tokens("kz-customs"),
+        )
+        assert answer.status_code == 422, (step, answer.text)

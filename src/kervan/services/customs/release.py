@@ -4,9 +4,7 @@ and signs off the control result, which goes to the customs of the countries sti
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from kervan.customs.recognition import ControlResult, InspectionResult
 from kervan.documents.goods import Seal, SealCondition
@@ -38,7 +36,7 @@ class ReleaseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     leg_index: int = Field(ge=0, le=500)
-    at: datetime
+    at: AwareDatetime
     documentary_check_passed: bool
     inspection: InspectionResult | None = None
     seals: list[SealFound] = Field(default_factory=list, max_length=50)
