@@ -69,6 +69,7 @@ WRITES = frozenset(
         ("POST", "/v1/tir/{document_id}/acceptance"),
         ("POST", "/v1/tir/{document_id}/operations"),
         ("POST", "/v1/customs/shipments/{shipment_id}/release"),
+        ("POST", "/v1/customs/shipments/{shipment_id}/arrival"),
         ("POST", "/v1/permits"),
     }
 )
@@ -604,6 +605,36 @@ def write_calls(container: Shipment, truck: Shipment) -> Iterator[tuple[Call, st
             release_expected,
         ),
         entry_customs,
+        200,
+    )
+    # Then the cargo reaches the next border: only that country's customs records the arrival.
+    next_border = next(
+        leg
+        for leg in container.plan["legs"]
+        if leg["border"] and leg["index"] > first_border["index"]
+    )
+    next_customs = f"{next_border['to_country'].lower()}-customs"
+    arrival_there = {"leg_index": next_border["index"], "at": "2026-11-28T08:00:00+00:00"}
+
+    def arrival_expected(caller: str) -> int:
+        if caller not in ORGS:
+            return 401
+        if not is_customs(caller):
+            return 403
+        # Another country's customs holds no crossing of its own on that leg.
+        return 200 if caller == next_customs else 404
+
+    yield (
+        Call(
+            "POST",
+            f"/v1/customs/shipments/{container.id}/arrival",
+            f"/v1/customs/shipments/{MISSING_SHIPMENT}/arrival",
+            arrival_there,
+            arrival_there,
+            container.visible,
+            arrival_expected,
+        ),
+        next_customs,
         200,
     )
     # Last, the truck is taken over by its carrier (the shipper and consignee are refused).

@@ -103,7 +103,23 @@ def test_green_sealed_container_is_not_reinspected_and_a_broken_seal_goes_red(
     assert az["recognised_control"].startswith("KZ at ")
     at += timedelta(hours=80)
     az_leg = borders[1]["index"]
-    assert event(node, "az-customs", shipment_id, "border_arrival", at, az_leg) == 201
+    # Azerbaijan records the arrival at its own border; the trade side's timeline follows.
+    arrival = {"leg_index": az_leg, "at": at.isoformat()}
+    path = f"/v1/customs/shipments/{shipment_id}/arrival"
+    arrived = node.client.post(path, json=arrival, headers=node.tokens("az-customs"))
+    assert arrived.status_code == 200, arrived.text
+    assert arrived.json()["arrived_at"] is not None
+    assert [i["shipment_id"] for i in work_list(node, "AZ")["at_border"]] == [shipment_id]
+    again = node.client.post(path, json=arrival, headers=node.tokens("az-customs"))
+    assert again.status_code == 409
+    assert (
+        node.client.post(path, json=arrival, headers=node.tokens("ge-customs")).status_code == 404
+    )
+    steps = node.client.get(
+        f"/v1/shipments/{shipment_id}/timeline", headers=node.tokens("xian-forwarding")
+    ).json()
+    recorded = {(s["event"], s["leg_index"]): s["actual_at"] for s in steps}
+    assert recorded[("border_arrival", az_leg)] is not None
     assert (
         release(node, "AZ", shipment_id, az_leg, at + timedelta(hours=1), seals=seals).status_code
         == 200
@@ -139,3 +155,18 @@ def test_customs_endpoints_need_a_customs_authority(corridor_node: CorridorNode)
         == 403
     )
     assert node.client.get("/v1/customs/worklist").status_code == 401
+
+
+def test_customs_times_need_a_time_zone(corridor_node: CorridorNode) -> None:
+    node = corridor_node
+    naive = "2026-11-27T08:00:00"
+    for step, body in (
+        ("release", {"leg_index": 1, "at": naive, "documentary_check_passed": True}),
+        ("arrival", {"leg_index": 1, "at": naive}),
+    ):
+        answer = node.client.post(
+            f"/v1/customs/shipments/SHP-20261124-NONE/{step}",
+            json=body,
+            headers=node.tokens("kz-customs"),
+        )
+        assert answer.status_code == 422, (step, answer.text)

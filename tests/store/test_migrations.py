@@ -58,9 +58,7 @@ TABLES = {
     "epermit_peer_chains",
     "border_declarations",
     "border_controls",
-    "border_crossings",
-    "border_tir_transports",
-    "border_permits",
+    "customs_crossings",
 }
 #: The log and its tree heads are the node's, shared by all; every other table is an org's.
 NODE_TABLES = {"organisations", "ledger_entries", "ledger_pending", "signed_tree_heads"}

@@ -1,7 +1,8 @@
 """`kervan node --authority CODE [--all] [--broker inproc|nats://...]`: run exchange nodes.
 
 A node relays its authority's outbox to the broker and applies what the broker brings for it
-through its inbox (signatures checked against the trust list, each message applied once). With
+through its inbox (signatures checked against the trust list, each message applied once) with
+the customs corridor's handlers (`kervan.services.customs.handlers`). With
 `--all`, every authority holding a key in the node's key store runs in this one process (the
 embedded default, with the in-process broker unless --broker names NATS). Keys come from the
 file key store (KERVAN_DATA_DIR/keys/<authority>/<kid>.pem); the trust list from --trust-list
@@ -119,7 +120,9 @@ async def _run(
     from rich.console import Console  # noqa: PLC0415
 
     from kervan.exchange.bus import Broker, InProcessBroker, NatsJetStreamBroker  # noqa: PLC0415
+    from kervan.exchange.channels import utc_now  # noqa: PLC0415
     from kervan.exchange.node import AllInOne, Node  # noqa: PLC0415
+    from kervan.services.customs.handlers import message_handler  # noqa: PLC0415
     from kervan.store.db import make_session_factory  # noqa: PLC0415
 
     out = Console()
@@ -133,9 +136,19 @@ async def _run(
         chosen = nats_broker
     else:
         raise InvalidRequestError(f"--broker {broker_url!r}: use inproc or nats://host:port")
+    # Every authority applies what it receives with the customs corridor's handlers, as the
+    # authorities on one serving node do right after each commit.
+    handler = message_handler(utc_now)
     group = AllInOne(
         [
-            Node(code, sessions=sessions, signer=signers[code], trust=trust, broker=chosen)
+            Node(
+                code,
+                sessions=sessions,
+                signer=signers[code],
+                trust=trust,
+                broker=chosen,
+                handler=handler,
+            )
             for code in authorities
         ]
     )

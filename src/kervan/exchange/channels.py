@@ -1,10 +1,8 @@
-"""Channel heads: the last sequence number given out (outbox) or applied (inbox) per peer.
+"""Channel heads: the last sequence number applied (inbox) per peer, and the exchange's clock.
 
-Both are one row in `exchange_channels`, moved by the database: the outbox takes its next number
-with one upsert ``... ON CONFLICT DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq``, so
-concurrent senders can neither share a number nor skip one; the inbox locks the row (SELECT ...
-FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers) before it judges a
-message's place in the channel.
+The head is one row in `exchange_channels`; the inbox locks it (SELECT ... FOR UPDATE on
+PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers) before it judges a message's
+place in the channel. The outbox's numbers are the store's (`OutboxRepository.next_seq`).
 """
 
 from __future__ import annotations
@@ -31,20 +29,6 @@ def utc_now() -> datetime:
 def _insert(session: Session) -> Any:
     dialect = session.get_bind().dialect.name
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
-def next_outgoing_seq(session: Session, authority: str, receiver: str) -> int:
-    """Take and return the next sequence number of the `authority` -> `receiver` channel."""
-    statement = (
-        _insert(session)(ChannelRow)
-        .values(org_id=authority, direction="out", peer=receiver, last_seq=1)
-        .on_conflict_do_update(
-            index_elements=["org_id", "direction", "peer"],
-            set_={"last_seq": ChannelRow.last_seq + 1},
-        )
-        .returning(ChannelRow.last_seq)
-    )
-    return int(session.execute(statement).scalar_one())
 
 
 def lock_incoming_head(session: Session, authority: str, sender: str) -> ChannelRow:

@@ -36,8 +36,6 @@ class MessageType(StrEnum):
 
     PRE_ARRIVAL = "pre_arrival"
     CONTROL_RESULT = "control_result"
-    TIR_OPERATION = "tir_operation"
-    PERMIT_EVENT = "permit_event"
     BORDER_CROSSING = "border_crossing"
 
 

@@ -12,17 +12,17 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from kervan.exchange.bus import Broker
-from kervan.exchange.channels import Clock, next_outgoing_seq, utc_now
+from kervan.exchange.channels import Clock, utc_now
 from kervan.exchange.envelope import CrossBorderMessage, MessageType, check_authority, message_id
 from kervan.signatures.canonical import JsonValue
 from kervan.signatures.keys import Signer
 from kervan.store.db import unit_of_work
-from kervan.store.tables.exchange import OutboxRow
+from kervan.store.repositories.outbox import OutboxRepository
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,41 @@ class OutgoingMessage:
     payload: Mapping[str, JsonValue]
 
 
+def enqueue(
+    outbox: OutboxRepository, signer: Signer, message: OutgoingMessage, at: datetime
+) -> CrossBorderMessage:
+    """Number, sign (as `signer.party`, made at `at`) and store `message` in the outbox of the
+    unit of work `outbox` belongs to; return the envelope.
+
+    It leaves only if that unit of work commits. The number is the next of the
+    sender -> receiver channel.
+    """
+    sender = check_authority(signer.party)
+    check_authority(message.receiver)
+    if message.receiver == sender:
+        raise ValueError(f"{sender} cannot send a cross-border message to itself")
+    seq = outbox.next_seq(sender, message.receiver)
+    envelope = CrossBorderMessage(
+        id=message_id(sender, message.receiver, seq),
+        sender=sender,
+        receiver=message.receiver,
+        type=MessageType(message.type),
+        seq=seq,
+        created_at=at,
+        payload=dict(message.payload),
+    ).sign(signer)
+    outbox.add(
+        sender=sender,
+        message_id=envelope.id,
+        receiver=envelope.receiver,
+        seq=seq,
+        message_type=envelope.type.value,
+        body=envelope.to_bytes().decode("utf-8"),
+        created_at=envelope.created_at,
+    )
+    return envelope
+
+
 class Outbox:
     """Writes `authority`'s signed messages into the caller's transaction."""
 
@@ -47,48 +82,13 @@ class Outbox:
         self._clock = clock
 
     def enqueue(self, session: Session, message: OutgoingMessage) -> CrossBorderMessage:
-        """Number, sign and store `message` in `session`'s transaction; return the envelope.
-
-        It leaves only if that transaction commits. The number is the next of the
-        authority -> receiver channel.
-        """
-        check_authority(message.receiver)
-        if message.receiver == self.authority:
-            raise ValueError(f"{self.authority} cannot send a cross-border message to itself")
-        seq = next_outgoing_seq(session, self.authority, message.receiver)
-        envelope = CrossBorderMessage(
-            id=message_id(self.authority, message.receiver, seq),
-            sender=self.authority,
-            receiver=message.receiver,
-            type=MessageType(message.type),
-            seq=seq,
-            created_at=self._clock(),
-            payload=dict(message.payload),
-        ).sign(self._signer)
-        session.add(
-            OutboxRow(
-                org_id=self.authority,
-                message_id=envelope.id,
-                receiver=envelope.receiver,
-                seq=seq,
-                message_type=envelope.type.value,
-                body=envelope.to_bytes().decode("utf-8"),
-                created_at=envelope.created_at,
-                sent_at=None,
-            )
-        )
-        session.flush()
-        return envelope
+        """Number, sign and store `message` in `session`'s transaction; return the envelope."""
+        return enqueue(OutboxRepository(session), self._signer, message, self._clock())
 
 
 def pending_count(session: Session, authority: str) -> int:
     """How many of `authority`'s messages wait for the relay."""
-    rows = session.scalars(
-        select(OutboxRow.message_id).where(
-            OutboxRow.org_id == authority, OutboxRow.sent_at.is_(None)
-        )
-    )
-    return len(rows.all())
+    return OutboxRepository(session).pending_count(authority)
 
 
 class OutboxRelay:
@@ -116,24 +116,17 @@ class OutboxRelay:
         (e.g. BrokerUnavailableError) is raised after that, and the rest stay for next time.
         """
         with unit_of_work(self._sessions) as session:
-            rows = session.execute(
-                select(OutboxRow.message_id, OutboxRow.receiver, OutboxRow.body)
-                .where(OutboxRow.org_id == self.authority, OutboxRow.sent_at.is_(None))
-                .order_by(OutboxRow.seq, OutboxRow.receiver)
-                .limit(self._batch)
-            ).all()
+            waiting = OutboxRepository(session).waiting_from(self.authority, self._batch)
         sent: list[str] = []
         try:
-            for ident, receiver, body in rows:
-                await self.broker.publish(receiver, ident, body.encode("utf-8"))
-                sent.append(ident)
+            for message in waiting:
+                await self.broker.publish(
+                    message.receiver, message.message_id, message.body.encode("utf-8")
+                )
+                sent.append(message.message_id)
         finally:
             if sent:
                 with unit_of_work(self._sessions) as session:
-                    session.execute(
-                        update(OutboxRow)
-                        .where(OutboxRow.org_id == self.authority, OutboxRow.message_id.in_(sent))
-                        .values(sent_at=self._clock())
-                    )
+                    OutboxRepository(session).mark_sent(self.authority, sent, self._clock())
                 log.debug("%s relayed %d message(s)", self.authority, len(sent))
         return len(sent)

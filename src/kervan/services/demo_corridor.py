@@ -18,7 +18,7 @@ from kervan.documents.goods import SealCondition
 from kervan.network.model import CargoUnit, Mode
 from kervan.routing.plan import Leg, Plan
 from kervan.services.access import KIND_SCOPES, Caller, create_user
-from kervan.services.customs import ReleaseRequest, SealFound, release
+from kervan.services.customs.release import ReleaseRequest, SealFound, release
 from kervan.services.documents import SignRequest, open_drafts, sign_step
 from kervan.services.node import NodeContext, register_organisation
 from kervan.services.permits import QuotaRequest, add_quota
@@ -30,6 +30,7 @@ from kervan.store.db import unit_of_work
 from kervan.store.keyfiles import KeyFileStore
 from kervan.store.repositories.organisations import Organisation, OrganisationKind
 from kervan.store.tables import OrganisationAddressRow, OrganisationRow, ShipmentRow
+from kervan.store.uow import UnitOfWork
 
 K = OrganisationKind
 # id, name, country, kind, street, city
@@ -286,6 +287,9 @@ def seed_shipments(ctx: NodeContext) -> list[SeededShipment]:
     seeded: list[SeededShipment] = []
     now = ctx.clock()
     for stage in ("at the Azerbaijani border", "delivered"):
+        # Each step its own unit of work, as on the API: the taking over sends the pre-arrival
+        # declaration the customs need before they release, a release the crossing the
+        # timeline needs before the next arrival.
         with unit_of_work(ctx.sessions) as session:
             shipper = caller_for(session, "xian-forwarding")
             plan = plan_routes(ctx.planner, CONTAINER_ROUTE)[0]
@@ -314,23 +318,25 @@ def seed_shipments(ctx: NodeContext) -> list[SeededShipment]:
             event = EventRequest(type=EventType.TAKEN_OVER, at=start)
             record_event(ctx, session, carrier, row.id, event)
             sign_step(ctx, session, carrier, note, SignRequest(step="depart"))
-            crossed = times[:1] if stage != "delivered" else times
-            seals = [SealFound(number="CN2026118", condition=SealCondition.INTACT)]
-            for border in crossed:
-                leg = border.leg
+        crossed = times[:1] if stage != "delivered" else times
+        seals = [SealFound(number="CN2026118", condition=SealCondition.INTACT)]
+        for border in crossed:
+            leg = border.leg
+            with unit_of_work(ctx.sessions) as session:
                 officer = caller_for(session, f"{leg.to_country.lower()}-customs")
                 arrival = EventRequest(
                     type=EventType.BORDER_ARRIVAL, at=border.arrival, leg_index=leg.index
                 )
                 record_event(ctx, session, officer, row.id, arrival)
-                check = ReleaseRequest(
-                    leg_index=leg.index,
-                    at=border.release,
-                    documentary_check_passed=True,
-                    inspection=InspectionResult.CONFORM,
-                    seals=seals,
-                )
-                release(ctx, session, officer, row.id, check)
+            check = ReleaseRequest(
+                leg_index=leg.index,
+                at=border.release,
+                documentary_check_passed=True,
+                inspection=InspectionResult.CONFORM,
+                seals=seals,
+            )
+            release(UnitOfWork(ctx.sessions), officer, row.id, check, node=ctx)
+        with unit_of_work(ctx.sessions) as session:
             if stage == "delivered":
                 consignee = caller_for(session, "istanbul-imports")
                 done = EventRequest(type=EventType.DELIVERED, at=end)
@@ -343,9 +349,7 @@ def seed_shipments(ctx: NodeContext) -> list[SeededShipment]:
                     type=EventType.BORDER_ARRIVAL, at=nxt.arrival, leg_index=nxt.leg.index
                 )
                 record_event(ctx, session, officer, row.id, arrival)
-            seeded.append(
-                SeededShipment(row.id, "container Xi'an -> Halkali by rail and ferry", stage)
-            )
+        seeded.append(SeededShipment(row.id, "container Xi'an -> Halkali by rail and ferry", stage))
     with unit_of_work(ctx.sessions) as session:
         row, _ = book_uzbek_truck(ctx, session, "TAS-IST-0042", now.date())
         seeded.append(SeededShipment(row.id, "Uzbek truck Tashkent -> Istanbul", "booked"))

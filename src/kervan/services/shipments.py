@@ -22,6 +22,8 @@ from kervan.documents.parties import Address, Party
 from kervan.errors import InvalidRequestError, NotFoundError, ScopeError
 from kervan.routing.plan import Plan
 from kervan.services.access import Caller, Scope
+from kervan.services.customs.crossing import note_crossing
+from kervan.services.customs.declaration import DeclarePreArrival, declare_pre_arrival
 from kervan.services.node import NodeContext
 from kervan.services.planning import RouteQuery, find_plan
 from kervan.shipments.booking import BookingParties, Cargo, ShipmentRole
@@ -42,6 +44,7 @@ from kervan.store.tables import (
     ShipmentPartyRow,
     ShipmentRow,
 )
+from kervan.store.uow import UnitOfWork
 
 BOOKERS = frozenset({OrganisationKind.SHIPPER, OrganisationKind.FORWARDER})
 
@@ -374,6 +377,13 @@ def record_event(
     row.status = status_after([*events, event]).value
     row.updated_at = ctx.clock()
     session.flush()
+    if event.type is EventType.TAKEN_OVER:
+        # The cargo is on its way: the customs on its route get the pre-arrival declaration.
+        command = DeclarePreArrival(row.id, event.at)
+        declare_pre_arrival(UnitOfWork.joining(session), caller, command, node=ctx)
+    elif leg is not None:
+        # The customs' own crossing record follows what it recorded here.
+        note_crossing(UnitOfWork.joining(session), caller, event.type, row.id, leg, event.at)
     return event
 
 

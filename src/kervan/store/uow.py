@@ -19,10 +19,12 @@ from typing import Self
 from sqlalchemy.orm import Session, sessionmaker
 
 from kervan.store.db import read_only, unit_of_work
+from kervan.store.repositories.customs import CustomsRepository
 from kervan.store.repositories.documents import DocumentRepository
 from kervan.store.repositories.idempotency import IdempotencyRepository
 from kervan.store.repositories.ledger import TreeHeadRepository
 from kervan.store.repositories.organisations import OrganisationRepository
+from kervan.store.repositories.outbox import OutboxRepository
 from kervan.store.repositories.permits import PermitRepository
 from kervan.store.repositories.signing_keys import SigningKeyRepository
 
@@ -39,8 +41,21 @@ class UnitOfWork:
         self._reading = reading
         self._opened: AbstractContextManager[Session] | None = None
         self._session: Session | None = None
+        self._joined = False
+
+    @classmethod
+    def joining(cls, session: Session) -> UnitOfWork:
+        """A unit of work inside a transaction already open (e.g. the inbox's, applying a
+        received message): its repositories share `session`; entering and leaving it neither
+        commits nor rolls back, the transaction's owner does."""
+        joined = cls(sessionmaker(), reading=False)
+        joined._session = session
+        joined._joined = True
+        return joined
 
     def __enter__(self) -> Self:
+        if self._joined:
+            return self
         if self._opened is not None:
             raise RuntimeError("a unit of work is entered once")
         self._opened = read_only(self._sessions) if self._reading else unit_of_work(self._sessions)
@@ -53,6 +68,8 @@ class UnitOfWork:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
+        if self._joined:
+            return
         opened, self._opened = self._opened, None
         self._session = None
         if opened is not None:
@@ -92,3 +109,12 @@ class UnitOfWork:
     @cached_property
     def idempotency(self) -> IdempotencyRepository:
         return IdempotencyRepository(self.session)
+
+    @cached_property
+    def outbox(self) -> OutboxRepository:
+        """Cross-border messages written with this transaction (relayed after it commits)."""
+        return OutboxRepository(self.session)
+
+    @cached_property
+    def customs(self) -> CustomsRepository:
+        return CustomsRepository(self.session)

@@ -1,7 +1,7 @@
 """The border console of a customs officer: cargo coming to the country and at its border, in
-lanes with their reasons (services.customs.work_list); recording arrival (record_event) and
-release after the checks the lane requires (services.customs.release); checking a permit QR
-and looking up a TIR transport.
+lanes with their reasons (services.customs.worklist.work_list); recording arrival
+(services.customs.crossing.record_arrival) and release after the checks the lane requires
+(services.customs.release.release); checking a permit QR and looking up a TIR transport.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from kervan.customs.recognition import InspectionResult
 from kervan.documents.goods import SealCondition
 from kervan.errors import KervanError
 from kervan.services.access import Scope
-from kervan.services.customs import ReleaseRequest, SealFound, release, work_list
+from kervan.services.customs.crossing import RecordArrival, record_arrival
+from kervan.services.customs.release import ReleaseRequest, SealFound, release
+from kervan.services.customs.worklist import WorkList, WorkListQuery, work_list
 from kervan.services.permits import check_qr
-from kervan.services.shipments import EventRequest, record_event
 from kervan.services.tir import tir_view
-from kervan.shipments.events import EventType
 from kervan.store.repositories.organisations import OrganisationKind
+from kervan.store.uow import UnitOfWork
 from kervan.web.common import (
     CSRF_FIELD,
     Flash,
@@ -57,12 +58,6 @@ def console_page(
         ):
             denied = {"message_key": "error.not_for_you"}
             return render(request, "error.html", denied, status_code=403)
-        everything = work_list(ctx, session, caller, None)
-        crossings = sorted(
-            {(i.entry_node, i.entry_name) for i in [*everything.arriving, *everything.at_border]},
-            key=lambda pair: pair[1],
-        )
-        shown = work_list(ctx, session, caller, crossing) if crossing else everything
         permit: Any = None
         permit_error: str | None = None
         if qr.strip():
@@ -77,6 +72,14 @@ def console_page(
                 transport = tir_view(session, caller, tir.strip())
             except KervanError as exc:
                 tir_error = exc.message
+    everything = work_list(
+        UnitOfWork(ctx.sessions, reading=True), caller, WorkListQuery(), node=ctx
+    )
+    crossings = sorted(
+        {(i.entry_node, i.entry_name) for i in [*everything.arriving, *everything.at_border]},
+        key=lambda pair: pair[1],
+    )
+    shown = _at(everything, crossing) if crossing else everything
     context = {
         "work": shown,
         "crossings": crossings,
@@ -95,29 +98,40 @@ def console_page(
     return render(request, "console.html", context)
 
 
+def _at(work: WorkList, crossing: str) -> WorkList:
+    """The work list at one crossing (entry node id)."""
+    return WorkList(
+        country=work.country,
+        arriving=[i for i in work.arriving if i.entry_node == crossing],
+        at_border=[i for i in work.at_border if i.entry_node == crossing],
+    )
+
+
 def _when(value: str) -> datetime:
     at = datetime.fromisoformat(value)
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at
 
 
 @router.post("/console/arrival")
-async def record_arrival(request: Request) -> Response:
+async def arrival_at_border(request: Request) -> Response:
     """Record that the cargo arrived at this country's border (the leg from the work list)."""
     form = await request.form()
     check_csrf(request, str(form.get(CSRF_FIELD, "")))
     back = "/console"
     shipment_id = str(form.get("shipment", ""))
     try:
-        body = EventRequest(
-            type=EventType.BORDER_ARRIVAL,
-            at=_when(str(form.get("at", ""))),
+        command = RecordArrival(
+            shipment_id=shipment_id,
             leg_index=int(str(form.get("leg", ""))),
+            at=_when(str(form.get("at", ""))),
         )
-    except (ValueError, ValidationError) as exc:
+    except ValueError as exc:
         return redirect_with(request, back, Flash(False, "action.refused", str(exc)))
     try:
-        with signed_in(request) as (session, caller):
-            record_event(node_of(request), session, caller, shipment_id, body)
+        with signed_in(request) as (_, caller):
+            pass
+        ctx = node_of(request)
+        record_arrival(UnitOfWork(ctx.sessions), caller, command, node=ctx)
     except KervanError as exc:
         return redirect_with(request, back, Flash(False, "action.refused", exc.message))
     return redirect_with(request, back, Flash(True, "console.arrived", shipment_id))
@@ -147,8 +161,10 @@ async def release_cargo(request: Request) -> Response:
     except (ValueError, ValidationError) as exc:
         return redirect_with(request, back, Flash(False, "action.refused", str(exc)))
     try:
-        with signed_in(request) as (session, caller):
-            release(node_of(request), session, caller, shipment_id, body)
+        with signed_in(request) as (_, caller):
+            pass
+        ctx = node_of(request)
+        release(UnitOfWork(ctx.sessions), caller, shipment_id, body, node=ctx)
     except KervanError as exc:
         return redirect_with(request, back, Flash(False, "action.refused", exc.message))
     return redirect_with(request, back, Flash(True, "console.released", shipment_id))

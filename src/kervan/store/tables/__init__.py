@@ -14,13 +14,7 @@ from kervan.store.tables.base import (
     UtcDateTime,
     table_of,
 )
-from kervan.store.tables.border import (
-    BorderControlRow,
-    BorderCrossingRow,
-    BorderDeclarationRow,
-    BorderPermitRow,
-    BorderTirRow,
-)
+from kervan.store.tables.border import BorderControlRow, BorderDeclarationRow, CustomsCrossingRow
 from kervan.store.tables.exchange import (
     ChannelRow,
     EpermitPeerChainRow,
@@ -59,11 +53,9 @@ __all__ = [
     "ApiKeyRow",
     "Base",
     "BorderControlRow",
-    "BorderCrossingRow",
     "BorderDeclarationRow",
-    "BorderPermitRow",
-    "BorderTirRow",
     "ChannelRow",
+    "CustomsCrossingRow",
     "DocumentRow",
     "DocumentSignatureRow",
     "DocumentVersionRow",

@@ -1,0 +1,122 @@
+"""The officer's work list: the crossings into the caller's country its customs holds (from the
+pre-arrival declarations it received), coming (in the order the plan expects them) or at its
+border now, each in its lane with reasons and any recognised control."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from kervan.customs.declaration import DeclarationContent
+from kervan.customs.recognition import ControlResult
+from kervan.services.access import Caller
+from kervan.services.customs.lanes import lane, require_customs
+from kervan.services.node import NodeContext
+from kervan.store.repositories.customs import Crossing
+from kervan.store.uow import UnitOfWork
+
+_MAX_CROSSINGS = 2000
+
+
+class Reason(BaseModel):
+    rule: str
+    found: str
+    weight: float
+
+
+class WorkItem(BaseModel):
+    """One shipment at or coming to the officer's border, as the officer needs to see it."""
+
+    shipment_id: str
+    reference: str
+    expected_at: datetime | None
+    entry_node: str
+    entry_name: str
+    leg_index: int
+    lane: str
+    physical_inspection_required: bool
+    reasons: list[Reason]
+    recognised_control: str | None
+    goods: list[str]
+    seals: list[str]
+    transport: list[str]
+    documents: list[str]
+    arrived_at: datetime | None
+
+
+class WorkList(BaseModel):
+    country: str
+    arriving: list[WorkItem]
+    at_border: list[WorkItem]
+
+
+@dataclass(frozen=True)
+class WorkListQuery:
+    """The caller's work list, at one crossing (entry node id) or all of them."""
+
+    crossing: str | None = None
+
+
+def work_item(
+    crossing: Crossing,
+    content: DeclarationContent,
+    controls: list[ControlResult],
+    on: datetime,
+) -> WorkItem:
+    """The work item of a crossing, its lane decided on `on`."""
+    decision = lane(
+        content, controls, crossing.country, on, arrived=crossing.arrived_at is not None
+    )
+    return WorkItem(
+        shipment_id=crossing.shipment,
+        reference=crossing.reference,
+        expected_at=crossing.expected_at,
+        entry_node=crossing.entry_node,
+        entry_name=crossing.entry_name,
+        leg_index=crossing.leg_index,
+        lane=decision.lane.value,
+        physical_inspection_required=decision.physical_inspection_required,
+        reasons=[Reason(rule=r.rule, found=r.finding, weight=r.weight) for r in decision.reasons],
+        recognised_control=decision.recognised.describe() if decision.recognised else None,
+        goods=[f"{g.description} (HS {g.hs_code}, {g.gross_weight_kg} kg)" for g in content.goods],
+        seals=[f"{s.number} ({s.condition.value})" for s in content.transport.all_seals()],
+        transport=list(content.transport.identifiers()),
+        documents=[f"{d.kind.value} {d.reference}" for d in content.documents],
+        arrived_at=crossing.arrived_at,
+    )
+
+
+def work_list(
+    uow: UnitOfWork, caller: Caller, query: WorkListQuery, *, node: NodeContext
+) -> WorkList:
+    """What is coming to the caller's country (pre-arrival received) and what is at its border
+    now, from the crossings, declarations and controls its customs holds (nothing else)."""
+    require_customs(caller)
+    on = node.clock()
+    arriving: list[WorkItem] = []
+    at_border: list[WorkItem] = []
+    with uow:
+        first: dict[str, Crossing] = {}
+        for crossing in uow.customs.open_crossings(caller.org_id, _MAX_CROSSINGS):
+            earlier = first.get(crossing.shipment)
+            if earlier is None or crossing.leg_index < earlier.leg_index:
+                first[crossing.shipment] = crossing
+        shown = [
+            c for c in first.values() if query.crossing is None or c.entry_node == query.crossing
+        ]
+        held = [c.shipment for c in shown]
+        declarations = uow.customs.declarations(caller.org_id, held)
+        controls = uow.customs.controls_of(caller.org_id, held)
+        for crossing in shown:
+            declaration = declarations.get(crossing.shipment)
+            if declaration is None:
+                continue
+            content = declaration.current.content
+            item = work_item(crossing, content, controls.get(crossing.shipment, []), on)
+            (at_border if crossing.arrived_at is not None else arriving).append(item)
+    far_future = datetime.max.replace(tzinfo=on.tzinfo)
+    arriving.sort(key=lambda i: i.expected_at or far_future)
+    at_border.sort(key=lambda i: i.arrived_at or far_future)
+    return WorkList(country=caller.country, arriving=arriving, at_border=at_border)

@@ -1,0 +1,129 @@
+"""The outbox's storage: channel numbers and the signed messages waiting for the relay.
+
+A use case builds and signs a cross-border message (`kervan.exchange.envelope`) and hands it to
+this repository in its own unit of work, so the message is committed with the change it reports
+or not at all. The next number of a sender -> receiver channel is taken with one upsert
+``... ON CONFLICT DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq``: concurrent senders
+can neither share a number nor skip one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from kervan.store.tables.exchange import ChannelRow, OutboxRow
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingMessage:
+    """A message in the outbox not yet handed to its receiver: its id, sender, receiver, body."""
+
+    message_id: str
+    sender: str
+    receiver: str
+    body: str
+
+
+def _insert(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+class OutboxRepository:
+    """Every authority's outbox in this store (rows are keyed by the sending authority)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def next_seq(self, sender: str, receiver: str) -> int:
+        """Take and return the next sequence number of the `sender` -> `receiver` channel."""
+        statement = (
+            _insert(self._session)(ChannelRow)
+            .values(org_id=sender, direction="out", peer=receiver, last_seq=1)
+            .on_conflict_do_update(
+                index_elements=["org_id", "direction", "peer"],
+                set_={"last_seq": ChannelRow.last_seq + 1},
+            )
+            .returning(ChannelRow.last_seq)
+        )
+        return int(self._session.execute(statement).scalar_one())
+
+    def add(
+        self,
+        *,
+        sender: str,
+        message_id: str,
+        receiver: str,
+        seq: int,
+        message_type: str,
+        body: str,
+        created_at: datetime,
+    ) -> None:
+        """Store a signed message (`body`, the exact bytes signed) until it is relayed."""
+        self._session.add(
+            OutboxRow(
+                org_id=sender,
+                message_id=message_id,
+                receiver=receiver,
+                seq=seq,
+                message_type=message_type,
+                body=body,
+                created_at=created_at,
+                sent_at=None,
+            )
+        )
+        self._session.flush()
+
+    def pending_count(self, sender: str) -> int:
+        """How many of `sender`'s messages wait for the relay."""
+        return int(
+            self._session.scalar(
+                select(func.count())
+                .select_from(OutboxRow)
+                .where(OutboxRow.org_id == sender, OutboxRow.sent_at.is_(None))
+            )
+            or 0
+        )
+
+    def waiting_from(self, sender: str, limit: int) -> list[WaitingMessage]:
+        """Up to `limit` of `sender`'s unsent messages, in channel order."""
+        rows = self._session.execute(
+            select(OutboxRow.message_id, OutboxRow.org_id, OutboxRow.receiver, OutboxRow.body)
+            .where(OutboxRow.org_id == sender, OutboxRow.sent_at.is_(None))
+            .order_by(OutboxRow.seq, OutboxRow.receiver)
+            .limit(limit)
+        ).all()
+        return [WaitingMessage(*row) for row in rows]
+
+    def waiting_for(self, receivers: Collection[str], limit: int) -> list[WaitingMessage]:
+        """Up to `limit` unsent messages to any of `receivers` (from any sender), each channel
+        in order."""
+        rows = self._session.execute(
+            select(OutboxRow.message_id, OutboxRow.org_id, OutboxRow.receiver, OutboxRow.body)
+            .where(OutboxRow.receiver.in_(sorted(receivers)), OutboxRow.sent_at.is_(None))
+            .order_by(OutboxRow.created_at, OutboxRow.seq, OutboxRow.org_id)
+            .limit(limit)
+        ).all()
+        return [WaitingMessage(*row) for row in rows]
+
+    def mark_sent(self, sender: str, message_ids: Sequence[str], at: datetime) -> int:
+        """Mark `sender`'s messages sent at `at` (those not marked yet); return how many were."""
+        if not message_ids:
+            return 0
+        result = self._session.execute(
+            update(OutboxRow)
+            .where(
+                OutboxRow.org_id == sender,
+                OutboxRow.message_id.in_(list(message_ids)),
+                OutboxRow.sent_at.is_(None),
+            )
+            .values(sent_at=at)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
