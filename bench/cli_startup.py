@@ -138,7 +138,8 @@ def main() -> None:
             "scipy": version("scipy"),
             "pydantic": version("pydantic"),
         },
-        "command": kervan_command(),
+        # The command as a reader would type it, not this machine's path to it.
+        "command": [Path(part).name for part in kervan_command()],
         "rounds": args.rounds,
         "targets_s": TARGETS_S,
         "meets_targets": all(cached[name]["meets_target"] for name in TARGETS_S),
