@@ -125,10 +125,6 @@ class CustomsOffices:
             raise CustomsRouteError(f"no customs office clears cargo at node {node_id}")
         return office
 
-    def in_country(self, country: str) -> list[CustomsOffice]:
-        """The offices of one country, by code."""
-        return sorted((o for o in self if o.country == country), key=lambda o: o.code)
-
     def for_crossing(self, crossing_id: str) -> tuple[CustomsOffice, CustomsOffice]:
         """The two offices facing each other at a crossing, in the crossing's country order."""
         crossing = self.network.crossings[crossing_id]

@@ -205,9 +205,6 @@ class RuleSet(_Strict):
         """US dollars per unit of `currency`, if the rules hold a rate."""
         return next((r.usd for r in self.currency_rate if r.code == currency), None)
 
-    def source_named(self, source_id: str) -> Source:
-        return next(s for s in self.source if s.id == source_id)
-
 
 # -- loading ------------------------------------------------------------------------------------
 

@@ -191,33 +191,3 @@ class AllInOne:
         """Stop every node's loops."""
         for node in self.nodes.values():
             await node.stop()
-
-
-def all_in_one(
-    authorities: Sequence[str],
-    *,
-    sessions: sessionmaker[Session],
-    signers: Mapping[str, Signer],
-    trust: TrustList,
-    broker: Broker,
-    handlers: Mapping[str, Handler] | None = None,
-    clock: Clock = utc_now,
-) -> AllInOne:
-    """Nodes for `authorities` sharing one store (`sessions`), one trust list and one broker;
-    each authority signs with `signers[authority]` and applies with `handlers[authority]`
-    (default: `record_only`)."""
-    chosen = handlers or {}
-    return AllInOne(
-        [
-            Node(
-                code,
-                sessions=sessions,
-                signer=signers[code],
-                trust=trust,
-                broker=broker,
-                handler=chosen.get(code, record_only),
-                clock=clock,
-            )
-            for code in authorities
-        ]
-    )
