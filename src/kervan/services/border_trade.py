@@ -46,7 +46,7 @@ from kervan.services.border_node import (
 )
 from kervan.services.customs import declaration as declaration_content
 from kervan.services.node import NodeContext
-from kervan.services.shipments import EventRequest, party_of, plan_of, record_event
+from kervan.services.shipments import EventRequest, add_event, party_of, plan_of
 from kervan.shipments.booking import Cargo
 from kervan.shipments.events import EventType
 from kervan.signatures.canonical import JsonValue, canonical_json
@@ -54,7 +54,9 @@ from kervan.signatures.encoding import rfc3339
 from kervan.signatures.jws import sign_detached
 from kervan.signatures.keys import Signer
 from kervan.store.repositories.documents import DocumentRepository
-from kervan.store.tables import ShipmentDocumentRow, ShipmentPartyRow, ShipmentRow
+from kervan.store.repositories.shipments import Shipment
+from kervan.store.tables import ShipmentDocumentRow, ShipmentPartyRow
+from kervan.store.uow import UnitOfWork
 
 PERMIT_TYPES = {"bilateral": 1, "transit": 2, "third-country": 3}
 
@@ -122,8 +124,11 @@ class TradeBorderService(BorderService):
     ) -> DeclarationVersion:
         """The carrier takes the cargo over: record it on the shipment, lodge version 1 of the
         pre-arrival declaration and send it to the customs of every country on the route."""
-        record_event(
-            self.ctx, session, carrier, shipment_id, EventRequest(type=EventType.TAKEN_OVER, at=at)
+        add_event(
+            UnitOfWork.joining(session, self.ctx),
+            carrier,
+            shipment_id,
+            EventRequest(type=EventType.TAKEN_OVER, at=at),
         )
         row = self._shipment(session, shipment_id)
         content = declaration_content(self.ctx, session, row, plan_of(row))
@@ -145,7 +150,7 @@ class TradeBorderService(BorderService):
         cargo = Cargo.model_validate_json(row.cargo)
         if not cargo.vehicle_plates:
             raise InvalidRequestError(f"shipment {shipment_id} names no truck for a permit")
-        carrier = party_of(session, self._role(session, row, "road_carrier"))
+        carrier = party_of(UnitOfWork.joining(session), self._role(session, row, "road_carrier"))
         countries = row.countries.split()
         repository = DocumentRepository(session)
         links = session.scalars(
@@ -204,8 +209,8 @@ class TradeBorderService(BorderService):
         ).one_or_none()
         if link is None:
             raise NotFoundError("e-TIR transport of shipment", shipment_id)
-        chain = party_of(session, self._role(session, row, "guarantee_chain"))
-        holder = party_of(session, self._role(session, row, "road_carrier"))
+        chain = party_of(UnitOfWork.joining(session), self._role(session, row, "guarantee_chain"))
+        holder = party_of(UnitOfWork.joining(session), self._role(session, row, "road_carrier"))
         cargo = Cargo.model_validate_json(row.cargo)
         content = declaration.current.content
         data = advance_tir_data(
@@ -296,13 +301,13 @@ class TradeBorderService(BorderService):
             self.send(session, receiver, MessageType.PRE_ARRIVAL, payload)
         return version
 
-    def _shipment(self, session: Session, shipment_id: str) -> ShipmentRow:
-        row = session.scalars(select(ShipmentRow).where(ShipmentRow.id == shipment_id)).first()
+    def _shipment(self, session: Session, shipment_id: str) -> Shipment:
+        row = UnitOfWork.joining(session).shipments.find(shipment_id)
         if row is None:
             raise NotFoundError("shipment", shipment_id)
         return row
 
-    def _role(self, session: Session, row: ShipmentRow, role: str) -> str:
+    def _role(self, session: Session, row: Shipment, role: str) -> str:
         org_id = session.scalars(
             select(ShipmentPartyRow.party_org_id).where(
                 ShipmentPartyRow.org_id == row.org_id,

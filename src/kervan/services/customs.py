@@ -31,16 +31,18 @@ from kervan.services.node import NodeContext
 from kervan.services.shipments import (
     EventRequest,
     access,
+    add_event,
     events_of,
     list_visible,
     party_of,
     plan_of,
-    record_event,
 )
 from kervan.shipments.booking import Cargo
 from kervan.shipments.events import EventType, ShipmentEvent, timeline
 from kervan.store.repositories.organisations import OrganisationKind
-from kervan.store.tables import ShipmentDocumentRow, ShipmentPartyRow, ShipmentRow
+from kervan.store.repositories.shipments import Shipment
+from kervan.store.tables import ShipmentDocumentRow, ShipmentPartyRow
+from kervan.store.uow import UnitOfWork
 
 
 class Reason(BaseModel):
@@ -101,7 +103,7 @@ def _require_customs(caller: Caller) -> None:
 
 
 def declaration(
-    ctx: NodeContext, session: Session, row: ShipmentRow, plan: Plan
+    ctx: NodeContext, session: Session, row: Shipment, plan: Plan
 ) -> DeclarationContent:
     """The pre-arrival declaration assembled from the shipment, its cargo and its documents."""
     cargo = Cargo.model_validate_json(row.cargo)
@@ -114,7 +116,7 @@ def declaration(
         )
     }
     carrier = roles.get("road_carrier") or roles.get("rail_carrier") or row.org_id
-    events = events_of(session, row)
+    events = events_of(UnitOfWork.joining(session), row)
     departed = next((e.at for e in events if e.type is EventType.TAKEN_OVER), row.created_at)
     documents = session.scalars(
         select(ShipmentDocumentRow).where(
@@ -129,10 +131,10 @@ def declaration(
     }
     return DeclarationContent(
         shipment=row.id,
-        declarant=party_of(session, row.org_id),
-        consignor=party_of(session, row.org_id),
-        consignee=party_of(session, roles["consignee"]),
-        carrier=party_of(session, carrier),
+        declarant=party_of(UnitOfWork.joining(session), row.org_id),
+        consignor=party_of(UnitOfWork.joining(session), row.org_id),
+        consignee=party_of(UnitOfWork.joining(session), roles["consignee"]),
+        carrier=party_of(UnitOfWork.joining(session), carrier),
         goods=cargo.goods,
         transport=TransportMeans(
             mode=plan.legs[0].mode,
@@ -180,14 +182,16 @@ def _controls(events: list[ShipmentEvent], plan: Plan, shipment_id: str) -> list
 def lane_decision(
     ctx: NodeContext,
     session: Session,
-    row: ShipmentRow,
+    row: Shipment,
     country: str,
     seals_now: tuple[Seal, ...] | None = None,
 ) -> LaneDecision:
     """The lane `country` gives the shipment now, with reasons and recognised controls."""
     plan = plan_of(row)
     content = declaration(ctx, session, row, plan)
-    return _decide(ctx, row.id, plan, content, events_of(session, row), country, seals_now)
+    return _decide(
+        ctx, row.id, plan, content, events_of(UnitOfWork.joining(session), row), country, seals_now
+    )
 
 
 def _decide(
@@ -216,10 +220,10 @@ def _decide(
 
 
 def _item(
-    ctx: NodeContext, session: Session, row: ShipmentRow, leg: int, arrived: datetime | None
+    ctx: NodeContext, session: Session, row: Shipment, leg: int, arrived: datetime | None
 ) -> WorkItem:
     plan = plan_of(row)
-    events = events_of(session, row)
+    events = events_of(UnitOfWork.joining(session), row)
     content = declaration(ctx, session, row, plan)
     decision = _decide(ctx, row.id, plan, content, events, plan.legs[leg].to_country)
     cargo = Cargo.model_validate_json(row.cargo)
@@ -248,12 +252,12 @@ def work_list(
 ) -> WorkList:
     """What is coming to the caller's country (pre-arrival) and what is at its border now."""
     _require_customs(caller)
-    rows, _ = list_visible(session, caller, 0, 500)
+    rows, _ = list_visible(UnitOfWork.joining(session), caller, 0, 500)
     arriving: list[WorkItem] = []
     at_border: list[WorkItem] = []
     for row in rows:
         plan = plan_of(row)
-        events = events_of(session, row)
+        events = events_of(UnitOfWork.joining(session), row)
         released = {e.leg_index for e in events if e.type is EventType.BORDER_RELEASE}
         arrivals = {e.leg_index: e.at for e in events if e.type is EventType.BORDER_ARRIVAL}
         for leg in plan.legs:
@@ -278,7 +282,7 @@ def release(
     inspection that was not done, or found a discrepancy.
     """
     _require_customs(caller)
-    row = access(session, caller, shipment_id).row
+    row = access(UnitOfWork.joining(session), caller, shipment_id).row
     plan = plan_of(row)
     if (
         not 0 <= body.leg_index < len(plan.legs)
@@ -313,9 +317,8 @@ def release(
     }
     if body.inspection is not None:
         details["inspection"] = body.inspection.value
-    record_event(
-        ctx,
-        session,
+    add_event(
+        UnitOfWork.joining(session, ctx),
         caller,
         shipment_id,
         EventRequest(

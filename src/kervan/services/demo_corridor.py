@@ -15,18 +15,31 @@ from sqlalchemy.orm import Session, sessionmaker
 from kervan.customs.recognition import InspectionResult
 from kervan.documents.goods import SealCondition
 from kervan.network.model import CargoUnit, Mode
-from kervan.services.access import KIND_SCOPES, Caller, create_user
+from kervan.services.access import KIND_SCOPES, Caller, NewPerson, create_user, node_operator
+from kervan.services.booking import book_shipment
 from kervan.services.customs import ReleaseRequest, SealFound, release
-from kervan.services.documents import SignRequest, open_drafts, sign_step
+from kervan.services.documents import SignRequest, SignStep, shipment_documents, sign_step
 from kervan.services.node import NodeContext, register_organisation
 from kervan.services.planning import RouteQuery, plan_routes
-from kervan.services.shipments import BookingRequest, EventRequest, create_shipment, record_event
+from kervan.services.shipments import (
+    BookingRequest,
+    EventRequest,
+    RecordEvent,
+    ShipmentRef,
+    ShipmentView,
+    record_event,
+)
 from kervan.shipments.booking import Cargo
 from kervan.shipments.events import EventType
 from kervan.store.db import unit_of_work
 from kervan.store.keyfiles import KeyFileStore
-from kervan.store.repositories.organisations import Organisation, OrganisationKind
-from kervan.store.tables import OrganisationAddressRow, OrganisationRow, ShipmentRow
+from kervan.store.repositories.organisations import (
+    Organisation,
+    OrganisationKind,
+    OrganisationRepository,
+)
+from kervan.store.tables import OrganisationAddressRow
+from kervan.store.uow import UnitOfWork
 
 K = OrganisationKind
 # id, name, country, kind, street, city
@@ -132,21 +145,20 @@ def register_corridor(sessions: sessionmaker[Session], keys: KeyFileStore) -> No
 
 def caller_for(session: Session, org_id: str) -> Caller:
     """The organisation acting with every scope its kind allows (for seeding, not for requests)."""
-    org = session.get(OrganisationRow, org_id)
+    org = OrganisationRepository(session).find(org_id)
     assert org is not None
-    kind = OrganisationKind(org.kind)
-    return Caller(org_id, kind, org.country, KIND_SCOPES[kind], f"demo:{org_id}")
+    return Caller(org_id, org.kind, org.country, KIND_SCOPES[org.kind], f"demo:{org_id}")
 
 
 def create_people(sessions: sessionmaker[Session]) -> dict[str, str]:
     """One person per organisation (username = organisation id) with a fresh random password."""
-    at = datetime.now(UTC)
     passwords: dict[str, str] = {}
-    with unit_of_work(sessions) as session:
-        for org_id, name, *_ in CORRIDOR_ORGANISATIONS:
-            password = secrets.token_urlsafe(12)
-            create_user(session, org_id, org_id, password, f"{name} (demo)", at)
-            passwords[org_id] = password
+    seeder = node_operator("demo-seed", "TR")  # the demonstration seeds as the node's operator
+    for org_id, name, *_ in CORRIDOR_ORGANISATIONS:
+        password = secrets.token_urlsafe(12)
+        person = NewPerson(org_id, org_id, password, f"{name} (demo)")
+        create_user(UnitOfWork(sessions), seeder, person)
+        passwords[org_id] = password
     return passwords
 
 
@@ -206,8 +218,8 @@ UZBEK_TRUCK_ROUTE = RouteQuery(
 
 
 def book_uzbek_truck(
-    ctx: NodeContext, session: Session, reference: str, taking_over: date
-) -> tuple[ShipmentRow, list[str]]:
+    ctx: NodeContext, reference: str, taking_over: date
+) -> tuple[ShipmentView, list[str]]:
     """Book raw cotton from Tashkent Cotton to Istanbul Imports on UZ Trucking's truck (the
     best plan of UZBEK_TRUCK_ROUTE) and open its drafts: the shipment and its document ids."""
     plan = plan_routes(ctx.planner, UZBEK_TRUCK_ROUTE)[0]
@@ -221,10 +233,15 @@ def book_uzbek_truck(
         guarantee_chain="uz-tir-association",
         cargo=cargo,
     )
-    row, chosen, parties = create_shipment(
-        ctx, session, caller_for(session, "tashkent-cotton"), body
-    )
-    return row, open_drafts(ctx, session, row, chosen, cargo, parties)
+    shipper = _caller(ctx, "tashkent-cotton")
+    booked = book_shipment(ctx.unit_of_work(), shipper, body)
+    drafts = shipment_documents(ctx.unit_of_work(), shipper, ShipmentRef(booked.id))
+    return booked, [d.id for d in drafts]
+
+
+def _caller(ctx: NodeContext, org_id: str) -> Caller:
+    with UnitOfWork(ctx.sessions, reading=True) as uow:
+        return caller_for(uow.session, org_id)
 
 
 def seed_shipments(ctx: NodeContext, start: datetime) -> list[SeededShipment]:
@@ -239,59 +256,67 @@ def seed_shipments(ctx: NodeContext, start: datetime) -> list[SeededShipment]:
         alternatives=1,
     )
     for stage in ("at the Azerbaijani border", "delivered"):
-        with unit_of_work(ctx.sessions) as session:
-            shipper = caller_for(session, "xian-forwarding")
-            plan = plan_routes(ctx.planner, rail_route)[0]
-            cargo = Cargo.model_validate({**BATTERIES, "date_of_taking_over": start.date()})
-            body = BookingRequest(
-                reference=f"XIA-HAL-{len(seeded) + 1:04d}",
-                route=rail_route,
-                plan_key=plan.plan_key,
-                consignee="istanbul-imports",
-                rail_carrier="ktz-express",
-                cargo=cargo,
+        shipper = _caller(ctx, "xian-forwarding")
+        plan = plan_routes(ctx.planner, rail_route)[0]
+        cargo = Cargo.model_validate({**BATTERIES, "date_of_taking_over": start.date()})
+        body = BookingRequest(
+            reference=f"XIA-HAL-{len(seeded) + 1:04d}",
+            route=rail_route,
+            plan_key=plan.plan_key,
+            consignee="istanbul-imports",
+            rail_carrier="ktz-express",
+            cargo=cargo,
+        )
+        booked = book_shipment(ctx.unit_of_work(), shipper, body)
+        (note,) = [
+            d.id for d in shipment_documents(ctx.unit_of_work(), shipper, ShipmentRef(booked.id))
+        ]
+
+        def sign(caller: Caller, step: str, note: str = note) -> None:
+            sign_step(ctx.unit_of_work(), caller, SignStep(note, SignRequest(step=step)))
+
+        def happened(caller: Caller, event: EventRequest, shipment: str = booked.id) -> None:
+            record_event(ctx.unit_of_work(), caller, RecordEvent(shipment, event))
+
+        sign(shipper, "issue")
+        carrier = _caller(ctx, "ktz-express")
+        sign(carrier, "accept")
+        happened(carrier, EventRequest(type=EventType.TAKEN_OVER, at=start))
+        sign(carrier, "depart")
+        at = start
+        borders = [leg for leg in plan.legs if leg.border is not None]
+        crossed = borders[:1] if stage != "delivered" else borders
+        seals = [SealFound(number="CN2026118", condition=SealCondition.INTACT)]
+        for leg in crossed:
+            officer = _caller(ctx, f"{leg.to_country.lower()}-customs")
+            at += timedelta(hours=leg.hours_p50)
+            happened(
+                officer, EventRequest(type=EventType.BORDER_ARRIVAL, at=at, leg_index=leg.index)
             )
-            row, plan, parties = create_shipment(ctx, session, shipper, body)
-            (note,) = open_drafts(ctx, session, row, plan, cargo, parties)
-            sign_step(ctx, session, shipper, note, SignRequest(step="issue"))
-            carrier = caller_for(session, "ktz-express")
-            sign_step(ctx, session, carrier, note, SignRequest(step="accept"))
-            event = EventRequest(type=EventType.TAKEN_OVER, at=start)
-            record_event(ctx, session, carrier, row.id, event)
-            sign_step(ctx, session, carrier, note, SignRequest(step="depart"))
-            at = start
-            borders = [leg for leg in plan.legs if leg.border is not None]
-            crossed = borders[:1] if stage != "delivered" else borders
-            seals = [SealFound(number="CN2026118", condition=SealCondition.INTACT)]
-            for leg in crossed:
-                officer = caller_for(session, f"{leg.to_country.lower()}-customs")
-                at += timedelta(hours=leg.hours_p50)
-                arrival = EventRequest(type=EventType.BORDER_ARRIVAL, at=at, leg_index=leg.index)
-                record_event(ctx, session, officer, row.id, arrival)
-                at += timedelta(hours=leg.border.dwell_hours_p50 if leg.border else 1.0)
-                check = ReleaseRequest(
-                    leg_index=leg.index,
-                    at=at,
-                    documentary_check_passed=True,
-                    inspection=InspectionResult.CONFORM,
-                    seals=seals,
-                )
-                release(ctx, session, officer, row.id, check)
-            if stage == "delivered":
-                consignee = caller_for(session, "istanbul-imports")
-                done = EventRequest(type=EventType.DELIVERED, at=at + timedelta(hours=30))
-                record_event(ctx, session, consignee, row.id, done)
-                sign_step(ctx, session, consignee, note, SignRequest(step="deliver"))
-            else:
-                nxt = borders[1]
-                officer = caller_for(session, f"{nxt.to_country.lower()}-customs")
-                at += timedelta(hours=nxt.hours_p50)
-                arrival = EventRequest(type=EventType.BORDER_ARRIVAL, at=at, leg_index=nxt.index)
-                record_event(ctx, session, officer, row.id, arrival)
-            seeded.append(
-                SeededShipment(row.id, "container Xi'an -> Halkali by rail and ferry", stage)
+            at += timedelta(hours=leg.border.dwell_hours_p50 if leg.border else 1.0)
+            check = ReleaseRequest(
+                leg_index=leg.index,
+                at=at,
+                documentary_check_passed=True,
+                inspection=InspectionResult.CONFORM,
+                seals=seals,
             )
-    with unit_of_work(ctx.sessions) as session:
-        row, _ = book_uzbek_truck(ctx, session, "TAS-IST-0042", start.date())
-        seeded.append(SeededShipment(row.id, "Uzbek truck Tashkent -> Istanbul", "booked"))
+            with unit_of_work(ctx.sessions) as session:
+                release(ctx, session, officer, booked.id, check)
+        if stage == "delivered":
+            consignee = _caller(ctx, "istanbul-imports")
+            happened(consignee, EventRequest(type=EventType.DELIVERED, at=at + timedelta(hours=30)))
+            sign(consignee, "deliver")
+        else:
+            nxt = borders[1]
+            officer = _caller(ctx, f"{nxt.to_country.lower()}-customs")
+            at += timedelta(hours=nxt.hours_p50)
+            happened(
+                officer, EventRequest(type=EventType.BORDER_ARRIVAL, at=at, leg_index=nxt.index)
+            )
+        seeded.append(
+            SeededShipment(booked.id, "container Xi'an -> Halkali by rail and ferry", stage)
+        )
+    truck, _ = book_uzbek_truck(ctx, "TAS-IST-0042", start.date())
+    seeded.append(SeededShipment(truck.id, "Uzbek truck Tashkent -> Istanbul", "booked"))
     return seeded

@@ -11,20 +11,41 @@ command and call one use case; they never open a transaction themselves.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+import dataclasses
+from contextlib import AbstractContextManager, nullcontext
+from datetime import UTC, datetime
 from functools import cached_property
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from kervan.store.db import read_only, unit_of_work
+from kervan.store.repositories.credentials import CredentialRepository
 from kervan.store.repositories.documents import DocumentRepository
-from kervan.store.repositories.idempotency import IdempotencyRepository
-from kervan.store.repositories.ledger import TreeHeadRepository
+from kervan.store.repositories.idempotency import IdempotencyRepository, StoredResponse
+from kervan.store.repositories.ledger import SqlLedgerStore, TreeHeadRepository
 from kervan.store.repositories.organisations import OrganisationRepository
 from kervan.store.repositories.permits import PermitRepository
+from kervan.store.repositories.shipment_documents import ShipmentDocumentRepository
+from kervan.store.repositories.shipments import ShipmentRepository
 from kervan.store.repositories.signing_keys import SigningKeyRepository
+
+if TYPE_CHECKING:
+    from kervan.services.node import NodeContext
+
+
+@dataclasses.dataclass(slots=True)
+class AnswerOnce:
+    """A request carrying an Idempotency-Key: its key, the digest of what was asked and the
+    status its answer gets. The use case looks the key up in its own transaction and remembers
+    its answer there (services.idempotency); `replayed` is the stored answer when the key had
+    been answered before (the use case did nothing else)."""
+
+    key: str
+    request_digest: str
+    status_code: int
+    replayed: StoredResponse | None = None
 
 
 class UnitOfWork:
@@ -34,17 +55,51 @@ class UnitOfWork:
     rolls it back when the block raises. A unit of work is entered once.
     """
 
-    def __init__(self, sessions: sessionmaker[Session], *, reading: bool = False) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        reading: bool = False,
+        node: NodeContext | None = None,
+        once: AnswerOnce | None = None,
+    ) -> None:
         self._sessions = sessions
         self._reading = reading
         self._opened: AbstractContextManager[Session] | None = None
         self._session: Session | None = None
+        self._node = node
+        self.once = once
+        self._joined: Session | None = None
+
+    @classmethod
+    def joining(cls, session: Session, node: NodeContext | None = None) -> Self:
+        """A unit of work over a transaction that is open already (code still handed a
+        session, until it builds its own unit of work): entering it joins that transaction,
+        leaving it neither commits nor rolls back."""
+        bind = session.get_bind()
+        uow = cls(sessionmaker(bind=bind), node=node)
+        uow._joined = session
+        uow._session = session
+        return uow
 
     def __enter__(self) -> Self:
         if self._opened is not None:
             raise RuntimeError("a unit of work is entered once")
-        self._opened = read_only(self._sessions) if self._reading else unit_of_work(self._sessions)
+        if self._joined is not None:
+            self._opened = nullcontext(self._joined)
+        elif self._reading:
+            self._opened = read_only(self._sessions)
+        else:
+            self._opened = unit_of_work(self._sessions)
         self._session = self._opened.__enter__()
+        return self
+
+    def for_reading(self) -> Self:
+        """This unit of work as a read-only snapshot (a use case that only reads says so before
+        it opens it: no write lock, no BEGIN and COMMIT round trips on PostgreSQL)."""
+        if self._opened is not None:
+            raise RuntimeError("a unit of work is made read-only before it is entered")
+        self._reading = True
         return self
 
     def __exit__(
@@ -54,7 +109,7 @@ class UnitOfWork:
         trace: TracebackType | None,
     ) -> None:
         opened, self._opened = self._opened, None
-        self._session = None
+        self._session = self._joined
         if opened is not None:
             opened.__exit__(kind, error, trace)
 
@@ -68,6 +123,18 @@ class UnitOfWork:
     @property
     def reading(self) -> bool:
         return self._reading
+
+    @property
+    def node(self) -> NodeContext:
+        """The node the use case runs on (clock, network and planner, keys, ledger)."""
+        if self._node is None:
+            raise RuntimeError("this unit of work was built without its node")
+        return self._node
+
+    def clock(self) -> datetime:
+        """Now, by the node's clock (the wall clock in UTC for a unit of work without a node:
+        an administrator's command line)."""
+        return self._node.clock() if self._node is not None else datetime.now(UTC)
 
     @cached_property
     def organisations(self) -> OrganisationRepository:
@@ -89,6 +156,22 @@ class UnitOfWork:
     def tree_heads(self) -> TreeHeadRepository:
         return TreeHeadRepository(self.session)
 
+    def ledger_store(self, org_id: str) -> SqlLedgerStore:
+        """The node's ledger entries, read (and appended) as `org_id`'s."""
+        return SqlLedgerStore(self.session, org_id=org_id)
+
     @cached_property
     def idempotency(self) -> IdempotencyRepository:
         return IdempotencyRepository(self.session)
+
+    @cached_property
+    def shipments(self) -> ShipmentRepository:
+        return ShipmentRepository(self.session)
+
+    @cached_property
+    def shipment_documents(self) -> ShipmentDocumentRepository:
+        return ShipmentDocumentRepository(self.session)
+
+    @cached_property
+    def credentials(self) -> CredentialRepository:
+        return CredentialRepository(self.session)

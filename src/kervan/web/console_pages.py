@@ -18,19 +18,22 @@ from kervan.documents.goods import SealCondition
 from kervan.errors import KervanError
 from kervan.services.access import Scope
 from kervan.services.customs import ReleaseRequest, SealFound, release, work_list
-from kervan.services.permits import check_qr
-from kervan.services.shipments import EventRequest, record_event
-from kervan.services.tir import tir_view
+from kervan.services.permits import QrScan, check_qr
+from kervan.services.shipments import EventRequest, RecordEvent, record_event
+from kervan.services.tir import TirRef, tir_view
 from kervan.shipments.events import EventType
 from kervan.store.repositories.organisations import OrganisationKind
+from kervan.store.uow import UnitOfWork
 from kervan.web.common import (
     CSRF_FIELD,
     Flash,
     check_csrf,
     node_of,
+    person,
     redirect_with,
     render,
     signed_in,
+    uow_of,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -67,14 +70,14 @@ def console_page(
         permit_error: str | None = None
         if qr.strip():
             try:
-                permit = check_qr(session, qr.strip(), ctx.clock())
+                permit = check_qr(UnitOfWork.joining(session, ctx), QrScan(qr.strip()))
             except KervanError as exc:
                 permit_error = exc.message
         transport: Any = None
         tir_error: str | None = None
         if tir.strip():
             try:
-                transport = tir_view(session, caller, tir.strip())
+                transport = tir_view(UnitOfWork.joining(session, ctx), caller, TirRef(tir.strip()))
             except KervanError as exc:
                 tir_error = exc.message
     context = {
@@ -116,8 +119,8 @@ async def record_arrival(request: Request) -> Response:
     except (ValueError, ValidationError) as exc:
         return redirect_with(request, back, Flash(False, "action.refused", str(exc)))
     try:
-        with signed_in(request) as (session, caller):
-            record_event(node_of(request), session, caller, shipment_id, body)
+        caller = person(request).caller
+        record_event(uow_of(request), caller, RecordEvent(shipment_id, body))
     except KervanError as exc:
         return redirect_with(request, back, Flash(False, "action.refused", exc.message))
     return redirect_with(request, back, Flash(True, "console.arrived", shipment_id))
