@@ -28,11 +28,11 @@ from kervan.errors import IllegalTransitionError, NotFoundError, PermitRefusedEr
 from kervan.network.dataset import load_network
 from kervan.network.model import Mode, Network
 from kervan.routing.planner import Planner
+from kervan.services.booking import book_shipment
 from kervan.services.border_permits import PermitAuthorityService
 from kervan.services.demo_corridor import BATTERIES, COTTON, UZBEK_TRUCK_ROUTE, caller_for
-from kervan.services.documents import open_drafts
 from kervan.services.planning import RouteQuery, plan_routes
-from kervan.services.shipments import BookingRequest, create_shipment
+from kervan.services.shipments import BookingRequest
 from kervan.shipments.booking import Cargo
 from kervan.store.db import unit_of_work
 from tests.databases import BACKENDS
@@ -77,19 +77,18 @@ def book(
 ) -> str:
     """Book a shipment on the trade node with its drafts (e-Permit and e-TIR requests)."""
     ctx = corridor.ctx
+    plan = plan_routes(ctx.planner, query)[0]
+    body = BookingRequest(
+        reference=reference,
+        route=query,
+        plan_key=plan.plan_key,
+        consignee="istanbul-imports",
+        cargo=Cargo.model_validate({**cargo, "date_of_taking_over": datetime.now(UTC).date()}),
+        **parties,
+    )
     with unit_of_work(ctx.sessions) as session:
-        plan = plan_routes(ctx.planner, query)[0]
-        body = BookingRequest(
-            reference=reference,
-            route=query,
-            plan_key=plan.plan_key,
-            consignee="istanbul-imports",
-            cargo=Cargo.model_validate({**cargo, "date_of_taking_over": datetime.now(UTC).date()}),
-            **parties,
-        )
-        row, plan, booked = create_shipment(ctx, session, caller_for(session, shipper), body)
-        open_drafts(ctx, session, row, plan, body.cargo, booked)
-        return row.id
+        booker = caller_for(session, shipper)
+    return book_shipment(ctx.unit_of_work(), booker, body).id
 
 
 def record(corridor: Corridor, country: str, shipment: str) -> BorderCrossingRecord:

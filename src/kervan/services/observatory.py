@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Literal
 from kervan.observatory.events import CorridorEvent
 from kervan.observatory.events import EventType as CorridorEventType
 from kervan.observatory.kpis import (
-    BaselineRow,
+    BaselineRow as Baseline,
+)
+from kervan.observatory.kpis import (
     CorridorKpis,
     compare_with_published,
     compute_kpis,
@@ -90,7 +92,7 @@ def corridor_events(uow: UnitOfWork) -> Iterator[CorridorEvent]:
 
 def corridor_kpis(
     uow: UnitOfWork, caller: Who, _: None = None
-) -> tuple[CorridorKpis, list[BaselineRow]]:
+) -> tuple[CorridorKpis, list[Baseline]]:
     """The corridor's KPIs from this node's records, beside the published baselines.
     Read-only."""
     with uow.for_reading():

@@ -336,9 +336,7 @@ def shipment_summaries(uow: UnitOfWork, caller: Who, command: PageRequest) -> Su
     """The shipments the caller may see, newest first, one page of them in brief (no plan,
     parties or events: a list page). Read-only."""
     with uow.for_reading():
-        shipments, total = list_visible(
-            uow, identify(uow, caller), command.offset, command.limit
-        )
+        shipments, total = list_visible(uow, identify(uow, caller), command.offset, command.limit)
         items = [
             ShipmentSummary(
                 id=s.id,

@@ -7,6 +7,17 @@ command and call one use case; they never open a transaction themselves.
 
     with UnitOfWork(sessions) as uow:
         document = uow.documents.get(org_ids, document_id)
+
+Every use case has the shape `use_case(uow, caller, command)`:
+- `uow` is built by the adapter (`NodeContext.unit_of_work()`) and entered by the use case
+  (`with uow:`, or `with uow.for_reading():` for a read-only snapshot). It carries the node
+  (`uow.node`: clock, network and planner, keys, ledger) and, for a request that sent an
+  Idempotency-Key, `uow.once`: the use case answers it in its own transaction
+  (services.idempotency), so the remembered answer commits with the writes or not at all.
+- `caller` is a services.access.Caller already known (command line, tests, a web page that
+  identified its person) or the request's Credentials, which the use case checks inside its
+  own transaction (services.access.identify): no second transaction, no extra round trip.
+- `command` is what the adapter parsed: a pydantic model or a small frozen dataclass.
 """
 
 from __future__ import annotations
