@@ -1,7 +1,7 @@
 """Idempotency-Key: the answer is remembered in the use case's own transaction, on SQLite and
-PostgreSQL. A repeated key replays the first answer (the step is not signed twice), a key reused
-for another request is refused (422), and a request that failed is not remembered: its rollback takes
-the remembered answer with it, so the same key runs again once the step is allowed."""
+PostgreSQL. A repeated key replays the first answer (the step is not signed twice), a key
+reused for another request is refused (422), and a request that failed is not remembered: its
+rollback takes the remembered answer with it, so the same key runs again once allowed."""
 
 from __future__ import annotations
 

@@ -68,7 +68,8 @@ def created(uow: UnitOfWork, answer: Any, status_code: int = 201) -> Response:
     as a replay, when the request repeated an Idempotency-Key."""
     once = uow.once
     if once is None:
-        # No key, nothing remembered: the answer is serialised once, straight to bytes.
+        # No key, nothing remembered: the answer is serialised once, straight to bytes
+        # (bench/api.py, 5463ee8: no model_dump + json.dumps, no digest nothing would store).
         if isinstance(answer, BaseModel):
             return json_answer(answer, status_code)
         return JSONResponse(jsonable_encoder(answer), status_code=status_code)

@@ -107,7 +107,8 @@ class UnitOfWork:
 
     def for_reading(self) -> Self:
         """This unit of work as a read-only snapshot (a use case that only reads says so before
-        it opens it: no write lock, no BEGIN and COMMIT round trips on PostgreSQL)."""
+        it opens it: no write lock, no BEGIN and COMMIT round trips on PostgreSQL; bench/api.py:
+        verify 922-942/s vs 781-859/s)."""
         if self._opened is not None:
             raise RuntimeError("a unit of work is made read-only before it is entered")
         self._reading = True
