@@ -1,4 +1,5 @@
-"""Shipments as use cases: book from a plan, see (only what you may), record what happens.
+"""Shipments as use cases: see (only what you may), record what happens, follow the timeline
+(booking, which also opens the documents, is services.booking's).
 
 Who sees a shipment: the organisation that booked it and every organisation taking part in it
 (consignee, carriers, guarantee chain) see all of it; a customs authority sees it once the cargo
