@@ -47,7 +47,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,7 @@ from sqlalchemy.pool import NullPool
 
 from kervan.network.dataset import load_network
 from kervan.routing.planner import Planner
-from kervan.services.access import create_client
+from kervan.services.access import NewCredential, create_client, node_operator
 from kervan.services.demo_corridor import book_uzbek_truck, register_corridor
 from kervan.services.node import NodeContext, ensure_node_organisation
 from kervan.settings import Settings
@@ -132,16 +132,15 @@ def seed(
         ensure_node_organisation(session, keys, settings)
     ecmrs: list[str] = []
     for number in range(shipments):
-        with unit_of_work(sessions) as session:
-            _, ids = book_uzbek_truck(ctx, session, f"BENCH-{number:05d}", date(2026, 11, 24))
-            ecmrs.append(next(i for i in ids if "-ECMR-" in i))
+        _, ids = book_uzbek_truck(ctx, f"BENCH-{number:05d}", date(2026, 11, 24))
+        ecmrs.append(next(i for i in ids if "-ECMR-" in i))
     credentials: dict[str, list[tuple[str, str]]] = {}
-    with unit_of_work(sessions) as session:
-        issued = [
-            create_client(session, "tashkent-cotton", datetime.now(UTC))
-            for _ in range(CLIENTS_PER_ORG)
-        ]
-        credentials["tashkent-cotton"] = [(i.identifier, i.secret) for i in issued]
+    operator = node_operator(settings.node_id, settings.node_country)
+    issued = [
+        create_client(ctx.unit_of_work(), operator, NewCredential("tashkent-cotton"))
+        for _ in range(CLIENTS_PER_ORG)
+    ]
+    credentials["tashkent-cotton"] = [(i.identifier, i.secret) for i in issued]
     if engine.dialect.name == "postgresql":
         # Statistics for the tables just loaded, as autovacuum gathers them within a minute
         # of a bulk load on a running node: without them the planner guesses every table

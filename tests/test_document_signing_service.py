@@ -9,13 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from kervan.ledger.evidence import EvidenceBundle
 from kervan.services.demo_corridor import book_uzbek_truck, caller_for, register_corridor
 from kervan.services.documents import (
+    DocumentRef,
     SignRequest,
+    SignStep,
     document_view,
-    evidence_parts,
+    evidence,
     sign_step,
-    trust_list_jwks,
+    trust_list,
 )
 from kervan.services.node import NodeContext
 from kervan.signatures.jws import verify
@@ -42,15 +45,13 @@ def test_steps_are_signed_with_the_current_key_and_read_back_in_order(
 
 def signs_with_current_keys(ctx: NodeContext) -> None:
     register_corridor(ctx.sessions, ctx.keys)
-    with unit_of_work(ctx.sessions) as session:
-        _, ids = book_uzbek_truck(ctx, session, "SIGN-KEYS-1", date(2026, 11, 24))
+    _, ids = book_uzbek_truck(ctx, "SIGN-KEYS-1", date(2026, 11, 24))
     ecmr = next(i for i in ids if "-ECMR-" in i)
     with unit_of_work(ctx.sessions) as session:
         shipper = caller_for(session, SHIPPER)
         carrier = caller_for(session, "uz-trucking")
         first_kid = SigningKeyRepository(session).keys_of(SHIPPER, org_ids=[SHIPPER])[-1].kid
-    with unit_of_work(ctx.sessions) as session:
-        issued = sign_step(ctx, session, shipper, ecmr, SignRequest(step="issue"))
+    issued = sign_step(ctx.unit_of_work(), shipper, SignStep(ecmr, SignRequest(step="issue")))
     assert [(s.party, s.role, s.kid) for s in issued.signatures] == [
         (SHIPPER, "consignor", first_kid)
     ]
@@ -64,12 +65,9 @@ def signs_with_current_keys(ctx: NodeContext) -> None:
             SHIPPER, rotated.public_jwk(), at=at, org_ids=[SHIPPER]
         )
     time.sleep(max(0.0, (at - datetime.now(UTC)).total_seconds()) + 0.01)
-    with unit_of_work(ctx.sessions) as session:
-        shipper_signed = sign_step(
-            ctx, session, shipper, ecmr, SignRequest(step="sign_taking_over")
-        )
-    with unit_of_work(ctx.sessions) as session:
-        taken = sign_step(ctx, session, carrier, ecmr, SignRequest(step="sign_taking_over"))
+    taking_over = SignStep(ecmr, SignRequest(step="sign_taking_over"))
+    shipper_signed = sign_step(ctx.unit_of_work(), shipper, taking_over)
+    taken = sign_step(ctx.unit_of_work(), carrier, taking_over)
     expected = [
         (SHIPPER, "consignor", first_kid),
         (SHIPPER, "consignor", rotated.kid),
@@ -80,10 +78,9 @@ def signs_with_current_keys(ctx: NodeContext) -> None:
     assert taken.state == "taken_over"
 
     # Read back by another party, and as evidence: the same signatures in the same order.
-    with unit_of_work(ctx.sessions) as session:
-        seen = document_view(session, carrier, ecmr)
-        parts = evidence_parts(session, shipper, ecmr)
-        trust = TrustList.from_jwks(trust_list_jwks(session))
+    seen = document_view(ctx.unit_of_work(), carrier, DocumentRef(ecmr))
+    bundle = EvidenceBundle.from_json(evidence(ctx.unit_of_work(), shipper, DocumentRef(ecmr)))
+    trust = TrustList.from_jwks(trust_list(ctx.unit_of_work()))
     assert seen.signatures == taken.signatures
     assert seen.state == taken.state
-    assert [v.kid for v in verify(parts.jws, trust)] == [e[2] for e in expected]
+    assert [v.kid for v in verify(bundle.jws, trust)] == [e[2] for e in expected]

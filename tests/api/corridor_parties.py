@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from kervan.services.access import create_client
+from kervan.services.access import NewCredential, create_client, node_operator
 from kervan.services.demo_corridor import CORRIDOR_ORGANISATIONS, register_corridor
-from kervan.store.db import unit_of_work
+from kervan.store.uow import UnitOfWork
 
 __all__ = [
     "CORRIDOR_ORGANISATIONS",
@@ -43,11 +42,11 @@ class Tokens:
 
 def tokens_for(client: TestClient, sessions: sessionmaker[Session]) -> Tokens:
     headers: dict[str, dict[str, str]] = {}
-    with unit_of_work(sessions) as session:
-        issued = {
-            org_id: create_client(session, org_id, datetime.now(UTC))
-            for org_id, *_ in CORRIDOR_ORGANISATIONS
-        }
+    operator = node_operator("kervan-test", "TR")
+    issued = {
+        org_id: create_client(UnitOfWork(sessions), operator, NewCredential(org_id))
+        for org_id, *_ in CORRIDOR_ORGANISATIONS
+    }
     for org_id, secret in issued.items():
         response = client.post(
             "/v1/oauth/token",

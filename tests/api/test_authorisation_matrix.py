@@ -30,9 +30,17 @@ from joserfc import jwt
 from joserfc.jwk import OctKey
 from sqlalchemy import Engine, inspect, text
 
-from kervan.services.access import KIND_SCOPES, Scope, create_client, revoke_client
-from kervan.store.db import unit_of_work
+from kervan.services.access import (
+    KIND_SCOPES,
+    NewCredential,
+    RevokeCredential,
+    Scope,
+    create_client,
+    node_operator,
+    revoke_client,
+)
 from kervan.store.repositories.organisations import OrganisationKind
+from kervan.store.uow import UnitOfWork
 from tests.api.conftest import CorridorNode
 from tests.api.corridor_parties import CORRIDOR_ORGANISATIONS, UZBEK_TRUCK_TO_ISTANBUL
 from tests.api.test_shipment_flow import CARGO_BATTERIES, CARGO_COTTON, NO_NORTH, plan
@@ -234,8 +242,8 @@ def bad_credentials(node: CorridorNode) -> dict[str, dict[str, str]]:
         return jwt.encode({"alg": "HS256"}, {**base, **claims}, OctKey.import_key(key))
 
     sessions = node.app.state.sessions
-    with unit_of_work(sessions) as session:
-        issued = create_client(session, "xian-forwarding", now)
+    operator = node_operator("kervan-test", "TR")
+    issued = create_client(UnitOfWork(sessions), operator, NewCredential("xian-forwarding"))
     granted = node.client.post(
         "/v1/oauth/token",
         data={
@@ -246,8 +254,9 @@ def bad_credentials(node: CorridorNode) -> dict[str, dict[str, str]]:
     )
     assert granted.status_code == 200, granted.text
     revoked = granted.json()["access_token"]
-    with unit_of_work(sessions) as session:
-        revoke_client(session, "xian-forwarding", issued.identifier, datetime.now(UTC))
+    revoke_client(
+        UnitOfWork(sessions), operator, RevokeCredential("xian-forwarding", issued.identifier)
+    )
     live_sub = f"client:{issued.identifier}"
     return {
         "anonymous": {},

@@ -14,7 +14,6 @@ matrix's to assert exactly.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +31,9 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from kervan.api.app import Limits, create_app
 from kervan.network.model import Network
-from kervan.services.access import create_client
+from kervan.services.access import NewCredential, create_client, node_operator
 from kervan.services.demo_corridor import register_corridor
-from kervan.store.db import unit_of_work
+from kervan.store.uow import UnitOfWork
 from tests.api.conftest import node_settings
 from tests.databases import migrated_database
 
@@ -83,8 +82,11 @@ def fuzz_node(
         app = create_app(node_settings(url, folder), network=shipped_network, limits=limits)
         register_corridor(app.state.sessions, app.state.node.keys)
         with TestClient(app) as client:
-            with unit_of_work(app.state.sessions) as session:
-                issued = create_client(session, "xian-forwarding", datetime.now(UTC))
+            issued = create_client(
+                UnitOfWork(app.state.sessions),
+                node_operator("kervan-test", "TR"),
+                NewCredential("xian-forwarding"),
+            )
             token = client.post(
                 "/v1/oauth/token",
                 data={

@@ -23,13 +23,14 @@ from kervan.exchange.outbox import OutgoingMessage, enqueue
 from kervan.network.model import Mode, Network
 from kervan.routing.planner import Planner
 from kervan.services.access import Caller
+from kervan.services.booking import book_shipment
 from kervan.services.customs.delivery import local_delivery
-from kervan.services.customs.release import ReleaseRequest, SealFound, release
+from kervan.services.customs.release import ReleaseCargo, ReleaseRequest, SealFound, release
 from kervan.services.customs.worklist import WorkListQuery, work_list
 from kervan.services.demo_corridor import BATTERIES, caller_for, register_corridor
 from kervan.services.node import NodeContext
 from kervan.services.planning import RouteQuery, plan_routes
-from kervan.services.shipments import BookingRequest, EventRequest, create_shipment, record_event
+from kervan.services.shipments import BookingRequest, EventRequest, RecordEvent, record_event
 from kervan.settings import Settings
 from kervan.shipments.booking import Cargo
 from kervan.shipments.events import EventType
@@ -76,21 +77,19 @@ def node(tmp_path: Path, corridor: Network, corridor_planner: Planner) -> Iterat
 @pytest.fixture
 def booked(node: NodeContext) -> Booked:
     """A container Xi'an -> Halkali, booked and taken over (pre-arrival sent and applied)."""
-    with unit_of_work(node.sessions) as session:
-        plan = plan_routes(node.planner, RAIL)[0]
-        body = BookingRequest(
-            reference="XIA-HAL-MSG",
-            route=RAIL,
-            plan_key=plan.plan_key,
-            consignee="istanbul-imports",
-            rail_carrier="ktz-express",
-            cargo=Cargo.model_validate({**BATTERIES, "date_of_taking_over": T0.date()}),
-        )
-        row, plan, _ = create_shipment(node, session, caller_for(session, "xian-forwarding"), body)
-    with unit_of_work(node.sessions) as session:
-        taken = EventRequest(type=EventType.TAKEN_OVER, at=T0)
-        record_event(node, session, caller_for(session, "ktz-express"), row.id, taken)
-    return Booked(node, row.id, [leg.index for leg in plan.legs if leg.border is not None])
+    plan = plan_routes(node.planner, RAIL)[0]
+    body = BookingRequest(
+        reference="XIA-HAL-MSG",
+        route=RAIL,
+        plan_key=plan.plan_key,
+        consignee="istanbul-imports",
+        rail_carrier="ktz-express",
+        cargo=Cargo.model_validate({**BATTERIES, "date_of_taking_over": T0.date()}),
+    )
+    booked = book_shipment(node.unit_of_work(), officer(node, "xian-forwarding"), body)
+    taken = EventRequest(type=EventType.TAKEN_OVER, at=T0)
+    record_event(node.unit_of_work(), officer(node, "ktz-express"), RecordEvent(booked.id, taken))
+    return Booked(node, booked.id, [leg.index for leg in plan.legs if leg.border is not None])
 
 
 def officer(node: NodeContext, org_id: str) -> Caller:
@@ -134,9 +133,8 @@ def test_a_release_reaches_the_customs_ahead_and_the_trade_sides_timeline(
     node, shipment, kz_leg = booked.ctx, booked.shipment, booked.legs[0]
     kz = officer(node, "kz-customs")
     at = T0 + timedelta(hours=60)
-    with unit_of_work(node.sessions) as session:
-        arrival = EventRequest(type=EventType.BORDER_ARRIVAL, at=at, leg_index=kz_leg)
-        record_event(node, session, kz, shipment, arrival)
+    arrival = EventRequest(type=EventType.BORDER_ARRIVAL, at=at, leg_index=kz_leg)
+    record_event(node.unit_of_work(), kz, RecordEvent(shipment, arrival))
     body = ReleaseRequest(
         leg_index=kz_leg,
         at=at + timedelta(hours=3),
@@ -144,7 +142,7 @@ def test_a_release_reaches_the_customs_ahead_and_the_trade_sides_timeline(
         inspection=InspectionResult.CONFORM,
         seals=[SealFound(number="CN2026118", condition=SealCondition.INTACT)],
     )
-    release(UnitOfWork(node.sessions), kz, shipment, body, node=node)
+    release(node.unit_of_work(), kz, ReleaseCargo(shipment, body))
     with UnitOfWork(node.sessions, reading=True) as uow:
         for org in ("az-customs", "ge-customs", "tr-customs"):
             (control,) = uow.customs.controls(org, shipment)
@@ -165,8 +163,8 @@ def test_a_release_reaches_the_customs_ahead_and_the_trade_sides_timeline(
     assert last.details["seals"] == '{"CN2026118": "intact"}'
     # Released once: a second release is refused, and the work list no longer lists it.
     with pytest.raises(IllegalTransitionError):
-        release(UnitOfWork(node.sessions), kz, shipment, body, node=node)
-    work = work_list(UnitOfWork(node.sessions, reading=True), kz, WorkListQuery(), node=node)
+        release(node.unit_of_work(), kz, ReleaseCargo(shipment, body))
+    work = work_list(node.unit_of_work(), kz, WorkListQuery())
     assert shipment not in [i.shipment_id for i in [*work.arriving, *work.at_border]]
 
 
@@ -227,7 +225,7 @@ def test_only_the_customs_of_the_country_entered_releases(booked: Booked) -> Non
         leg_index=kz_leg, at=T0 + timedelta(hours=60), documentary_check_passed=True
     )
     with pytest.raises(NotFoundError):
-        release(UnitOfWork(node.sessions), officer(node, "az-customs"), shipment, body, node=node)
+        release(node.unit_of_work(), officer(node, "az-customs"), ReleaseCargo(shipment, body))
     # Before the cargo arrived there is nothing to release.
     with pytest.raises(IllegalTransitionError):
-        release(UnitOfWork(node.sessions), officer(node, "kz-customs"), shipment, body, node=node)
+        release(node.unit_of_work(), officer(node, "kz-customs"), ReleaseCargo(shipment, body))

@@ -40,9 +40,10 @@ from kervan.network.dataset import load_network
 from kervan.network.model import Mode, Network
 from kervan.routing.plan import Plan
 from kervan.routing.planner import Planner
+from kervan.services.booking import book_shipment
 from kervan.services.customs.crossing import RecordArrival, record_arrival
 from kervan.services.customs.handlers import message_handler
-from kervan.services.customs.release import ReleaseRequest, SealFound, release
+from kervan.services.customs.release import ReleaseCargo, ReleaseRequest, SealFound, release
 from kervan.services.customs.worklist import WorkItem, WorkList, WorkListQuery, work_list
 from kervan.services.demo_corridor import (
     BATTERIES,
@@ -50,19 +51,19 @@ from kervan.services.demo_corridor import (
     caller_for,
     register_corridor,
 )
-from kervan.services.documents import open_drafts
 from kervan.services.node import NodeContext
 from kervan.services.planning import RouteQuery, plan_routes
 from kervan.services.shipments import (
     BookingRequest,
     EventRequest,
-    create_shipment,
+    RecordEvent,
+    ShipmentRef,
     record_event,
     shipment_timeline,
 )
 from kervan.settings import Settings
 from kervan.shipments.booking import Cargo
-from kervan.shipments.events import EventType
+from kervan.shipments.events import EventType, TimelineEntry
 from kervan.store.db import make_engine, make_session_factory, unit_of_work
 from kervan.store.keyfiles import KeyFileStore
 from kervan.store.repositories.organisations import OrganisationKind
@@ -178,26 +179,26 @@ def corridor(
 def book(c: Corridor, reference: str) -> tuple[str, Plan]:
     """The forwarder books a container Xi'an -> Halkali by rail and ferry, with its drafts."""
     ctx = c.trade
+    plan = plan_routes(ctx.planner, RAIL)[0]
+    body = BookingRequest(
+        reference=reference,
+        route=RAIL,
+        plan_key=plan.plan_key,
+        consignee="istanbul-imports",
+        rail_carrier=CARRIER,
+        cargo=Cargo.model_validate({**BATTERIES, "date_of_taking_over": T0.date()}),
+    )
     with unit_of_work(ctx.sessions) as session:
-        plan = plan_routes(ctx.planner, RAIL)[0]
-        body = BookingRequest(
-            reference=reference,
-            route=RAIL,
-            plan_key=plan.plan_key,
-            consignee="istanbul-imports",
-            rail_carrier=CARRIER,
-            cargo=Cargo.model_validate({**BATTERIES, "date_of_taking_over": T0.date()}),
-        )
-        row, plan, parties = create_shipment(ctx, session, caller_for(session, FORWARDER), body)
-        open_drafts(ctx, session, row, plan, body.cargo, parties)
-        return row.id, plan
+        forwarder = caller_for(session, FORWARDER)
+    booked = book_shipment(ctx.unit_of_work(), forwarder, body)
+    return booked.id, plan_routes(ctx.planner, RAIL)[0]
 
 
 def listed(c: Corridor, country: str) -> WorkList:
     ctx = c.customs[country]
     with unit_of_work(ctx.sessions) as session:
         officer = caller_for(session, CUSTOMS[country])
-    return work_list(UnitOfWork(ctx.sessions, reading=True), officer, WorkListQuery(), node=ctx)
+    return work_list(ctx.unit_of_work(), officer, WorkListQuery())
 
 
 def item(c: Corridor, country: str, shipment: str) -> WorkItem | None:
@@ -218,9 +219,15 @@ def holds_controls(c: Corridor, country: str, shipment: str, count: int) -> bool
     return len(controls_held(c, country, shipment)) >= count
 
 
-def released_on_timeline(c: Corridor, shipment: str, leg: int) -> bool:
+def timeline_of(c: Corridor, shipment: str) -> list[TimelineEntry]:
+    """The shipment's timeline as the forwarder that booked it sees it on the trade node."""
     with unit_of_work(c.trade.sessions) as session:
-        steps = shipment_timeline(session, caller_for(session, FORWARDER), shipment)
+        forwarder = caller_for(session, FORWARDER)
+    return shipment_timeline(c.trade.unit_of_work(), forwarder, ShipmentRef(shipment))
+
+
+def released_on_timeline(c: Corridor, shipment: str, leg: int) -> bool:
+    steps = timeline_of(c, shipment)
     return any(
         s.event is EventType.BORDER_RELEASE and s.leg_index == leg and s.actual_at for s in steps
     )
@@ -231,7 +238,7 @@ def arrive(c: Corridor, country: str, shipment: str, leg: int, at: datetime) -> 
     with unit_of_work(ctx.sessions) as session:
         officer = caller_for(session, CUSTOMS[country])
     command = RecordArrival(shipment, leg, at)
-    return record_arrival(UnitOfWork(ctx.sessions), officer, command, node=ctx)
+    return record_arrival(ctx.unit_of_work(), officer, command)
 
 
 def release_at(
@@ -253,7 +260,7 @@ def release_at(
         inspection=inspection,
         seals=[SealFound(number=SEAL, condition=condition)],
     )
-    return release(UnitOfWork(ctx.sessions), officer, shipment, body, node=ctx)
+    return release(ctx.unit_of_work(), officer, ReleaseCargo(shipment, body))
 
 
 async def cross(c: Corridor, shipment: str, leg: int, country: str, at: datetime) -> WorkItem:
@@ -282,9 +289,9 @@ async def scenario(c: Corridor) -> None:
     assert listed(c, "KZ").arriving == []
     with unit_of_work(c.trade.sessions) as session:
         carrier = caller_for(session, CARRIER)
-        for shipment in (green, broken):
-            taken = EventRequest(type=EventType.TAKEN_OVER, at=T0)
-            record_event(c.trade, session, carrier, shipment, taken)
+    for shipment in (green, broken):
+        taken = EventRequest(type=EventType.TAKEN_OVER, at=T0)
+        record_event(c.trade.unit_of_work(), carrier, RecordEvent(shipment, taken))
 
     # Pre-arrival over the broker: every country's work list shows both containers coming,
     # when the plan expects them, in the lane its own rules give with their reasons.
@@ -294,8 +301,7 @@ async def scenario(c: Corridor) -> None:
                 partial(arriving, c, country, shipment),
                 f"{country}'s work list to show {shipment} coming",
             )
-    with unit_of_work(c.trade.sessions) as session:
-        steps = shipment_timeline(session, caller_for(session, FORWARDER), green)
+    steps = timeline_of(c, green)
     planned = {(s.event, s.leg_index): s.planned_at for s in steps}
     for country in countries:
         coming = item(c, country, green)
@@ -328,8 +334,7 @@ async def scenario(c: Corridor) -> None:
             assert crossed.recognised_control is not None
             assert crossed.recognised_control.startswith("KZ at "), crossed.recognised_control
         at += timedelta(hours=30)
-    with unit_of_work(c.trade.sessions) as session:
-        steps = shipment_timeline(session, caller_for(session, FORWARDER), green)
+    steps = timeline_of(c, green)
     releases = [s for s in steps if s.event is EventType.BORDER_RELEASE]
     assert [s.actual_at is not None for s in releases] == [True] * 4
 

@@ -10,9 +10,8 @@ from sqlalchemy import bindparam, insert, make_url, select, update
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
-from kervan.services import access
 from kervan.store.direct import DirectStatement
-from kervan.store.repositories import ledger, ledger_pending, shipment_documents
+from kervan.store.repositories import credentials, ledger, ledger_pending, shipment_documents
 from kervan.store.repositories.organisations import OrganisationKind
 from kervan.store.tables import OrganisationRow, PermitQuotaRow, table_of
 from tests.store.conftest import AddOrganisation
@@ -102,7 +101,7 @@ POSTGRES = make_url("postgresql+psycopg://").get_dialect()()
 @pytest.mark.parametrize(
     "hot",
     [
-        pytest.param(access._CLIENT_CALLER, id="caller"),
+        pytest.param(credentials._CLIENT_CALLER, id="caller"),
         pytest.param(shipment_documents._FIND_DIRECT, id="document"),
         pytest.param(shipment_documents._FIND_FOR_UPDATE_DIRECT, id="document-to-sign"),
         pytest.param(shipment_documents._SIGNED_STEP, id="signed-step"),

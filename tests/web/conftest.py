@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from kervan.api.app import create_app
 from kervan.network.dataset import load_network
 from kervan.network.model import Network
-from kervan.services.access import create_user
+from kervan.services.access import NewPerson, create_user, node_operator
 from kervan.services.demo_corridor import (
     CORRIDOR_ORGANISATIONS,
     SeededShipment,
@@ -143,7 +143,10 @@ def seed_corridor(app: FastAPI) -> list[SeededShipment]:
             organisation = Organisation(org_id, name, country, kind, registered)
             register_organisation(session, ctx.keys, organisation, registered)
             session.add(OrganisationAddressRow(org_id=org_id, street=street, city=city))
-            create_user(session, org_id, org_id, password_of(org_id), f"{name} (test)", now)
+    operator = node_operator(ctx.settings.node_id, ctx.settings.node_country)
+    for org_id, name, *_ in CORRIDOR_ORGANISATIONS:
+        person = NewPerson(org_id, org_id, password_of(org_id), f"{name} (test)")
+        create_user(ctx.unit_of_work(), operator, person)
     return seed_shipments(ctx)
 
 

@@ -25,7 +25,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kervan.cli.errors import report
 from kervan.errors import InvalidRequestError, KervanError
-from kervan.services.access import create_api_key, create_client, create_user
+from kervan.services.access import (
+    Caller,
+    NewCredential,
+    NewPerson,
+    create_api_key,
+    create_client,
+    create_user,
+    node_operator,
+)
 from kervan.services.node import ensure_node_organisation, register_organisation, utc_now
 from kervan.settings import Settings, get_settings
 from kervan.store.db import display_url, make_engine, make_session_factory, unit_of_work
@@ -33,6 +41,7 @@ from kervan.store.keyfiles import KeyFileStore
 from kervan.store.repositories.organisations import Organisation, OrganisationKind
 from kervan.store.schema import connect_migrated, upgrade
 from kervan.store.tables import OrganisationAddressRow
+from kervan.store.uow import UnitOfWork
 
 out = Console()
 # The groups' help texts are kervan.cli.root's; these hold the commands.
@@ -62,6 +71,11 @@ def db_upgrade() -> None:
 def _sessions() -> tuple[Settings, sessionmaker[Session]]:
     settings = get_settings()
     return settings, make_session_factory(connect_migrated(settings.resolved_database_url))
+
+
+def _operator(settings: Settings) -> Caller:
+    """The command line acts as the node's operator."""
+    return node_operator(settings.node_id, settings.node_country)
 
 
 @org_app.command("create")
@@ -100,9 +114,9 @@ def client_create(
 ) -> None:
     """Create an OAuth2 client; its secret is printed once and stored only as a hash."""
     try:
-        _, sessions = _sessions()
-        with unit_of_work(sessions) as session:
-            issued = create_client(session, org_id, utc_now(), scope)
+        settings, sessions = _sessions()
+        command = NewCredential(org_id, tuple(scope) if scope else None)
+        issued = create_client(UnitOfWork(sessions), _operator(settings), command)
     except KervanError as exc:
         raise report(exc) from None
     out.print(f"client_id={issued.identifier}\nclient_secret={issued.secret}", highlight=False)
@@ -115,9 +129,9 @@ def key_create(
 ) -> None:
     """Create an API key; printed once and stored only as a hash."""
     try:
-        _, sessions = _sessions()
-        with unit_of_work(sessions) as session:
-            issued = create_api_key(session, org_id, utc_now(), scope)
+        settings, sessions = _sessions()
+        command = NewCredential(org_id, tuple(scope) if scope else None)
+        issued = create_api_key(UnitOfWork(sessions), _operator(settings), command)
     except KervanError as exc:
         raise report(exc) from None
     out.print(issued.secret, highlight=False)
@@ -135,9 +149,9 @@ def user_create(
         if not password_file.is_file():
             raise InvalidRequestError(f"password file {password_file} does not exist")
         password = password_file.read_text(encoding="utf-8").strip()
-        _, sessions = _sessions()
-        with unit_of_work(sessions) as session:
-            create_user(session, org_id, username, password, display_name or username, utc_now())
+        settings, sessions = _sessions()
+        person = NewPerson(org_id, username, password, display_name or username)
+        create_user(UnitOfWork(sessions), _operator(settings), person)
     except KervanError as exc:
         raise report(exc) from None
     out.print(f"[green]created[/] user {username} of {org_id}")

@@ -59,27 +59,25 @@ def export_evidence(
     """
     from kervan.network.dataset import load_network  # noqa: PLC0415
     from kervan.routing.planner import Planner  # noqa: PLC0415
-    from kervan.services.documents import (  # noqa: PLC0415
-        assemble_evidence,
-        operator_evidence_parts,
-    )
+    from kervan.services.documents import DocumentRef, operator_evidence  # noqa: PLC0415
     from kervan.services.node import NodeContext  # noqa: PLC0415
     from kervan.settings import get_settings  # noqa: PLC0415
-    from kervan.store.db import make_session_factory, unit_of_work  # noqa: PLC0415
+    from kervan.store.db import make_session_factory  # noqa: PLC0415
     from kervan.store.keyfiles import KeyFileStore  # noqa: PLC0415
     from kervan.store.schema import connect_migrated  # noqa: PLC0415
 
     settings = get_settings()
     engine = connect_migrated(settings.resolved_database_url)
     try:
-        sessions = make_session_factory(engine)
-        with unit_of_work(sessions) as session:
-            parts = operator_evidence_parts(session, document_id)
         network = load_network()
         ctx = NodeContext(
-            settings, sessions, network, Planner(network), KeyFileStore(settings.keys_dir)
+            settings,
+            make_session_factory(engine),
+            network,
+            Planner(network),
+            KeyFileStore(settings.keys_dir),
         )
-        bundle = assemble_evidence(ctx, parts)
+        bundle = operator_evidence(ctx.unit_of_work(), DocumentRef(document_id))
     finally:
         engine.dispose()
     _write(bundle, output)
@@ -93,15 +91,15 @@ def export_trust_list(output: OutputOption = None) -> None:
 
     An operator command on the node's own store.
     """
-    from kervan.services.documents import trust_list_jwks  # noqa: PLC0415
+    from kervan.services.documents import trust_list  # noqa: PLC0415
     from kervan.settings import get_settings  # noqa: PLC0415
-    from kervan.store.db import make_session_factory, unit_of_work  # noqa: PLC0415
+    from kervan.store.db import make_session_factory  # noqa: PLC0415
     from kervan.store.schema import connect_migrated  # noqa: PLC0415
+    from kervan.store.uow import UnitOfWork  # noqa: PLC0415
 
     engine = connect_migrated(get_settings().resolved_database_url)
     try:
-        with unit_of_work(make_session_factory(engine)) as session:
-            jwks = trust_list_jwks(session)
+        jwks = trust_list(UnitOfWork(make_session_factory(engine)))
     finally:
         engine.dispose()
     _write(jwks, output)

@@ -1,2 +1,4 @@
-"""Kervan's use cases: each takes a unit of work (a store session) and the caller; transactions
-and authorisation live here, once."""
+"""Kervan's use cases: each is one function `(uow, caller, command)` that opens its unit of work
+(store.uow.UnitOfWork), checks who is calling, decides, and commits when its block ends.
+Transactions and authorisation live here, once; SQL lives behind the repositories the unit of
+work carries."""

@@ -17,19 +17,31 @@ from kervan.documents.epermit import PermitType
 from kervan.documents.goods import SealCondition
 from kervan.network.model import CargoUnit, Mode
 from kervan.routing.plan import Leg, Plan
-from kervan.services.access import KIND_SCOPES, Caller, create_user
-from kervan.services.customs.release import ReleaseRequest, SealFound, release
-from kervan.services.documents import SignRequest, open_drafts, sign_step
+from kervan.services.access import KIND_SCOPES, Caller, NewPerson, create_user, node_operator
+from kervan.services.booking import book_shipment
+from kervan.services.customs.release import ReleaseCargo, ReleaseRequest, SealFound, release
+from kervan.services.documents import SignRequest, SignStep, shipment_documents, sign_step
 from kervan.services.node import NodeContext, register_organisation
 from kervan.services.permits import QuotaRequest, add_quota
 from kervan.services.planning import RouteQuery, plan_routes
-from kervan.services.shipments import BookingRequest, EventRequest, create_shipment, record_event
+from kervan.services.shipments import (
+    BookingRequest,
+    EventRequest,
+    RecordEvent,
+    ShipmentRef,
+    ShipmentView,
+    record_event,
+)
 from kervan.shipments.booking import Cargo
 from kervan.shipments.events import EventType, ShipmentEvent, timeline
 from kervan.store.db import unit_of_work
 from kervan.store.keyfiles import KeyFileStore
-from kervan.store.repositories.organisations import Organisation, OrganisationKind
-from kervan.store.tables import OrganisationAddressRow, OrganisationRow, ShipmentRow
+from kervan.store.repositories.organisations import (
+    Organisation,
+    OrganisationKind,
+    OrganisationRepository,
+)
+from kervan.store.tables import OrganisationAddressRow
 from kervan.store.uow import UnitOfWork
 
 K = OrganisationKind
@@ -144,21 +156,20 @@ def register_corridor(sessions: sessionmaker[Session], keys: KeyFileStore) -> No
 
 def caller_for(session: Session, org_id: str) -> Caller:
     """The organisation acting with every scope its kind allows (for seeding, not for requests)."""
-    org = session.get(OrganisationRow, org_id)
+    org = OrganisationRepository(session).find(org_id)
     assert org is not None
-    kind = OrganisationKind(org.kind)
-    return Caller(org_id, kind, org.country, KIND_SCOPES[kind], f"demo:{org_id}")
+    return Caller(org_id, org.kind, org.country, KIND_SCOPES[org.kind], f"demo:{org_id}")
 
 
 def create_people(sessions: sessionmaker[Session]) -> dict[str, str]:
     """One person per organisation (username = organisation id) with a fresh random password."""
-    at = datetime.now(UTC)
     passwords: dict[str, str] = {}
-    with unit_of_work(sessions) as session:
-        for org_id, name, *_ in CORRIDOR_ORGANISATIONS:
-            password = secrets.token_urlsafe(12)
-            create_user(session, org_id, org_id, password, f"{name} (demo)", at)
-            passwords[org_id] = password
+    seeder = node_operator("demo-seed", "TR")  # the demonstration seeds as the node's operator
+    for org_id, name, *_ in CORRIDOR_ORGANISATIONS:
+        password = secrets.token_urlsafe(12)
+        person = NewPerson(org_id, org_id, password, f"{name} (demo)")
+        create_user(UnitOfWork(sessions), seeder, person)
+        passwords[org_id] = password
     return passwords
 
 
@@ -218,8 +229,8 @@ UZBEK_TRUCK_ROUTE = RouteQuery(
 
 
 def book_uzbek_truck(
-    ctx: NodeContext, session: Session, reference: str, taking_over: date
-) -> tuple[ShipmentRow, list[str]]:
+    ctx: NodeContext, reference: str, taking_over: date
+) -> tuple[ShipmentView, list[str]]:
     """Book raw cotton from Tashkent Cotton to Istanbul Imports on UZ Trucking's truck (the
     best plan of UZBEK_TRUCK_ROUTE) and open its drafts: the shipment and its document ids."""
     plan = plan_routes(ctx.planner, UZBEK_TRUCK_ROUTE)[0]
@@ -233,10 +244,15 @@ def book_uzbek_truck(
         guarantee_chain="uz-tir-association",
         cargo=cargo,
     )
-    row, chosen, parties = create_shipment(
-        ctx, session, caller_for(session, "tashkent-cotton"), body
-    )
-    return row, open_drafts(ctx, session, row, chosen, cargo, parties)
+    shipper = _caller(ctx, "tashkent-cotton")
+    booked = book_shipment(ctx.unit_of_work(), shipper, body)
+    drafts = shipment_documents(ctx.unit_of_work(), shipper, ShipmentRef(booked.id))
+    return booked, [d.id for d in drafts]
+
+
+def _caller(ctx: NodeContext, org_id: str) -> Caller:
+    with UnitOfWork(ctx.sessions, reading=True) as uow:
+        return caller_for(uow.session, org_id)
 
 
 #: Xi'an -> Halkali by rail and the Caspian ferry, around Russia and Belarus.
@@ -287,47 +303,53 @@ def seed_shipments(ctx: NodeContext) -> list[SeededShipment]:
     seeded: list[SeededShipment] = []
     now = ctx.clock()
     for stage in ("at the Azerbaijani border", "delivered"):
-        # Each step its own unit of work, as on the API: the taking over sends the pre-arrival
+        # Each step its own use case, as on the API: the taking over sends the pre-arrival
         # declaration the customs need before they release, a release the crossing the
         # timeline needs before the next arrival.
-        with unit_of_work(ctx.sessions) as session:
-            shipper = caller_for(session, "xian-forwarding")
-            plan = plan_routes(ctx.planner, CONTAINER_ROUTE)[0]
-            times, end = border_times(plan, now)
-            # Shift the journey so the container stands at its second border (Azerbaijan's)
-            # since AT_BORDER_FOR, or was delivered DELIVERED_AGO.
-            if stage == "delivered":
-                start = now - DELIVERED_AGO - (end - now)
-            else:
-                start = now - AT_BORDER_FOR - (times[1].arrival - now)
-            times, end = border_times(plan, start)
-            cargo = Cargo.model_validate({**BATTERIES, "date_of_taking_over": start.date()})
-            body = BookingRequest(
-                reference=f"XIA-HAL-{len(seeded) + 1:04d}",
-                route=CONTAINER_ROUTE,
-                plan_key=plan.plan_key,
-                consignee="istanbul-imports",
-                rail_carrier="ktz-express",
-                cargo=cargo,
-            )
-            row, plan, parties = create_shipment(ctx, session, shipper, body)
-            (note,) = open_drafts(ctx, session, row, plan, cargo, parties)
-            sign_step(ctx, session, shipper, note, SignRequest(step="issue"))
-            carrier = caller_for(session, "ktz-express")
-            sign_step(ctx, session, carrier, note, SignRequest(step="accept"))
-            event = EventRequest(type=EventType.TAKEN_OVER, at=start)
-            record_event(ctx, session, carrier, row.id, event)
-            sign_step(ctx, session, carrier, note, SignRequest(step="depart"))
+        shipper = _caller(ctx, "xian-forwarding")
+        plan = plan_routes(ctx.planner, CONTAINER_ROUTE)[0]
+        times, end = border_times(plan, now)
+        # Shift the journey so the container stands at its second border (Azerbaijan's)
+        # since AT_BORDER_FOR, or was delivered DELIVERED_AGO.
+        if stage == "delivered":
+            start = now - DELIVERED_AGO - (end - now)
+        else:
+            start = now - AT_BORDER_FOR - (times[1].arrival - now)
+        times, end = border_times(plan, start)
+        cargo = Cargo.model_validate({**BATTERIES, "date_of_taking_over": start.date()})
+        body = BookingRequest(
+            reference=f"XIA-HAL-{len(seeded) + 1:04d}",
+            route=CONTAINER_ROUTE,
+            plan_key=plan.plan_key,
+            consignee="istanbul-imports",
+            rail_carrier="ktz-express",
+            cargo=cargo,
+        )
+        booked = book_shipment(ctx.unit_of_work(), shipper, body)
+        (note,) = [
+            d.id for d in shipment_documents(ctx.unit_of_work(), shipper, ShipmentRef(booked.id))
+        ]
+
+        def sign(caller: Caller, step: str, note: str = note) -> None:
+            sign_step(ctx.unit_of_work(), caller, SignStep(note, SignRequest(step=step)))
+
+        def happened(caller: Caller, event: EventRequest, shipment: str = booked.id) -> None:
+            record_event(ctx.unit_of_work(), caller, RecordEvent(shipment, event))
+
+        sign(shipper, "issue")
+        carrier = _caller(ctx, "ktz-express")
+        sign(carrier, "accept")
+        happened(carrier, EventRequest(type=EventType.TAKEN_OVER, at=start))
+        sign(carrier, "depart")
         crossed = times[:1] if stage != "delivered" else times
         seals = [SealFound(number="CN2026118", condition=SealCondition.INTACT)]
         for border in crossed:
             leg = border.leg
-            with unit_of_work(ctx.sessions) as session:
-                officer = caller_for(session, f"{leg.to_country.lower()}-customs")
-                arrival = EventRequest(
-                    type=EventType.BORDER_ARRIVAL, at=border.arrival, leg_index=leg.index
-                )
-                record_event(ctx, session, officer, row.id, arrival)
+            officer = _caller(ctx, f"{leg.to_country.lower()}-customs")
+            happened(
+                officer,
+                EventRequest(type=EventType.BORDER_ARRIVAL, at=border.arrival, leg_index=leg.index),
+            )
             check = ReleaseRequest(
                 leg_index=leg.index,
                 at=border.release,
@@ -335,24 +357,25 @@ def seed_shipments(ctx: NodeContext) -> list[SeededShipment]:
                 inspection=InspectionResult.CONFORM,
                 seals=seals,
             )
-            release(UnitOfWork(ctx.sessions), officer, row.id, check, node=ctx)
-        with unit_of_work(ctx.sessions) as session:
-            if stage == "delivered":
-                consignee = caller_for(session, "istanbul-imports")
-                done = EventRequest(type=EventType.DELIVERED, at=end)
-                record_event(ctx, session, consignee, row.id, done)
-                sign_step(ctx, session, consignee, note, SignRequest(step="deliver"))
-            else:
-                nxt = times[1]
-                officer = caller_for(session, f"{nxt.leg.to_country.lower()}-customs")
-                arrival = EventRequest(
+            release(ctx.unit_of_work(), officer, ReleaseCargo(booked.id, check))
+        if stage == "delivered":
+            consignee = _caller(ctx, "istanbul-imports")
+            happened(consignee, EventRequest(type=EventType.DELIVERED, at=end))
+            sign(consignee, "deliver")
+        else:
+            nxt = times[1]
+            officer = _caller(ctx, f"{nxt.leg.to_country.lower()}-customs")
+            happened(
+                officer,
+                EventRequest(
                     type=EventType.BORDER_ARRIVAL, at=nxt.arrival, leg_index=nxt.leg.index
-                )
-                record_event(ctx, session, officer, row.id, arrival)
-        seeded.append(SeededShipment(row.id, "container Xi'an -> Halkali by rail and ferry", stage))
-    with unit_of_work(ctx.sessions) as session:
-        row, _ = book_uzbek_truck(ctx, session, "TAS-IST-0042", now.date())
-        seeded.append(SeededShipment(row.id, "Uzbek truck Tashkent -> Istanbul", "booked"))
+                ),
+            )
+        seeded.append(
+            SeededShipment(booked.id, "container Xi'an -> Halkali by rail and ferry", stage)
+        )
+    truck, _ = book_uzbek_truck(ctx, "TAS-IST-0042", now.date())
+    seeded.append(SeededShipment(truck.id, "Uzbek truck Tashkent -> Istanbul", "booked"))
     grant_uzbek_quotas(ctx, now.year)
     return seeded
 
@@ -365,11 +388,10 @@ UZBEK_QUOTA = 50
 def grant_uzbek_quotas(ctx: NodeContext, year: int) -> None:
     """The quotas KZ, AZ, GE and TR granted Uzbekistan for `year`, of each permit type, held by
     the Uzbek permit authority: it issues its truck's permits against them."""
-    with unit_of_work(ctx.sessions) as session:
-        authority = caller_for(session, "uz-permits")
-        for partner in UZBEK_QUOTA_PARTNERS:
-            for kind in (PermitType.BILATERAL, PermitType.TRANSIT, PermitType.THIRD_COUNTRY):
-                quota = QuotaRequest(
-                    issued_for=partner, year=year, permit_type=kind, quantity=UZBEK_QUOTA
-                )
-                add_quota(session, authority, quota)
+    authority = _caller(ctx, "uz-permits")
+    for partner in UZBEK_QUOTA_PARTNERS:
+        for kind in (PermitType.BILATERAL, PermitType.TRANSIT, PermitType.THIRD_COUNTRY):
+            quota = QuotaRequest(
+                issued_for=partner, year=year, permit_type=kind, quantity=UZBEK_QUOTA
+            )
+            add_quota(ctx.unit_of_work(), authority, quota)

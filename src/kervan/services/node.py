@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from kervan.customs.offices import CustomsOffices
@@ -39,20 +39,9 @@ from kervan.store.repositories.organisations import (
     OrganisationRepository,
 )
 from kervan.store.repositories.signing_keys import SigningKeyRepository
-from kervan.store.tables import OrganisationRow, SigningKeyRow, table_of
+from kervan.store.uow import AnswerOnce, UnitOfWork
 
 Clock = Callable[[], datetime]
-_KEYS: Final = table_of(SigningKeyRow)
-_CURRENT_KIDS: Final = (
-    select(_KEYS.c.kid)
-    .where(
-        _KEYS.c.org_id == bindparam("org_id"),
-        _KEYS.c.alg == bindparam("alg"),
-        _KEYS.c.revoked_at.is_(None),
-        _KEYS.c.superseded_at.is_(None),
-    )
-    .order_by(_KEYS.c.not_before.desc())
-)
 
 
 def utc_now() -> datetime:
@@ -74,6 +63,11 @@ class NodeContext:
     _offices: CustomsOffices | None = None
     _sequencer: LedgerSequencer | None = None
 
+    def unit_of_work(self, once: AnswerOnce | None = None) -> NodeUnitOfWork:
+        """A unit of work on this node's store for one use case (not entered: the use case
+        opens it), remembering its answer under `once`'s Idempotency-Key when given."""
+        return NodeUnitOfWork(self, once)
+
     def customs_offices(self) -> CustomsOffices:
         """The customs offices of the network's countries (built once)."""
         if self._offices is None:
@@ -90,8 +84,7 @@ class NodeContext:
             held = self._held(org_id, current)
             if held is not None:
                 return held
-        kids = session.scalars(_CURRENT_KIDS, {"org_id": org_id, "alg": alg}).all()
-        for kid in kids:
+        for kid in SigningKeyRepository(session).current_kids(org_id, alg):
             held = self._held(org_id, kid)
             if held is not None:
                 return held
@@ -201,6 +194,15 @@ class NodeContext:
 _APPENDING: Final = "kervan.ledger.appending"
 
 
+class NodeUnitOfWork(UnitOfWork):
+    """A unit of work on a node's store that carries the node itself (`node`: clock, network
+    and planner, keys, ledger) for the use cases that sign, plan or tell the time."""
+
+    def __init__(self, node: NodeContext, once: AnswerOnce | None = None) -> None:
+        super().__init__(node.sessions, clock=node.clock, once=once)
+        self.node = node
+
+
 def _forget_appending(session: Session, transaction: SessionTransaction) -> None:
     """The append lock and the tree's pending leaves end with the unit of work's transaction."""
     if transaction.parent is None:
@@ -264,7 +266,7 @@ def register_organisation(
 
 def ensure_node_organisation(session: Session, keys: KeyFileStore, settings: Settings) -> None:
     """Register the node itself (it signs the ledger's tree heads) if it is not there yet."""
-    if session.get(OrganisationRow, settings.node_id) is not None:
+    if OrganisationRepository(session).find(settings.node_id) is not None:
         return
     node = Organisation(
         id=settings.node_id,

@@ -10,45 +10,49 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 from kervan.documents.kinds import ISSUED_KINDS
 from kervan.observatory.events import CorridorEvent
 from kervan.observatory.events import EventType as CorridorEventType
 from kervan.observatory.kpis import (
-    BaselineRow,
+    BaselineRow as Baseline,
+)
+from kervan.observatory.kpis import (
     CorridorKpis,
     compare_with_published,
     compute_kpis,
     kpis_to_csv,
 )
 from kervan.routing.plan import Plan
-from kervan.services.access import Caller, Scope
-from kervan.services.node import NodeContext
+from kervan.services.access import Scope, Who, identify
 from kervan.shipments.booking import Cargo
 from kervan.shipments.events import EventType
-from kervan.store.tables import ShipmentDocumentRow, ShipmentEventRow, ShipmentRow
+
+if TYPE_CHECKING:
+    from kervan.services.node import NodeUnitOfWork
+    from kervan.store.uow import UnitOfWork
 
 DIGITAL = frozenset(ISSUED_KINDS)
 
 
-def corridor_events(session: Session) -> Iterator[CorridorEvent]:
-    """Every recorded shipment event of the node as a corridor event."""
-    for row in session.scalars(select(ShipmentRow).order_by(ShipmentRow.created_at)):
+@dataclass(frozen=True, slots=True)
+class KpiRequest:
+    """Which figures to give: the KPIs and baselines as JSON, or as CSV."""
+
+    format: Literal["json", "csv"] = "json"
+
+
+def corridor_events(uow: UnitOfWork) -> Iterator[CorridorEvent]:
+    """Every recorded shipment event of the node as a corridor event (in an open unit of
+    work)."""
+    for row in uow.shipments.every():
         plan = Plan.model_validate_json(row.plan)
         cargo = Cargo.model_validate_json(row.cargo)
         tonnes = float(sum(g.gross_weight_kg for g in cargo.goods)) / 1000.0
         teu = 2.0 * len(cargo.containers)
-        kinds = set(
-            session.scalars(
-                select(ShipmentDocumentRow.kind).where(
-                    ShipmentDocumentRow.org_id == row.org_id,
-                    ShipmentDocumentRow.shipment_id == row.id,
-                )
-            )
-        )
+        kinds = uow.shipments.document_kinds(row)
         common = {
             "shipment_id": row.id,
             "origin": row.origin,
@@ -59,13 +63,8 @@ def corridor_events(session: Session) -> Iterator[CorridorEvent]:
             "planned_p90_hours": plan.totals.hours_p90,
             "digital_documents": bool(kinds & DIGITAL),
         }
-        events = session.scalars(
-            select(ShipmentEventRow)
-            .where(ShipmentEventRow.org_id == row.org_id, ShipmentEventRow.shipment_id == row.id)
-            .order_by(ShipmentEventRow.seq)
-        )
-        for event in events:
-            kind = EventType(event.event_type)
+        for event in uow.shipments.events(row):
+            kind = event.type
             if kind is EventType.TAKEN_OVER:
                 first = plan.legs[0]
                 yield CorridorEvent(
@@ -94,24 +93,24 @@ def corridor_events(session: Session) -> Iterator[CorridorEvent]:
 
 
 def corridor_kpis(
-    ctx: NodeContext, session: Session, caller: Caller
-) -> tuple[CorridorKpis, list[BaselineRow]]:
-    """The corridor's KPIs from this node's records, beside the published baselines."""
-    caller.require(Scope.OBSERVATORY)
-    events = list(corridor_events(session))
-    kpis = compute_kpis(events, ctx.network)
-    return kpis, compare_with_published(kpis, ctx.network)
+    uow: NodeUnitOfWork, caller: Who, _: None = None
+) -> tuple[CorridorKpis, list[Baseline]]:
+    """The corridor's KPIs from this node's records, beside the published baselines.
+    Read-only."""
+    with uow.for_reading():
+        identify(uow, caller).require(Scope.OBSERVATORY)
+        events = list(corridor_events(uow))
+    network = uow.node.network
+    kpis = compute_kpis(events, network)
+    return kpis, compare_with_published(kpis, network)
 
 
-def kpis_csv(ctx: NodeContext, session: Session, caller: Caller) -> str:
-    """The KPIs and the baseline comparison as CSV (one figure a row)."""
-    kpis, baseline = corridor_kpis(ctx, session, caller)
-    return kpis_to_csv(kpis, baseline)
-
-
-def kpis_json(ctx: NodeContext, session: Session, caller: Caller) -> dict[str, object]:
-    """The KPIs and the baseline comparison as one JSON object."""
-    kpis, baseline = corridor_kpis(ctx, session, caller)
+def kpis_report(uow: NodeUnitOfWork, caller: Who, command: KpiRequest) -> str | dict[str, object]:
+    """The KPIs and the baseline comparison as CSV text (one figure a row) or as one JSON
+    object."""
+    kpis, baseline = corridor_kpis(uow, caller)
+    if command.format == "csv":
+        return kpis_to_csv(kpis, baseline)
     return {
         "kpis": json.loads(kpis.model_dump_json()),
         "baseline": [json.loads(row.model_dump_json()) for row in baseline],

@@ -10,27 +10,29 @@ with its ES256 key.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from kervan.documents.epermit import PermitType, Quota
+from kervan.documents.epermit import PermitRecord, PermitType, Quota
 from kervan.documents.kinds import DocumentKind
 from kervan.errors import InvalidRequestError, NotFoundError, ScopeError, SignatureError
-from kervan.services.access import Caller, Scope
-from kervan.services.node import NodeContext
+from kervan.services.access import Caller, Scope, Who, identify
+from kervan.services.idempotency import answer_once
 from kervan.services.planning import CountryCode
 from kervan.services.shipments import party_of
 from kervan.shipments.booking import Cargo
 from kervan.signatures.jws import verify_compact
-from kervan.store.repositories.documents import DocumentRepository
+from kervan.signatures.trustlist import TrustList
 from kervan.store.repositories.organisations import OrganisationKind
-from kervan.store.repositories.permits import PermitRepository, QuotaKey
-from kervan.store.repositories.signing_keys import SigningKeyRepository
-from kervan.store.tables import PermitRow, ShipmentDocumentRow, ShipmentPartyRow, ShipmentRow
+from kervan.store.repositories.permits import QuotaKey
+from kervan.store.repositories.shipment_documents import DocumentLink
+
+if TYPE_CHECKING:
+    from kervan.services.node import NodeUnitOfWork
+    from kervan.store.uow import UnitOfWork
 
 PERMIT_TYPES = {
     "bilateral": PermitType.BILATERAL,
@@ -81,6 +83,28 @@ class PermitRevocation(BaseModel):
     )
 
 
+@dataclass(frozen=True, slots=True)
+class RevokePermit:
+    """A permit to revoke, and why."""
+
+    permit_id: str
+    revocation: RevokeRequest
+
+
+@dataclass(frozen=True, slots=True)
+class QrScan:
+    """A scanned permit QR code (the compact JWS it carries)."""
+
+    qr: str
+
+
+@dataclass(frozen=True, slots=True)
+class PermitRef:
+    """A permit, by its id."""
+
+    permit_id: str
+
+
 class PermitCheck(BaseModel):
     """What scanning a permit's QR code tells its holder or a control officer."""
 
@@ -99,9 +123,17 @@ def _authority(caller: Caller) -> None:
         raise ScopeError("only a permit authority manages quotas and issues permits")
 
 
-def add_quota(session: Session, caller: Caller, body: QuotaRequest) -> QuotaView:
+def add_quota(uow: UnitOfWork, caller: Who, command: QuotaRequest) -> QuotaView:
     """A quota a partner country (`issued_for`) granted the caller's authority: how many permits
-    it may issue its own hauliers for entering that country."""
+    it may issue its own hauliers for entering that country (once per Idempotency-Key)."""
+    with uow:
+        who = identify(uow, caller)
+        return answer_once(
+            uow, who, lambda: _add_quota(uow, who, command), QuotaView.model_validate
+        )
+
+
+def _add_quota(uow: UnitOfWork, caller: Caller, body: QuotaRequest) -> QuotaView:
     _authority(caller)
     quota = Quota(
         permit_issuer=caller.country,
@@ -110,7 +142,7 @@ def add_quota(session: Session, caller: Caller, body: QuotaRequest) -> QuotaView
         permit_type=PermitType(body.permit_type),
         quantity=body.quantity,
     )
-    stored = PermitRepository(session).add_quota(caller.org_id, quota)
+    stored = uow.permits.add_quota(caller.org_id, quota)
     return QuotaView(
         permit_issuer=caller.country,
         permit_issued_for=body.issued_for,
@@ -121,17 +153,21 @@ def add_quota(session: Session, caller: Caller, body: QuotaRequest) -> QuotaView
     )
 
 
-def issue_for_shipment(
-    ctx: NodeContext, session: Session, caller: Caller, body: IssueRequest
-) -> dict[str, Any]:
-    """Issue the permit a shipment's e-Permit request asks of the caller's country."""
+def issue_for_shipment(uow: NodeUnitOfWork, caller: Who, command: IssueRequest) -> dict[str, Any]:
+    """Issue the permit a shipment's e-Permit request asks of the caller's country, from the
+    matching quota (once per Idempotency-Key); the permit as the e-Permit wire carries it."""
+    with uow:
+        who = identify(uow, caller)
+        return answer_once(uow, who, lambda: _issue(uow, who, command), dict)
+
+
+def _issue(uow: NodeUnitOfWork, caller: Caller, body: IssueRequest) -> dict[str, Any]:
     _authority(caller)
-    link = session.scalars(
-        select(ShipmentDocumentRow).where(ShipmentDocumentRow.document_id == body.document_id)
-    ).one_or_none()
+    ctx = uow.node
+    link = uow.shipment_documents.link(body.document_id)
     if link is None or link.kind != DocumentKind.EPERMIT:
         raise NotFoundError("e-Permit request", body.document_id)
-    repository = DocumentRepository(session)
+    repository = uow.documents
     owner = [link.org_id]
     request = repository.get_version(body.document_id, 1, org_ids=owner).content()
     content = request["content"]
@@ -140,16 +176,12 @@ def issue_for_shipment(
         raise NotFoundError("e-Permit request", body.document_id)  # another country's request
     if json.loads(link.lifecycle).get("state") != "requested":
         raise InvalidRequestError(f"e-Permit request {body.document_id} is already answered")
-    shipment = session.get(ShipmentRow, (link.org_id, link.shipment_id))
-    assert shipment is not None
-    carrier_id = session.scalars(
-        select(ShipmentPartyRow.party_org_id).where(
-            ShipmentPartyRow.org_id == link.org_id,
-            ShipmentPartyRow.shipment_id == link.shipment_id,
-            ShipmentPartyRow.role == "road_carrier",
-        )
-    ).one()
-    carrier = party_of(session, carrier_id)
+    shipment = uow.shipments.get(link.org_id, link.shipment_id)
+    assert shipment is not None  # the link's foreign key holds it
+    carrier_id = uow.shipments.role_holder(link.org_id, link.shipment_id, "road_carrier")
+    if carrier_id is None:
+        raise InvalidRequestError("the shipment names no road carrier to hold the permit")
+    carrier = party_of(uow, carrier_id)
     cargo = Cargo.model_validate_json(shipment.cargo)
     if not cargo.vehicle_plates:
         raise InvalidRequestError("the shipment names no vehicle plate for the permit")
@@ -159,7 +191,7 @@ def issue_for_shipment(
     issued_at = max(cargo.date_of_taking_over, at.date())
     entering = str(content["countries"][0])  # the country the permit lets the truck enter
     key = QuotaKey(caller.org_id, caller.country, entering, issued_at.year, kind)
-    permit = PermitRepository(session).issue_permit(
+    permit = uow.permits.issue_permit(
         key,
         org_ids=[caller.org_id],
         plate_number=cargo.vehicle_plates[0].number,
@@ -171,7 +203,7 @@ def issue_for_shipment(
         at=at,
         departure_country=shipment.countries.split()[0],
         arrival_country=shipment.countries.split()[-1],
-        qr_signer=ctx.signer(session, caller.org_id, "ES256"),
+        qr_signer=ctx.signer(uow.session, caller.org_id, "ES256"),
     )
     wire = permit.to_wire()
     version = repository.add_version(
@@ -186,31 +218,45 @@ def issue_for_shipment(
         org_ids=owner,
     )
     repository.set_state(body.document_id, "issued", at=at, org_ids=owner)
-    link.lifecycle = json.dumps({"state": "issued", "permit_id": permit.permit_id})
-    ctx.ledger(session, link.org_id).append(
+    uow.shipment_documents.set_lifecycle(
+        link, json.dumps({"state": "issued", "permit_id": permit.permit_id})
+    )
+    ctx.ledger(uow.session, link.org_id).append(
         body.document_id, "version:2", json.loads(version.body), at
     )
-    session.flush()
     return wire
 
 
-def revoke_permit(
-    ctx: NodeContext, session: Session, caller: Caller, permit_id: str, body: RevokeRequest
-) -> PermitRevocation:
-    """Revoke a permit the caller's authority issued and nobody has used yet.
+def revoke_permit(uow: NodeUnitOfWork, caller: Who, command: RevokePermit) -> PermitRevocation:
+    """Revoke a permit the caller's authority issued and nobody has used yet (once per
+    Idempotency-Key).
 
     Another authority's permit is a NotFoundError; a used or already revoked one is an
     IllegalTransitionError (wire codes PERMIT_USED, PERMIT_ALREADY_REVOKED). The shipment's
     e-Permit document goes to state `revoked` and its ledger chain records the revocation.
     """
+    with uow:
+        who = identify(uow, caller)
+        return answer_once(
+            uow,
+            who,
+            lambda: _revoke(uow, who, command.permit_id, command.revocation),
+            PermitRevocation.model_validate,
+        )
+
+
+def _revoke(
+    uow: NodeUnitOfWork, caller: Caller, permit_id: str, body: RevokeRequest
+) -> PermitRevocation:
     _authority(caller)
+    ctx = uow.node
     at = ctx.clock()
-    revoked = PermitRepository(session).revoke_permit(permit_id, at=at, org_ids=[caller.org_id])
+    revoked = uow.permits.revoke_permit(permit_id, at=at, org_ids=[caller.org_id])
     assert revoked.revoked_at is not None
     revocation = PermitRevocation(
         permit_id=permit_id, revoked_at=revoked.revoked_at, reason=body.reason
     )
-    link = _permit_document(session, permit_id)
+    link = _permit_document(uow, permit_id)
     if link is None:
         return revocation
     lifecycle = {
@@ -220,38 +266,39 @@ def revoke_permit(
         "reason": body.reason,
     }
     owner = [link.org_id]
-    DocumentRepository(session).set_state(link.document_id, "revoked", at=at, org_ids=owner)
-    link.lifecycle = json.dumps(lifecycle)
-    ctx.ledger(session, link.org_id).append(
+    uow.documents.set_state(link.document_id, "revoked", at=at, org_ids=owner)
+    uow.shipment_documents.set_lifecycle(link, json.dumps(lifecycle))
+    ctx.ledger(uow.session, link.org_id).append(
         link.document_id, "revoke", {**lifecycle, "authority": caller.org_id}, at
     )
-    session.flush()
     return revocation.model_copy(update={"document_id": link.document_id})
 
 
-def _permit_document(session: Session, permit_id: str) -> ShipmentDocumentRow | None:
+def _permit_document(uow: UnitOfWork, permit_id: str) -> DocumentLink | None:
     """The shipment's e-Permit document the permit was issued for (its lifecycle names it)."""
-    candidates = session.scalars(
-        select(ShipmentDocumentRow).where(
-            ShipmentDocumentRow.kind == DocumentKind.EPERMIT,
-            ShipmentDocumentRow.lifecycle.contains(json.dumps(permit_id)),
-        )
-    )
-    for link in candidates:
+    for link in uow.shipment_documents.naming(DocumentKind.EPERMIT, json.dumps(permit_id)):
         if json.loads(link.lifecycle).get("permit_id") == permit_id:
             return link
     return None
 
 
-def check_qr(session: Session, token: str, at: datetime) -> PermitCheck:
-    """Verify a scanned permit QR against the node's trust list; say what it proves.
+def check_qr(uow: UnitOfWork, command: QrScan) -> PermitCheck:
+    """Verify a scanned permit QR against the node's trust list; say what it proves (public:
+    anyone who scans a permit may check it). Read-only.
 
     Reveals only what the QR itself carries (id, plate, company, validity), its issuer and
     whether the permit is valid, expired or revoked; nothing about the shipment.
     """
+    token = command.qr
     if len(token) > 4096:
         raise InvalidRequestError("a permit QR token is at most 4096 characters")
-    trust = SigningKeyRepository(session).trust_list()
+    with uow.for_reading():
+        at = uow.clock()
+        trust = uow.signing_keys.trust_list()
+        return _checked(token, trust, at, uow)
+
+
+def _checked(token: str, trust: TrustList, at: datetime, uow: UnitOfWork) -> PermitCheck:
     verified = verify_compact(token.strip(), trust)
     claims = verified.claims
     try:
@@ -261,13 +308,8 @@ def check_qr(session: Session, token: str, at: datetime) -> PermitCheck:
         plate, company = str(claims["pn"]), str(claims["cn"])
     except (KeyError, ValueError) as exc:
         raise SignatureError("claims", f"the QR lacks a permit claim: {exc}") from exc
-    row = session.scalars(
-        select(PermitRow).where(
-            PermitRow.permit_id == permit_id, PermitRow.qr_code == token.strip()
-        )
-    ).one_or_none()
     status = "valid"
-    if row is not None and row.revoked_at is not None:
+    if uow.permits.qr_revoked(permit_id, token.strip()):
         status = "revoked"
     elif at.date() > valid_until:
         status = "expired"
@@ -282,3 +324,113 @@ def check_qr(session: Session, token: str, at: datetime) -> PermitCheck:
         issuer=verified.party,
         status=status,
     )
+
+
+class QuotaUse(BaseModel):
+    """A quota beside how many of its permits were issued."""
+
+    permit_issued_for: str
+    permit_year: int
+    permit_type: int
+    quantity: int
+    used: int
+
+
+class PermitRequestLine(BaseModel):
+    """An e-Permit request a shipment sent to the authority's country, not answered yet."""
+
+    document_id: str
+    permit_type: str
+    countries: list[str]
+    holder_name: str
+    holder_country: str
+
+
+class IssuedPermitLine(BaseModel):
+    permit_id: str
+    plate: str
+    company: str
+    valid_from: date
+    valid_until: date
+    revoked: bool
+    qr: str
+
+
+class PermitDesk(BaseModel):
+    """A permit authority's desk: its quotas and their use, the requests waiting for it and
+    the latest permits it issued."""
+
+    country: str
+    quotas: list[QuotaUse]
+    requests: list[PermitRequestLine]
+    permits: list[IssuedPermitLine]
+
+
+def permit_desk(uow: UnitOfWork, caller: Who, _: None = None) -> PermitDesk:
+    """The caller's permit desk (a permit authority's own quotas, requests and permits).
+    Read-only."""
+    with uow.for_reading():
+        who = identify(uow, caller)
+        _authority(who)
+        quotas = [
+            QuotaUse(
+                permit_issued_for=q.quota.permit_issued_for,
+                permit_year=q.quota.permit_year,
+                permit_type=int(q.quota.permit_type),
+                quantity=q.quota.quantity,
+                used=q.used,
+            )
+            for q in uow.permits.quotas_of(who.org_id)
+        ]
+        permits = [
+            IssuedPermitLine(
+                permit_id=p.permit.permit_id,
+                plate=p.permit.plate_number,
+                company=p.permit.company_name,
+                valid_from=p.permit.issued_at,
+                valid_until=p.permit.expires_at,
+                revoked=p.revoked_at is not None,
+                qr=p.permit.qr_code or "",
+            )
+            for p in uow.permits.issued_by(who.org_id, 100)
+        ]
+        return PermitDesk(
+            country=who.country,
+            quotas=quotas,
+            requests=_requests(uow, who),
+            permits=permits,
+        )
+
+
+def _requests(uow: UnitOfWork, caller: Caller) -> list[PermitRequestLine]:
+    """e-Permit requests asking the caller's country, not answered yet."""
+    out = []
+    for link in uow.shipment_documents.of_kind(DocumentKind.EPERMIT):
+        if json.loads(link.lifecycle).get("state") != "requested":
+            continue
+        content = uow.documents.get_version(link.document_id, 1, org_ids=[link.org_id]).content()
+        body = content.get("content")
+        if not isinstance(body, dict) or body.get("permit_issuer_country") != caller.country:
+            continue
+        raw_holder = body.get("holder")
+        holder: dict[str, Any] = raw_holder if isinstance(raw_holder, dict) else {}
+        countries = body.get("countries")
+        out.append(
+            PermitRequestLine(
+                document_id=link.document_id,
+                permit_type=str(body.get("permit_type", "")),
+                countries=[str(c) for c in countries] if isinstance(countries, list) else [],
+                holder_name=str(holder.get("name", "")),
+                holder_country=str(holder.get("country", "")),
+            )
+        )
+    return out
+
+
+def issued_permit(uow: UnitOfWork, caller: Who, command: PermitRef) -> PermitRecord:
+    """A permit the caller's authority issued, with its usages and revocation (NotFoundError
+    for another authority's). Read-only."""
+    with uow.for_reading():
+        who = identify(uow, caller)
+        _authority(who)
+        return uow.permits.get_permit(command.permit_id, org_ids=[who.org_id])

@@ -1,4 +1,5 @@
-"""Shipments as use cases: book from a plan, see (only what you may), record what happens.
+"""Shipments as use cases: see (only what you may), record what happens, follow the timeline
+(booking, which also opens the documents, is services.booking's).
 
 Who sees a shipment: the organisation that booked it and every organisation taking part in it
 (consignee, carriers, guarantee chain) see all of it; a customs authority sees it once the cargo
@@ -9,24 +10,21 @@ is on its way and its route touches the authority's country, and then only what 
 from __future__ import annotations
 
 import json
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, exists, or_, select
-from sqlalchemy.orm import Session
 
 from kervan.documents.parties import Address, Party
 from kervan.errors import InvalidRequestError, NotFoundError, ScopeError
 from kervan.routing.plan import Plan
-from kervan.services.access import Caller, Scope
+from kervan.services.access import Caller, Scope, Who, identify
 from kervan.services.customs.crossing import note_crossing
 from kervan.services.customs.declaration import DeclarePreArrival, declare_pre_arrival
-from kervan.services.node import NodeContext
-from kervan.services.planning import RouteQuery, find_plan
-from kervan.shipments.booking import BookingParties, Cargo, ShipmentRole
+from kervan.services.idempotency import answer_once
+from kervan.services.planning import RouteQuery
+from kervan.shipments.booking import Cargo, ShipmentRole
 from kervan.shipments.events import (
     EventType,
     ShipmentEvent,
@@ -37,14 +35,11 @@ from kervan.shipments.events import (
     timeline,
 )
 from kervan.store.repositories.organisations import OrganisationKind
-from kervan.store.tables import (
-    OrganisationAddressRow,
-    OrganisationRow,
-    ShipmentEventRow,
-    ShipmentPartyRow,
-    ShipmentRow,
-)
-from kervan.store.uow import UnitOfWork
+from kervan.store.repositories.shipments import Shipment
+
+if TYPE_CHECKING:
+    from kervan.services.node import NodeUnitOfWork
+    from kervan.store.uow import UnitOfWork
 
 BOOKERS = frozenset({OrganisationKind.SHIPPER, OrganisationKind.FORWARDER})
 
@@ -96,23 +91,58 @@ class ShipmentView(BaseModel):
     created_at: datetime
 
 
+class ShipmentPage(BaseModel):
+    items: list[ShipmentView]
+    total: int
+    offset: int
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentRef:
+    """A shipment, by its id."""
+
+    shipment_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """One page of a list: how many to skip and how many to show."""
+
+    offset: int = 0
+    limit: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class RecordEvent:
+    """What happened to a shipment's cargo."""
+
+    shipment_id: str
+    event: EventRequest
+
+
 @dataclass(frozen=True)
 class Access:
     """A shipment the caller may see, how much of it, and in which roles."""
 
-    row: ShipmentRow
+    shipment: Shipment
     full: bool
     roles: frozenset[ShipmentRole]
 
     @property
     def owner(self) -> str:
-        return self.row.org_id
+        return self.shipment.org_id
+
+    @property
+    def row(self) -> Shipment:
+        """The shipment (the name services.customs reads it by)."""
+        return self.shipment
 
 
-def party_of(session: Session, org_id: str) -> Party:
+def party_of(uow: UnitOfWork, org_id: str) -> Party:
     """An organisation as a document party (name, country, address)."""
-    org = session.get(OrganisationRow, org_id)
-    address = session.get(OrganisationAddressRow, org_id)
+    org = uow.organisations.find(org_id)
+    address = uow.organisations.address(org_id)
     if org is None or address is None:
         raise InvalidRequestError(
             f"organisation {org_id!r} is not registered on this node with an address"
@@ -125,80 +155,12 @@ def party_of(session: Session, org_id: str) -> Party:
     )
 
 
-def _kind(session: Session, org_id: str) -> OrganisationKind:
-    org = session.get(OrganisationRow, org_id)
+def kind_of(uow: UnitOfWork, org_id: str) -> OrganisationKind:
+    """What kind of party organisation `org_id` is (InvalidRequestError when unknown)."""
+    org = uow.organisations.find(org_id)
     if org is None:
         raise InvalidRequestError(f"organisation {org_id!r} is not registered on this node")
-    return OrganisationKind(org.kind)
-
-
-def _parties(session: Session, caller: Caller, body: BookingRequest) -> BookingParties:
-    expected = {
-        "consignee": (body.consignee, {OrganisationKind.CONSIGNEE, OrganisationKind.SHIPPER}),
-        "road_carrier": (body.road_carrier, {OrganisationKind.CARRIER}),
-        "rail_carrier": (body.rail_carrier, {OrganisationKind.CARRIER}),
-        "guarantee_chain": (body.guarantee_chain, {OrganisationKind.GUARANTEE_CHAIN}),
-    }
-    for field, (org_id, kinds) in expected.items():
-        if org_id is not None and _kind(session, org_id) not in kinds:
-            allowed = " or ".join(sorted(k.value for k in kinds))
-            raise InvalidRequestError(f"{field} {org_id!r} must be a {allowed} organisation")
-    return BookingParties(
-        shipper=party_of(session, caller.org_id),
-        consignee=party_of(session, body.consignee),
-        road_carrier=party_of(session, body.road_carrier) if body.road_carrier else None,
-        rail_carrier=party_of(session, body.rail_carrier) if body.rail_carrier else None,
-        guarantee_chain=party_of(session, body.guarantee_chain) if body.guarantee_chain else None,
-    )
-
-
-def create_shipment(
-    ctx: NodeContext, session: Session, caller: Caller, body: BookingRequest
-) -> tuple[ShipmentRow, Plan, BookingParties]:
-    """Book a shipment: check the caller, find the chosen plan, store it with its parties."""
-    caller.require(Scope.SHIPMENTS_WRITE)
-    if caller.kind not in BOOKERS:
-        raise ScopeError("only a shipper or a forwarder books shipments")
-    plan = find_plan(ctx.planner, body.route, body.plan_key)
-    parties = _parties(session, caller, body)
-    at = ctx.clock()
-    shipment_id = f"SHP-{at:%Y%m%d}-{secrets.token_hex(4).upper()}"
-    row = ShipmentRow(
-        org_id=caller.org_id,
-        id=shipment_id,
-        reference=body.reference,
-        unit=plan.unit.value,
-        origin=plan.origin,
-        destination=plan.destination,
-        countries=" " + " ".join(plan.countries) + " ",
-        plan_key=plan.plan_key,
-        plan=plan.model_dump_json(),
-        cargo=body.cargo.model_dump_json(),
-        status=ShipmentStatus.BOOKED.value,
-        created_at=at,
-        updated_at=at,
-    )
-    session.add(row)
-    session.flush()
-    roles = [
-        (caller.org_id, ShipmentRole.SHIPPER),
-        (body.consignee, ShipmentRole.CONSIGNEE),
-        (body.road_carrier, ShipmentRole.ROAD_CARRIER),
-        (body.rail_carrier, ShipmentRole.RAIL_CARRIER),
-        (body.guarantee_chain, ShipmentRole.GUARANTEE_CHAIN),
-    ]
-    for org_id, role in roles:
-        if org_id is not None:
-            session.add(
-                ShipmentPartyRow(
-                    org_id=caller.org_id,
-                    shipment_id=shipment_id,
-                    party_org_id=org_id,
-                    role=role.value,
-                )
-            )
-    session.flush()
-    return row, plan, parties
+    return org.kind
 
 
 def customs_may_see(countries: str, status: str, caller: Caller) -> bool:
@@ -211,57 +173,34 @@ def customs_may_see(countries: str, status: str, caller: Caller) -> bool:
     )
 
 
-def access(session: Session, caller: Caller, shipment_id: str) -> Access:
-    """The shipment if the caller may see it; NotFoundError (404) otherwise."""
+def access(uow: UnitOfWork, caller: Caller, shipment_id: str) -> Access:
+    """The shipment if the caller may see it (in an open unit of work); NotFoundError (404)
+    otherwise."""
     caller.require(Scope.SHIPMENTS_READ)
-    row = session.scalars(select(ShipmentRow).where(ShipmentRow.id == shipment_id)).one_or_none()
-    if row is None:
+    shipment = uow.shipments.find(shipment_id)
+    if shipment is None:
         raise NotFoundError("shipment", shipment_id)
-    roles = frozenset(
-        ShipmentRole(r)
-        for r in session.scalars(
-            select(ShipmentPartyRow.role).where(
-                ShipmentPartyRow.org_id == row.org_id,
-                ShipmentPartyRow.shipment_id == shipment_id,
-                ShipmentPartyRow.party_org_id == caller.org_id,
-            )
-        )
-    )
+    roles = frozenset(ShipmentRole(r) for r in uow.shipments.roles(shipment, caller.org_id))
     if roles:
-        return Access(row, True, roles)
-    if customs_may_see(row.countries, row.status, caller):
-        return Access(row, False, frozenset())
+        return Access(shipment, True, roles)
+    if customs_may_see(shipment.countries, shipment.status, caller):
+        return Access(shipment, False, frozenset())
     raise NotFoundError("shipment", shipment_id)
 
 
-def events_of(session: Session, row: ShipmentRow) -> list[ShipmentEvent]:
-    rows = session.scalars(
-        select(ShipmentEventRow)
-        .where(ShipmentEventRow.org_id == row.org_id, ShipmentEventRow.shipment_id == row.id)
-        .order_by(ShipmentEventRow.seq)
-    )
-    return [
-        ShipmentEvent(
-            seq=e.seq,
-            type=EventType(e.event_type),
-            at=e.at,
-            leg_index=e.leg_index,
-            node=e.node,
-            recorded_by=e.recorded_by,
-            details=json.loads(e.details),
-        )
-        for e in rows
-    ]
+def events_of(uow: UnitOfWork, shipment: Shipment) -> list[ShipmentEvent]:
+    """What happened to the shipment's cargo, in order."""
+    return uow.shipments.events(shipment)
 
 
-def plan_of(row: ShipmentRow) -> Plan:
-    return Plan.model_validate_json(row.plan)
+def plan_of(shipment: Shipment) -> Plan:
+    return Plan.model_validate_json(shipment.plan)
 
 
-def view(session: Session, seen: Access) -> ShipmentView:
+def view_of(uow: UnitOfWork, seen: Access) -> ShipmentView:
     """The shipment as the caller may see it: customs gets goods, route and borders, no prices."""
-    row = seen.row
-    plan = json.loads(row.plan)
+    shipment = seen.shipment
+    plan = json.loads(shipment.plan)
     if not seen.full:
         for leg in plan["legs"]:
             leg.pop("cost_usd", None)
@@ -270,54 +209,48 @@ def view(session: Session, seen: Access) -> ShipmentView:
         for step in plan["transfers"]:
             step.pop("cost_usd", None)
         plan["totals"].pop("cost_usd", None)
-    parties = session.scalars(
-        select(ShipmentPartyRow).where(
-            ShipmentPartyRow.org_id == row.org_id, ShipmentPartyRow.shipment_id == row.id
-        )
-    )
+    parties = uow.shipments.parties(shipment)
     return ShipmentView(
-        id=row.id,
-        reference=row.reference,
+        id=shipment.id,
+        reference=shipment.reference,
         view="full" if seen.full else "customs",
-        status=ShipmentStatus(row.status),
-        origin=row.origin,
-        destination=row.destination,
-        countries=row.countries.split(),
-        unit=row.unit,
-        parties=[ShipmentParty(org_id=p.party_org_id, role=ShipmentRole(p.role)) for p in parties],
+        status=ShipmentStatus(shipment.status),
+        origin=shipment.origin,
+        destination=shipment.destination,
+        countries=shipment.countries.split(),
+        unit=shipment.unit,
+        parties=[ShipmentParty(org_id=org, role=ShipmentRole(role)) for org, role in parties],
         plan=plan,
-        cargo=json.loads(row.cargo),
-        events=events_of(session, row),
-        created_at=row.created_at,
+        cargo=json.loads(shipment.cargo),
+        events=events_of(uow, shipment),
+        created_at=shipment.created_at,
     )
 
 
 def list_visible(
-    session: Session, caller: Caller, offset: int, limit: int
-) -> tuple[list[ShipmentRow], int]:
+    uow: UnitOfWork, caller: Caller, offset: int, limit: int
+) -> tuple[list[Shipment], int]:
     """Shipments the caller may see, newest first, one page of them, and how many in all."""
     caller.require(Scope.SHIPMENTS_READ)
-    party = exists().where(
-        ShipmentPartyRow.org_id == ShipmentRow.org_id,
-        ShipmentPartyRow.shipment_id == ShipmentRow.id,
-        ShipmentPartyRow.party_org_id == caller.org_id,
-    )
-    visible: list[ColumnElement[bool]] = [party]
-    if caller.kind is OrganisationKind.CUSTOMS_AUTHORITY:
-        visible.append(
-            ShipmentRow.countries.contains(f" {caller.country} ")
-            & (ShipmentRow.status != ShipmentStatus.BOOKED.value)
-        )
-    query = select(ShipmentRow).where(or_(*visible))
-    rows = list(
-        session.scalars(
-            query.order_by(ShipmentRow.created_at.desc(), ShipmentRow.id)
-            .offset(offset)
-            .limit(limit)
-        )
-    )
-    total = len(list(session.scalars(query.with_only_columns(ShipmentRow.id))))
-    return rows, total
+    customs = caller.country if caller.kind is OrganisationKind.CUSTOMS_AUTHORITY else None
+    return uow.shipments.visible(caller.org_id, customs, offset, limit)
+
+
+def shipment_view(uow: UnitOfWork, caller: Who, command: ShipmentRef) -> ShipmentView:
+    """One shipment: plan, parties, cargo, events (customs see no prices). Read-only."""
+    with uow.for_reading():
+        who = identify(uow, caller)
+        return view_of(uow, access(uow, who, command.shipment_id))
+
+
+def list_shipments(uow: UnitOfWork, caller: Who, command: PageRequest) -> ShipmentPage:
+    """The shipments the caller takes part in (customs: those coming through its country),
+    newest first, one page of them. Read-only."""
+    with uow.for_reading():
+        who = identify(uow, caller)
+        shipments, total = list_visible(uow, who, command.offset, command.limit)
+        items = [view_of(uow, access(uow, who, s.id)) for s in shipments]
+        return ShipmentPage(items=items, total=total, offset=command.offset, limit=command.limit)
 
 
 # Who may record which event: the carrier takes over and delivers (or the consignee confirms
@@ -330,13 +263,14 @@ EVENT_ROLES: dict[EventType, frozenset[ShipmentRole]] = {
 }
 
 
-def record_event(
-    ctx: NodeContext, session: Session, caller: Caller, shipment_id: str, body: EventRequest
+def add_event(
+    uow: NodeUnitOfWork, caller: Caller, shipment_id: str, body: EventRequest
 ) -> ShipmentEvent:
-    """Record an event in the order the route allows, by the party allowed to record it."""
-    seen = access(session, caller, shipment_id)
-    row, plan = seen.row, plan_of(seen.row)
-    events = events_of(session, row)
+    """Record an event in the order the route allows, by the party allowed to record it, in
+    an open unit of work (`record_event`, and customs' release, which records its own)."""
+    seen = access(uow, caller, shipment_id)
+    shipment, plan = seen.shipment, plan_of(seen.shipment)
+    events = events_of(uow, shipment)
     leg = check_next(plan, events, body.type, body.leg_index, body.at)
     if body.type in EVENT_ROLES:
         if not seen.roles & EVENT_ROLES[body.type]:
@@ -361,33 +295,67 @@ def record_event(
         recorded_by=caller.org_id,
         details=body.details,
     )
-    session.add(
-        ShipmentEventRow(
-            org_id=row.org_id,
-            shipment_id=row.id,
-            seq=event.seq,
-            event_type=event.type.value,
-            at=event.at,
-            node=event.node,
-            leg_index=event.leg_index,
-            recorded_by=event.recorded_by,
-            details=json.dumps(event.details, sort_keys=True),
-        )
-    )
-    row.status = status_after([*events, event]).value
-    row.updated_at = ctx.clock()
-    session.flush()
+    uow.shipments.add_event(shipment, event, status_after([*events, event]), uow.clock())
     if event.type is EventType.TAKEN_OVER:
         # The cargo is on its way: the customs on its route get the pre-arrival declaration.
-        command = DeclarePreArrival(row.id, event.at)
-        declare_pre_arrival(UnitOfWork.joining(session), caller, command, node=ctx)
+        declare_pre_arrival(uow.joined(), caller, DeclarePreArrival(shipment.id, event.at))
     elif leg is not None:
         # The customs' own crossing record follows what it recorded here.
-        note_crossing(UnitOfWork.joining(session), caller, event.type, row.id, leg, event.at)
+        note_crossing(uow.joined(), caller, event.type, shipment.id, leg, event.at)
     return event
 
 
-def shipment_timeline(session: Session, caller: Caller, shipment_id: str) -> list[TimelineEntry]:
-    """Planned against actual, for a shipment the caller may see."""
-    seen = access(session, caller, shipment_id)
-    return timeline(plan_of(seen.row), events_of(session, seen.row))
+def record_event(uow: NodeUnitOfWork, caller: Who, command: RecordEvent) -> ShipmentEvent:
+    """Record what happened to a shipment's cargo (taken over, border arrival and release,
+    delivered), once per Idempotency-Key."""
+    with uow:
+        who = identify(uow, caller)
+        return answer_once(
+            uow,
+            who,
+            lambda: add_event(uow, who, command.shipment_id, command.event),
+            ShipmentEvent.model_validate,
+        )
+
+
+def shipment_timeline(uow: UnitOfWork, caller: Who, command: ShipmentRef) -> list[TimelineEntry]:
+    """Planned (from the plan's P50 times) against actual, step by step. Read-only."""
+    with uow.for_reading():
+        who = identify(uow, caller)
+        seen = access(uow, who, command.shipment_id)
+        return timeline(plan_of(seen.shipment), events_of(uow, seen.shipment))
+
+
+class ShipmentSummary(BaseModel):
+    """A shipment as a list shows it: reference, where from and to, where it stands."""
+
+    id: str
+    reference: str
+    origin: str
+    destination: str
+    status: ShipmentStatus
+    created_at: datetime
+
+
+class SummaryPage(BaseModel):
+    items: list[ShipmentSummary]
+    total: int
+
+
+def shipment_summaries(uow: UnitOfWork, caller: Who, command: PageRequest) -> SummaryPage:
+    """The shipments the caller may see, newest first, one page of them in brief (no plan,
+    parties or events: a list page). Read-only."""
+    with uow.for_reading():
+        shipments, total = list_visible(uow, identify(uow, caller), command.offset, command.limit)
+        items = [
+            ShipmentSummary(
+                id=s.id,
+                reference=s.reference,
+                origin=s.origin,
+                destination=s.destination,
+                status=ShipmentStatus(s.status),
+                created_at=s.created_at,
+            )
+            for s in shipments
+        ]
+        return SummaryPage(items=items, total=total)

@@ -10,26 +10,27 @@ Customs offices are the customs authorities registered on the node for each itin
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from kervan.documents.etir import AdvanceTirData, Guarantee, TirTransport
 from kervan.documents.kinds import DocumentKind
 from kervan.documents.parties import Party, PartyRole, SignatureEvidence
 from kervan.errors import InvalidRequestError, NotFoundError, ScopeError
-from kervan.services.access import Caller, Scope
+from kervan.services.access import Caller, Scope, Who, identify
 from kervan.services.documents import signed_by
-from kervan.services.node import NodeContext
 from kervan.services.shipments import party_of
 from kervan.shipments.booking import Cargo
-from kervan.store.repositories.documents import DocumentRepository
 from kervan.store.repositories.organisations import OrganisationKind
-from kervan.store.tables import OrganisationRow, ShipmentDocumentRow, ShipmentPartyRow, ShipmentRow
+from kervan.store.repositories.shipment_documents import DocumentLink
+
+if TYPE_CHECKING:
+    from kervan.services.node import NodeUnitOfWork
+    from kervan.store.uow import UnitOfWork
 
 
 class GuaranteeRequest(BaseModel):
@@ -52,6 +53,25 @@ class OperationRequest(BaseModel):
     action: OperationAction
 
 
+@dataclass(frozen=True, slots=True)
+class TirRef:
+    """A TIR transport, by its e-TIR document's id."""
+
+    document_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterGuarantee:
+    document_id: str
+    guarantee: GuaranteeRequest
+
+
+@dataclass(frozen=True, slots=True)
+class TirOperation:
+    document_id: str
+    request: OperationRequest
+
+
 class TirView(BaseModel):
     document_id: str
     state: str
@@ -60,56 +80,39 @@ class TirView(BaseModel):
     allowed_steps: list[str]
 
 
-def _link(session: Session, document_id: str) -> ShipmentDocumentRow:
-    link = session.scalars(
-        select(ShipmentDocumentRow).where(ShipmentDocumentRow.document_id == document_id)
-    ).one_or_none()
+def _link(uow: UnitOfWork, document_id: str) -> DocumentLink:
+    link = uow.shipment_documents.link(document_id)
     if link is None or link.kind != DocumentKind.ETIR:
         raise NotFoundError("e-TIR transport", document_id)
     return link
 
 
-def _role_holder(session: Session, link: ShipmentDocumentRow, role: str) -> str | None:
-    return session.scalars(
-        select(ShipmentPartyRow.party_org_id).where(
-            ShipmentPartyRow.org_id == link.org_id,
-            ShipmentPartyRow.shipment_id == link.shipment_id,
-            ShipmentPartyRow.role == role,
-        )
-    ).first()
+def _role_holder(uow: UnitOfWork, link: DocumentLink, role: str) -> str | None:
+    return uow.shipments.role_holder(link.org_id, link.shipment_id, role)
 
 
-def _customs_office(session: Session, country: str) -> Party:
-    org_id = session.scalars(
-        select(OrganisationRow.id).where(
-            OrganisationRow.country == country,
-            OrganisationRow.kind == OrganisationKind.CUSTOMS_AUTHORITY.value,
-        )
-    ).first()
+def _customs_office(uow: UnitOfWork, country: str) -> Party:
+    org_id = uow.organisations.first_of_kind_in(OrganisationKind.CUSTOMS_AUTHORITY, country)
     if org_id is None:
         raise InvalidRequestError(f"no customs authority of {country} is registered on this node")
-    return party_of(session, org_id)
+    return party_of(uow, org_id)
 
 
 def _act(
-    ctx: NodeContext,
-    session: Session,
-    caller: Caller,
-    link: ShipmentDocumentRow,
-    role: PartyRole,
-    step: str,
+    uow: NodeUnitOfWork, caller: Caller, link: DocumentLink, role: PartyRole, step: str
 ) -> SignatureEvidence:
     """Sign the document's current version as `role`, store the signature, ledger the step."""
-    repository = DocumentRepository(session)
+    ctx = uow.node
+    repository = uow.documents
     owner = [link.org_id]
     stored = repository.get(link.document_id, org_ids=owner)
     version = repository.get_version(link.document_id, stored.current_version, org_ids=owner)
     at = ctx.clock()
     entry, evidence = signed_by(
-        ctx.signer(session, caller.org_id), role, version.body, version.version, at
+        ctx.signer(uow.session, caller.org_id), role, version.body, version.version, at
     )
     repository.add_signatures(link.document_id, version.version, [entry], org_ids=owner)
-    ctx.ledger(session, link.org_id).append(
+    ctx.ledger(uow.session, link.org_id).append(
         link.document_id,
         step,
         {
@@ -124,21 +127,13 @@ def _act(
     return evidence
 
 
-def _save(
-    session: Session,
-    ctx: NodeContext,
-    link: ShipmentDocumentRow,
-    state: str,
-    lifecycle: dict[str, Any],
-) -> None:
-    DocumentRepository(session).set_state(
-        link.document_id, state, at=ctx.clock(), org_ids=[link.org_id]
-    )
-    link.lifecycle = json.dumps(lifecycle)
-    session.flush()
+def _save(uow: UnitOfWork, link: DocumentLink, state: str, lifecycle: dict[str, Any]) -> TirView:
+    """Store the transport's new state and lifecycle; the transport as it now stands."""
+    uow.documents.set_state(link.document_id, state, at=uow.clock(), org_ids=[link.org_id])
+    return view(uow.shipment_documents.set_lifecycle(link, json.dumps(lifecycle)))
 
 
-def view(link: ShipmentDocumentRow) -> TirView:
+def view(link: DocumentLink) -> TirView:
     lifecycle = json.loads(link.lifecycle)
     transport = lifecycle.get("transport")
     if transport is not None:
@@ -161,46 +156,55 @@ def view(link: ShipmentDocumentRow) -> TirView:
     )
 
 
-def register_guarantee(
-    ctx: NodeContext, session: Session, caller: Caller, document_id: str, body: GuaranteeRequest
-) -> TirView:
+def register_guarantee(uow: NodeUnitOfWork, caller: Who, command: RegisterGuarantee) -> TirView:
     """The shipment's guarantee chain registers the TIR guarantee for its holder."""
+    with uow:
+        return _register_guarantee(
+            uow, identify(uow, caller), command.document_id, command.guarantee
+        )
+
+
+def _register_guarantee(
+    uow: NodeUnitOfWork, caller: Caller, document_id: str, body: GuaranteeRequest
+) -> TirView:
     caller.require(Scope.GUARANTEES)
-    link = _link(session, document_id)
-    if _role_holder(session, link, "guarantee_chain") != caller.org_id:
+    link = _link(uow, document_id)
+    if _role_holder(uow, link, "guarantee_chain") != caller.org_id:
         raise NotFoundError("e-TIR transport", document_id)
     lifecycle = json.loads(link.lifecycle)
     if "guarantee" in lifecycle:
         raise InvalidRequestError("the guarantee of this TIR transport is already registered")
-    holder = _role_holder(session, link, "road_carrier")
+    holder = _role_holder(uow, link, "road_carrier")
     assert holder is not None
-    evidence = _act(ctx, session, caller, link, PartyRole.GUARANTEE_CHAIN, "register_guarantee")
+    evidence = _act(uow, caller, link, PartyRole.GUARANTEE_CHAIN, "register_guarantee")
     evidence = evidence.model_copy(update={"document_version": 1})
     guarantee = Guarantee.register(
         body.reference,
-        party_of(session, caller.org_id),
+        party_of(uow, caller.org_id),
         holder,
         body.valid_from,
         body.valid_until,
         evidence,
     )
-    _save(
-        session,
-        ctx,
+    return _save(
+        uow,
         link,
         "guarantee_registered",
         {"state": "guarantee_registered", "guarantee": guarantee.model_dump(mode="json")},
     )
-    return view(link)
 
 
-def submit_declaration(
-    ctx: NodeContext, session: Session, caller: Caller, document_id: str
-) -> TirView:
+def submit_declaration(uow: NodeUnitOfWork, caller: Who, command: TirRef) -> TirView:
     """The holder (the road carrier) submits the advance TIR data built from the shipment."""
+    with uow:
+        return _submit_declaration(uow, identify(uow, caller), command.document_id)
+
+
+def _submit_declaration(uow: NodeUnitOfWork, caller: Caller, document_id: str) -> TirView:
+    ctx = uow.node
     caller.require(Scope.DOCUMENTS_SIGN)
-    link = _link(session, document_id)
-    if _role_holder(session, link, "road_carrier") != caller.org_id:
+    link = _link(uow, document_id)
+    if _role_holder(uow, link, "road_carrier") != caller.org_id:
         raise NotFoundError("e-TIR transport", document_id)
     lifecycle = json.loads(link.lifecycle)
     if "guarantee" not in lifecycle:
@@ -208,13 +212,13 @@ def submit_declaration(
     if "transport" in lifecycle:
         raise InvalidRequestError("the advance TIR data is already submitted")
     guarantee = Guarantee.model_validate(lifecycle["guarantee"])
-    shipment = session.get(ShipmentRow, (link.org_id, link.shipment_id))
-    assert shipment is not None
+    shipment = uow.shipments.get(link.org_id, link.shipment_id)
+    assert shipment is not None  # the link's foreign key holds it
     cargo = Cargo.model_validate_json(shipment.cargo)
     itinerary = tuple(json.loads(link.countries))
-    offices = [_customs_office(session, country) for country in itinerary]
+    offices = [_customs_office(uow, country) for country in itinerary]
     data = AdvanceTirData(
-        holder=party_of(session, caller.org_id),
+        holder=party_of(uow, caller.org_id),
         guarantee_reference=guarantee.reference,
         itinerary=itinerary,
         office_of_departure=offices[0],
@@ -225,7 +229,7 @@ def submit_declaration(
         vehicle=cargo.vehicle_plates,
         containers=cargo.containers,
     )
-    repository = DocumentRepository(session)
+    repository = uow.documents
     repository.add_version(
         document_id,
         {
@@ -238,28 +242,26 @@ def submit_declaration(
         org_ids=[link.org_id],
     )
     version = repository.get_version(document_id, 2, org_ids=[link.org_id])
-    ctx.ledger(session, link.org_id).append(
+    ctx.ledger(uow.session, link.org_id).append(
         document_id, "version:2", json.loads(version.body), ctx.clock()
     )
-    evidence = _act(ctx, session, caller, link, PartyRole.HOLDER, "submit_declaration")
+    evidence = _act(uow, caller, link, PartyRole.HOLDER, "submit_declaration")
     transport = TirTransport.submit(
         document_id, guarantee, data, evidence.model_copy(update={"document_version": 1})
     )
-    _save(
-        session,
-        ctx,
+    return _save(
+        uow,
         link,
         transport.state.value,
         {**lifecycle, "transport": transport.model_dump(mode="json")},
     )
-    return view(link)
 
 
 def _customs_transport(
-    session: Session, caller: Caller, document_id: str
-) -> tuple[ShipmentDocumentRow, TirTransport]:
+    uow: UnitOfWork, caller: Caller, document_id: str
+) -> tuple[DocumentLink, TirTransport]:
     caller.require(Scope.CUSTOMS)
-    link = _link(session, document_id)
+    link = _link(uow, document_id)
     if caller.kind is not OrganisationKind.CUSTOMS_AUTHORITY or caller.country not in json.loads(
         link.countries
     ):
@@ -270,33 +272,40 @@ def _customs_transport(
     return link, TirTransport.model_validate(transport)
 
 
-def accept(ctx: NodeContext, session: Session, caller: Caller, document_id: str) -> TirView:
+def accept(uow: NodeUnitOfWork, caller: Who, command: TirRef) -> TirView:
     """Customs of departure accepts the declaration (refused on an invalid guarantee)."""
-    link, transport = _customs_transport(session, caller, document_id)
+    with uow:
+        return _accept(uow, identify(uow, caller), command.document_id)
+
+
+def _accept(uow: NodeUnitOfWork, caller: Caller, document_id: str) -> TirView:
+    link, transport = _customs_transport(uow, caller, document_id)
     if caller.country != transport.data.itinerary[0]:
         raise ScopeError(f"the declaration is accepted by customs of {transport.data.itinerary[0]}")
-    evidence = _act(ctx, session, caller, link, PartyRole.CUSTOMS_OFFICE, "accept_declaration")
+    evidence = _act(uow, caller, link, PartyRole.CUSTOMS_OFFICE, "accept_declaration")
     transport = transport.accept(
         evidence.model_copy(update={"document_version": len(transport.versions)})
     )
-    _save(
-        session,
-        ctx,
+    return _save(
+        uow,
         link,
         transport.state.value,
         {**json.loads(link.lifecycle), "transport": transport.model_dump(mode="json")},
     )
-    return view(link)
 
 
-def operation(
-    ctx: NodeContext, session: Session, caller: Caller, document_id: str, body: OperationRequest
-) -> TirView:
+def operation(uow: NodeUnitOfWork, caller: Who, command: TirOperation) -> TirView:
     """The caller's country starts, terminates or discharges its TIR operation."""
-    link, transport = _customs_transport(session, caller, document_id)
+    with uow:
+        return _operation(uow, identify(uow, caller), command.document_id, command.request)
+
+
+def _operation(
+    uow: NodeUnitOfWork, caller: Caller, document_id: str, body: OperationRequest
+) -> TirView:
+    link, transport = _customs_transport(uow, caller, document_id)
     evidence = _act(
-        ctx,
-        session,
+        uow,
         caller,
         link,
         PartyRole.CUSTOMS_OFFICE,
@@ -309,27 +318,25 @@ def operation(
         transport = transport.terminate_operation(caller.country, evidence)
     else:
         transport = transport.discharge_operation(caller.country, evidence)
-    _save(
-        session,
-        ctx,
+    return _save(
+        uow,
         link,
         transport.state.value,
         {**json.loads(link.lifecycle), "transport": transport.model_dump(mode="json")},
     )
-    return view(link)
 
 
-def tir_view(session: Session, caller: Caller, document_id: str) -> TirView:
-    """The TIR transport as its holder, guarantee chain, shipper or a customs on it sees it."""
-    link = _link(session, document_id)
-    parties = set(
-        session.scalars(
-            select(ShipmentPartyRow.party_org_id).where(
-                ShipmentPartyRow.org_id == link.org_id,
-                ShipmentPartyRow.shipment_id == link.shipment_id,
-            )
-        )
-    )
+def tir_view(uow: UnitOfWork, caller: Who, command: TirRef) -> TirView:
+    """The TIR transport: guarantee, operations per country and what may happen next, as its
+    holder, guarantee chain, shipper or a customs on its itinerary sees it. Read-only."""
+    with uow.for_reading():
+        return view_transport(uow, identify(uow, caller), command.document_id)
+
+
+def view_transport(uow: UnitOfWork, caller: Caller, document_id: str) -> TirView:
+    """`tir_view` in an open unit of work."""
+    link = _link(uow, document_id)
+    parties = uow.shipments.party_ids(link.org_id, link.shipment_id)
     customs_here = (
         caller.kind is OrganisationKind.CUSTOMS_AUTHORITY
         and caller.country in json.loads(link.countries)

@@ -8,8 +8,7 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from kervan.errors import AuthenticationError
-from kervan.services.access import Caller, authenticate, password_token
-from kervan.store.db import unit_of_work
+from kervan.services.access import Login, password_token
 from kervan.store.repositories.organisations import OrganisationKind
 from kervan.web.common import (
     CSRF_FIELD,
@@ -18,9 +17,9 @@ from kervan.web.common import (
     end_session,
     local_path,
     login_redirect,
-    node_of,
     render,
     start_session,
+    uow_of,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -69,19 +68,13 @@ def login(
 ) -> Response:
     """Check the password; keep the access token in the session cookie and go on."""
     check_csrf(request, csrf)
-    ctx = node_of(request)
-    secret = ctx.settings.secret_key_value()
-    with unit_of_work(ctx.sessions) as session:
-        try:
-            token, _ = password_token(session, username.strip(), password, secret, ctx.clock())
-        except AuthenticationError:
-            return _login_page(
-                request, next_url, failed=True, expired=False, username=username.strip()
-            )
-        caller: Caller = authenticate(session, f"Bearer {token}", None, secret, ctx.clock())
-    target = next_url if local_path(next_url) else LANDING.get(caller.kind, "/")
+    try:
+        issued = password_token(uow_of(request), Login(username.strip(), password))
+    except AuthenticationError:
+        return _login_page(request, next_url, failed=True, expired=False, username=username.strip())
+    target = next_url if local_path(next_url) else LANDING.get(issued.caller.kind, "/")
     response = RedirectResponse(target, status_code=303)
-    start_session(request, response, token)
+    start_session(request, response, issued.access_token)
     return response
 
 

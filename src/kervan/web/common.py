@@ -1,9 +1,10 @@
 """What every page shares: templates, the language, the person logged in, CSRF, messages.
 
 A person's session is their access token (services.access.password_token) in an HttpOnly,
-SameSite=Strict cookie (Secure over https); every page turns it back into a Caller with
-services.access.authenticate, exactly as the API does with a Bearer header, so a page shows
-only what the API would. POST forms carry a CSRF token: an HMAC of a random per-session cookie
+SameSite=Strict cookie (Secure over https); every page turns it back into the person and the
+Caller they act as (services.access.signed_in_person, the token checked exactly as the API
+checks a Bearer header) and calls its use case with that Caller, so a page shows only what the
+API would. POST forms carry a CSRF token: an HMAC of a random per-session cookie
 under the node's secret key (signed double-submit), renewed at login and logout.
 """
 
@@ -14,8 +15,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,14 +25,16 @@ from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from kervan.errors import AuthenticationError
-from kervan.services.access import TOKEN_LIFETIME, Caller, Scope, authenticate
-from kervan.services.node import NodeContext
-from kervan.store.db import unit_of_work
-from kervan.store.tables import OrganisationRow, UserRow
+from kervan.services.access import (
+    TOKEN_LIFETIME,
+    Caller,
+    Credentials,
+    Scope,
+    signed_in_person,
+)
+from kervan.services.node import NodeContext, NodeUnitOfWork
 from kervan.web.i18n import COOKIE, LANGUAGES, Locale, choose_language, locale
 
 SESSION_COOKIE = "kervan_session"
@@ -91,6 +93,11 @@ class WebUser:
 def node_of(request: Request) -> NodeContext:
     ctx: NodeContext = request.app.state.node
     return ctx
+
+
+def uow_of(request: Request) -> NodeUnitOfWork:
+    """A unit of work for the page's use case (not entered: the use case opens it)."""
+    return node_of(request).unit_of_work()
 
 
 def language_of(request: Request) -> Locale:
@@ -190,37 +197,27 @@ def end_session(request: Request, response: Response) -> None:
     renew_csrf(request, response)
 
 
-def _caller(request: Request, session: Session) -> Caller:
+def _session_credentials(request: Request) -> Credentials:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise LoginRequiredError
-    ctx = node_of(request)
+    return Credentials(authorization=f"Bearer {token}")
+
+
+def person(request: Request) -> WebUser:
+    """The person behind the session cookie (LoginRequiredError when nobody is logged in or
+    the session ran out); the page then calls its use case with `person(request).caller`."""
+    cached = getattr(request.state, "web_user", None)
+    if isinstance(cached, WebUser):
+        return cached
+    credentials = _session_credentials(request)
     try:
-        return authenticate(
-            session, f"Bearer {token}", None, ctx.settings.secret_key_value(), ctx.clock()
-        )
+        found = signed_in_person(uow_of(request), credentials)
     except AuthenticationError:
         raise LoginRequiredError(expired=True) from None
-
-
-@contextmanager
-def signed_in(request: Request) -> Iterator[tuple[Session, Caller]]:
-    """One unit of work with the caller behind the session cookie (LoginRequiredError otherwise)."""
-    with unit_of_work(node_of(request).sessions) as session:
-        caller = _caller(request, session)
-        request.state.web_user = _user(session, caller)
-        yield session, caller
-
-
-def _user(session: Session, caller: Caller) -> WebUser:
-    username = caller.subject.removeprefix("user:")
-    display = session.scalar(
-        select(UserRow.display_name).where(
-            UserRow.org_id == caller.org_id, UserRow.username == username
-        )
-    )
-    org = session.get(OrganisationRow, caller.org_id)
-    return WebUser(username, display or username, org.name if org else caller.org_id, caller)
+    user = WebUser(found.username, found.display_name, found.org_name, found.caller)
+    request.state.web_user = user
+    return user
 
 
 def current_user(request: Request) -> WebUser | None:
@@ -231,12 +228,9 @@ def current_user(request: Request) -> WebUser | None:
     if not request.cookies.get(SESSION_COOKIE):
         return None
     try:
-        with signed_in(request):
-            pass
+        return person(request)
     except LoginRequiredError:
         return None
-    cached = getattr(request.state, "web_user", None)
-    return cached if isinstance(cached, WebUser) else None
 
 
 def login_redirect(request: Request, expired: bool) -> RedirectResponse:
@@ -359,10 +353,11 @@ __all__ = [
     "local_path",
     "login_redirect",
     "node_of",
+    "person",
     "redirect_with",
     "render",
     "secure_headers",
-    "signed_in",
     "start_session",
     "templates",
+    "uow_of",
 ]

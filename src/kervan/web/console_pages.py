@@ -18,20 +18,19 @@ from kervan.documents.goods import SealCondition
 from kervan.errors import KervanError
 from kervan.services.access import Scope
 from kervan.services.customs.crossing import RecordArrival, record_arrival
-from kervan.services.customs.release import ReleaseRequest, SealFound, release
+from kervan.services.customs.release import ReleaseCargo, ReleaseRequest, SealFound, release
 from kervan.services.customs.worklist import WorkList, WorkListQuery, work_list
-from kervan.services.permits import check_qr
-from kervan.services.tir import tir_view
+from kervan.services.permits import QrScan, check_qr
+from kervan.services.tir import TirRef, tir_view
 from kervan.store.repositories.organisations import OrganisationKind
-from kervan.store.uow import UnitOfWork
 from kervan.web.common import (
     CSRF_FIELD,
     Flash,
     check_csrf,
     node_of,
+    person,
     redirect_with,
     render,
-    signed_in,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -51,30 +50,25 @@ def console_page(
 ) -> Response:
     """The officer's work list, with permit and TIR look-ups on the same page."""
     ctx = node_of(request)
-    with signed_in(request) as (session, caller):
-        if (
-            Scope.CUSTOMS not in caller.scopes
-            or caller.kind is not OrganisationKind.CUSTOMS_AUTHORITY
-        ):
-            denied = {"message_key": "error.not_for_you"}
-            return render(request, "error.html", denied, status_code=403)
-        permit: Any = None
-        permit_error: str | None = None
-        if qr.strip():
-            try:
-                permit = check_qr(session, qr.strip(), ctx.clock())
-            except KervanError as exc:
-                permit_error = exc.message
-        transport: Any = None
-        tir_error: str | None = None
-        if tir.strip():
-            try:
-                transport = tir_view(session, caller, tir.strip())
-            except KervanError as exc:
-                tir_error = exc.message
-    everything = work_list(
-        UnitOfWork(ctx.sessions, reading=True), caller, WorkListQuery(), node=ctx
-    )
+    caller = person(request).caller
+    if Scope.CUSTOMS not in caller.scopes or caller.kind is not OrganisationKind.CUSTOMS_AUTHORITY:
+        denied = {"message_key": "error.not_for_you"}
+        return render(request, "error.html", denied, status_code=403)
+    permit: Any = None
+    permit_error: str | None = None
+    if qr.strip():
+        try:
+            permit = check_qr(ctx.unit_of_work(), QrScan(qr.strip()))
+        except KervanError as exc:
+            permit_error = exc.message
+    transport: Any = None
+    tir_error: str | None = None
+    if tir.strip():
+        try:
+            transport = tir_view(ctx.unit_of_work(), caller, TirRef(tir.strip()))
+        except KervanError as exc:
+            tir_error = exc.message
+    everything = work_list(ctx.unit_of_work(), caller, WorkListQuery())
     crossings = sorted(
         {(i.entry_node, i.entry_name) for i in [*everything.arriving, *everything.at_border]},
         key=lambda pair: pair[1],
@@ -128,10 +122,9 @@ async def arrival_at_border(request: Request) -> Response:
     except ValueError as exc:
         return redirect_with(request, back, Flash(False, "action.refused", str(exc)))
     try:
-        with signed_in(request) as (_, caller):
-            pass
+        caller = person(request).caller
         ctx = node_of(request)
-        record_arrival(UnitOfWork(ctx.sessions), caller, command, node=ctx)
+        record_arrival(ctx.unit_of_work(), caller, command)
     except KervanError as exc:
         return redirect_with(request, back, Flash(False, "action.refused", exc.message))
     return redirect_with(request, back, Flash(True, "console.arrived", shipment_id))
@@ -161,10 +154,9 @@ async def release_cargo(request: Request) -> Response:
     except (ValueError, ValidationError) as exc:
         return redirect_with(request, back, Flash(False, "action.refused", str(exc)))
     try:
-        with signed_in(request) as (_, caller):
-            pass
+        caller = person(request).caller
         ctx = node_of(request)
-        release(UnitOfWork(ctx.sessions), caller, shipment_id, body, node=ctx)
+        release(ctx.unit_of_work(), caller, ReleaseCargo(shipment_id, body))
     except KervanError as exc:
         return redirect_with(request, back, Flash(False, "action.refused", exc.message))
     return redirect_with(request, back, Flash(True, "console.released", shipment_id))

@@ -1,5 +1,5 @@
-"""A shipment's documents on its page: which steps the person's organisation may sign now, and
-the printable page of each document with its QR code.
+"""A shipment's documents on its page: which steps the person's organisation may sign now (the
+printable page of each document is services.printing's).
 
 The buttons only offer what the lifecycle allows and the organisation's role on the document
 suggests; signing still goes through services.documents.sign_step, which refuses anything else.
@@ -7,24 +7,10 @@ suggests; signing still goes through services.documents.sign_step, which refuses
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from kervan.documents.cimsmgs import CimSmgsNote
-from kervan.documents.ecmr_lifecycle import Ecmr
-from kervan.documents.epermit import Permit
-from kervan.documents.etir import TirTransport
 from kervan.documents.kinds import PARTY_SIGNED_KINDS, DocumentKind
-from kervan.documents.render import render_cimsmgs, render_ecmr, render_permit, render_tir
-from kervan.errors import NotFoundError
-from kervan.services.access import Caller
-from kervan.services.documents import DocumentView, document_view
-from kervan.services.shipments import access
-from kervan.services.tir import tir_view
-from kervan.store.tables import ShipmentDocumentRow
+from kervan.services.documents import DocumentView
 
 # Which role signs which step (as services.documents decides the signing role).
 STEP_ROLES: dict[str, tuple[str, ...]] = {
@@ -93,59 +79,9 @@ def signed_at_version(document: DocumentView) -> list[Any]:
     return sorted(document.signatures, key=lambda s: (s.signed_at, s.version))
 
 
-def permit_of(document: DocumentView) -> Permit | None:
-    """The issued permit an e-Permit document carries (None while it is only requested)."""
-    wire = document.content.get("permit")
-    if document.kind != DocumentKind.EPERMIT or not isinstance(wire, dict):
-        return None
-    return Permit.model_validate(wire)
-
-
-def _link(session: Session, document_id: str) -> ShipmentDocumentRow:
-    row = session.scalars(
-        select(ShipmentDocumentRow).where(ShipmentDocumentRow.document_id == document_id)
-    ).one_or_none()
-    if row is None:
-        raise NotFoundError("document", document_id)
-    return row
-
-
-def printable(session: Session, caller: Caller, document_id: str, verification: str) -> str:
-    """The document's printable HTML page (render.py) with its QR code.
-
-    The caller must be allowed to see the document (services.documents.document_view decides);
-    customs sees no charges, as on the document's own view.
-    """
-    document = document_view(session, caller, document_id)
-    lifecycle = json.loads(_link(session, document_id).lifecycle)
-    if document.kind == DocumentKind.ECMR:
-        note = Ecmr.model_validate(lifecycle)
-        if not access(session, caller, document.shipment_id).full:
-            versions = tuple(
-                v.model_copy(update={"content": v.content.model_copy(update={"charges": ()})})
-                for v in note.versions
-            )
-            note = note.model_copy(update={"versions": versions})
-        return render_ecmr(note, verification)
-    if document.kind == DocumentKind.CIM_SMGS:
-        return render_cimsmgs(CimSmgsNote.model_validate(lifecycle), verification)
-    if document.kind == DocumentKind.ETIR:
-        tir_view(session, caller, document_id)
-        transport = lifecycle.get("transport")
-        if transport is None:
-            raise NotFoundError("declared e-TIR transport", document_id)
-        return render_tir(TirTransport.model_validate(transport), verification)
-    permit = permit_of(document)
-    if permit is None or permit.qr_code is None:
-        raise NotFoundError("issued e-Permit", document_id)
-    return render_permit(permit, permit.qr_code)
-
-
 __all__ = [
     "REASON_STEPS",
     "RESERVATION_STEPS",
-    "permit_of",
-    "printable",
     "roles_on",
     "signable_steps",
     "signed_at_version",

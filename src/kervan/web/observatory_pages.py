@@ -24,7 +24,7 @@ from kervan.observatory.scenario import load_scenario
 from kervan.services.access import Scope
 from kervan.services.observatory import corridor_kpis
 from kervan.web.charts import Row, grouped_bars
-from kervan.web.common import language_of, node_of, render, signed_in
+from kervan.web.common import language_of, node_of, person, render, uow_of
 
 router = APIRouter(include_in_schema=False)
 SCENARIOS = ("baseline-2024", "digital-cku")
@@ -81,12 +81,10 @@ def observatory_page(request: Request) -> Response:
     loc = language_of(request)
     ctx = node_of(request)
     network = ctx.network
-    with signed_in(request) as (session, caller):
-        if Scope.OBSERVATORY not in caller.scopes:
-            return render(
-                request, "error.html", {"message_key": "error.not_for_you"}, status_code=403
-            )
-        kpis, baseline = corridor_kpis(ctx, session, caller)
+    caller = person(request).caller
+    if Scope.OBSERVATORY not in caller.scopes:
+        return render(request, "error.html", {"message_key": "error.not_for_you"}, status_code=403)
+    kpis, baseline = corridor_kpis(uow_of(request), caller)
     comparison = scenario_comparison(network)
     a, b = comparison.a, comparison.b
     p50, p90 = loc.t("obs.p50"), loc.t("obs.p90")

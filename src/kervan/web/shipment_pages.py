@@ -2,7 +2,7 @@
 (timeline planned against actual, the route on the map), sign their documents, record events,
 print documents with their QR code and download their evidence.
 
-Every page calls the services with the Caller of the person logged in; what a service refuses
+Every page calls one use case with the Caller of the person logged in; what a service refuses
 is told on the page, and a shipment the organisation may not see answers 404 as in the API.
 """
 
@@ -17,8 +17,6 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from markupsafe import Markup
 from pydantic import ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from kervan.documents.ecmr import Reservation, ReservationSubject
 from kervan.documents.kinds import PARTY_SIGNED_KINDS, DocumentKind
@@ -27,31 +25,28 @@ from kervan.errors import KervanError, NotFoundError, ScopeError
 from kervan.network.model import Mode
 from kervan.routing.plan import Plan
 from kervan.services.access import Caller, Scope
-from kervan.services.documents import (
-    SignRequest,
-    assemble_evidence,
-    documents_of_shipment,
-    evidence_parts,
-    open_drafts,
-    sign_step,
+from kervan.services.booking import (
+    PARTY_KINDS,
+    book_shipment,
+    booking_directory,
+    follow_shipment,
 )
+from kervan.services.documents import DocumentRef, SignRequest, SignStep, evidence, sign_step
 from kervan.services.planning import find_plan
+from kervan.services.printing import PrintDocument, permit_of, printable_document
 from kervan.services.shipments import (
     BOOKERS,
     EVENT_ROLES,
     BookingRequest,
     EventRequest,
-    access,
-    create_shipment,
-    list_visible,
-    plan_of,
+    PageRequest,
+    RecordEvent,
+    ShipmentRef,
     record_event,
-    shipment_timeline,
-    view,
+    shipment_summaries,
 )
 from kervan.shipments.events import EventType, expected_next
 from kervan.store.repositories.organisations import OrganisationKind
-from kervan.store.tables import OrganisationRow
 from kervan.web import booking_form as bf
 from kervan.web.common import (
     CSRF_FIELD,
@@ -60,41 +55,20 @@ from kervan.web.common import (
     check_csrf,
     language_of,
     node_of,
+    person,
     redirect_with,
     render,
     secure_headers,
-    signed_in,
+    uow_of,
 )
 from kervan.web.corridor_map import HEIGHT, WIDTH, map_view
-from kervan.web.document_parts import (
-    REASON_STEPS,
-    RESERVATION_STEPS,
-    permit_of,
-    printable,
-    signable_steps,
-)
+from kervan.web.document_parts import REASON_STEPS, RESERVATION_STEPS, signable_steps
 from kervan.web.i18n import Locale
 from kervan.web.pages import PLAN_COLOURS, planner_years
 
 router = APIRouter(include_in_schema=False)
 K = OrganisationKind
-PARTY_KINDS: dict[str, tuple[OrganisationKind, ...]] = {
-    "consignee": (K.CONSIGNEE, K.SHIPPER),
-    "road_carrier": (K.CARRIER,),
-    "rail_carrier": (K.CARRIER,),
-    "guarantee_chain": (K.GUARANTEE_CHAIN,),
-}
 PAGE_SIZE = 50
-
-
-def organisations(session: Session, kinds: tuple[OrganisationKind, ...]) -> list[tuple[str, str]]:
-    """(id, "name (country)") of the registered organisations of `kinds` (the node's directory)."""
-    rows = session.execute(
-        select(OrganisationRow.id, OrganisationRow.name, OrganisationRow.country)
-        .where(OrganisationRow.kind.in_([k.value for k in kinds]))
-        .order_by(OrganisationRow.name)
-    )
-    return [(org_id, f"{name} ({country})") for org_id, name, country in rows]
 
 
 def route_map(request: Request, loc: Locale, plans: list[Plan]) -> dict[str, Any]:
@@ -122,27 +96,28 @@ def route_map(request: Request, loc: Locale, plans: list[Plan]) -> dict[str, Any
 @router.get("/shipments", response_class=HTMLResponse)
 def shipments_page(request: Request) -> Response:
     """The shipments the person's organisation may see, newest first."""
-    with signed_in(request) as (session, caller):
-        if Scope.SHIPMENTS_READ not in caller.scopes:
-            denied = {"message_key": "error.not_for_you"}
-            return render(request, "error.html", denied, status_code=403)
-        rows, total = list_visible(session, caller, 0, PAGE_SIZE)
-        network = node_of(request).network
-        items = [
-            {
-                "id": r.id,
-                "reference": r.reference,
-                "origin": network.nodes[r.origin].name if r.origin in network.nodes else r.origin,
-                "destination": network.nodes[r.destination].name
-                if r.destination in network.nodes
-                else r.destination,
-                "status": r.status,
-                "created_at": r.created_at,
-            }
-            for r in rows
-        ]
-        may_book = caller.kind in BOOKERS
-    return render(request, "shipments.html", {"items": items, "total": total, "may_book": may_book})
+    caller = person(request).caller
+    if Scope.SHIPMENTS_READ not in caller.scopes:
+        denied = {"message_key": "error.not_for_you"}
+        return render(request, "error.html", denied, status_code=403)
+    page = shipment_summaries(uow_of(request), caller, PageRequest(0, PAGE_SIZE))
+    network = node_of(request).network
+    items = [
+        {
+            "id": r.id,
+            "reference": r.reference,
+            "origin": network.nodes[r.origin].name if r.origin in network.nodes else r.origin,
+            "destination": network.nodes[r.destination].name
+            if r.destination in network.nodes
+            else r.destination,
+            "status": r.status.value,
+            "created_at": r.created_at,
+        }
+        for r in page.items
+    ]
+    may_book = caller.kind in BOOKERS
+    context = {"items": items, "total": page.total, "may_book": may_book}
+    return render(request, "shipments.html", context)
 
 
 # Booking ---------------------------------------------------------------------------------------
@@ -150,7 +125,6 @@ def shipments_page(request: Request) -> Response:
 
 def _booking_page(
     request: Request,
-    session: Session,
     caller: Caller,
     chosen: bf.ChosenPlan,
     form: bf.BookingForm,
@@ -172,7 +146,7 @@ def _booking_page(
         "chosen": chosen,
         "form": form,
         "needs": needs,
-        "parties": {name: organisations(session, kinds_) for name, kinds_ in PARTY_KINDS.items()},
+        "parties": booking_directory(uow_of(request), caller, list(PARTY_KINDS)).parties,
         "goods_rows": bf.GOODS_ROWS,
         "plate_rows": bf.PLATE_ROWS,
         "package_kinds": bf.PACKAGE_KINDS,
@@ -190,8 +164,7 @@ def booking_page(request: Request) -> Response:
     """The booking form for the plan in the URL (as the planner's Book button sends it)."""
     network = node_of(request).network
     chosen = bf.chosen_plan(request.query_params, network, planner_years(network))
-    with signed_in(request) as (session, caller):
-        return _booking_page(request, session, caller, chosen, bf.BookingForm())
+    return _booking_page(request, person(request).caller, chosen, bf.BookingForm())
 
 
 @router.post("/shipments/book")
@@ -206,32 +179,29 @@ async def book(request: Request) -> Response:
         return RedirectResponse(f"/shipments/book?{query}", status_code=303)
     form = bf.read_booking(posted)
     ctx = node_of(request)
-    with signed_in(request) as (session, caller):
-        cargo = bf.cargo_of(form, ctx.clock().date())
-        if cargo is None:
-            return _booking_page(request, session, caller, chosen, form, status_code=422)
-        try:
-            body = BookingRequest(
-                reference=form.get("reference") or "-",
-                route=chosen.query(),
-                plan_key=chosen.plan_key,
-                consignee=form.get("consignee"),
-                road_carrier=form.get("road_carrier") or None,
-                rail_carrier=form.get("rail_carrier") or None,
-                guarantee_chain=form.get("guarantee_chain") or None,
-                cargo=cargo,
-            )
-        except ValidationError as exc:
-            form.problems += [(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
-            return _booking_page(request, session, caller, chosen, form, status_code=422)
-        try:
-            with session.begin_nested():
-                row, plan, parties = create_shipment(ctx, session, caller, body)
-                open_drafts(ctx, session, row, plan, cargo, parties)
-        except KervanError as exc:
-            form.problems.append(("", exc.message))
-            return _booking_page(request, session, caller, chosen, form, status_code=422)
-        shipment_id = row.id
+    caller = person(request).caller
+    cargo = bf.cargo_of(form, ctx.clock().date())
+    if cargo is None:
+        return _booking_page(request, caller, chosen, form, status_code=422)
+    try:
+        body = BookingRequest(
+            reference=form.get("reference") or "-",
+            route=chosen.query(),
+            plan_key=chosen.plan_key,
+            consignee=form.get("consignee"),
+            road_carrier=form.get("road_carrier") or None,
+            rail_carrier=form.get("rail_carrier") or None,
+            guarantee_chain=form.get("guarantee_chain") or None,
+            cargo=cargo,
+        )
+    except ValidationError as exc:
+        form.problems += [(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
+        return _booking_page(request, caller, chosen, form, status_code=422)
+    try:
+        shipment_id = book_shipment(uow_of(request), caller, body).id
+    except KervanError as exc:
+        form.problems.append(("", exc.message))
+        return _booking_page(request, caller, chosen, form, status_code=422)
     return redirect_with(
         request, f"/shipments/{shipment_id}", Flash(True, "book.done", shipment_id)
     )
@@ -254,59 +224,42 @@ def _next_event(plan: Plan, events: list[Any], roles: frozenset[Any]) -> str | N
     return None
 
 
-def _org_names(session: Session, ids: set[str]) -> dict[str, str]:
-    rows = session.execute(
-        select(OrganisationRow.id, OrganisationRow.name).where(OrganisationRow.id.in_(ids))
-    )
-    return {row.id: row.name for row in rows}
-
-
 @router.get("/shipments/{shipment_id}", response_class=HTMLResponse)
 def shipment_page(request: Request, shipment_id: str) -> Response:
     """A shipment: its route on the map, timeline, parties, documents and what to do next."""
     loc = language_of(request)
     ctx = node_of(request)
-    with signed_in(request) as (session, caller):
-        try:
-            seen = access(session, caller, shipment_id)
-        except (NotFoundError, ScopeError):
-            missing = {"message_key": "error.not_found", "detail": shipment_id}
-            return render(request, "error.html", missing, status_code=404)
-        shown = view(session, seen)
-        plan = plan_of(seen.row)
-        timeline = shipment_timeline(session, caller, shipment_id)
-        documents = documents_of_shipment(session, caller, shipment_id)
-        names = _org_names(
-            session,
-            {p.org_id for p in shown.parties}
-            | {e.recorded_by for e in shown.events}
-            | {s.party for d in documents for s in d.signatures},
-        )
-        cards = [
-            {
-                "doc": d,
-                "steps": signable_steps(d, caller.org_id)
-                if Scope.DOCUMENTS_SIGN in caller.scopes
-                else [],
-                "permit": permit_of(d),
-                "printable": d.kind in PARTY_SIGNED_KINDS
-                or (
-                    d.kind == DocumentKind.ETIR
-                    and d.state not in ("requested", "guarantee_registered")
-                )
-                or permit_of(d) is not None,
-                "verify_url": f"{str(request.base_url).rstrip('/')}/verify?document={d.id}",
-            }
-            for d in documents
-        ]
-        next_event = _next_event(plan, shown.events, seen.roles)
-        customs_here = caller.kind is K.CUSTOMS_AUTHORITY
+    caller = person(request).caller
+    try:
+        followed = follow_shipment(uow_of(request), caller, ShipmentRef(shipment_id))
+    except (NotFoundError, ScopeError):
+        missing = {"message_key": "error.not_found", "detail": shipment_id}
+        return render(request, "error.html", missing, status_code=404)
+    shown, plan, documents = followed.shipment, followed.plan, followed.documents
+    cards = [
+        {
+            "doc": d,
+            "steps": signable_steps(d, caller.org_id)
+            if Scope.DOCUMENTS_SIGN in caller.scopes
+            else [],
+            "permit": permit_of(d),
+            "printable": d.kind in PARTY_SIGNED_KINDS
+            or (
+                d.kind == DocumentKind.ETIR and d.state not in ("requested", "guarantee_registered")
+            )
+            or permit_of(d) is not None,
+            "verify_url": f"{str(request.base_url).rstrip('/')}/verify?document={d.id}",
+        }
+        for d in documents
+    ]
+    next_event = _next_event(plan, shown.events, followed.roles)
+    customs_here = caller.kind is K.CUSTOMS_AUTHORITY
     context: dict[str, Any] = {
         "shipment": shown,
         "plan": plan,
-        "timeline": timeline,
+        "timeline": followed.timeline,
         "cards": cards,
-        "names": names,
+        "names": followed.names,
         "next_event": next_event,
         "now": ctx.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M"),
         "reservation_steps": RESERVATION_STEPS,
@@ -340,15 +293,10 @@ def record(
         when = _at(at)
     except ValueError:
         return redirect_with(request, back, Flash(False, "action.refused", f"bad time {at!r}"))
+    caller = person(request).caller
     try:
-        with signed_in(request) as (session, caller):
-            record_event(
-                node_of(request),
-                session,
-                caller,
-                shipment_id,
-                EventRequest(type=event_type, at=when),
-            )
+        event = EventRequest(type=event_type, at=when)
+        record_event(uow_of(request), caller, RecordEvent(shipment_id, event))
     except KervanError as exc:
         return redirect_with(request, back, Flash(False, "action.refused", exc.message))
     return redirect_with(request, back, Flash(True, f"event.done.{event_type.value}"))
@@ -377,10 +325,10 @@ def sign(
         body = SignRequest(step=step, reservations=reservations, reason=reason.strip() or None)
     except (ValidationError, ValueError) as exc:
         return redirect_with(request, back, Flash(False, "action.refused", str(exc)))
+    caller = person(request).caller
     try:
-        with signed_in(request) as (session, caller):
-            signed = sign_step(node_of(request), session, caller, document_id, body)
-            back = f"/shipments/{signed.shipment_id}"
+        signed = sign_step(uow_of(request), caller, SignStep(document_id, body))
+        back = f"/shipments/{signed.shipment_id}"
     except KervanError as exc:
         return redirect_with(request, back, Flash(False, "action.refused", exc.message))
     return redirect_with(request, back, Flash(True, "sign.done", f"{document_id}: {step}"))
@@ -390,25 +338,24 @@ def sign(
 def print_document(request: Request, document_id: str) -> Response:
     """The printable page of a document, with its QR code (to the public verify page)."""
     verification = f"{str(request.base_url).rstrip('/')}/verify?document={document_id}"
-    with signed_in(request) as (session, caller):
-        try:
-            html = printable(session, caller, document_id, verification)
-        except NotFoundError:
-            context = {"message_key": "error.not_found", "detail": document_id}
-            return render(request, "error.html", context, status_code=404)
+    caller = person(request).caller
+    try:
+        html = printable_document(uow_of(request), caller, PrintDocument(document_id, verification))
+    except NotFoundError:
+        context = {"message_key": "error.not_found", "detail": document_id}
+        return render(request, "error.html", context, status_code=404)
     return secure_headers(HTMLResponse(html), PRINT_POLICY)
 
 
 @router.get("/documents/{document_id}/evidence.json")
 def download_evidence(request: Request, document_id: str) -> Response:
     """The document's offline evidence bundle, to keep and verify without this node."""
-    with signed_in(request) as (session, caller):
-        try:
-            parts = evidence_parts(session, caller, document_id)
-        except NotFoundError:
-            context = {"message_key": "error.not_found", "detail": document_id}
-            return render(request, "error.html", context, status_code=404)
-    bundle = assemble_evidence(node_of(request), parts)
+    caller = person(request).caller
+    try:
+        bundle = evidence(uow_of(request), caller, DocumentRef(document_id))
+    except NotFoundError:
+        context = {"message_key": "error.not_found", "detail": document_id}
+        return render(request, "error.html", context, status_code=404)
     response = JSONResponse(
         json.loads(json.dumps(bundle)),
         headers={"Content-Disposition": f'attachment; filename="{document_id}-evidence.json"'},
@@ -416,4 +363,4 @@ def download_evidence(request: Request, document_id: str) -> Response:
     return secure_headers(response)
 
 
-__all__ = ["organisations", "route_map", "router"]
+__all__ = ["route_map", "router"]

@@ -15,11 +15,10 @@ from fastapi.responses import HTMLResponse
 
 from kervan.errors import KervanError
 from kervan.ledger.evidence import verify_bundle_json
-from kervan.services.documents import trust_list_jwks
-from kervan.services.permits import check_qr
+from kervan.services.documents import trust_list
+from kervan.services.permits import QrScan, check_qr
 from kervan.signatures.trustlist import TrustList
-from kervan.store.db import unit_of_work
-from kervan.web.common import CSRF_FIELD, check_csrf, node_of, render
+from kervan.web.common import CSRF_FIELD, check_csrf, render, uow_of
 
 router = APIRouter(include_in_schema=False)
 MAX_BUNDLE_BYTES = 512 * 1024
@@ -27,12 +26,10 @@ MAX_QR = 4096
 
 
 def _permit_check(request: Request, qr: str) -> dict[str, Any]:
-    ctx = node_of(request)
-    with unit_of_work(ctx.sessions) as session:
-        try:
-            return {"permit": check_qr(session, qr, ctx.clock()), "permit_error": None}
-        except KervanError as exc:
-            return {"permit": None, "permit_error": exc.message}
+    try:
+        return {"permit": check_qr(uow_of(request), QrScan(qr)), "permit_error": None}
+    except KervanError as exc:
+        return {"permit": None, "permit_error": exc.message}
 
 
 @router.get("/verify", response_class=HTMLResponse)
@@ -77,8 +74,7 @@ async def verify_evidence(
         "empty": not data.strip(),
     }
     if not context["too_big"] and not context["empty"]:
-        with unit_of_work(node_of(request).sessions) as session:
-            trust = TrustList.from_jwks(trust_list_jwks(session))
+        trust = TrustList.from_jwks(trust_list(uow_of(request)))
         report = verify_bundle_json(data, trust)
         context["report"] = report
         context["matches_document"] = (

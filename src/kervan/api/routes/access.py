@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel, Field
 
-from kervan.api.deps import node_of
+from kervan.api.deps import uow_of
 from kervan.errors import InvalidRequestError
-from kervan.services.access import TOKEN_LIFETIME, client_credentials_token, password_token
-from kervan.store.db import unit_of_work
+from kervan.services import access
+from kervan.services.access import TOKEN_LIFETIME, ClientToken, IssuedToken
 
 router = APIRouter(prefix="/v1", tags=["access"])
 
@@ -42,33 +42,24 @@ def token(
     """OAuth2 client credentials (RFC 6749 §4.4): trade a client id and secret for a token."""
     if grant_type != "client_credentials":
         raise InvalidRequestError("grant_type must be client_credentials")
-    ctx = node_of(request)
-    with unit_of_work(ctx.sessions) as session:
-        access_token, scopes = client_credentials_token(
-            session,
-            client_id,
-            client_secret,
-            ctx.settings.secret_key_value(),
-            ctx.clock(),
-            scope.split() if scope else None,
-        )
-    return TokenResponse(
-        access_token=access_token,
-        expires_in=int(TOKEN_LIFETIME.total_seconds()),
-        scope=" ".join(sorted(s.value for s in scopes)),
+    asked = tuple(scope.split()) if scope else None
+    issued = access.client_credentials_token(
+        uow_of(request), ClientToken(client_id, client_secret, asked)
     )
+    return _answer(issued)
 
 
 @router.post("/auth/login", response_model=TokenResponse, responses={401: {"description": "Wrong"}})
 def login(body: Login, request: Request) -> TokenResponse:
     """A person logs in with a username and password (for the web interface)."""
-    ctx = node_of(request)
-    with unit_of_work(ctx.sessions) as session:
-        access_token, scopes = password_token(
-            session, body.username, body.password, ctx.settings.secret_key_value(), ctx.clock()
-        )
+    return _answer(
+        access.password_token(uow_of(request), access.Login(body.username, body.password))
+    )
+
+
+def _answer(issued: IssuedToken) -> TokenResponse:
     return TokenResponse(
-        access_token=access_token,
+        access_token=issued.access_token,
         expires_in=int(TOKEN_LIFETIME.total_seconds()),
-        scope=" ".join(sorted(s.value for s in scopes)),
+        scope=" ".join(sorted(s.value for s in issued.scopes)),
     )

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from kervan.api.deps import node_of, transaction
-from kervan.services.observatory import kpis_csv, kpis_json
+from kervan.api.deps import credentials, uow_of
+from kervan.services.observatory import KpiRequest, kpis_report
 
 router = APIRouter(prefix="/v1/observatory", tags=["observatory"])
 
@@ -24,8 +24,9 @@ def get_kpis(
 ) -> JSONResponse | PlainTextResponse:
     """Transit and border times, time lost by cause, volumes, on-time and digital shares, beside
     the published baselines (CAREC CPMM, the route's volumes) and the 2030 targets."""
-    ctx = node_of(request)
-    with transaction(request) as (session, caller):
-        if format == "csv":
-            return PlainTextResponse(kpis_csv(ctx, session, caller), media_type="text/csv")
-        return JSONResponse(kpis_json(ctx, session, caller))
+    report = kpis_report(
+        uow_of(request), credentials(request), KpiRequest("csv" if format == "csv" else "json")
+    )
+    if isinstance(report, str):
+        return PlainTextResponse(report, media_type="text/csv")
+    return JSONResponse(report)

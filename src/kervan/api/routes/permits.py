@@ -3,25 +3,23 @@ scanned QR."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from kervan.api.deps import idempotent, node_of, transaction
+from kervan.api.deps import created, credentials, uow_of
+from kervan.services import permits
 from kervan.services.permits import (
     IssueRequest,
     PermitCheck,
     PermitRevocation,
     QuotaRequest,
     QuotaView,
+    RevokePermit,
     RevokeRequest,
     add_quota,
     check_qr,
-    issue_for_shipment,
     revoke_permit,
 )
-from kervan.store.db import unit_of_work
 
 router = APIRouter(prefix="/v1", tags=["permits"])
 
@@ -33,8 +31,8 @@ class QrScan(BaseModel):
 @router.post("/permits/quotas", status_code=201, response_model=QuotaView)
 def create_quota(body: QuotaRequest, request: Request) -> Response:
     """A permit authority records the quota a partner country granted its hauliers."""
-    with transaction(request) as (session, caller):
-        return idempotent(request, session, caller, body, lambda: add_quota(session, caller, body))
+    uow = uow_of(request, body)
+    return created(uow, add_quota(uow, credentials(request), body))
 
 
 @router.post(
@@ -44,13 +42,8 @@ def create_quota(body: QuotaRequest, request: Request) -> Response:
 )
 def issue_permit(body: IssueRequest, request: Request) -> Response:
     """Issue the permit a shipment's e-Permit request asks of the caller's country."""
-    ctx = node_of(request)
-    with transaction(request) as (session, caller):
-
-        def create() -> dict[str, Any]:
-            return issue_for_shipment(ctx, session, caller, body)
-
-        return idempotent(request, session, caller, body, create)
+    uow = uow_of(request, body)
+    return created(uow, permits.issue_for_shipment(uow, credentials(request), body))
 
 
 @router.post(
@@ -64,20 +57,11 @@ def issue_permit(body: IssueRequest, request: Request) -> Response:
 )
 def revoke(permit_id: str, body: RevokeRequest, request: Request) -> Response:
     """Revoke an unused permit your authority issued: its QR code then checks as revoked."""
-    ctx = node_of(request)
-    with transaction(request) as (session, caller):
-        return idempotent(
-            request,
-            session,
-            caller,
-            body,
-            lambda: revoke_permit(ctx, session, caller, permit_id, body),
-        )
+    uow = uow_of(request, body)
+    return created(uow, revoke_permit(uow, credentials(request), RevokePermit(permit_id, body)))
 
 
 @router.post("/verify/permit", response_model=PermitCheck, tags=["verification"])
 def verify_permit(body: QrScan, request: Request) -> PermitCheck:
     """Anyone may check a scanned permit QR: who issued it, for which truck, is it valid."""
-    ctx = node_of(request)
-    with unit_of_work(ctx.sessions) as session:
-        return check_qr(session, body.qr, ctx.clock())
+    return check_qr(uow_of(request), permits.QrScan(body.qr))

@@ -6,16 +6,15 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from kervan.api.deps import node_of, reading, transaction
+from kervan.api.deps import credentials, uow_of
+from kervan.services import tir
 from kervan.services.tir import (
     GuaranteeRequest,
     OperationRequest,
+    RegisterGuarantee,
+    TirOperation,
+    TirRef,
     TirView,
-    accept,
-    operation,
-    register_guarantee,
-    submit_declaration,
-    tir_view,
 )
 
 router = APIRouter(prefix="/v1/tir", tags=["e-TIR"])
@@ -27,33 +26,30 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 @router.get("/{document_id}", response_model=TirView, responses=NOT_FOUND)
 def get_transport(document_id: str, request: Request) -> TirView:
     """The TIR transport: guarantee, operations per country and what may happen next."""
-    with reading(request) as (session, caller):
-        return tir_view(session, caller, document_id)
+    return tir.tir_view(uow_of(request), credentials(request), TirRef(document_id))
 
 
 @router.post("/{document_id}/guarantee", response_model=TirView, responses=NOT_FOUND)
 def guarantee(document_id: str, body: GuaranteeRequest, request: Request) -> TirView:
     """The shipment's guarantee chain registers the guarantee."""
-    with transaction(request) as (session, caller):
-        return register_guarantee(node_of(request), session, caller, document_id, body)
+    command = RegisterGuarantee(document_id, body)
+    return tir.register_guarantee(uow_of(request), credentials(request), command)
 
 
 @router.post("/{document_id}/declaration", response_model=TirView, responses=NOT_FOUND)
 def declaration(document_id: str, request: Request) -> TirView:
     """The holder submits the advance TIR data built from the shipment."""
-    with transaction(request) as (session, caller):
-        return submit_declaration(node_of(request), session, caller, document_id)
+    return tir.submit_declaration(uow_of(request), credentials(request), TirRef(document_id))
 
 
 @router.post("/{document_id}/acceptance", response_model=TirView, responses=NOT_FOUND)
 def acceptance(document_id: str, request: Request) -> TirView:
     """Customs of departure accepts the declaration."""
-    with transaction(request) as (session, caller):
-        return accept(node_of(request), session, caller, document_id)
+    return tir.accept(uow_of(request), credentials(request), TirRef(document_id))
 
 
 @router.post("/{document_id}/operations", response_model=TirView, responses=NOT_FOUND)
 def operations(document_id: str, body: OperationRequest, request: Request) -> TirView:
     """The caller's customs starts, terminates or discharges its country's TIR operation."""
-    with transaction(request) as (session, caller):
-        return operation(node_of(request), session, caller, document_id, body)
+    command = TirOperation(document_id, body)
+    return tir.operation(uow_of(request), credentials(request), command)

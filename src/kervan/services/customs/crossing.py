@@ -8,11 +8,11 @@ from datetime import datetime
 
 from kervan.errors import IllegalTransitionError, InvalidRequestError, NotFoundError
 from kervan.exchange.envelope import MessageType
-from kervan.services.access import Caller
+from kervan.services.access import Caller, Who, identify
 from kervan.services.customs.lanes import require_customs
 from kervan.services.customs.sending import send
 from kervan.services.customs.worklist import WorkItem, work_item
-from kervan.services.node import NodeContext
+from kervan.services.node import NodeUnitOfWork
 from kervan.shipments.events import EventType
 from kervan.signatures.canonical import JsonValue
 from kervan.signatures.encoding import rfc3339
@@ -28,15 +28,15 @@ class RecordArrival:
     at: datetime
 
 
-def record_arrival(
-    uow: UnitOfWork, caller: Caller, command: RecordArrival, *, node: NodeContext
-) -> WorkItem:
+def record_arrival(uow: NodeUnitOfWork, who: Who, command: RecordArrival) -> WorkItem:
     """Record the arrival at the caller's border; out, the crossing as the officer now sees it.
 
     404 for a crossing the caller's customs does not hold; 409 when it arrived already; 422
     for an arrival before the cargo left (the declaration's lodging)."""
-    require_customs(caller)
+    node = uow.node
     with uow:
+        caller = identify(uow, who)
+        require_customs(caller)
         crossing = uow.customs.crossing(caller.org_id, command.shipment_id, command.leg_index)
         declaration = uow.customs.declaration(caller.org_id, command.shipment_id)
         if crossing is None or declaration is None or crossing.country != caller.country:

@@ -22,7 +22,7 @@ from kervan.exchange.envelope import MessageType
 from kervan.services.access import Caller
 from kervan.services.customs.payloads import AnnouncedCrossing, as_json
 from kervan.services.customs.sending import send
-from kervan.services.node import NodeContext
+from kervan.services.node import NodeUnitOfWork
 from kervan.shipments.events import EventType, timeline
 from kervan.signatures.canonical import JsonValue
 from kervan.store.repositories.customs import CustomsShipment
@@ -77,11 +77,12 @@ def declaration_content(
 
 
 def declare_pre_arrival(
-    uow: UnitOfWork, caller: Caller, command: DeclarePreArrival, *, node: NodeContext
+    uow: NodeUnitOfWork, caller: Caller, command: DeclarePreArrival
 ) -> list[str]:
     """Send the shipment's declaration (version 1), signed by the declarant (the organisation
     that booked it), to the customs authority of every country on its route; out, those
     authorities. The caller is a party of the shipment (the carrier taking the cargo over)."""
+    node = uow.node
     with uow:
         shipment = uow.customs.shipment(command.shipment_id)
         if shipment is None or (

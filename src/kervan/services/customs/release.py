@@ -4,23 +4,24 @@ and signs off the control result, which goes to the customs of the countries sti
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from kervan.customs.recognition import ControlResult, InspectionResult
 from kervan.documents.goods import Seal, SealCondition
 from kervan.errors import IllegalTransitionError, InvalidRequestError, NotFoundError
 from kervan.exchange.envelope import MessageType
-from kervan.services.access import Caller
+from kervan.services.access import Who, identify
 from kervan.services.customs.lanes import lane, require_customs
 from kervan.services.customs.payloads import as_json
 from kervan.services.customs.sending import send
 from kervan.services.customs.worklist import WorkItem, work_item
-from kervan.services.node import NodeContext
+from kervan.services.node import NodeUnitOfWork
 from kervan.shipments.events import EventType
 from kervan.signatures.canonical import JsonValue, canonical_json
 from kervan.signatures.encoding import rfc3339
 from kervan.signatures.jws import sign_detached
-from kervan.store.uow import UnitOfWork
 
 
 class SealFound(BaseModel):
@@ -42,9 +43,15 @@ class ReleaseRequest(BaseModel):
     seals: list[SealFound] = Field(default_factory=list, max_length=50)
 
 
-def release(
-    uow: UnitOfWork, caller: Caller, shipment_id: str, command: ReleaseRequest, *, node: NodeContext
-) -> WorkItem:
+@dataclass(frozen=True)
+class ReleaseCargo:
+    """Release `shipment_id` at the caller's border after the checks in `check`."""
+
+    shipment_id: str
+    check: ReleaseRequest
+
+
+def release(uow: NodeUnitOfWork, who: Who, command: ReleaseCargo) -> WorkItem:
     """Release the cargo at this border after the checks its lane requires; sign off the control.
 
     Refused (409) when the cargo has not arrived or was released already, when the documentary
@@ -52,9 +59,12 @@ def release(
     discrepancy; 404 for a crossing the caller's customs does not hold (another country's, or a
     shipment whose pre-arrival declaration it never received).
     """
-    require_customs(caller)
+    node = uow.node
+    shipment_id, check = command.shipment_id, command.check
     with uow:
-        leg_index = command.leg_index
+        caller = identify(uow, who)
+        require_customs(caller)
+        leg_index = check.leg_index
         crossing = uow.customs.crossing(caller.org_id, shipment_id, leg_index)
         declaration = uow.customs.declaration(caller.org_id, shipment_id)
         if crossing is None or declaration is None or crossing.country != caller.country:
@@ -67,40 +77,40 @@ def release(
             raise IllegalTransitionError(
                 "border crossing", "release", "expected", ["record the arrival"]
             )
-        if command.at < crossing.arrived_at:
+        if check.at < crossing.arrived_at:
             raise InvalidRequestError(
-                f"the release ({command.at.isoformat()}) comes after the arrival "
+                f"the release ({check.at.isoformat()}) comes after the arrival "
                 f"({crossing.arrived_at.isoformat()})"
             )
         content = declaration.current.content
         controls = uow.customs.controls(caller.org_id, shipment_id)
-        seals = tuple(Seal(number=s.number, condition=s.condition) for s in command.seals)
+        seals = tuple(Seal(number=s.number, condition=s.condition) for s in check.seals)
         decision = lane(
             content, controls, caller.country, node.clock(), arrived=True, seals_now=seals or None
         )
-        if not command.documentary_check_passed:
+        if not check.documentary_check_passed:
             raise IllegalTransitionError(
                 "border crossing", "release", "documentary check failed", ["hold", "inspect"]
             )
-        if decision.physical_inspection_required and command.inspection is None:
+        if decision.physical_inspection_required and check.inspection is None:
             raise IllegalTransitionError(
                 "border crossing",
                 "release without inspection",
                 f"{decision.lane.value} lane",
                 ["inspect"],
             )
-        if command.inspection is InspectionResult.DISCREPANCY:
+        if check.inspection is InspectionResult.DISCREPANCY:
             raise IllegalTransitionError(
                 "border crossing", "release", "inspection found a discrepancy", ["detain"]
             )
-        if any(s.condition is SealCondition.BROKEN for s in seals) and command.inspection is None:
+        if any(s.condition is SealCondition.BROKEN for s in seals) and check.inspection is None:
             raise InvalidRequestError("a broken seal needs an inspection before release")
         office = node.customs_offices().at_node(crossing.entry_node).code
         claims = {
             "shipment": shipment_id,
             "country": caller.country,
             "office": office,
-            "at": rfc3339(command.at),
+            "at": rfc3339(check.at),
             "seals": {s.number: s.condition.value for s in seals},
         }
         signer = node.signer(uow.session, caller.org_id)
@@ -109,14 +119,14 @@ def release(
             country=caller.country,
             office=office,
             place=crossing.entry_name,
-            at=command.at,
+            at=check.at,
             seals=seals,
             documentary_check_passed=True,
-            inspection=command.inspection,
+            inspection=check.inspection,
             signature_ref=sign_detached(canonical_json(claims), signer),
         )
         uow.customs.add_control(caller.org_id, control, caller.org_id, node.clock())
-        uow.customs.mark_crossing(caller.org_id, shipment_id, leg_index, released_at=command.at)
+        uow.customs.mark_crossing(caller.org_id, shipment_id, leg_index, released_at=check.at)
         signed = as_json(control)
         countries = [p.country for p in content.route.passages]
         after = (

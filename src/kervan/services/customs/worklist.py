@@ -11,11 +11,10 @@ from pydantic import BaseModel
 
 from kervan.customs.declaration import DeclarationContent
 from kervan.customs.recognition import ControlResult
-from kervan.services.access import Caller
+from kervan.services.access import Who, identify
 from kervan.services.customs.lanes import lane, require_customs
-from kervan.services.node import NodeContext
+from kervan.services.node import NodeUnitOfWork
 from kervan.store.repositories.customs import Crossing
-from kervan.store.uow import UnitOfWork
 
 _MAX_CROSSINGS = 2000
 
@@ -88,16 +87,15 @@ def work_item(
     )
 
 
-def work_list(
-    uow: UnitOfWork, caller: Caller, query: WorkListQuery, *, node: NodeContext
-) -> WorkList:
+def work_list(uow: NodeUnitOfWork, who: Who, query: WorkListQuery) -> WorkList:
     """What is coming to the caller's country (pre-arrival received) and what is at its border
     now, from the crossings, declarations and controls its customs holds (nothing else)."""
-    require_customs(caller)
-    on = node.clock()
+    on = uow.node.clock()
     arriving: list[WorkItem] = []
     at_border: list[WorkItem] = []
-    with uow:
+    with uow.for_reading():
+        caller = identify(uow, who)
+        require_customs(caller)
         first: dict[str, Crossing] = {}
         for crossing in uow.customs.open_crossings(caller.org_id, _MAX_CROSSINGS):
             earlier = first.get(crossing.shipment)

@@ -3,6 +3,7 @@
 Another organisation's object is simply not found (`NotFoundError`, HTTP 404), never forbidden.
 """
 
+from kervan.store.repositories.credentials import CredentialRepository
 from kervan.store.repositories.documents import (
     DocumentRepository,
     StoredDocument,
@@ -17,9 +18,12 @@ from kervan.store.repositories.organisations import (
     OrganisationRepository,
 )
 from kervan.store.repositories.permits import PermitRepository, QuotaKey, StoredQuota
+from kervan.store.repositories.shipment_documents import ShipmentDocumentRepository
+from kervan.store.repositories.shipments import Shipment, ShipmentRepository
 from kervan.store.repositories.signing_keys import SigningKeyRepository
 
 __all__ = [
+    "CredentialRepository",
     "DocumentRepository",
     "IdempotencyRepository",
     "Organisation",
@@ -27,6 +31,9 @@ __all__ = [
     "OrganisationRepository",
     "PermitRepository",
     "QuotaKey",
+    "Shipment",
+    "ShipmentDocumentRepository",
+    "ShipmentRepository",
     "SigningKeyRepository",
     "SqlLedgerStore",
     "StoredDocument",

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from kervan.documents.parties import check_country_code
 from kervan.errors import ImmutableRecordError, InvalidRequestError, NotFoundError
 from kervan.store.repositories._common import visible
-from kervan.store.tables import OrganisationRow
+from kervan.store.tables import OrganisationAddressRow, OrganisationRow
 
 
 class OrganisationKind(StrEnum):
@@ -39,6 +39,15 @@ class Organisation:
     country: str
     kind: OrganisationKind
     created_at: datetime
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OrganisationAddress:
+    """Where an organisation is (for the documents it is a party to)."""
+
+    street: str
+    city: str
+    postcode: str | None
 
 
 def _record(row: OrganisationRow) -> Organisation:
@@ -91,3 +100,39 @@ class OrganisationRepository:
             .order_by(OrganisationRow.id)
         )
         return [_record(row) for row in rows]
+
+    def find(self, org_id: str) -> Organisation | None:
+        """Organisation `org_id` as the node knows it (for the node's own decisions: who a
+        party is, what kind of party; callers' reads go through `get`)."""
+        row = self._session.get(OrganisationRow, org_id)
+        return None if row is None else _record(row)
+
+    def address(self, org_id: str) -> OrganisationAddress | None:
+        row = self._session.get(OrganisationAddressRow, org_id)
+        return None if row is None else OrganisationAddress(row.street, row.city, row.postcode)
+
+    def of_kinds(self, kinds: Collection[OrganisationKind]) -> list[Organisation]:
+        """Every organisation of `kinds`, by name (the node's directory of parties)."""
+        rows = self._session.scalars(
+            select(OrganisationRow)
+            .where(OrganisationRow.kind.in_([OrganisationKind(k).value for k in kinds]))
+            .order_by(OrganisationRow.name)
+        )
+        return [_record(row) for row in rows]
+
+    def names(self, org_ids: Collection[str]) -> dict[str, str]:
+        """The names of organisations `org_ids`, by id (unknown ids are left out)."""
+        rows = self._session.execute(
+            select(OrganisationRow.id, OrganisationRow.name).where(
+                OrganisationRow.id.in_(sorted(org_ids))
+            )
+        )
+        return {row.id: row.name for row in rows}
+
+    def first_of_kind_in(self, kind: OrganisationKind, country: str) -> str | None:
+        """The id of an organisation of `kind` in `country` (a country's customs authority)."""
+        return self._session.scalars(
+            select(OrganisationRow.id).where(
+                OrganisationRow.country == country, OrganisationRow.kind == kind.value
+            )
+        ).first()

@@ -75,6 +75,14 @@ class StoredQuota:
         return self.quota.quantity - self.used
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class IssuedPermit:
+    """A permit an authority issued, and when it was revoked (None while it stands)."""
+
+    permit: Permit
+    revoked_at: datetime | None
+
+
 def _quota(row: PermitQuotaRow) -> StoredQuota:
     quota = Quota(
         permit_issuer=row.permit_issuer,
@@ -284,6 +292,37 @@ class PermitRepository:
         row.revoked_at = revoked.revoked_at
         self._session.flush()
         return revoked
+
+    def quotas_of(self, org_id: str) -> list[StoredQuota]:
+        """The quotas `org_id` holds, newest year first, then by partner country and type."""
+        rows = self._session.scalars(
+            select(PermitQuotaRow)
+            .where(PermitQuotaRow.org_id == org_id)
+            .order_by(
+                PermitQuotaRow.permit_year.desc(),
+                PermitQuotaRow.permit_issued_for,
+                PermitQuotaRow.permit_type,
+            )
+        )
+        return [_quota(row) for row in rows]
+
+    def issued_by(self, org_id: str, limit: int) -> list[IssuedPermit]:
+        """The latest `limit` permits `org_id` issued, newest first."""
+        rows = self._session.scalars(
+            select(PermitRow)
+            .where(PermitRow.org_id == org_id)
+            .order_by(PermitRow.created_at.desc())
+            .limit(limit)
+        )
+        return [IssuedPermit(_permit(row), row.revoked_at) for row in rows]
+
+    def qr_revoked(self, permit_id: str, qr_code: str) -> bool:
+        """True when the permit this exact QR code was issued with is revoked (False when this
+        node holds no such permit: it cannot say)."""
+        row = self._session.scalars(
+            select(PermitRow).where(PermitRow.permit_id == permit_id, PermitRow.qr_code == qr_code)
+        ).one_or_none()
+        return row is not None and row.revoked_at is not None
 
     def _permit_row(
         self, permit_id: str, org_ids: Collection[str], *, lock: bool = False

@@ -281,3 +281,118 @@ def record_signed_step(
             session.execute(INSERT_EVENT, event)
     stored: JwsSignature = {"protected": entry["protected"], "signature": entry["signature"]}
     return StoredSignature(position, kid, party, role, signed_at, stored)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DocumentLink:
+    """A document's link to its shipment: the legs and countries it covers (JSON text) and its
+    lifecycle (JSON text: the e-CMR or CIM/SMGS note, or an e-TIR / e-Permit state)."""
+
+    org_id: str
+    shipment_id: str
+    document_id: str
+    kind: str
+    legs: str
+    countries: str
+    lifecycle: str
+
+
+def _link(row: ShipmentDocumentRow) -> DocumentLink:
+    return DocumentLink(
+        row.org_id, row.shipment_id, row.document_id, row.kind, row.legs, row.countries,
+        row.lifecycle,
+    )  # fmt: skip
+
+
+class ShipmentDocumentRepository:
+    """The links between shipments and their documents, and a document read with its shipment
+    (`find_shipment_document`) or signed (`record_signed_step`)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def find(self, document_id: str, *, party: str, lock: bool = False) -> FoundDocument | None:
+        """See `find_shipment_document`."""
+        return find_shipment_document(self._session, document_id, party=party, lock=lock)
+
+    def record_signed_step(
+        self,
+        record: ShipmentDocument,
+        *,
+        position: int,
+        entry: JwsSignature,
+        state: str,
+        lifecycle: str,
+        at: datetime,
+        event: dict[str, Any] | None = None,
+    ) -> StoredSignature:
+        """See `record_signed_step`."""
+        return record_signed_step(
+            self._session, record, position=position, entry=entry, state=state,
+            lifecycle=lifecycle, at=at, event=event,
+        )  # fmt: skip
+
+    def add(self, link: DocumentLink) -> None:
+        """Link a new document to its shipment."""
+        self._session.add(ShipmentDocumentRow(**dataclasses.asdict(link)))
+
+    def link(self, document_id: str) -> DocumentLink | None:
+        """The link of document `document_id`, whichever shipment holds it."""
+        row = self._session.scalars(
+            select(ShipmentDocumentRow).where(ShipmentDocumentRow.document_id == document_id)
+        ).one_or_none()
+        return None if row is None else _link(row)
+
+    def set_lifecycle(self, link: DocumentLink, lifecycle: str) -> DocumentLink:
+        """The link with its new `lifecycle` (stored when the unit of work flushes)."""
+        row = self._session.get(
+            ShipmentDocumentRow, (link.org_id, link.shipment_id, link.document_id)
+        )
+        assert row is not None  # read in this unit of work: the identity map holds it
+        row.lifecycle = lifecycle
+        return dataclasses.replace(link, lifecycle=lifecycle)
+
+    def of_shipment(self, org_id: str, shipment_id: str) -> list[DocumentLink]:
+        """The documents of shipment (`org_id`, `shipment_id`), by document id."""
+        rows = self._session.scalars(
+            select(ShipmentDocumentRow)
+            .where(
+                ShipmentDocumentRow.org_id == org_id,
+                ShipmentDocumentRow.shipment_id == shipment_id,
+            )
+            .order_by(ShipmentDocumentRow.document_id)
+        )
+        return [_link(row) for row in rows]
+
+    def document_ids(self, org_id: str, shipment_id: str) -> list[str]:
+        """The ids of the documents of shipment (`org_id`, `shipment_id`), in order."""
+        return list(
+            self._session.scalars(
+                select(ShipmentDocumentRow.document_id)
+                .where(
+                    ShipmentDocumentRow.org_id == org_id,
+                    ShipmentDocumentRow.shipment_id == shipment_id,
+                )
+                .order_by(ShipmentDocumentRow.document_id)
+            )
+        )
+
+    def of_kind(self, kind: str) -> list[DocumentLink]:
+        """Every link to a document of `kind`, by document id (a permit desk's requests)."""
+        rows = self._session.scalars(
+            select(ShipmentDocumentRow)
+            .where(ShipmentDocumentRow.kind == kind)
+            .order_by(ShipmentDocumentRow.document_id)
+        )
+        return [_link(row) for row in rows]
+
+    def naming(self, kind: str, text: str) -> list[DocumentLink]:
+        """Links to documents of `kind` whose lifecycle contains `text` (a permit's id as JSON,
+        to find the e-Permit document it was issued for)."""
+        rows = self._session.scalars(
+            select(ShipmentDocumentRow).where(
+                ShipmentDocumentRow.kind == kind,
+                ShipmentDocumentRow.lifecycle.contains(text),
+            )
+        )
+        return [_link(row) for row in rows]

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Mapping
 from datetime import datetime
+from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from kervan.errors import NotFoundError, TrustListError
@@ -18,7 +19,19 @@ from kervan.signatures.encoding import from_unix_seconds, unix_seconds
 from kervan.signatures.keys import Signer
 from kervan.signatures.trustlist import TrustedKey, TrustList
 from kervan.store.repositories._common import canonical_text, visible
-from kervan.store.tables import SigningKeyRow
+from kervan.store.tables import SigningKeyRow, table_of
+
+_KEYS: Final = table_of(SigningKeyRow)
+_CURRENT_KIDS: Final = (
+    select(_KEYS.c.kid)
+    .where(
+        _KEYS.c.org_id == bindparam("org_id"),
+        _KEYS.c.alg == bindparam("alg"),
+        _KEYS.c.revoked_at.is_(None),
+        _KEYS.c.superseded_at.is_(None),
+    )
+    .order_by(_KEYS.c.not_before.desc())
+)
 
 
 def _trusted(row: SigningKeyRow) -> TrustedKey:
@@ -108,6 +121,11 @@ class SigningKeyRepository:
             row.revoked_at = when
         self._session.flush()
         return _trusted(row)
+
+    def current_kids(self, org_id: str, alg: str) -> list[str]:
+        """The ids of `org_id`'s current (neither revoked nor superseded) keys of `alg`,
+        newest first."""
+        return list(self._session.scalars(_CURRENT_KIDS, {"org_id": org_id, "alg": alg}))
 
     def trust_list(self) -> TrustList:
         """Return every organisation's public keys with their validity, as a TrustList."""
