@@ -28,12 +28,10 @@ from kervan.services.access import NewPerson, create_user, node_operator
 from kervan.services.demo_corridor import (
     CORRIDOR_ORGANISATIONS,
     SeededShipment,
+    register_corridor,
     seed_shipments,
 )
-from kervan.services.node import NodeContext, register_organisation
-from kervan.store.db import unit_of_work
-from kervan.store.repositories.organisations import Organisation
-from kervan.store.tables import OrganisationAddressRow
+from kervan.services.node import NodeContext
 from tests.api.conftest import node_settings
 from tests.databases import migrated_database
 
@@ -138,11 +136,7 @@ def seed_corridor(app: FastAPI) -> list[SeededShipment]:
     # Keys valid from well before the seeded shipments' dates (a permit's QR is dated from its
     # day of issue, which a key registered later that day would not cover).
     registered = now - timedelta(days=60)
-    with unit_of_work(ctx.sessions) as session:
-        for org_id, name, country, kind, street, city in CORRIDOR_ORGANISATIONS:
-            organisation = Organisation(org_id, name, country, kind, registered)
-            register_organisation(session, ctx.keys, organisation, registered)
-            session.add(OrganisationAddressRow(org_id=org_id, street=street, city=city))
+    register_corridor(ctx.sessions, ctx.keys, registered)
     operator = node_operator(ctx.settings.node_id, ctx.settings.node_country)
     for org_id, name, *_ in CORRIDOR_ORGANISATIONS:
         person = NewPerson(org_id, org_id, password_of(org_id), f"{name} (test)")

@@ -15,10 +15,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from anyio import to_thread
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session, sessionmaker
 
 from kervan import __version__
 from kervan.api import problems
@@ -160,12 +159,6 @@ async def _sweep_ledger(sequencer: LedgerSequencer) -> None:
         except Exception:
             log.exception("sweeping pending ledger events failed; trying again later")
         await asyncio.sleep(LEDGER_SWEEP_SECONDS)
-
-
-def sessions_of(request: Request) -> sessionmaker[Session]:
-    """The app's session factory (for services that take a unit of work)."""
-    factory: sessionmaker[Session] = request.app.state.sessions
-    return factory
 
 
 def _install_health(app: FastAPI, engine: Engine) -> None:

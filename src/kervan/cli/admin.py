@@ -29,18 +29,25 @@ from kervan.services.access import (
     Caller,
     NewCredential,
     NewPerson,
+    RevokeCredential,
     create_api_key,
     create_client,
     create_user,
     node_operator,
+    revoke_api_key,
+    revoke_client,
 )
-from kervan.services.node import ensure_node_organisation, register_organisation, utc_now
+from kervan.services.members import NewMember, register_member
+from kervan.services.node import ensure_node_organisation, utc_now
 from kervan.settings import Settings, get_settings
 from kervan.store.db import display_url, make_engine, make_session_factory, unit_of_work
 from kervan.store.keyfiles import KeyFileStore
-from kervan.store.repositories.organisations import Organisation, OrganisationKind
+from kervan.store.repositories.organisations import (
+    Organisation,
+    OrganisationAddress,
+    OrganisationKind,
+)
 from kervan.store.schema import connect_migrated, upgrade
-from kervan.store.tables import OrganisationAddressRow
 from kervan.store.uow import UnitOfWork
 
 out = Console()
@@ -91,17 +98,12 @@ def org_create(
     """Register an organisation with its address and fresh signing keys."""
     try:
         settings, sessions = _sessions()
-        at = utc_now()
-        with unit_of_work(sessions) as session:
-            register_organisation(
-                session,
-                KeyFileStore(settings.keys_dir),
-                Organisation(org_id, name, country.upper(), kind, at),
-                at,
-            )
-            session.add(
-                OrganisationAddressRow(org_id=org_id, street=street, city=city, postcode=postcode)
-            )
+        member = NewMember(
+            Organisation(org_id, name, country.upper(), kind, utc_now()),
+            OrganisationAddress(street, city, postcode),
+        )
+        uow = UnitOfWork(sessions, keys=KeyFileStore(settings.keys_dir))
+        register_member(uow, _operator(settings), member)
     except KervanError as exc:
         raise report(exc) from None
     out.print(f"[green]registered[/] {org_id} ({kind.value}, {country.upper()}) with signing keys")
@@ -135,6 +137,35 @@ def key_create(
     except KervanError as exc:
         raise report(exc) from None
     out.print(issued.secret, highlight=False)
+
+
+@client_app.command("revoke")
+def client_revoke(
+    org_id: Annotated[str, typer.Argument(help="The organisation the client acts for")],
+    client_id: Annotated[str, typer.Argument(help="The client to revoke")],
+) -> None:
+    """Revoke an OAuth2 client: its tokens are refused from their next use."""
+    try:
+        settings, sessions = _sessions()
+        command = RevokeCredential(org_id, client_id)
+        revoke_client(UnitOfWork(sessions), _operator(settings), command)
+    except KervanError as exc:
+        raise report(exc) from None
+    out.print(f"[green]revoked[/] client {client_id} of {org_id}")
+
+
+@key_app.command("revoke")
+def key_revoke(
+    org_id: Annotated[str, typer.Argument(help="The organisation the key acts for")],
+    key_id: Annotated[str, typer.Argument(help="The id in kvn_<id>_<secret>")],
+) -> None:
+    """Revoke an API key: it is refused from its next use."""
+    try:
+        settings, sessions = _sessions()
+        revoke_api_key(UnitOfWork(sessions), _operator(settings), RevokeCredential(org_id, key_id))
+    except KervanError as exc:
+        raise report(exc) from None
+    out.print(f"[green]revoked[/] API key {key_id} of {org_id}")
 
 
 @user_app.command("create")

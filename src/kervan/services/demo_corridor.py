@@ -21,7 +21,8 @@ from kervan.services.access import KIND_SCOPES, Caller, NewPerson, create_user, 
 from kervan.services.booking import book_shipment
 from kervan.services.customs.release import ReleaseCargo, ReleaseRequest, SealFound, release
 from kervan.services.documents import SignRequest, SignStep, shipment_documents, sign_step
-from kervan.services.node import NodeContext, register_organisation
+from kervan.services.members import NewMember, register_member
+from kervan.services.node import NodeContext
 from kervan.services.permits import QuotaRequest, add_quota
 from kervan.services.planning import RouteQuery, plan_routes
 from kervan.services.shipments import (
@@ -34,14 +35,13 @@ from kervan.services.shipments import (
 )
 from kervan.shipments.booking import Cargo
 from kervan.shipments.events import EventType, ShipmentEvent, timeline
-from kervan.store.db import unit_of_work
 from kervan.store.keyfiles import KeyFileStore
 from kervan.store.repositories.organisations import (
     Organisation,
+    OrganisationAddress,
     OrganisationKind,
     OrganisationRepository,
 )
-from kervan.store.tables import OrganisationAddressRow
 from kervan.store.uow import UnitOfWork
 
 K = OrganisationKind
@@ -146,12 +146,18 @@ CORRIDOR_ORGANISATIONS: list[tuple[str, str, str, OrganisationKind, str, str]] =
 ]
 
 
-def register_corridor(sessions: sessionmaker[Session], keys: KeyFileStore) -> None:
-    at = datetime.now(UTC)
-    with unit_of_work(sessions) as session:
-        for org_id, name, country, kind, street, city in CORRIDOR_ORGANISATIONS:
-            register_organisation(session, keys, Organisation(org_id, name, country, kind, at), at)
-            session.add(OrganisationAddressRow(org_id=org_id, street=street, city=city))
+def register_corridor(
+    sessions: sessionmaker[Session], keys: KeyFileStore, at: datetime | None = None
+) -> None:
+    """Register the corridor's organisations (`at`, default now), as the node's operator."""
+    when = at or datetime.now(UTC)
+    operator = node_operator("demo-seed", "TR")  # the demonstration seeds as the node's operator
+    for org_id, name, country, kind, street, city in CORRIDOR_ORGANISATIONS:
+        member = NewMember(
+            Organisation(org_id, name, country, kind, when),
+            OrganisationAddress(street, city, None),
+        )
+        register_member(UnitOfWork(sessions, keys=keys), operator, member)
 
 
 def caller_for(session: Session, org_id: str) -> Caller:

@@ -199,7 +199,7 @@ class NodeUnitOfWork(UnitOfWork):
     and planner, keys, ledger) for the use cases that sign, plan or tell the time."""
 
     def __init__(self, node: NodeContext, once: AnswerOnce | None = None) -> None:
-        super().__init__(node.sessions, clock=node.clock, once=once)
+        super().__init__(node.sessions, clock=node.clock, keys=node.keys, once=once)
         self.node = node
 
 

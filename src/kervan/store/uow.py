@@ -35,6 +35,7 @@ from typing import Self
 from sqlalchemy.orm import Session, sessionmaker
 
 from kervan.store.db import read_only, unit_of_work
+from kervan.store.keyfiles import KeyFileStore
 from kervan.store.repositories.credentials import CredentialRepository
 from kervan.store.repositories.customs import CustomsRepository
 from kervan.store.repositories.documents import DocumentRepository
@@ -74,6 +75,7 @@ class UnitOfWork:
         *,
         reading: bool = False,
         clock: Callable[[], datetime] | None = None,
+        keys: KeyFileStore | None = None,
         once: AnswerOnce | None = None,
     ) -> None:
         self._sessions = sessions
@@ -81,6 +83,7 @@ class UnitOfWork:
         self._opened: AbstractContextManager[Session] | None = None
         self._session: Session | None = None
         self._clock = clock
+        self._keys = keys
         self.once = once
         self._joined: Session | None = None
 
@@ -145,6 +148,14 @@ class UnitOfWork:
     @property
     def reading(self) -> bool:
         return self._reading
+
+    @property
+    def keys(self) -> KeyFileStore:
+        """The node's key files, where an organisation's new private keys are written (they
+        never leave them)."""
+        if self._keys is None:
+            raise RuntimeError("this unit of work was built without the node's key files")
+        return self._keys
 
     def clock(self) -> datetime:
         """Now, by the node's clock (the wall clock in UTC for a unit of work built without

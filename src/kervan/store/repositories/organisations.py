@@ -81,6 +81,15 @@ class OrganisationRepository:
         self._session.flush()
         return _record(row)
 
+    def add_address(self, org_id: str, address: OrganisationAddress) -> None:
+        """Store where organisation `org_id` is (once, when it is registered)."""
+        self._session.add(
+            OrganisationAddressRow(
+                org_id=org_id, street=address.street, city=address.city, postcode=address.postcode
+            )
+        )
+        self._session.flush()
+
     def get(self, org_id: str, *, org_ids: Collection[str]) -> Organisation:
         """Return organisation `org_id` if it is one of the caller's; else NotFoundError."""
         row = self._session.scalars(

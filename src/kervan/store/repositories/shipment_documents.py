@@ -352,18 +352,6 @@ class ShipmentDocumentRepository:
         row.lifecycle = lifecycle
         return dataclasses.replace(link, lifecycle=lifecycle)
 
-    def of_shipment(self, org_id: str, shipment_id: str) -> list[DocumentLink]:
-        """The documents of shipment (`org_id`, `shipment_id`), by document id."""
-        rows = self._session.scalars(
-            select(ShipmentDocumentRow)
-            .where(
-                ShipmentDocumentRow.org_id == org_id,
-                ShipmentDocumentRow.shipment_id == shipment_id,
-            )
-            .order_by(ShipmentDocumentRow.document_id)
-        )
-        return [_link(row) for row in rows]
-
     def document_ids(self, org_id: str, shipment_id: str) -> list[str]:
         """The ids of the documents of shipment (`org_id`, `shipment_id`), in order."""
         return list(
