@@ -9,10 +9,6 @@ from __future__ import annotations
 import binascii
 import re
 from datetime import UTC, datetime
-from typing import Final
-
-import pydantic_core
-from pydantic_core import core_schema
 
 _B64URL_VALUE = {
     c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -23,59 +19,14 @@ _PADDING = (b"", b"", b"==", b"=")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
-#: From this many bytes (or characters) on, base64 goes through pydantic-core's Rust codec
-#: (for a 2.8 KB payload segment: decoding about 2.5x, encoding about 1.5x faster than
-#: binascii); below it binascii's lower call cost wins.
-_RUST_FROM: Final = 256
-# pydantic-core reads a JSON string as base64 into bytes (leniently: either alphabet, padding
-# or not; see `b64url_decode` for why that does not matter) and writes bytes as base64url with
-# padding.
-_RUST_BASE64: Final = pydantic_core.SchemaValidator(
-    core_schema.bytes_schema(strict=True), config=core_schema.CoreConfig(val_json_bytes="base64")
-)
-
-
-def _rust_b64url_encode(data: bytes) -> str:
-    return pydantic_core.to_json(data, bytes_mode="base64")[1:-1].rstrip(b"=").decode("ascii")
-
-
-def _binascii_b64url_encode(data: bytes) -> str:
+def b64url_encode(data: bytes) -> str:
+    """Return base64url of `data` without padding (RFC 7515 §2)."""
     encoded = binascii.b2a_base64(data, newline=False).translate(_STANDARD_TO_URL)
     return encoded.rstrip(b"=").decode("ascii")
 
 
-# The Rust writer is used only if it spells base64url as RFC 7515 does (the alphabet with - and
-# _, no padding once stripped); a pydantic-core that wrote the standard alphabet would change
-# every payload segment, so it is checked once here (each length mod 3) rather than trusted.
-_PROBES: Final = tuple(bytes(range(256)) * 2 + bytes(tail) for tail in range(3))
-_RUST_ENCODES: Final = all(_rust_b64url_encode(p) == _binascii_b64url_encode(p) for p in _PROBES)
-
-
-def b64url_encode(data: bytes) -> str:
-    """Return base64url of `data` without padding (RFC 7515 §2)."""
-    if _RUST_ENCODES and len(data) >= _RUST_FROM and type(data) is bytes:
-        return _rust_b64url_encode(data)
-    return _binascii_b64url_encode(data)
-
-
 def b64url_decode(text: str) -> bytes:
     """Decode unpadded base64url `text`; raise ValueError unless it is the canonical spelling."""
-    if type(text) is str and len(text) >= _RUST_FROM and text.isascii():
-        # The Rust reader is lenient, but base64url has one spelling per byte string: `text`
-        # is canonical exactly when it is what encoding the decoded bytes gives back. Anything
-        # else (padding, "+" or "/", stray bits, a JSON escape) takes the strict path below,
-        # which refuses it and says why.
-        try:
-            data: bytes = _RUST_BASE64.validate_json(f'"{text}"')
-        except ValueError:
-            pass
-        else:
-            if b64url_encode(data) == text:
-                return data
-    return _strict_b64url_decode(text)
-
-
-def _strict_b64url_decode(text: str) -> bytes:
     if not isinstance(text, str) or not text.isascii() or len(text) % 4 == 1:
         raise ValueError("not unpadded base64url")
     raw = text.encode("ascii")

@@ -32,6 +32,7 @@ _PUBLIC_MEMBERS = ("kty", "crv", "x", "y")
 _VALIDITY_MEMBERS = ("not_before", "revoked_at", "superseded_at")
 
 
+# bench/documents.py: building a key once per key, not per verification, was part of 0.16 -> 0.36
 @functools.lru_cache(maxsize=4096)
 def _public_key(jwk_items: tuple[tuple[str, str], ...]) -> PublicKey:
     return public_key_from_jwk(dict(jwk_items))[0]
