@@ -56,6 +56,12 @@ def test_ecmr_export_validates_with_its_hs_code(corridor_node: CorridorNode) -> 
 
 def test_permit_and_tir_have_no_uncefact_export(corridor_node: CorridorNode) -> None:
     node = corridor_node
+    described = node.app.openapi()["paths"]["/v1/documents/{document_id}/uncefact"]["get"]
+    assert "UN/CEFACT standard, release D23B" in described["description"]
+    assert {"200", "404", "422"} <= set(described["responses"])
+    assert (
+        "eCMR" in described["responses"]["200"]["description"] or "eCMR" in described["description"]
+    )
     truck = book_truck(node, "TAS-IST-NOEXPORT")
     for kind in ("e-Permit", "e-TIR"):
         document = next(d for d in truck.documents if d["kind"] == kind)
