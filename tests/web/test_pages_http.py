@@ -215,3 +215,6 @@ def test_uncefact_download_from_the_document_cards(seeded: Seeded) -> None:
     assert "This document has no UN/CEFACT export" in permit.text
     # Another organisation's document is not found, as its evidence is.
     assert client.get(f"/documents/{note}/uncefact.json").status_code == 404
+    # A person whose organisation reads no shipments is refused, not answered with an error.
+    login(client, "ministry-analyst")
+    assert client.get(f"/documents/{note}/uncefact.json").status_code == 403
