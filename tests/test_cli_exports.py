@@ -1,6 +1,7 @@
 """`kervan evidence export` and `kervan trust-list export`: the files `kervan verify` takes, read
 from a node's own store seeded through the real use cases (the demonstration corridor), verified
-offline, the same bundle the API gives, and a tampered export refused."""
+offline, the same bundle the API gives, and a tampered export refused; `kervan document export`:
+a document as UN/CEFACT D23B JSON, valid against the published schema, as the API gives it."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from kervan.cli import app
 from kervan.demo import seed
 from kervan.documents.kinds import DocumentKind
 from kervan.settings import Environment, Settings, get_settings
+from tests.uncefact_schemas import CIM_SMGS_SCHEMA, ECMR_SCHEMA, assert_valid, hs_codes
 
 runner = CliRunner()
 NOT_FOUND_EXIT, SIGNATURE_EXIT = 18, 13
@@ -29,6 +31,7 @@ class SeededNode:
     data_dir: Path
     passwords: dict[str, str]
     note: str  # the CIM/SMGS note of the delivered shipment: issued, accepted, departed, delivered
+    truck: str  # the Uzbek truck, just booked: its e-CMR in draft, e-TIR and e-Permits requested
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +39,9 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> SeededNode:
     data_dir = tmp_path_factory.mktemp("node")
     passwords, shipments = seed(Settings(environment=Environment.DEVELOPMENT, data_dir=data_dir))
     delivered = next(shipment for shipment, _, stage in shipments if stage == "delivered")
-    return SeededNode(data_dir, passwords, f"{delivered}-{DocumentKind.CIM_SMGS.id_part}-1")
+    truck = next(shipment for shipment, _, stage in shipments if stage == "booked")
+    note = f"{delivered}-{DocumentKind.CIM_SMGS.id_part}-1"
+    return SeededNode(data_dir, passwords, note, truck)
 
 
 @pytest.fixture
@@ -143,3 +148,47 @@ def test_export_to_an_unwritable_place_exits_2(on_node: SeededNode, tmp_path: Pa
     result = kervan("trust-list", "export", "-o", str(tmp_path / "missing" / "trust.json"))
     assert result.exit_code == 2
     assert "cannot write" in result.stderr
+
+
+def test_document_export_writes_valid_uncefact(on_node: SeededNode, tmp_path: Path) -> None:
+    target = tmp_path / "note.json"
+    written = kervan("document", "export", on_node.note, "-o", str(target))
+    assert written.exit_code == 0, written.output
+    exported = json.loads(target.read_text(encoding="utf-8"))
+    assert_valid(CIM_SMGS_SCHEMA, exported)
+    assert exported["exchangedDocument"]["id"] == {"content": on_node.note}
+    assert exported["exchangedDocument"]["information"] == [{"content": "state: delivered"}]
+    assert hs_codes(exported) == [{"content": "850760", "listAgencyId": "1"}]
+
+    ecmr = f"{on_node.truck}-{DocumentKind.ECMR.id_part}-1"
+    printed = kervan("document", "export", ecmr)
+    assert printed.exit_code == 0, printed.output
+    road = json.loads(printed.stdout)
+    assert_valid(ECMR_SCHEMA, road)
+    assert hs_codes(road) == [{"content": "520100", "listAgencyId": "1"}]
+
+    # The same JSON the API gives a party of the shipment.
+    settings = Settings(environment=Environment.DEVELOPMENT, data_dir=on_node.data_dir)
+    with TestClient(create_app(settings)) as client:
+        login = client.post(
+            "/v1/auth/login",
+            json={"username": "ktz-express", "password": on_node.passwords["ktz-express"]},
+        )
+        headers = {"authorization": f"Bearer {login.json()['access_token']}"}
+        answer = client.get(f"/v1/documents/{on_node.note}/uncefact", headers=headers)
+        assert answer.status_code == 200
+        assert answer.json() == exported
+
+
+def test_document_export_refuses_unknown_and_unexportable(on_node: SeededNode) -> None:
+    unknown = kervan("document", "export", "ecmr:NO-SUCH-DOCUMENT")
+    assert unknown.exit_code == NOT_FOUND_EXIT
+    assert unknown.stderr.strip().splitlines() == [
+        "error (not_found): document 'ecmr:NO-SUCH-DOCUMENT' not found"
+    ]
+    assert unknown.stdout == ""
+    permit = kervan("document", "export", f"{on_node.truck}-{DocumentKind.EPERMIT.id_part}-1")
+    assert permit.exit_code == 2, permit.output
+    assert permit.stderr.startswith("error (invalid_request): ")
+    assert "e-Permit" in permit.stderr
+    assert permit.stdout == ""

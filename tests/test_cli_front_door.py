@@ -14,7 +14,7 @@ from kervan.cli import app
 
 HEAVY = ("numpy", "scipy", "pydantic", "sqlalchemy", "alembic", "fastapi", "simpy", "rich")
 COMMANDS = ["route", "places", "verify", "simulate", "compare", "kpis", "serve", "node"]
-GROUPS = ["network", "evidence", "trust-list", "db", "org", "client", "key", "user"]
+GROUPS = ["network", "evidence", "trust-list", "document", "db", "org", "client", "key", "user"]
 
 
 def heavy_modules_after(*args: str) -> list[str]:
@@ -51,6 +51,7 @@ def test_a_commands_help_loads_no_heavy_library_of_ours() -> None:
     # Typer itself reads a command's parameters through pydantic once the command is chosen.
     assert heavy_modules_after("route", "--help") in ([], ["pydantic"])
     assert heavy_modules_after("evidence", "export", "--help") in ([], ["pydantic"])
+    assert heavy_modules_after("document", "export", "--help") in ([], ["pydantic"])
 
 
 def test_set_up_groups_load_their_commands_when_invoked() -> None:

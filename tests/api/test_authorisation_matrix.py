@@ -66,6 +66,7 @@ READS = {
     ("GET", "/v1/shipments/{shipment_id}/timeline"): "shipment",
     ("GET", "/v1/documents/{document_id}"): "document",
     ("GET", "/v1/documents/{document_id}/evidence"): "document",
+    ("GET", "/v1/documents/{document_id}/uncefact"): "uncefact",
     ("GET", "/v1/tir/{document_id}"): "tir",
 }
 WRITES = frozenset(
@@ -407,7 +408,25 @@ def read_calls(container: Shipment, truck: Shipment) -> Iterator[tuple[Call, Shi
                 expected = shipment_read(shipment)
                 if kind == "tir":
                     sees, expected = tir_read(shipment, document)
+                if kind == "uncefact":
+                    expected = uncefact_read(shipment, document)
                 yield Call(method, path, missing, None, None, sees, expected), shipment
+
+
+def uncefact_read(shipment: Shipment, document: dict[str, Any]) -> Callable[[str], int]:
+    """A document's UN/CEFACT export: seen as the document is; e-TIR and e-Permit have none
+    (422 to whoever sees them)."""
+
+    def expected(caller: str) -> int:
+        if caller not in ORGS:
+            return 401
+        if Scope.SHIPMENTS_READ not in scopes(caller):
+            return 403
+        if not shipment.visible(caller):
+            return 404
+        return 200 if document["kind"] in ("e-CMR", "CIM-SMGS") else 422
+
+    return expected
 
 
 def tir_read(

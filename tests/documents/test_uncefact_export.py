@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from typing import Any
-
-from jsonschema import Draft202012Validator
+import copy
 
 from kervan.documents.cimsmgs import CimSmgsNote
 from kervan.documents.ecmr import Reservation, ReservationSubject
@@ -30,22 +26,10 @@ from tests.documents.corridor_samples import (
     sig,
 )
 from tests.shared_data import shared_data
+from tests.uncefact_schemas import assert_valid, hs_codes, schema_errors, validator
 
 SCHEMAS = shared_data("standards", "uncefact")
-
-
-@cache
-def validator(name: str) -> Draft202012Validator:
-    schema = json.loads((SCHEMAS / name).read_text("utf-8"))
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-
-
-def assert_valid(name: str, document: dict[str, Any]) -> None:
-    errors = [
-        f"{list(e.absolute_path)}: {e.message[:200]}" for e in validator(name).iter_errors(document)
-    ]
-    assert errors == []
+HS = "1"  # UNTDID 3055: the Customs Co-operation Council (WCO), keeper of the HS
 
 
 def delivered_note() -> Ecmr:
@@ -75,7 +59,10 @@ def test_ecmr_draft_and_delivered_validate() -> None:
     ]
     item = consignment["includedConsignmentItem"][0]
     assert item["applicableDangerousGoods"][0]["undgIdCode"] == {"content": "3480"}
-    assert item["applicableNote"][0]["contentCode"] == [{"content": "850760"}]
+    assert hs_codes(exported) == [{"content": "850760", "listAgencyId": HS}]
+    assert item["applicableNote"][0]["subject"] == {
+        "content": "Commodity code (Harmonized System 2022)"
+    }
     assert item["grossWeight"] == [{"content": "18400.000", "unitCode": "KGM"}]
     equipment = consignment["utilizedLogisticsTransportEquipment"]
     assert equipment[0]["id"] == {"content": "CSQU3054383"}
@@ -116,6 +103,7 @@ def test_cimsmgs_draft_and_delivered_validate() -> None:
         "568919",
     ]
     assert exported["exchangedDocument"]["typeCode"] == {"content": "720"}
+    assert hs_codes(exported) == [{"content": "520100", "listAgencyId": HS}]
 
 
 def test_broken_seal_on_rail_is_coded_damaged() -> None:
@@ -133,3 +121,26 @@ def test_broken_seal_on_rail_is_coded_damaged() -> None:
         "affixedLogisticsSeal"
     ][0]
     assert seal["conditionCode"] == [{"content": "2"}]
+
+
+def test_the_hs_code_fits_no_classification_slot_of_d23b() -> None:
+    """Why the HS code rides in the item's note: the schemas' coded classification slots of a
+    consignment item (typeCode; on the e-CMR also the cargo's statisticalClassificationCode)
+    take UNTDID 7357 codes, which in D23B are "ZZZ" only, and refuse an HS code."""
+    ecmr = ecmr_to_uncefact(delivered_note())
+    cim = cimsmgs_to_uncefact(btk_note())
+    for name, exported, slot in (
+        ("UNECE-eCMR-D23B.json", ecmr, ("natureIdCargo", "statisticalClassificationCode")),
+        ("UNECE-eCMR-D23B.json", ecmr, ("typeCode",)),
+        ("UNECE-CIM-SMGS-ConsignmentNote-D23B.json", cim, ("typeCode",)),
+        (
+            "UNECE-CIM-SMGS-ConsignmentNote-D23B.json",
+            cim,
+            ("natureIdCargo", "statisticalClassificationCode"),
+        ),
+    ):
+        moved = copy.deepcopy(exported)
+        item = moved["specifiedConsignment"][0]["includedConsignmentItem"][0]
+        target = item["natureIdCargo"][0] if slot[0] == "natureIdCargo" else item
+        target[slot[-1]] = {"content": hs_codes(exported)[0]["content"]}
+        assert schema_errors(name, moved), (name, slot)

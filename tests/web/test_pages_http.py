@@ -17,6 +17,7 @@ from kervan.network.model import Network
 from kervan.services.demo_corridor import SeededShipment
 from tests.api.conftest import node_settings
 from tests.databases import migrated_database
+from tests.uncefact_schemas import CIM_SMGS_SCHEMA, ECMR_SCHEMA, assert_valid, hs_codes
 from tests.web.conftest import password_of, seed_corridor
 
 Seeded = tuple[TestClient, list[SeededShipment]]
@@ -174,3 +175,46 @@ def test_printable_note_has_its_qr_and_own_policy(seeded: Seeded) -> None:
     evidence = client.get(f"/documents/{note}/evidence.json")
     assert evidence.headers["content-disposition"].startswith("attachment")
     assert evidence.json()["format"] == "kervan.evidence-bundle/1"
+
+
+def test_uncefact_download_from_the_document_cards(seeded: Seeded) -> None:
+    client, shipments = seeded
+    rail, truck = shipments[1], shipments[2]
+    login(client, "istanbul-imports")
+    note = f"{rail.id}-CIMSMGS-1"
+    page = client.get(f"/shipments/{rail.id}")
+    assert page.status_code == 200
+    link = f'<a href="/documents/{note}/uncefact.json" download>UN/CEFACT D23B JSON</a>'
+    assert link in page.text
+    download = client.get(f"/documents/{note}/uncefact.json")
+    assert download.status_code == 200
+    assert download.headers["content-type"] == "application/json"
+    assert download.headers["content-disposition"] == (
+        f'attachment; filename="{note}-uncefact-d23b.json"'
+    )
+    exported = download.json()
+    assert_valid(CIM_SMGS_SCHEMA, exported)
+    assert hs_codes(exported) == [{"content": "850760", "listAgencyId": "1"}]
+
+    login(client, "tashkent-cotton")
+    page = client.get(f"/shipments/{truck.id}", headers={"accept-language": "tr"})
+    assert page.status_code == 200
+    ecmr = f"{truck.id}-ECMR-1"
+    assert f'/documents/{ecmr}/uncefact.json" download>UN/CEFACT D23B JSON dışa aktarımı<' in (
+        page.text
+    )
+    assert f"/documents/{truck.id}-PERMIT-1/evidence.json" in page.text
+    assert f"/documents/{truck.id}-PERMIT-1/uncefact.json" not in page.text
+    assert f"/documents/{truck.id}-ETIR-1/uncefact.json" not in page.text
+    road = client.get(f"/documents/{ecmr}/uncefact.json")
+    assert road.status_code == 200
+    assert_valid(ECMR_SCHEMA, road.json())
+    assert hs_codes(road.json()) == [{"content": "520100", "listAgencyId": "1"}]
+    permit = client.get(f"/documents/{truck.id}-PERMIT-1/uncefact.json")
+    assert permit.status_code == 422
+    assert "This document has no UN/CEFACT export" in permit.text
+    # Another organisation's document is not found, as its evidence is.
+    assert client.get(f"/documents/{note}/uncefact.json").status_code == 404
+    # A person whose organisation reads no shipments is refused, not answered with an error.
+    login(client, "ministry-analyst")
+    assert client.get(f"/documents/{note}/uncefact.json").status_code == 403

@@ -1,5 +1,5 @@
 """`kervan evidence export` and `kervan trust-list export`: the two files `kervan verify` takes,
-from the node's own store.
+from the node's own store; `kervan document export`: a document as UN/CEFACT D23B JSON.
 
     kervan evidence export ecmr:... -o evidence.json
     kervan trust-list export -o trust-list.json
@@ -28,6 +28,11 @@ from kervan.errors import InvalidRequestError
 
 evidence_app = typer.Typer(
     help="Offline evidence of the node's signed documents.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+document_app = typer.Typer(
+    help="The node's documents in standard formats.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -81,6 +86,34 @@ def export_evidence(
     finally:
         engine.dispose()
     _write(bundle, output)
+
+
+@document_app.command("export")
+@user_errors
+def export_document(
+    document_id: Annotated[str, typer.Argument(help="The document, e.g. ecmr:SHP-...-1.")],
+    output: OutputOption = None,
+) -> None:
+    """Write DOCUMENT_ID as UN/CEFACT D23B JSON (an e-CMR as the eCMR message, a CIM/SMGS
+    note as the CIM/SMGS ConsignmentNote), as GET /v1/documents/{id}/uncefact gives it.
+
+    An operator command on the node's own store: any document in it. Exit 18 when the store
+    holds no such document, 2 for a kind with no UN/CEFACT export (e-TIR, e-Permit).
+    """
+    from kervan.services.exports import ExportDocument, operator_standard_export  # noqa: PLC0415
+    from kervan.settings import get_settings  # noqa: PLC0415
+    from kervan.store.db import make_session_factory  # noqa: PLC0415
+    from kervan.store.schema import connect_migrated  # noqa: PLC0415
+    from kervan.store.uow import UnitOfWork  # noqa: PLC0415
+
+    engine = connect_migrated(get_settings().resolved_database_url)
+    try:
+        exported = operator_standard_export(
+            UnitOfWork(make_session_factory(engine)), ExportDocument(document_id)
+        )
+    finally:
+        engine.dispose()
+    _write(exported, output)
 
 
 @trust_list_app.command("export")

@@ -66,6 +66,7 @@ network_app.command("stats")(planning.stats)
 app.add_typer(network_app, name="network")
 app.add_typer(exports.evidence_app, name="evidence")
 app.add_typer(exports.trust_list_app, name="trust-list")
+app.add_typer(exports.document_app, name="document")
 
 # The set-up groups load kervan.cli.admin (the store, the services) only when invoked: loaded
 # eagerly, --help took 3.5 s instead of 0.23 s (A/B, bench/cli_startup.py's measurement).

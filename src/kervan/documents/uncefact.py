@@ -22,6 +22,7 @@ Json = dict[str, Any]
 
 ECMR_GUIDELINE = "urn:un:unece:uncefact:data:standard:eCMR:D23B"
 CIM_SMGS_GUIDELINE = "urn:un:unece:uncefact:data:standard:CIM-SMGS-ConsignmentNote:D23B"
+HS_AGENCY = "1"  # UNTDID 3055: CCC (Customs Co-operation Council), the WCO, keeper of the HS
 
 _SEAL_CONDITION = {SealCondition.INTACT: "1", SealCondition.BROKEN: "4"}  # UNTDID 4517
 _SEALING_PARTY = {
@@ -100,20 +101,35 @@ def _rail_seal(seal: Seal) -> Json:
     return out
 
 
+def hs_note(hs_code: str, *, with_subject: bool) -> Json:
+    """The consignment item's commodity code (HS 2022) as D23B can carry it: a note whose subject
+    code is "HS" and whose content code is the HS code, kept by the Customs Co-operation Council
+    (the WCO, agency "1" of UNTDID 3055).
+
+    D23B's coded classification slots of a consignment item, its typeCode and (e-CMR only) its
+    cargo's statisticalClassificationCode, take codes of UNTDID 7357, whose D23B list holds only
+    "ZZZ" (mutually defined): an HS code there does not validate, and the CIM/SMGS note's cargo
+    has no classification at all. The note is the one slot both schemas accept for it."""
+    note: Json = {
+        "subjectCode": [{"content": "HS"}],
+        "contentCode": [{"content": hs_code, "listAgencyId": HS_AGENCY}],
+    }
+    if with_subject:
+        note["subject"] = _text("Commodity code (Harmonized System 2022)")
+    return note
+
+
 def _consignment_item(index: int, item: GoodsItem, *, with_subject: bool) -> Json:
-    """A goods item; the HS code rides in a note whose subject code is "HS"."""
+    """A goods item, with its HS code in a note (see `hs_note`)."""
     package: Json = {
         "itemQuantity": {"content": str(item.packages)},
         "typeCode": [{"content": item.package_kind}],
     }
-    hs_note: Json = {"subjectCode": [{"content": "HS"}], "contentCode": [{"content": item.hs_code}]}
-    if with_subject:
-        hs_note["subject"] = _text("Commodity code (Harmonized System 2022)")
     out: Json = {
         "sequenceNumeric": {"content": str(index)},
         "grossWeight": [_kg(item.gross_weight_kg)],
         "natureIdCargo": [{"id": [_text(item.description)]}],
-        "applicableNote": [hs_note],
+        "applicableNote": [hs_note(item.hs_code, with_subject=with_subject)],
     }
     if item.value is not None and item.currency is not None:
         out["invoiceAmount"] = [{"content": _num(item.value), "currencyId": item.currency}]

@@ -1,6 +1,6 @@
 """Shipments in the browser: book the plan chosen on the planner, list and follow shipments
 (timeline planned against actual, the route on the map), sign their documents, record events,
-print documents with their QR code and download their evidence.
+print documents with their QR code and download their evidence and UN/CEFACT export.
 
 Every page calls one use case with the Caller of the person logged in; what a service refuses
 is told on the page, and a shipment the organisation may not see answers 404 as in the API.
@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from kervan.documents.ecmr import Reservation, ReservationSubject
 from kervan.documents.kinds import PARTY_SIGNED_KINDS, DocumentKind
 from kervan.documents.render import qr_svg
-from kervan.errors import KervanError, NotFoundError, ScopeError
+from kervan.errors import InvalidRequestError, KervanError, NotFoundError, ScopeError
 from kervan.network.model import Mode
 from kervan.routing.plan import Plan
 from kervan.services.access import Caller, Scope
@@ -32,6 +32,7 @@ from kervan.services.booking import (
     follow_shipment,
 )
 from kervan.services.documents import DocumentRef, SignRequest, SignStep, evidence, sign_step
+from kervan.services.exports import EXPORTABLE_KINDS, ExportDocument, standard_export
 from kervan.services.planning import find_plan
 from kervan.services.printing import PrintDocument, permit_of, printable_document
 from kervan.services.shipments import (
@@ -249,6 +250,7 @@ def shipment_page(request: Request, shipment_id: str) -> Response:
             )
             or permit_of(d) is not None,
             "verify_url": f"{str(request.base_url).rstrip('/')}/verify?document={d.id}",
+            "uncefact": d.kind in EXPORTABLE_KINDS,
         }
         for d in documents
     ]
@@ -359,6 +361,25 @@ def download_evidence(request: Request, document_id: str) -> Response:
     response = JSONResponse(
         json.loads(json.dumps(bundle)),
         headers={"Content-Disposition": f'attachment; filename="{document_id}-evidence.json"'},
+    )
+    return secure_headers(response)
+
+
+@router.get("/documents/{document_id}/uncefact.json")
+def download_uncefact(request: Request, document_id: str) -> Response:
+    """The e-CMR or CIM/SMGS note as UN/CEFACT D23B JSON, for systems that read the standard."""
+    caller = person(request).caller
+    try:
+        exported = standard_export(uow_of(request), caller, ExportDocument(document_id))
+    except NotFoundError:
+        context = {"message_key": "error.not_found", "detail": document_id}
+        return render(request, "error.html", context, status_code=404)
+    except InvalidRequestError as exc:
+        context = {"message_key": "document.uncefact_none", "detail": exc.message}
+        return render(request, "error.html", context, status_code=exc.http_status)
+    filename = f"{document_id}-uncefact-d23b.json".replace(":", "_")
+    response = JSONResponse(
+        exported, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
     )
     return secure_headers(response)
 

@@ -17,6 +17,7 @@ from kervan.services.documents import (
     evidence,
     sign_step,
 )
+from kervan.services.exports import ExportDocument, standard_export
 
 router = APIRouter(prefix="/v1", tags=["documents"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -56,6 +57,24 @@ async def get_evidence(document_id: str, request: Request) -> Response:
     # and serialised once, straight to bytes (872-877 vs 814-829 verify/s with the entry read).
     bundle = evidence(uow_of(request), credentials(request), DocumentRef(document_id))
     return json_answer(bundle)
+
+
+@router.get(
+    "/documents/{document_id}/uncefact",
+    response_model=dict[str, Any],
+    responses={
+        **NOT_FOUND,
+        422: {"description": "The document's kind (e-TIR, e-Permit) has no UN/CEFACT export"},
+    },
+    summary="The document as UN/CEFACT D23B JSON",
+)
+def get_uncefact(document_id: str, request: Request) -> Response:
+    """The document in the UN/CEFACT standard, release D23B, as JSON: an e-CMR as the eCMR
+    message (urn:un:unece:uncefact:data:standard:eCMR:D23B), a CIM/SMGS note as the CIM/SMGS
+    ConsignmentNote (urn:un:unece:uncefact:data:standard:CIM-SMGS-ConsignmentNote:D23B); each
+    goods item with its HS 2022 code. Customs get it without the charges, as on the document."""
+    exported = standard_export(uow_of(request), credentials(request), ExportDocument(document_id))
+    return json_answer(exported)
 
 
 @router.get("/trust-list", tags=["verification"])
