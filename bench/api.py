@@ -580,10 +580,9 @@ def main() -> None:
         "results": results,
         "notes": "",
     }
+    # Notes describe one run: whoever commits the file writes them for that run (an earlier
+    # run's notes carried over would describe another run).
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    if RESULTS.exists():
-        previous = json.loads(RESULTS.read_text())
-        report["notes"] = previous.get("notes", "")
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {RESULTS}")
 
