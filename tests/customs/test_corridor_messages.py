@@ -150,9 +150,9 @@ def test_a_release_reaches_the_customs_ahead_and_the_trade_sides_timeline(
             assert control.signature_ref.count(".") == 2  # a detached JWS by KZ customs
         assert uow.customs.controls("cn-customs", shipment) == []  # behind, not ahead
         assert uow.customs.control("kz-customs", shipment, "KZ") is not None  # its own
-        held = uow.customs.shipment(shipment)
+        held = uow.shipments.find(shipment)
         assert held is not None
-        events = uow.customs.events(held)
+        events = uow.shipments.events(held)
     last = events[-1]
     assert (last.type, last.leg_index, last.recorded_by) == (
         EventType.BORDER_RELEASE,

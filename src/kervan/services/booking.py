@@ -18,6 +18,7 @@ from kervan.routing.plan import Plan
 from kervan.services.access import Caller, Scope, Who, identify
 from kervan.services.documents import DocumentView, documents_of, open_drafts
 from kervan.services.idempotency import answer_once
+from kervan.services.parties import party_of
 from kervan.services.planning import find_plan
 from kervan.services.shipments import (
     BOOKERS,
@@ -27,7 +28,6 @@ from kervan.services.shipments import (
     access,
     events_of,
     kind_of,
-    party_of,
     plan_of,
     view_of,
 )

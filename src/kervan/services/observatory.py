@@ -52,7 +52,7 @@ def corridor_events(uow: UnitOfWork) -> Iterator[CorridorEvent]:
         cargo = Cargo.model_validate_json(row.cargo)
         tonnes = float(sum(g.gross_weight_kg for g in cargo.goods)) / 1000.0
         teu = 2.0 * len(cargo.containers)
-        kinds = uow.shipments.document_kinds(row)
+        kinds = {kind for kind, _ in uow.shipments.documents(row)}
         common = {
             "shipment_id": row.id,
             "origin": row.origin,

@@ -21,8 +21,8 @@ from kervan.documents.kinds import DocumentKind
 from kervan.errors import InvalidRequestError, NotFoundError, ScopeError, SignatureError
 from kervan.services.access import Caller, Scope, Who, identify
 from kervan.services.idempotency import answer_once
+from kervan.services.parties import party_of
 from kervan.services.planning import CountryCode
-from kervan.services.shipments import party_of
 from kervan.shipments.booking import Cargo
 from kervan.signatures.jws import verify_compact
 from kervan.signatures.trustlist import TrustList

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from kervan.documents.parties import Address, Party
 from kervan.errors import InvalidRequestError, NotFoundError, ScopeError
 from kervan.routing.plan import Plan
 from kervan.services.access import Caller, Scope, Who, identify
@@ -137,22 +136,6 @@ class Access:
     def row(self) -> Shipment:
         """The shipment (the name services.customs reads it by)."""
         return self.shipment
-
-
-def party_of(uow: UnitOfWork, org_id: str) -> Party:
-    """An organisation as a document party (name, country, address)."""
-    org = uow.organisations.find(org_id)
-    address = uow.organisations.address(org_id)
-    if org is None or address is None:
-        raise InvalidRequestError(
-            f"organisation {org_id!r} is not registered on this node with an address"
-        )
-    return Party(
-        id=org.id,
-        name=org.name,
-        country=org.country,
-        address=Address(street=address.street, city=address.city, postcode=address.postcode),
-    )
 
 
 def kind_of(uow: UnitOfWork, org_id: str) -> OrganisationKind:

@@ -23,7 +23,7 @@ from kervan.documents.parties import Party, PartyRole, SignatureEvidence
 from kervan.errors import InvalidRequestError, NotFoundError, ScopeError
 from kervan.services.access import Caller, Scope, Who, identify
 from kervan.services.documents import signed_by
-from kervan.services.shipments import party_of
+from kervan.services.parties import party_of
 from kervan.shipments.booking import Cargo
 from kervan.store.repositories.organisations import OrganisationKind
 from kervan.store.repositories.shipment_documents import DocumentLink

@@ -16,16 +16,18 @@ from kervan.customs.declaration import (
 from kervan.customs.offices import CustomsOffices
 from kervan.customs.route import customs_route
 from kervan.documents.kinds import ISSUED_KINDS, DocumentKind
-from kervan.documents.parties import Party
-from kervan.errors import InvalidRequestError, NotFoundError
+from kervan.errors import NotFoundError
 from kervan.exchange.envelope import MessageType
+from kervan.routing.plan import Plan
 from kervan.services.access import Caller
 from kervan.services.customs.payloads import AnnouncedCrossing, as_json
 from kervan.services.customs.sending import send
 from kervan.services.node import NodeUnitOfWork
+from kervan.services.parties import party_of
+from kervan.shipments.booking import Cargo
 from kervan.shipments.events import EventType, timeline
 from kervan.signatures.canonical import JsonValue
-from kervan.store.repositories.customs import CustomsShipment
+from kervan.store.repositories.shipments import Shipment
 from kervan.store.uow import UnitOfWork
 
 
@@ -38,27 +40,19 @@ class DeclarePreArrival:
 
 
 def declaration_content(
-    uow: UnitOfWork, shipment: CustomsShipment, offices: CustomsOffices, departed_at: datetime
+    uow: UnitOfWork, shipment: Shipment, offices: CustomsOffices, departed_at: datetime
 ) -> DeclarationContent:
     """The declaration's content from the shipment, its parties, cargo and documents."""
-    roles = uow.customs.parties(shipment)
-    carrier = roles.get("road_carrier") or roles.get("rail_carrier") or shipment.owner
-
-    def party(org_id: str) -> Party:
-        found = uow.customs.party(org_id)
-        if found is None:
-            raise InvalidRequestError(
-                f"organisation {org_id!r} is not registered on this node with an address"
-            )
-        return found
-
-    cargo, plan = shipment.cargo, shipment.plan
+    roles = {role: org_id for org_id, role in uow.shipments.parties(shipment)}
+    carrier = roles.get("road_carrier") or roles.get("rail_carrier") or shipment.org_id
+    cargo = Cargo.model_validate_json(shipment.cargo)
+    plan = Plan.model_validate_json(shipment.plan)
     return DeclarationContent(
         shipment=shipment.id,
-        declarant=party(shipment.owner),
-        consignor=party(shipment.owner),
-        consignee=party(roles["consignee"]),
-        carrier=party(carrier),
+        declarant=party_of(uow, shipment.org_id),
+        consignor=party_of(uow, shipment.org_id),
+        consignee=party_of(uow, roles["consignee"]),
+        carrier=party_of(uow, carrier),
         goods=cargo.goods,
         transport=TransportMeans(
             mode=plan.legs[0].mode,
@@ -70,7 +64,7 @@ def declaration_content(
         route=customs_route(plan, offices, departed_at),
         documents=tuple(
             DocumentReference(kind=DocumentKind(kind), reference=document_id)
-            for kind, document_id in uow.customs.documents(shipment)
+            for kind, document_id in uow.shipments.documents(shipment)
             if kind in ISSUED_KINDS
         ),
     )
@@ -84,15 +78,16 @@ def declare_pre_arrival(
     authorities. The caller is a party of the shipment (the carrier taking the cargo over)."""
     node = uow.node
     with uow:
-        shipment = uow.customs.shipment(command.shipment_id)
+        shipment = uow.shipments.find(command.shipment_id)
         if shipment is None or (
-            caller.org_id != shipment.owner
-            and caller.org_id not in uow.customs.parties(shipment).values()
+            caller.org_id != shipment.org_id
+            and caller.org_id not in (org_id for org_id, _ in uow.shipments.parties(shipment))
         ):
             raise NotFoundError("shipment", command.shipment_id)
         content = declaration_content(uow, shipment, node.customs_offices(), command.departed_at)
         version = PreArrivalDeclaration.lodge(content, command.departed_at).current
-        planned = timeline(shipment.plan, uow.customs.events(shipment))
+        plan = Plan.model_validate_json(shipment.plan)
+        planned = timeline(plan, uow.shipments.events(shipment))
         expected = {
             t.leg_index: t.planned_at for t in planned if t.event is EventType.BORDER_ARRIVAL
         }
@@ -104,7 +99,7 @@ def declare_pre_arrival(
                 entry_name=leg.to_name,
                 expected_at=expected.get(leg.index),
             )
-            for leg in shipment.plan.legs
+            for leg in plan.legs
             if leg.border is not None
         ]
         payload: dict[str, JsonValue] = {
@@ -116,8 +111,8 @@ def declare_pre_arrival(
         receivers: list[str] = []
         for country in dict.fromkeys(p.country for p in content.route.passages):
             authority = uow.customs.customs_authority(country)
-            if authority is None or authority == shipment.owner:
+            if authority is None or authority == shipment.org_id:
                 continue  # no customs of that country on this node's corridor
-            send(uow, node, shipment.owner, authority, MessageType.PRE_ARRIVAL, payload)
+            send(uow, node, shipment.org_id, authority, MessageType.PRE_ARRIVAL, payload)
             receivers.append(authority)
         return receivers

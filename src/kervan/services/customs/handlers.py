@@ -20,6 +20,7 @@ from kervan.customs.recognition import ControlResult
 from kervan.errors import DocumentValidationError
 from kervan.exchange.envelope import CrossBorderMessage, MessageType
 from kervan.exchange.inbox import Handler
+from kervan.routing.plan import Plan
 from kervan.services.customs.payloads import crossings, moment, read, text, whole
 from kervan.shipments.events import EventType, ShipmentEvent, check_next, status_after
 from kervan.store.repositories.customs import Crossing
@@ -100,11 +101,11 @@ def record_crossing(uow: UnitOfWork, message: CrossBorderMessage, at: datetime) 
         shipment_id = text(message, "shipment")
         leg_index = whole(message, "leg_index")
         kind = text(message, "event")
-        shipment = uow.customs.shipment(shipment_id)
-        if shipment is None or shipment.owner != message.receiver:
+        shipment = uow.shipments.find(shipment_id)
+        if shipment is None or shipment.org_id != message.receiver:
             raise DocumentValidationError(f"{message.receiver} booked no shipment {shipment_id}")
-        plan = shipment.plan
-        events = uow.customs.events(shipment)
+        plan = Plan.model_validate_json(shipment.plan)
+        events = uow.shipments.events(shipment)
         details: dict[str, str] = {}
         if kind == EventType.BORDER_ARRIVAL.value:
             event_type = EventType.BORDER_ARRIVAL
@@ -146,7 +147,7 @@ def record_crossing(uow: UnitOfWork, message: CrossBorderMessage, at: datetime) 
             recorded_by=message.sender,
             details=details,
         )
-        uow.customs.append_event(shipment, event, status_after([*events, event]).value, at)
+        uow.shipments.add_event(shipment, event, status_after([*events, event]), at)
 
 
 HANDLERS: Final[Mapping[MessageType, UseCase]] = {

@@ -8,7 +8,6 @@ authorities share one store on one node, and a national node keeps only its own.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,36 +17,13 @@ from sqlalchemy.orm import Session
 
 from kervan.customs.declaration import DeclarationVersion, PreArrivalDeclaration
 from kervan.customs.recognition import ControlResult
-from kervan.documents.parties import Address, Party
-from kervan.routing.plan import Plan
-from kervan.shipments.booking import Cargo
-from kervan.shipments.events import EventType, ShipmentEvent
 from kervan.store.repositories.organisations import OrganisationKind
 from kervan.store.tables import (
     BorderControlRow,
     BorderDeclarationRow,
     CustomsCrossingRow,
-    OrganisationAddressRow,
     OrganisationRow,
-    ShipmentDocumentRow,
-    ShipmentEventRow,
-    ShipmentPartyRow,
-    ShipmentRow,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class CustomsShipment:
-    """A shipment as the customs corridor reads it: who booked it, its plan, cargo and state."""
-
-    id: str
-    owner: str
-    reference: str
-    status: str
-    countries: tuple[str, ...]
-    plan: Plan
-    cargo: Cargo
-    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,73 +47,6 @@ class CustomsRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    # -- the shipment (the trade side's records) -------------------------------------------
-
-    def shipment(self, shipment_id: str) -> CustomsShipment | None:
-        """The shipment, or None if this store holds none with that id."""
-        row = self._session.scalars(
-            select(ShipmentRow).where(ShipmentRow.id == shipment_id)
-        ).one_or_none()
-        return None if row is None else _shipment(row)
-
-    def events(self, shipment: CustomsShipment) -> list[ShipmentEvent]:
-        """The shipment's events, in order."""
-        rows = self._session.scalars(
-            select(ShipmentEventRow)
-            .where(
-                ShipmentEventRow.org_id == shipment.owner,
-                ShipmentEventRow.shipment_id == shipment.id,
-            )
-            .order_by(ShipmentEventRow.seq)
-        )
-        return [
-            ShipmentEvent(
-                seq=e.seq,
-                type=EventType(e.event_type),
-                at=e.at,
-                leg_index=e.leg_index,
-                node=e.node,
-                recorded_by=e.recorded_by,
-                details=json.loads(e.details),
-            )
-            for e in rows
-        ]
-
-    def parties(self, shipment: CustomsShipment) -> dict[str, str]:
-        """The shipment's parties: role -> organisation id."""
-        rows = self._session.scalars(
-            select(ShipmentPartyRow).where(
-                ShipmentPartyRow.org_id == shipment.owner,
-                ShipmentPartyRow.shipment_id == shipment.id,
-            )
-        )
-        return {row.role: row.party_org_id for row in rows}
-
-    def documents(self, shipment: CustomsShipment) -> list[tuple[str, str]]:
-        """The shipment's documents as (kind, document id), in id order."""
-        rows = self._session.execute(
-            select(ShipmentDocumentRow.kind, ShipmentDocumentRow.document_id)
-            .where(
-                ShipmentDocumentRow.org_id == shipment.owner,
-                ShipmentDocumentRow.shipment_id == shipment.id,
-            )
-            .order_by(ShipmentDocumentRow.document_id)
-        ).all()
-        return [(kind, document_id) for kind, document_id in rows]
-
-    def party(self, org_id: str) -> Party | None:
-        """An organisation as a document party, or None without a registered address."""
-        org = self._session.get(OrganisationRow, org_id)
-        address = self._session.get(OrganisationAddressRow, org_id)
-        if org is None or address is None:
-            return None
-        return Party(
-            id=org.id,
-            name=org.name,
-            country=org.country,
-            address=Address(street=address.street, city=address.city, postcode=address.postcode),
-        )
-
     def customs_country(self, org_id: str) -> str | None:
         """The country of `org_id` if it is a customs authority registered here, else None."""
         org = self._session.get(OrganisationRow, org_id)
@@ -155,29 +64,6 @@ class CustomsRepository:
             )
             .order_by(OrganisationRow.created_at, OrganisationRow.id)
         ).first()
-
-    def append_event(
-        self, shipment: CustomsShipment, event: ShipmentEvent, status: str, at: datetime
-    ) -> None:
-        """Add `event` to the shipment's timeline and set its status (updated at `at`)."""
-        self._session.add(
-            ShipmentEventRow(
-                org_id=shipment.owner,
-                shipment_id=shipment.id,
-                seq=event.seq,
-                event_type=event.type.value,
-                at=event.at,
-                node=event.node,
-                leg_index=event.leg_index,
-                recorded_by=event.recorded_by,
-                details=json.dumps(event.details, sort_keys=True),
-            )
-        )
-        row = self._session.get(ShipmentRow, (shipment.owner, shipment.id))
-        if row is not None:
-            row.status = status
-            row.updated_at = at
-        self._session.flush()
 
     # -- what a customs authority received ---------------------------------------------------
 
@@ -363,17 +249,4 @@ def _crossing(row: CustomsCrossingRow) -> Crossing:
         expected_at=row.expected_at,
         arrived_at=row.arrived_at,
         released_at=row.released_at,
-    )
-
-
-def _shipment(row: ShipmentRow) -> CustomsShipment:
-    return CustomsShipment(
-        id=row.id,
-        owner=row.org_id,
-        reference=row.reference,
-        status=row.status,
-        countries=tuple(row.countries.split()),
-        plan=Plan.model_validate_json(row.plan),
-        cargo=Cargo.model_validate_json(row.cargo),
-        created_at=row.created_at,
     )

@@ -219,13 +219,14 @@ class ShipmentRepository:
         rows = self._session.scalars(select(ShipmentRow).order_by(ShipmentRow.created_at))
         return [_shipment(row) for row in rows]
 
-    def document_kinds(self, shipment: Shipment) -> set[str]:
-        """The kinds of the documents the shipment carries ("e-CMR", ...)."""
-        return set(
-            self._session.scalars(
-                select(ShipmentDocumentRow.kind).where(
-                    ShipmentDocumentRow.org_id == shipment.org_id,
-                    ShipmentDocumentRow.shipment_id == shipment.id,
-                )
+    def documents(self, shipment: Shipment) -> list[tuple[str, str]]:
+        """The shipment's documents as (kind, document id), in id order."""
+        rows = self._session.execute(
+            select(ShipmentDocumentRow.kind, ShipmentDocumentRow.document_id)
+            .where(
+                ShipmentDocumentRow.org_id == shipment.org_id,
+                ShipmentDocumentRow.shipment_id == shipment.id,
             )
-        )
+            .order_by(ShipmentDocumentRow.document_id)
+        ).all()
+        return [(kind, document_id) for kind, document_id in rows]
