@@ -3,7 +3,7 @@ signatures.
 
 Reading or signing a document by its id needs who owns it, which shipment it belongs to (and
 that shipment's countries and status, for customs visibility), the document's lifecycle, state,
-current version and every signature on it. `find_shipment_document` reads all of it in one
+current version and every signature on it. `ShipmentDocumentRepository.find` reads all of it in one
 joined SELECT (locking the document and its link on PostgreSQL when the caller is about to
 change them, and then also reading the caller's current signing key id). Who may see the result
 is the services' decision, on the roles the caller holds in the shipment (read with it).
@@ -59,7 +59,7 @@ class ShipmentDocument:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class FoundDocument:
-    """What `find_shipment_document` read: the document, the roles the party holds in its
+    """What `ShipmentDocumentRepository.find` read: the document, the roles the party holds in its
     shipment, every signature on it as (version, signature) in order, and (when read to sign)
     the party's newest current EdDSA key id."""
 
@@ -203,84 +203,11 @@ def _record(row: Any) -> ShipmentDocument:
     )
 
 
-def find_shipment_document(
-    session: Session, document_id: str, *, party: str, lock: bool = False
-) -> FoundDocument | None:
-    """The document `document_id` of whichever shipment holds it, with the roles `party`
-    holds in that shipment (empty when it is not a party) and its signatures; None when there
-    is no such document.
-
-    With `lock`, the document row and its link row stay locked until the transaction ends
-    (PostgreSQL; SQLite's writer already holds the whole database): read, decide and write
-    the next lifecycle step without another signer slipping in between. The party's current
-    signing key id is read with it then.
-    """
-    query = _FIND_FOR_UPDATE_DIRECT if lock else _FIND_DIRECT
-    rows = query.rows(session, {"document_id": document_id, "party": party})
-    if not rows:
-        return None
-    signatures: dict[tuple[int, int], Any] = {}
-    for row in rows:
-        if row.signature_version is not None:
-            signatures.setdefault((row.signature_version, row.position), row)
-    return FoundDocument(
-        _record(rows[0]),
-        frozenset(row.role for row in rows if row.role is not None),
-        [(key[0], _signature(signatures[key])) for key in sorted(signatures)],
-        rows[0].party_kid if lock else None,
-    )
-
-
 def _signature(row: Any) -> StoredSignature:
     return stored_signature(
         row.document_id, row.signature_version, row.position, row.kid, row.party,
         row.signature_role, row.signed_at, row.entry,
     )  # fmt: skip
-
-
-def record_signed_step(
-    session: Session,
-    record: ShipmentDocument,
-    *,
-    position: int,
-    entry: JwsSignature,
-    state: str,
-    lifecycle: str,
-    at: datetime,
-    event: dict[str, Any] | None = None,
-) -> StoredSignature:
-    """Store a signed step: the signature entry at `position` of the current version (a taken
-    position fails on the primary key), the document's new state and its link's lifecycle, and
-    the step's pending ledger `event` when given (`ledger_pending.event_params`)."""
-    kid, party, role, signed_at, text = signature_columns(entry)
-    params = {
-        "owner": record.owner,
-        "document": record.document_id,
-        "shipment": record.shipment_id,
-        "version": record.version,
-        "position": position,
-        "kid": kid,
-        "party": party,
-        "role": role,
-        "signed_at": signed_at,
-        "entry": text,
-        "new_state": state,
-        "at": at,
-        "new_lifecycle": lifecycle,
-    }
-    if session.get_bind().dialect.name == "postgresql":
-        if event is None:
-            _SIGNED_STEP.run(session, params)
-        else:
-            _SIGNED_STEP_AND_EVENT.run(session, {**params, **event})
-    else:
-        session.execute(_INSERT_SIGNATURE, params)
-        session.execute(_SET_STATE, params)
-        session.execute(_SET_LIFECYCLE, params)
-        if event is not None:
-            session.execute(INSERT_EVENT, event)
-    stored: JwsSignature = {"protected": entry["protected"], "signature": entry["signature"]}
-    return StoredSignature(position, kid, party, role, signed_at, stored)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -306,14 +233,35 @@ def _link(row: ShipmentDocumentRow) -> DocumentLink:
 
 class ShipmentDocumentRepository:
     """The links between shipments and their documents, and a document read with its shipment
-    (`find_shipment_document`) or signed (`record_signed_step`)."""
+    (`find`) or signed (`record_signed_step`)."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
 
     def find(self, document_id: str, *, party: str, lock: bool = False) -> FoundDocument | None:
-        """See `find_shipment_document`."""
-        return find_shipment_document(self._session, document_id, party=party, lock=lock)
+        """The document `document_id` of whichever shipment holds it, with the roles `party`
+        holds in that shipment (empty when it is not a party) and its signatures; None when there
+        is no such document.
+
+        With `lock`, the document row and its link row stay locked until the transaction ends
+        (PostgreSQL; SQLite's writer already holds the whole database): read, decide and write
+        the next lifecycle step without another signer slipping in between. The party's current
+        signing key id is read with it then.
+        """
+        query = _FIND_FOR_UPDATE_DIRECT if lock else _FIND_DIRECT
+        rows = query.rows(self._session, {"document_id": document_id, "party": party})
+        if not rows:
+            return None
+        signatures: dict[tuple[int, int], Any] = {}
+        for row in rows:
+            if row.signature_version is not None:
+                signatures.setdefault((row.signature_version, row.position), row)
+        return FoundDocument(
+            _record(rows[0]),
+            frozenset(row.role for row in rows if row.role is not None),
+            [(key[0], _signature(signatures[key])) for key in sorted(signatures)],
+            rows[0].party_kid if lock else None,
+        )
 
     def record_signed_step(
         self,
@@ -326,11 +274,38 @@ class ShipmentDocumentRepository:
         at: datetime,
         event: dict[str, Any] | None = None,
     ) -> StoredSignature:
-        """See `record_signed_step`."""
-        return record_signed_step(
-            self._session, record, position=position, entry=entry, state=state,
-            lifecycle=lifecycle, at=at, event=event,
-        )  # fmt: skip
+        """Store a signed step: the signature entry at `position` of the current version (a taken
+        position fails on the primary key), the document's new state and its link's lifecycle, and
+        the step's pending ledger `event` when given (`ledger_pending.event_params`)."""
+        kid, party, role, signed_at, text = signature_columns(entry)
+        params = {
+            "owner": record.owner,
+            "document": record.document_id,
+            "shipment": record.shipment_id,
+            "version": record.version,
+            "position": position,
+            "kid": kid,
+            "party": party,
+            "role": role,
+            "signed_at": signed_at,
+            "entry": text,
+            "new_state": state,
+            "at": at,
+            "new_lifecycle": lifecycle,
+        }
+        if self._session.get_bind().dialect.name == "postgresql":
+            if event is None:
+                _SIGNED_STEP.run(self._session, params)
+            else:
+                _SIGNED_STEP_AND_EVENT.run(self._session, {**params, **event})
+        else:
+            self._session.execute(_INSERT_SIGNATURE, params)
+            self._session.execute(_SET_STATE, params)
+            self._session.execute(_SET_LIFECYCLE, params)
+            if event is not None:
+                self._session.execute(INSERT_EVENT, event)
+        stored: JwsSignature = {"protected": entry["protected"], "signature": entry["signature"]}
+        return StoredSignature(position, kid, party, role, signed_at, stored)
 
     def add(self, link: DocumentLink) -> None:
         """Link a new document to its shipment."""
