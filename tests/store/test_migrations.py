@@ -59,9 +59,19 @@ TABLES = {
     "border_declarations",
     "border_controls",
     "customs_crossings",
+    "revoked_tokens",
+    "login_failures",
 }
-#: The log and its tree heads are the node's, shared by all; every other table is an org's.
-NODE_TABLES = {"organisations", "ledger_entries", "ledger_pending", "signed_tree_heads"}
+#: The log and its tree heads are the node's, shared by all; every other table is an org's
+#: (but for the node's memory of logins: ended tokens and wrong attempts, which name no org).
+NODE_TABLES = {
+    "organisations",
+    "ledger_entries",
+    "ledger_pending",
+    "signed_tree_heads",
+    "revoked_tokens",
+    "login_failures",
+}
 
 
 @pytest.fixture

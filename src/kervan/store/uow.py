@@ -41,6 +41,7 @@ from kervan.store.repositories.customs import CustomsRepository
 from kervan.store.repositories.documents import DocumentRepository
 from kervan.store.repositories.idempotency import IdempotencyRepository, StoredResponse
 from kervan.store.repositories.ledger import SqlLedgerStore, TreeHeadRepository
+from kervan.store.repositories.logins import LoginRepository
 from kervan.store.repositories.organisations import OrganisationRepository
 from kervan.store.repositories.outbox import OutboxRepository
 from kervan.store.repositories.permits import PermitRepository
@@ -201,6 +202,11 @@ class UnitOfWork:
     @cached_property
     def credentials(self) -> CredentialRepository:
         return CredentialRepository(self.session)
+
+    @cached_property
+    def logins(self) -> LoginRepository:
+        """Tokens ended by logout and wrong logins (throttling)."""
+        return LoginRepository(self.session)
 
     @cached_property
     def outbox(self) -> OutboxRepository:

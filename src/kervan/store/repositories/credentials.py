@@ -150,6 +150,17 @@ class CredentialRepository:
         row = self._session.scalar(select(UserRow).where(UserRow.username == username))
         return None if row is None else _person(row)
 
+    def disable_person(self, org_id: str, username: str, at: datetime) -> bool:
+        """Disable the person from `at` (kept if disabled already); False when `org_id` has no
+        such person."""
+        row = self._session.get(UserRow, (org_id, username))
+        if row is None:
+            return False
+        if row.disabled_at is None:
+            row.disabled_at = at
+        self._session.flush()
+        return True
+
     def person(self, org_id: str, username: str) -> Person | None:
         row = self._session.get(UserRow, (org_id, username))
         return None if row is None else _person(row)

@@ -45,6 +45,7 @@ from kervan.store.tables.records import (
     SigningKeyRow,
     UserRow,
 )
+from kervan.store.tables.sessions import LoginFailureRow, RevokedTokenRow
 
 __all__ = [
     "DOCUMENT_KINDS",
@@ -65,6 +66,7 @@ __all__ = [
     "InboxRow",
     "LedgerEntryRow",
     "LedgerPendingRow",
+    "LoginFailureRow",
     "OrganisationAddressRow",
     "OrganisationRow",
     "OutboxRow",
@@ -72,6 +74,7 @@ __all__ = [
     "PermitRow",
     "PermitUsageRow",
     "RejectedMessageRow",
+    "RevokedTokenRow",
     "ShipmentDocumentRow",
     "ShipmentEventRow",
     "ShipmentPartyRow",
