@@ -3,8 +3,10 @@ missing or weak secrets."""
 
 from __future__ import annotations
 
+import multiprocessing
 import secrets
 import stat
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from kervan.settings import (
     Environment,
     Settings,
     get_settings,
+    node_secret,
 )
 from kervan.store.db import normalise_url
 
@@ -147,3 +150,18 @@ def test_database_urls_use_psycopg_3(given: str, expected: str) -> None:
 def test_other_databases_are_refused() -> None:
     with pytest.raises(ValueError, match="unsupported database URL"):
         normalise_url("mysql://u@h/db")
+
+
+def _secret_in(path: str) -> tuple[str, bool]:
+    return node_secret(Path(path))
+
+
+def test_processes_starting_together_share_one_secret(tmp_path: Path) -> None:
+    """`kervan serve --workers N` on a fresh data directory: every worker signs with the same
+    secret, and exactly one of them made it."""
+    path = str(tmp_path / "fresh" / SECRET_KEY_FILE)
+    with ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("spawn")) as pool:
+        found = list(pool.map(_secret_in, [path] * 8))
+    assert len({secret for secret, _ in found}) == 1
+    assert sum(made for _, made in found) == 1
+    assert sorted(p.name for p in (tmp_path / "fresh").iterdir()) == [SECRET_KEY_FILE]
