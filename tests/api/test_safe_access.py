@@ -218,6 +218,10 @@ def test_logout_ends_the_token(node: Node) -> None:
     assert node.client.post("/v1/auth/logout", headers=token).status_code == 401
     assert node.client.get("/v1/shipments", headers=second).status_code == 200  # its own session
     assert node.client.post("/v1/auth/logout").status_code == 401
+    # A machine client may end its token the same way (read in the same statement as its client).
+    machine = node.token(node.new_client("tashkent-cotton"))
+    assert node.client.post("/v1/auth/logout", headers=machine).status_code == 204
+    assert node.client.get("/v1/shipments", headers=machine).status_code == 401
 
 
 def test_wrong_logins_are_throttled_per_account(node: Node) -> None:

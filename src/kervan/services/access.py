@@ -327,25 +327,27 @@ def _proven_caller(uow: UnitOfWork, who: Credentials) -> Caller:
     if not isinstance(uow, NodeUnitOfWork):
         raise AuthenticationError("an access token is checked on the node that issued it")
     claims = token_claims(uow, authorization[7:].strip())
-    subject, org_id = str(claims["sub"]), str(claims.get("org", ""))
+    subject, org_id, jti = str(claims["sub"]), str(claims.get("org", "")), str(claims["jti"])
     # Every subject is looked up on every use (a token names a client or a person of this node,
     # nothing else), so revoking, disabling and logging out apply at once.
     if subject.startswith("client:"):
         # The client and its organisation in one read: a token of a revoked client is refused.
-        found = uow.credentials.client_caller(org_id, subject[7:])
+        found = uow.credentials.client_caller(org_id, subject[7:], jti)
         if found is None or found.revoked_at is not None:
             raise AuthenticationError("the client behind this token is unknown or revoked")
+        if found.token_revoked:
+            raise AuthenticationError("this token was ended by logging out")
         kind, country = OrganisationKind(found.kind), found.country
     elif subject.startswith("user:"):
         person = uow.credentials.person(org_id, subject[5:])
         org = uow.organisations.find(org_id)
         if person is None or person.disabled_at is not None or org is None:
             raise AuthenticationError("the person behind this token is unknown or disabled")
+        if uow.logins.token_revoked(jti):
+            raise AuthenticationError("this token was ended by logging out")
         kind, country = org.kind, org.country
     else:
         raise AuthenticationError("the token names no client or person of this node")
-    if uow.logins.token_revoked(str(claims["jti"])):
-        raise AuthenticationError("this token was ended by logging out")
     # A token carries at most what its organisation's kind may hold, whatever it claims.
     allowed = KIND_SCOPES[kind] | ANY_KIND_SCOPES
     claimed = str(claims.get("scope", "")).split()
