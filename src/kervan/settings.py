@@ -75,9 +75,11 @@ class Settings(BaseSettings):
     node_id: str = Field(default="kervan-node", pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$")
     node_country: str = Field(default="KZ", pattern=r"^[A-Z]{2}$")
     request_threads: int = Field(default=3, ge=1, le=64)
-    #: Wrong logins a person's account (or one address) may make in `login_window_seconds`
-    #: before further attempts answer 429 until the window has passed.
+    #: Wrong logins one account, and one source address (an office behind one gateway: more),
+    #: may make in `login_window_seconds` before further attempts answer 429 until the window
+    #: has passed.
     login_failures_allowed: int = Field(default=5, ge=1, le=1000)
+    login_address_failures_allowed: int = Field(default=20, ge=1, le=10_000)
     login_window_seconds: int = Field(default=900, ge=1, le=86_400)
     _secret_origin: str = PrivateAttr(default="configured")
 
