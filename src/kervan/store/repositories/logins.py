@@ -52,14 +52,11 @@ class LoginRepository:
 
     def record_failure(self, keys: Iterable[str], at: datetime, forget_before: datetime) -> None:
         """A wrong login at `at` for each key; failures before `forget_before` no longer count
-        and are deleted."""
-        wanted = list(keys)
+        and are deleted, whatever their key (the table holds one window's failures)."""
         self._session.execute(
-            delete(LoginFailureRow).where(
-                LoginFailureRow.key.in_(wanted), LoginFailureRow.failed_at < forget_before
-            )
+            delete(LoginFailureRow).where(LoginFailureRow.failed_at < forget_before)
         )
-        self._session.add_all(LoginFailureRow(key=key, failed_at=at) for key in wanted)
+        self._session.add_all(LoginFailureRow(key=key, failed_at=at) for key in keys)
         self._session.flush()
 
     def forget_failures(self, key: str) -> None:
