@@ -312,7 +312,8 @@ def identify(uow: UnitOfWork, who: Who) -> Caller:
     try:
         caller = _proven_caller(uow, who)
     except AuthenticationError:
-        throttle.take_request(bucket, f"address:{who.source}")
+        if who.source is not None:
+            throttle.take_request(bucket, f"address:{who.source}")
         raise
     throttle.take_request(bucket, caller.subject)
     return caller
