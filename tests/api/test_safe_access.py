@@ -60,6 +60,7 @@ class Node:
             },
         )
         assert answer.status_code == 200, answer.text
+        assert answer.headers["cache-control"] == "no-store"
         return {"authorization": f"Bearer {answer.json()['access_token']}"}
 
     def person(self, org_id: str, username: str) -> None:
@@ -210,7 +211,9 @@ def test_an_api_key_is_revoked_from_the_api(node: Node) -> None:
 
 def test_logout_ends_the_token(node: Node) -> None:
     node.person("tashkent-cotton", "clerk.tashkent")
-    token = {"authorization": f"Bearer {node.login('clerk.tashkent').json()['access_token']}"}
+    signed_in = node.login("clerk.tashkent")
+    assert signed_in.headers["cache-control"] == "no-store"
+    token = {"authorization": f"Bearer {signed_in.json()['access_token']}"}
     second = {"authorization": f"Bearer {node.login('clerk.tashkent').json()['access_token']}"}
     assert node.client.get("/v1/shipments", headers=token).status_code == 200
     assert node.client.post("/v1/auth/logout", headers=token).status_code == 204

@@ -54,6 +54,7 @@ class Login(BaseModel):
 )
 def token(
     request: Request,
+    response: Response,
     grant_type: Annotated[str, Form(max_length=64)],
     client_id: Annotated[str, Form(min_length=1, max_length=64)],
     client_secret: Annotated[str, Form(min_length=1, max_length=256)],
@@ -66,7 +67,7 @@ def token(
     issued = access.client_credentials_token(
         uow_of(request), ClientToken(client_id, client_secret, asked, source_of(request))
     )
-    return _answer(issued)
+    return _answer(issued, response)
 
 
 @router.post(
@@ -74,10 +75,10 @@ def token(
     response_model=TokenResponse,
     responses={401: {"description": "Unknown user or wrong password"}, **_THROTTLED},
 )
-def login(body: Login, request: Request) -> TokenResponse:
+def login(body: Login, request: Request, response: Response) -> TokenResponse:
     """A person logs in with a username and password (for the web interface)."""
     command = access.Login(body.username, body.password, source_of(request))
-    return _answer(access.password_token(uow_of(request), command))
+    return _answer(access.password_token(uow_of(request), command), response)
 
 
 @router.post(
@@ -136,7 +137,10 @@ def disable_user(
     return Response(status_code=204)
 
 
-def _answer(issued: IssuedToken) -> TokenResponse:
+def _answer(issued: IssuedToken, response: Response) -> TokenResponse:
+    # A token is a credential: no cache keeps it (RFC 6749 §5.1).
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
     return TokenResponse(
         access_token=issued.access_token,
         expires_in=int(TOKEN_LIFETIME.total_seconds()),
