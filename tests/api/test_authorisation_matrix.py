@@ -30,11 +30,7 @@ from joserfc import jwt
 from joserfc.jwk import OctKey
 from sqlalchemy import Engine, inspect, text
 
-from kervan.services.access import (
-    KIND_SCOPES,
-    Scope,
-    node_operator,
-)
+from kervan.services.access import KIND_SCOPES, Scope, node_operator
 from kervan.services.credentials import (
     NewCredential,
     RevokeCredential,

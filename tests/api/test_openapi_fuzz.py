@@ -31,13 +31,8 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from kervan.api.app import Limits, create_app
 from kervan.network.model import Network
-from kervan.services.access import (
-    node_operator,
-)
-from kervan.services.credentials import (
-    NewCredential,
-    create_client,
-)
+from kervan.services.access import node_operator
+from kervan.services.credentials import NewCredential, create_client
 from kervan.services.demo_corridor import register_corridor
 from kervan.store.uow import UnitOfWork
 from tests.api.conftest import node_settings

@@ -28,10 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kervan.cli.errors import report
 from kervan.errors import InvalidRequestError, KervanError
-from kervan.services.access import (
-    Caller,
-    node_operator,
-)
+from kervan.services.access import Caller, node_operator
 from kervan.services.credentials import (
     DisablePerson,
     NewCredential,
