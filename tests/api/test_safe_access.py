@@ -26,6 +26,7 @@ from kervan.services.credentials import (
     IssuedSecret,
     NewCredential,
     NewPerson,
+    create_api_key,
     create_client,
     create_user,
 )
@@ -195,8 +196,6 @@ def test_a_revoked_client_or_a_disabled_person_is_refused_at_once(node: Node) ->
 
 
 def test_an_api_key_is_revoked_from_the_api(node: Node) -> None:
-    from kervan.services.credentials import create_api_key  # noqa: PLC0415
-
     operator = node_operator("kervan-test", "KZ")
     key = create_api_key(
         UnitOfWork(node.app.state.sessions), operator, NewCredential("istanbul-imports")
