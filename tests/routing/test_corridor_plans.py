@@ -18,10 +18,14 @@ def assert_consistent(plan: Plan) -> None:
     assert t.distance_km == pytest.approx(sum(leg.distance_km for leg in plan.legs))
     assert t.co2_kg == pytest.approx(sum(leg.co2_kg for leg in plan.legs))
     assert t.cost_usd == pytest.approx(
-        sum(leg.cost_usd for leg in plan.legs) + sum(s.cost_usd for s in plan.transfers)
+        sum(leg.cost_usd for leg in plan.legs)
+        + sum(s.cost_usd for s in plan.transfers)
+        + sum(h.cost_usd for h in plan.handling)
     )
     assert t.typical_hours == pytest.approx(
-        sum(leg.typical_hours for leg in plan.legs) + sum(s.hours_p50 for s in plan.transfers)
+        sum(leg.typical_hours for leg in plan.legs)
+        + sum(s.hours_p50 for s in plan.transfers)
+        + sum(h.hours_p50 for h in plan.handling)
     )
     assert t.hours_p90 > t.hours_p50 > 0
     for leg, nxt in zip(plan.legs, plan.legs[1:], strict=False):
@@ -43,7 +47,11 @@ def test_xian_to_duisburg_without_russia_takes_the_middle_corridor(
         assert plan.countries[0] == "CN"
         assert plan.countries[-1] == "DE"
         assert {"AZ", "GE"} <= set(plan.countries) or "TM" in plan.countries
-        assert Mode.FERRY in plan.modes  # the Caspian has to be crossed
+        # The Caspian has to be crossed, by rail ferry, Ro-Ro or container feeder.
+        assert any(
+            leg.mode in (Mode.FERRY, Mode.SEA) and leg.from_country in ("KZ", "TM")
+            for leg in plan.legs
+        )
         assert_consistent(plan)
 
 

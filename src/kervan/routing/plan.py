@@ -7,8 +7,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, computed_field
 
 from kervan.documents.kinds import DocumentKind
-from kervan.network.model import CargoUnit, Mode, Network, TransferKind
-from kervan.routing.graph import CompiledNetwork, EdgeKind, border_dwell_factor
+from kervan.network.model import CargoUnit, HandlingWhere, Mode, Network, TransferKind
+from kervan.routing.graph import CompiledNetwork, EdgeKind, aetr_rest_hours, border_dwell_factor
 from kervan.routing.requirements import (
     CustomsOffice,
     LegFacts,
@@ -17,7 +17,7 @@ from kervan.routing.requirements import (
     customs_offices,
     documents_needed,
 )
-from kervan.routing.timing import TimePart, sum_quantiles
+from kervan.routing.timing import DelayKind, TimePart, sum_quantiles, trip_quantiles
 
 
 class _Out(BaseModel):
@@ -53,6 +53,9 @@ class Leg(_Out):
     line_haul_hours_p50: float
     line_haul_hours_p90: float
     wait_hours_mean: float
+    queue_hours_p50: float = 0.0
+    queue_hours_p90: float = 0.0
+    rest_hours: float = 0.0
     border: BorderStep | None
     typical_hours: float
     hours_p50: float
@@ -73,6 +76,22 @@ class TransferStep(_Out):
     to_mode: Mode
     from_gauge_mm: int | None
     to_gauge_mm: int | None
+    hours_p50: float
+    hours_p90: float
+    cost_usd: float
+
+
+class HandlingStep(_Out):
+    """Terminal handling at the origin or destination terminal, or a port call on the way.
+
+    `after_leg` is -1 at the origin; `where` is "origin", "destination" or "port_call".
+    """
+
+    after_leg: int
+    where: str
+    node: str
+    node_name: str
+    mode: Mode
     hours_p50: float
     hours_p90: float
     cost_usd: float
@@ -118,6 +137,7 @@ class Plan(_Out):
     year: int
     legs: tuple[Leg, ...]
     transfers: tuple[TransferStep, ...]
+    handling: tuple[HandlingStep, ...] = ()
     countries: tuple[str, ...]
     modes: tuple[Mode, ...]
     totals: Totals
@@ -127,6 +147,18 @@ class Plan(_Out):
     @property
     def link_ids(self) -> tuple[str, ...]:
         return tuple(leg.link_id for leg in self.legs)
+
+    @property
+    def node_ids(self) -> tuple[str, ...]:
+        """The places the route passes, origin first."""
+        return (self.legs[0].from_node, *(leg.to_node for leg in self.legs)) if self.legs else ()
+
+    @property
+    def signature(self) -> tuple[tuple[str, Mode], ...]:
+        """The route as a forwarder reads it: each place and the mode that leaves it."""
+        return tuple((leg.from_node, leg.mode) for leg in self.legs) + (
+            ((self.legs[-1].to_node, self.legs[-1].mode),) if self.legs else ()
+        )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -149,13 +181,17 @@ def _leg(
     port_from = compiled.port_at(int(compiled.src[edge]))
     port_to = compiled.port_at(int(compiled.dst[edge]))
     a, z = net.nodes[port_from[0]], net.nodes[port_to[0]]
-    parts = [TimePart(link.hours.p50, link.hours.p90, link.headway_hours or 0.0)]
+    haul = DelayKind.VESSEL if link.mode in (Mode.FERRY, Mode.SEA) else DelayKind.LINE_HAUL
+    parts = [TimePart(link.hours.p50, link.hours.p90, link.headway_hours or 0.0, haul)]
+    queue = a.port_queue_hours if link.mode in (Mode.FERRY, Mode.SEA) else None
+    if queue is not None:
+        parts.append(TimePart(queue.p50, queue.p90, kind=DelayKind.VESSEL))
     border: BorderStep | None = None
     crossing = net.crossing_on(link.id)
     if crossing is not None:
         factor = border_dwell_factor(net, link.id, compiled.policy)
         dwell = crossing.dwell_hours.scaled(factor)
-        parts.append(TimePart(dwell.p50, dwell.p90))
+        parts.append(TimePart(dwell.p50, dwell.p90, kind=DelayKind.BORDER))
         border = BorderStep.model_construct(
             crossing_id=crossing.id,
             countries=(a.country, z.country),
@@ -179,8 +215,10 @@ def _leg(
         "line_haul_hours_p50": link.hours.p50,
         "line_haul_hours_p90": link.hours.p90,
         "wait_hours_mean": (link.headway_hours or 0.0) / 2.0,
+        "queue_hours_p50": queue.p50 if queue else 0.0,
+        "queue_hours_p90": queue.p90 if queue else 0.0,
         "border": border,
-        "typical_hours": float(compiled.time_h[edge]),
+        "typical_hours": sum(p.typical for p in parts),
         "cost_usd": float(compiled.cost_usd[edge]),
         "co2_kg": float(compiled.co2_kg[edge]),
     }
@@ -201,13 +239,64 @@ def _transfer(
         kind=transfer.kind,
         from_mode=p[1],
         to_mode=q[1],
-        from_gauge_mm=p[2] or None,
-        to_gauge_mm=q[2] or None,
+        from_gauge_mm=(p[2] or None) if p[1] is Mode.RAIL else None,
+        to_gauge_mm=(q[2] or None) if q[1] is Mode.RAIL else None,
         hours_p50=transfer.hours.p50,
         hours_p90=transfer.hours.p90,
         cost_usd=float(compiled.cost_usd[edge]),
     )
-    return step, TimePart(transfer.hours.p50, transfer.hours.p90)
+    return step, TimePart(transfer.hours.p50, transfer.hours.p90, kind=DelayKind.HANDLING)
+
+
+def _handling(
+    compiled: CompiledNetwork,
+    edge: int,
+    where: str,
+    after_leg: int,
+    out: list[HandlingStep],
+    parts: list[TimePart],
+) -> None:
+    """Record terminal handling on a start, end or port-call edge that charges any."""
+    if compiled.time_h[edge] <= 0 and compiled.cost_usd[edge] <= 0:
+        return
+    vertex = int(compiled.dst[edge]) if where == "origin" else int(compiled.src[edge])
+    node_id, mode, _ = compiled.port_at(vertex)
+    rate = compiled.network.handling_at(
+        mode, HandlingWhere.PORT_CALL if where == "port_call" else HandlingWhere.TERMINAL
+    )
+    if rate is None:
+        return
+    out.append(
+        HandlingStep.model_construct(
+            after_leg=after_leg,
+            where=where,
+            node=node_id,
+            node_name=compiled.network.nodes[node_id].name,
+            mode=mode,
+            hours_p50=rate.hours.p50,
+            hours_p90=rate.hours.p90,
+            cost_usd=float(compiled.cost_usd[edge]),
+        )
+    )
+    parts.append(TimePart(rate.hours.p50, rate.hours.p90, kind=DelayKind.HANDLING))
+
+
+def _add_driving_rest(
+    fields: list[dict[str, Any]], by_leg: list[list[TimePart]], parts: list[TimePart]
+) -> None:
+    """AETR breaks and rests over each run of road legs, put on the leg where they fall."""
+    driven = 0.0
+    for index, leg in enumerate(fields):
+        if leg["mode"] is not Mode.ROAD:
+            driven = 0.0
+            continue
+        before, driven = driven, driven + leg["line_haul_hours_p50"]
+        rest = aetr_rest_hours(driven) - aetr_rest_hours(before)
+        leg["rest_hours"] = rest
+        leg["typical_hours"] += rest
+        if rest > 0:
+            by_leg[index].append(TimePart(rest, rest, kind=DelayKind.REST))
+            parts.append(TimePart(rest, rest, kind=DelayKind.REST))
 
 
 def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | None = None) -> Plan:
@@ -218,15 +307,18 @@ def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | Non
     parts: list[TimePart] = []
     by_leg: list[list[TimePart]] = []
     crossings: list[str | None] = []
+    handled: list[HandlingStep] = []
     origin = destination = ""
     for edge in path:
         kind = EdgeKind(int(compiled.kind[edge]))
         if kind is EdgeKind.START:
             origin = compiled.ref[edge]
+            _handling(compiled, edge, "origin", -1, handled, parts)
         elif kind is EdgeKind.END:
             destination = compiled.ref[edge]
+            _handling(compiled, edge, "destination", len(fields) - 1, handled, parts)
         elif kind is EdgeKind.STAY:
-            continue
+            _handling(compiled, edge, "port_call", len(fields) - 1, handled, parts)
         elif kind is EdgeKind.LINK:
             leg_fields, leg_parts, crossing = _leg(compiled, edge, len(fields))
             fields.append(leg_fields)
@@ -237,6 +329,7 @@ def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | Non
             step, part = _transfer(compiled, edge, len(fields) - 1)
             steps.append(step)
             parts.append(part)
+    _add_driving_rest(fields, by_leg, parts)
     facts = [
         LegFacts(
             mode=f["mode"],
@@ -267,15 +360,20 @@ def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | Non
         for c in (f.from_country, *f.via_countries, f.to_country):
             if not countries or countries[-1] != c:
                 countries.append(c)
-    p50, p90 = sum_quantiles(parts)
+    route = f"{origin}>{destination}:" + "|".join(f["link_id"] for f in fields)
+    p50, p90 = trip_quantiles(parts, route)
     totals = Totals.model_construct(
         distance_km=sum(leg.distance_km for leg in legs),
-        typical_hours=sum(leg.typical_hours for leg in legs) + sum(s.hours_p50 for s in steps),
+        typical_hours=sum(leg.typical_hours for leg in legs)
+        + sum(s.hours_p50 for s in steps)
+        + sum(h.hours_p50 for h in handled),
         hours_p50=p50,
         hours_p90=p90,
         days_p50=p50 / 24.0,
         days_p90=p90 / 24.0,
-        cost_usd=sum(leg.cost_usd for leg in legs) + sum(s.cost_usd for s in steps),
+        cost_usd=sum(leg.cost_usd for leg in legs)
+        + sum(s.cost_usd for s in steps)
+        + sum(h.cost_usd for h in handled),
         co2_kg=sum(leg.co2_kg for leg in legs),
         transfers=len(steps),
         gauge_changes=sum(1 for s in steps if s.kind is TransferKind.GAUGE_CHANGE),
@@ -289,6 +387,7 @@ def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | Non
         year=compiled.year,
         legs=tuple(legs),
         transfers=tuple(steps),
+        handling=tuple(handled),
         countries=tuple(countries),
         modes=tuple(dict.fromkeys(leg.mode for leg in legs)),
         totals=totals,
