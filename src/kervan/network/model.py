@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 # Defined apart so the command line can declare its options without importing pydantic.
 from kervan.network.modes import CargoUnit as CargoUnit  # noqa: PLC0414 (re-exported)
 from kervan.network.modes import Mode as Mode  # noqa: PLC0414 (re-exported)
+from kervan.network.modes import Passage as Passage  # noqa: PLC0414 (re-exported)
 
 
 class NodeKind(StrEnum):
@@ -163,14 +164,6 @@ class Link(_Sourced):
         if self.status is LinkStatus.OPEN:
             return self.opens_year is None or self.opens_year <= year
         return self.opens_year is not None and self.opens_year <= year
-
-
-class Passage(StrEnum):
-    """A sea passage a scenario can close; a sea link names the ones it sails through."""
-
-    SUEZ = "suez"  # Suez Canal and the Red Sea (Bab-el-Mandeb)
-    CAPE = "cape"  # round the Cape of Good Hope: sailed only when the Red Sea is shut to a plan
-    BOSPHORUS = "bosphorus"  # Turkish Straits between the Black Sea and the Mediterranean
 
 
 class TransferKind(StrEnum):

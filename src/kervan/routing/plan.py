@@ -154,6 +154,16 @@ class Plan(_Out):
         return (self.legs[0].from_node, *(leg.to_node for leg in self.legs)) if self.legs else ()
 
     @property
+    def entered_countries(self) -> tuple[str, ...]:
+        """Countries the route stops in, in order (a ship passing a strait enters none)."""
+        out: list[str] = []
+        for leg in self.legs:
+            for c in (leg.from_country, leg.to_country):
+                if not out or out[-1] != c:
+                    out.append(c)
+        return tuple(out)
+
+    @property
     def signature(self) -> tuple[tuple[str, Mode], ...]:
         """The route as a forwarder reads it: each place and the mode that leaves it."""
         return tuple((leg.from_node, leg.mode) for leg in self.legs) + (
@@ -299,8 +309,15 @@ def _add_driving_rest(
             parts.append(TimePart(rest, rest, kind=DelayKind.REST))
 
 
-def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | None = None) -> Plan:
-    """Assemble a Plan from a path of edge ids (start edge, links and transfers, end edge)."""
+def build_plan(
+    compiled: CompiledNetwork, path: list[int], truck_flag: str | None = None, draft: bool = False
+) -> Plan:
+    """Assemble a Plan from a path of edge ids (start edge, links and transfers, end edge).
+
+    A `draft` (a candidate the planner may still reject) gets its trip P50/P90 in closed form
+    (independent parts) instead of the Monte Carlo over correlated delays, and no documents or
+    customs offices.
+    """
     net = compiled.network
     fields: list[dict[str, Any]] = []
     steps: list[TransferStep] = []
@@ -342,7 +359,7 @@ def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | Non
         )
         for f in fields
     ]
-    needs = documents_needed(facts, truck_flag)
+    needs = [] if draft else documents_needed(facts, truck_flag)
     kinds: list[dict[DocumentKind, None]] = [{} for _ in fields]
     for need in needs:
         for index in need.legs:
@@ -361,7 +378,7 @@ def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | Non
             if not countries or countries[-1] != c:
                 countries.append(c)
     route = f"{origin}>{destination}:" + "|".join(f["link_id"] for f in fields)
-    p50, p90 = trip_quantiles(parts, route)
+    p50, p90 = sum_quantiles(parts) if draft else trip_quantiles(parts, route)
     totals = Totals.model_construct(
         distance_km=sum(leg.distance_km for leg in legs),
         typical_hours=sum(leg.typical_hours for leg in legs)
@@ -379,7 +396,7 @@ def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | Non
         gauge_changes=sum(1 for s in steps if s.kind is TransferKind.GAUGE_CHANGE),
         border_crossings=sum(1 for leg in legs if leg.border is not None),
     )
-    offices: list[CustomsOffice] = customs_offices(net, facts, crossings)
+    offices: list[CustomsOffice] = [] if draft else customs_offices(net, facts, crossings)
     return Plan.model_construct(
         origin=origin,
         destination=destination,

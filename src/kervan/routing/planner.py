@@ -122,14 +122,15 @@ class Planner:
         weight, scales = self._weight(request, compiled, graph, mask, source, target)
         rules = self._rules(request)
         plans: list[Plan] = []
+        paths: list[list[int]] = []
         rejected: list[str] = []
         penalty = np.ones(len(weight))
         links_of = _edges_by_link(compiled)
-        for _ in range(max(request.alternatives, 1) * 6):
+        for _ in range(max(request.alternatives, 1) * 5):
             path = self._search(request, compiled, graph, weight * penalty, mask, source, target)
             if path is None:
                 break
-            plan = build_plan(compiled, path, request.truck_flag)
+            plan = build_plan(compiled, path, request.truck_flag, draft=True)
             why = unsound(plan, rules)
             if why is not None:
                 rejected.append(why)
@@ -140,6 +141,7 @@ class Planner:
                 )
             ):
                 plans.append(plan)
+                paths.append(path)
             if len(plans) >= request.alternatives:
                 break
             for link_id in dict.fromkeys(compiled.ref[e] for e in path if compiled.kind[e] == 0):
@@ -148,7 +150,8 @@ class Planner:
             raise NoRouteError(
                 request.origin, request.destination, self._why_not(request, rejected)
             )
-        return sorted(plans, key=lambda p: _score(request, p, scales))
+        final = [build_plan(compiled, p, request.truck_flag) for p in paths]
+        return sorted(final, key=lambda p: _score(request, p, scales))
 
     def _pareto(self, request: PlanRequest, eps: float) -> list[Plan]:
         compiled, graph, mask, source, target = self._prepare(request)
@@ -164,9 +167,10 @@ class Planner:
             eps=eps,
         )
         rules = self._rules(request)
-        plans = [build_plan(compiled, p, request.truck_flag) for p in paths]
-        rejected = [why for p in plans if (why := unsound(p, rules)) is not None]
-        sound = [p for p in plans if unsound(p, rules) is None]
+        drafted = [(build_plan(compiled, p, request.truck_flag, draft=True), p) for p in paths]
+        rejected = [why for plan, _ in drafted if (why := unsound(plan, rules)) is not None]
+        path_of = {id(plan): path for plan, path in drafted if unsound(plan, rules) is None}
+        sound = [plan for plan, _ in drafted if id(plan) in path_of]
         if not sound:
             # The front's plans are all unsound: the best sound plans by each criterion instead.
             sound = [
@@ -179,7 +183,10 @@ class Planner:
                 request.origin, request.destination, self._why_not(request, rejected)
             )
         front = [p for p in sound if not any(dominates(q, p) for q in sound if q is not p)]
-        return thin_front(front)
+        return [
+            build_plan(compiled, path_of[id(p)], request.truck_flag) if id(p) in path_of else p
+            for p in thin_front(front)
+        ]
 
     def _plan_or_none(self, request: PlanRequest) -> list[Plan]:
         try:
@@ -277,13 +284,13 @@ class Planner:
         suez_countries = {
             c
             for link in self.network.links.values()
-            if Passage.SUEZ in link.passages
+            if Passage.RED_SEA in link.passages
             for c in link.via_countries
         }
         closed = set(request.closed_passages)
-        if Passage.SUEZ not in closed and suez_countries & request.avoid_countries:
-            closed.add(Passage.SUEZ)
-        if Passage.SUEZ not in closed:
+        if Passage.RED_SEA not in closed and suez_countries & request.avoid_countries:
+            closed.add(Passage.RED_SEA)
+        if Passage.RED_SEA not in closed:
             closed.add(Passage.CAPE)
         mask = np.ones(len(compiled.ref), dtype=np.bool_)
         links = self.network.links

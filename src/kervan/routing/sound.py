@@ -1,10 +1,11 @@
 """What makes a plan one a forwarder would not reject on sight, and how alternatives differ.
 
 A plan is sound when it passes no place twice, enters no country twice (unless the shipper
-allows it), trucks a container or bulk no further than its first/last-mile bound at each end and
-never between two rail, sea or ferry legs. Alternatives differ from each other by the places they
-pass and the modes between them, and none is a detour far worse than the best plan. A Pareto
-front is thinned to a few plans spread over time, cost and CO2.
+allows it; a ship passing a strait or canal enters no country), trucks a container or bulk no
+further than its first/last-mile bound at each end and never between two rail, sea or ferry
+legs. Alternatives differ from each other by the places they pass and the modes between them,
+and none is a detour far worse than the best plan. A Pareto front is thinned to a few plans
+spread over time, cost and CO2.
 """
 
 from __future__ import annotations
@@ -79,8 +80,9 @@ def unsound(plan: Plan, rules: Rules) -> str | None:
     if len(set(nodes)) != len(nodes):
         again = next(n for i, n in enumerate(nodes) if n in nodes[:i])
         return f"it passes {again} twice"
-    if not rules.allow_reentry and len(set(plan.countries)) != len(plan.countries):
-        again = next(c for i, c in enumerate(plan.countries) if c in plan.countries[:i])
+    entered = plan.entered_countries
+    if not rules.allow_reentry and len(set(entered)) != len(entered):
+        again = next(c for i, c in enumerate(entered) if c in entered[:i])
         return f"it enters {again} twice"
     if rules.road_km_bound is not None:
         first, last, between = road_ends_km(plan)

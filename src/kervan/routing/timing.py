@@ -45,7 +45,7 @@ CORRELATION: dict[DelayKind, tuple[float, float]] = {
     DelayKind.HANDLING: (0.2, 0.3),
     DelayKind.REST: (0.0, 0.0),
 }
-TRIP_SAMPLES = 4096
+TRIP_SAMPLES = 2048
 
 
 @dataclass(frozen=True)
