@@ -87,6 +87,7 @@ class Planner:
 
     network: Network
     places: PlaceIndex = field(init=False)
+    _places: dict[str, tuple[float, float]] = field(init=False, repr=False)
     _compiled: dict[tuple[CargoUnit, int, DwellPolicy, bool], CompiledNetwork] = field(
         default_factory=dict, init=False
     )
@@ -94,6 +95,7 @@ class Planner:
 
     def __post_init__(self) -> None:
         self.places = PlaceIndex(self.network)
+        self._places = {n.id: (n.lat, n.lon) for n in self.network.nodes.values()}
         # bench/api.py seeding: a booking 117 ms -> 8 ms (booking asks again what the plan answered)
         self._answer = lru_cache(maxsize=ANSWERS_REMEMBERED)(self._search_answer)
 
@@ -199,6 +201,7 @@ class Planner:
         return Rules(
             allow_reentry=request.allow_reentry,
             road_km_bound=None if request.road_haul else bound,
+            places=self._places,
         )
 
     def compiled(

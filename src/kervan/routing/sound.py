@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from kervan.network.model import CargoUnit, Mode, Network
 from kervan.routing.plan import Plan
+from kervan.routing.sea import great_circle_km
 
 #: An alternative may be at most this much worse than the best plan on the objective...
 DETOUR_OBJECTIVE_FACTOR = 1.6
@@ -25,16 +26,25 @@ DETOUR_DISTANCE_FACTOR = 1.5
 DETOUR_DISTANCE_SLACK_KM = 300.0
 #: A Pareto front is thinned to at most this many plans.
 PARETO_PLANS = 8
+#: A plan may pass a place at most this far off the way (km beyond the straight line from origin
+#: to destination via that place, as a share of that line plus a fixed allowance): a container
+#: from Shanghai to Almaty does not go by way of Poti.
+WANDER_SHARE = 0.6
+WANDER_ALLOWANCE_KM = 1800.0
 #: Alternatives sharing this share of their links or more are the same route for a forwarder.
 SAME_ROUTE_LINK_SHARE = 0.8
 
 
 @dataclass(frozen=True)
 class Rules:
-    """What a request allows: re-entering a country, and the road bound at each end (km)."""
+    """What a request allows: re-entering a country, and the road bound at each end (km).
+
+    `places` gives each node's (lat, lon), for the check that a plan does not wander.
+    """
 
     allow_reentry: bool = False
     road_km_bound: float | None = None
+    places: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def road_km(network: Network, unit: CargoUnit, year: int, start: str) -> dict[str, float]:
@@ -84,6 +94,9 @@ def unsound(plan: Plan, rules: Rules) -> str | None:
     if not rules.allow_reentry and len(set(entered)) != len(entered):
         again = next(c for i, c in enumerate(entered) if c in entered[:i])
         return f"it enters {again} twice"
+    wander = wandering(plan, rules.places)
+    if wander is not None:
+        return wander
     if rules.road_km_bound is not None:
         first, last, between = road_ends_km(plan)
         if between:
@@ -93,6 +106,22 @@ def unsound(plan: Plan, rules: Rules) -> str | None:
                 f"it trucks the {plan.unit.value} {max(first, last):,.0f} km at one end, beyond "
                 f"the {rules.road_km_bound:,.0f} km first/last mile"
             )
+    return None
+
+
+def wandering(plan: Plan, places: Mapping[str, tuple[float, float]]) -> str | None:
+    """Why the plan wanders far off the way between its ends, or None."""
+    nodes = plan.node_ids
+    if not places or not nodes:
+        return None
+    a, b = places[nodes[0]], places[nodes[-1]]
+    line = great_circle_km(a, b)
+    allowed = WANDER_SHARE * line + WANDER_ALLOWANCE_KM
+    for node in nodes[1:-1]:
+        p = places[node]
+        off = great_circle_km(a, p) + great_circle_km(p, b) - line
+        if off > allowed:
+            return f"it goes {off:,.0f} km out of its way to pass {node}"
     return None
 
 
