@@ -105,6 +105,8 @@ class CompiledNetwork:
     road_phases: bool = False
     _road_phase: npt.NDArray[np.int8] | None = None
     _country_mask_cache: dict[frozenset[str], npt.NDArray[np.bool_]] = field(default_factory=dict)
+    #: Per-query helpers computed once per compiled graph (see the planner).
+    memo: dict[object, object] = field(default_factory=dict)
 
     def port_at(self, vertex: int) -> Port:
         """The port an arrival or departure vertex belongs to."""

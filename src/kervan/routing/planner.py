@@ -16,7 +16,6 @@ from kervan.network.model import CargoUnit, Mode, Network, Passage
 from kervan.network.places import PlaceIndex
 from kervan.routing.graph import (
     FIRST_MILE,
-    LAST_MILE,
     CompiledNetwork,
     DwellPolicy,
     EdgeKind,
@@ -88,6 +87,7 @@ class Planner:
     network: Network
     places: PlaceIndex = field(init=False)
     _places: dict[str, tuple[float, float]] = field(init=False, repr=False)
+    _suez_countries: frozenset[str] = field(init=False, repr=False)
     _compiled: dict[tuple[CargoUnit, int, DwellPolicy, bool], CompiledNetwork] = field(
         default_factory=dict, init=False
     )
@@ -96,6 +96,12 @@ class Planner:
     def __post_init__(self) -> None:
         self.places = PlaceIndex(self.network)
         self._places = {n.id: (n.lat, n.lon) for n in self.network.nodes.values()}
+        self._suez_countries = frozenset(
+            c
+            for link in self.network.links.values()
+            if Passage.RED_SEA in link.passages
+            for c in link.via_countries
+        )
         # bench/api.py seeding: a booking 117 ms -> 8 ms (booking asks again what the plan answered)
         self._answer = lru_cache(maxsize=ANSWERS_REMEMBERED)(self._search_answer)
 
@@ -132,7 +138,8 @@ class Planner:
             path = self._search(request, compiled, graph, weight * penalty, mask, source, target)
             if path is None:
                 break
-            plan = build_plan(compiled, path, request.truck_flag, draft=True)
+            draft = request.alternatives > 1  # a single plan is built once, in full
+            plan = build_plan(compiled, path, request.truck_flag, draft=draft)
             why = unsound(plan, rules)
             if why is not None:
                 rejected.append(why)
@@ -152,7 +159,11 @@ class Planner:
             raise NoRouteError(
                 request.origin, request.destination, self._why_not(request, rejected)
             )
-        final = [build_plan(compiled, p, request.truck_flag) for p in paths]
+        final = (
+            plans
+            if request.alternatives == 1
+            else [build_plan(compiled, p, request.truck_flag) for p in paths]
+        )
         return sorted(final, key=lambda p: _score(request, p, scales))
 
     def _pareto(self, request: PlanRequest, eps: float) -> list[Plan]:
@@ -284,23 +295,23 @@ class Planner:
 
         Suez is shut to a plan when the request closes it or avoids a country it passes (Egypt).
         """
-        suez_countries = {
-            c
-            for link in self.network.links.values()
-            if Passage.RED_SEA in link.passages
-            for c in link.via_countries
-        }
+        suez_countries = self._suez_countries
         closed = set(request.closed_passages)
         if Passage.RED_SEA not in closed and suez_countries & request.avoid_countries:
             closed.add(Passage.RED_SEA)
         if Passage.RED_SEA not in closed:
             closed.add(Passage.CAPE)
-        mask = np.ones(len(compiled.ref), dtype=np.bool_)
-        links = self.network.links
-        for e, kind in enumerate(compiled.kind.tolist()):
-            if kind == EdgeKind.LINK and closed.intersection(links[compiled.ref[e]].passages):
-                mask[e] = False
-        return mask
+        key = ("passages", frozenset(closed))
+        if key not in compiled.memo:
+            mask = np.ones(len(compiled.ref), dtype=np.bool_)
+            links = self.network.links
+            for e, kind in enumerate(compiled.kind.tolist()):
+                if kind == EdgeKind.LINK and closed.intersection(links[compiled.ref[e]].passages):
+                    mask[e] = False
+            compiled.memo[key] = mask
+        cached = compiled.memo[key]
+        assert isinstance(cached, np.ndarray)
+        return cached.copy()
 
     @staticmethod
     def _search(
@@ -421,11 +432,15 @@ def _score(request: PlanRequest, plan: Plan, scales: tuple[float, float, float])
 
 
 def _edges_by_link(compiled: CompiledNetwork) -> dict[str, list[int]]:
-    """Edge indices of each link (both directions, both road phases)."""
+    """Edge indices of each link (both directions, both road phases); computed once."""
+    cached = compiled.memo.get("edges_by_link")
+    if isinstance(cached, dict):
+        return cached
     out: dict[str, list[int]] = {}
     for e, kind in enumerate(compiled.kind.tolist()):
         if kind == EdgeKind.LINK:
             out.setdefault(compiled.ref[e], []).append(e)
+    compiled.memo["edges_by_link"] = out
     return out
 
 
@@ -439,15 +454,31 @@ def _road_reach_mask(
 ) -> BoolArray:
     """First-mile road edges only towards nodes within `bound` road km of the origin, last-mile
     ones only from nodes within `bound` of the destination."""
-    from_origin = road_km(compiled.network, unit, year, origin)
-    to_destination = road_km(compiled.network, unit, year, destination)
-    phase = compiled.road_phase()
+    ends = compiled.memo.get("road_ends")
+    if not isinstance(ends, tuple):
+        phase = compiled.road_phase()
+        road = np.flatnonzero(phase)
+        near = [
+            compiled.port_at(int(compiled.dst[e] if phase[e] == FIRST_MILE else compiled.src[e]))[0]
+            for e in road.tolist()
+        ]
+        ends = (road, phase[road] == FIRST_MILE, near)
+        compiled.memo["road_ends"] = ends
+    road, first_mile, near = ends
+    reach: dict[str, dict[str, float]] = {}
+    for node in (origin, destination):
+        key = ("road_km", node)
+        if key not in compiled.memo:
+            compiled.memo[key] = road_km(compiled.network, unit, year, node)
+        cached = compiled.memo[key]
+        assert isinstance(cached, dict)
+        reach[node] = cached
+    km = np.array(
+        [
+            reach[origin if first else destination].get(node, np.inf)
+            for first, node in zip(first_mile.tolist(), near, strict=True)
+        ]
+    )
     mask = np.ones(len(compiled.ref), dtype=np.bool_)
-    for e in np.flatnonzero(phase).tolist():
-        if phase[e] == FIRST_MILE:
-            node = compiled.port_at(int(compiled.dst[e]))[0]
-            mask[e] = from_origin.get(node, np.inf) <= bound
-        elif phase[e] == LAST_MILE:
-            node = compiled.port_at(int(compiled.src[e]))[0]
-            mask[e] = to_destination.get(node, np.inf) <= bound
+    mask[road] = km <= bound
     return mask

@@ -9,7 +9,9 @@ are not independent along a corridor - a storm holds every Caspian sailing and q
 a border slowdown (a strike, a new control) holds every crossing, and a congested season slows the
 whole chain. Each part's log-normal draw mixes a corridor-wide shock, a shock shared by its kind
 of delay (`DelayKind`) and its own noise; the weights are Kervan estimates (CORRELATION), stated
-here so they can be checked. Sampling is seeded by the route: the same plan gets the same figures.
+here so they can be checked. The draws are seeded once and shared by every trip (common random
+numbers): the same plan always gets the same figures, and two plans are compared under the same
+shocks.
 """
 
 from __future__ import annotations
@@ -115,19 +117,49 @@ def p50_p90(samples: np.ndarray) -> tuple[float, float]:
     return float(p50), float(p90)
 
 
+class _Draws:
+    """Standard normal and uniform draws shared by every trip (common random numbers): seeded
+    once, so figures never change between runs, and two plans compared face the same shocks."""
+
+    def __init__(self, n: int) -> None:
+        rng = np.random.default_rng(20_261_206)
+        self.n = n
+        self.corridor = rng.standard_normal(n)
+        self.by_kind = rng.standard_normal((len(DelayKind), n))
+        self._rng = rng
+        self.own = np.empty((0, n))
+        self.uniform = np.empty((0, n))
+
+    def parts(self, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """Own-noise and uniform rows for `count` parts (grown on demand, never redrawn)."""
+        while len(self.own) < count:
+            grow = max(64, count - len(self.own))
+            self.own = np.vstack([self.own, self._rng.standard_normal((grow, self.n))])
+            self.uniform = np.vstack([self.uniform, self._rng.random((grow, self.n))])
+        return self.own[:count], self.uniform[:count]
+
+
+_DRAWS: dict[int, _Draws] = {}
+
+
 def trip_quantiles(
-    parts: Sequence[TimePart], key: str, n: int = TRIP_SAMPLES
+    parts: Sequence[TimePart], key: str = "", n: int = TRIP_SAMPLES
 ) -> tuple[float, float]:
     """P50 and P90 hours of a whole trip, by Monte Carlo over correlated delays.
 
     Each part's log-normal draw is exp(sigma * z) with z = a * Z + b * Z_kind + c * e, where Z is
     the corridor-wide shock, Z_kind the shock of the part's kind, e its own noise and
     a^2 + b^2 + c^2 = 1 (weights from CORRELATION). Waits for departures stay uniform and
-    independent. Seeded by `key` (the route), so a plan's figures never change between runs.
+    independent. The draws are common to every trip and seeded once, so a plan's figures never
+    change between runs; `key` is kept for callers that name the route.
     """
+    del key  # the draws are shared; naming the route changes nothing
     if not parts:
         return 0.0, 0.0
-    rng = np.random.default_rng(seed_for(key))
+    if n not in _DRAWS:
+        _DRAWS[n] = _Draws(n)
+    draws = _DRAWS[n]
+    own, uniform = draws.parts(len(parts))
     p50 = np.array([p.p50 for p in parts], dtype=np.float64)
     p90 = np.maximum(np.array([p.p90 for p in parts], dtype=np.float64), p50)
     headway = np.array([p.headway for p in parts], dtype=np.float64)
@@ -137,10 +169,7 @@ def trip_quantiles(
     shares = np.array([CORRELATION[DelayKind(k)] for k in kinds], dtype=np.float64)
     a, b = np.sqrt(shares[:, 0]), np.sqrt(shares[:, 1])
     c = np.sqrt(np.clip(1.0 - shares[:, 0] - shares[:, 1], 0.0, 1.0))
-    corridor = rng.standard_normal(n)
-    by_kind = rng.standard_normal((len(DelayKind), n))
-    own = rng.standard_normal((len(parts), n))
-    z = a[:, None] * corridor[None, :] + b[:, None] * by_kind[kinds] + c[:, None] * own
-    hauls = p50[:, None] * np.exp(sigma[:, None] * z)
-    waits = headway[:, None] * rng.random((len(parts), n))
-    return p50_p90((hauls + waits).sum(axis=0))
+    z = a[:, None] * draws.corridor[None, :] + b[:, None] * draws.by_kind[kinds] + c[:, None] * own
+    total = (p50[:, None] * np.exp(sigma[:, None] * z)).sum(axis=0)
+    total += headway @ uniform
+    return p50_p90(total)
