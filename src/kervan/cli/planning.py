@@ -244,6 +244,40 @@ def validate(dataset: DatasetOption = None) -> None:
 
 
 @user_errors
+def check_plans() -> None:
+    """The planner against published origin-destination times and costs; exit 1 if any plan
+    falls outside its figure's band."""
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    from kervan.routing.planner import Planner  # noqa: PLC0415
+    from kervan.routing.validation import compare  # noqa: PLC0415
+
+    comparisons = compare(Planner(_network(None)))
+    table = Table(title="Plans against published figures")
+    for column in ("figure", "published days", "plan P50", "band", "published US$", "plan US$"):
+        table.add_column(column)
+    table.add_column("verdict")
+    for c in comparisons:
+        f = c.figure
+        table.add_row(
+            f.id + (" [dim](estimate)[/]" if f.estimate else ""),
+            f"{f.days[0]:g}-{f.days[1]:g}" if f.days else "",
+            f"{c.plan_days:.1f}" if c.plan_days is not None else "-",
+            f"{c.days_band[0]:.1f}-{c.days_band[1]:.1f}" if c.days_band else "",
+            f"{f.cost_usd[0]:,.0f}-{f.cost_usd[1]:,.0f}" if f.cost_usd else "",
+            f"{c.plan_cost_usd:,.0f}" if c.plan_cost_usd is not None else "-",
+            "[green]inside[/]" if c.inside else f"[red]{c.problem}[/]",
+        )
+    out = Console()
+    out.print(table)
+    for c in comparisons:
+        out.print(f"  {c.figure.id}: {c.figure.source}", highlight=False)
+    if not all(c.inside for c in comparisons):
+        raise typer.Exit(1)
+
+
+@user_errors
 def stats(dataset: DatasetOption = None) -> None:
     """Counts of the network by country, mode, kind and source."""
     from rich.console import Console  # noqa: PLC0415
