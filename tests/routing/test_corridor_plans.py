@@ -303,3 +303,16 @@ def test_ferries_call_at_alat_not_the_old_baku_city_port(corridor_planner: Plann
         for leg in plan.legs:
             if leg.mode is Mode.FERRY:
                 assert "AZBAK" not in (leg.from_node, leg.to_node)
+
+
+def test_through_tariff_and_emissions_add_up_per_segment(corridor_planner: Planner) -> None:
+    plan = corridor_planner.plan(PlanRequest("Xi'an", "Istanbul", alternatives=1))[0]
+    assert sum(c.amount for c in plan.charges) == pytest.approx(plan.totals.cost_usd)
+    segments = {c.segment for c in plan.charges}
+    assert {"handling", "line_haul:rail"} <= segments
+    assert all(c.currency == "USD" and c.tariff_year and c.source for c in plan.charges)
+    t = plan.totals
+    assert 0 < t.co2_ttw_kg < t.co2_kg < t.co2_wtw_kg
+    assert t.co2_hub_kg > 0
+    assert t.emissions_quality == "default"
+    assert t.tariff_years == tuple(sorted(t.tariff_years))

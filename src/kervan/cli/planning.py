@@ -171,6 +171,25 @@ def _print_plans(plans: list[Plan]) -> None:
             out.print(f"  [bold]{need.kind.label}[/]: {need.reason}", highlight=False)
         offices = "; ".join(f"{o.role.value}: {o.name} ({o.country})" for o in plan.customs_offices)
         out.print(f"  customs offices: {offices}", highlight=False)
+        out.print(f"  {_tariff_line(plan)}", highlight=False)
+        t = plan.totals
+        out.print(
+            f"  CO2e well-to-wheel {t.co2_wtw_kg / 1000:.2f} t (tank-to-wheel "
+            f"{t.co2_ttw_kg / 1000:.2f} t, hubs {t.co2_hub_kg / 1000:.2f} t; ISO 14083 / GLEC, "
+            f"{t.emissions_quality} factors)",
+            highlight=False,
+        )
+
+
+def _tariff_line(plan: Plan) -> str:
+    """The through-tariff summed by segment, with the tariff years it rests on."""
+    by_segment: dict[str, float] = {}
+    for charge in plan.charges:
+        by_segment[charge.segment] = by_segment.get(charge.segment, 0.0) + charge.amount
+    parts = ", ".join(f"{k.replace('_', ' ')} {v:,.0f}" for k, v in by_segment.items())
+    years = plan.totals.tariff_years
+    span = f"{years[0]}-{years[-1]}" if len(years) > 1 else (str(years[0]) if years else "-")
+    return f"through tariff {plan.totals.currency}: {parts} (tariff years {span})"
 
 
 def _leg_rows(plan: Plan) -> list[tuple[str, ...]]:

@@ -8,6 +8,15 @@ from pydantic import BaseModel, ConfigDict, computed_field
 
 from kervan.documents.kinds import DocumentKind
 from kervan.network.model import CargoUnit, HandlingWhere, Mode, Network, TransferKind
+from kervan.routing.charges import (
+    DEFAULT_FACTOR,
+    ChargeLine,
+    handling_charge,
+    hub_kg,
+    leg_charges,
+    tariff_years,
+    ttw_kg,
+)
 from kervan.routing.graph import CompiledNetwork, EdgeKind, aetr_rest_hours, border_dwell_factor
 from kervan.routing.requirements import (
     CustomsOffice,
@@ -62,6 +71,7 @@ class Leg(_Out):
     hours_p90: float
     cost_usd: float
     co2_kg: float
+    co2_ttw_kg: float = 0.0
     documents: tuple[DocumentKind, ...] = ()
 
 
@@ -126,6 +136,23 @@ class Totals(_Out):
     transfers: int
     gauge_changes: int
     border_crossings: int
+    co2_ttw_kg: float = 0.0
+    co2_hub_kg: float = 0.0
+    co2_wtw_kg: float = 0.0
+    emissions_quality: str = DEFAULT_FACTOR
+    currency: str = "USD"
+    tariff_years: tuple[int, ...] = ()
+
+
+class Charge(_Out):
+    """One segment of the through-tariff: what it pays for, its amount, tariff year and source."""
+
+    segment: str
+    where: str
+    amount: float
+    currency: str
+    tariff_year: int | None
+    source: str | None
 
 
 class Plan(_Out):
@@ -138,6 +165,7 @@ class Plan(_Out):
     legs: tuple[Leg, ...]
     transfers: tuple[TransferStep, ...]
     handling: tuple[HandlingStep, ...] = ()
+    charges: tuple[Charge, ...] = ()
     countries: tuple[str, ...]
     modes: tuple[Mode, ...]
     totals: Totals
@@ -231,6 +259,7 @@ def _leg(
         "typical_hours": sum(p.typical for p in parts),
         "cost_usd": float(compiled.cost_usd[edge]),
         "co2_kg": float(compiled.co2_kg[edge]),
+        "co2_ttw_kg": ttw_kg(link.mode, float(compiled.co2_kg[edge])),
     }
     return leg, parts, crossing.id if crossing else None
 
@@ -291,6 +320,44 @@ def _handling(
     parts.append(TimePart(rate.hours.p50, rate.hours.p90, kind=DelayKind.HANDLING))
 
 
+def _charges(
+    compiled: CompiledNetwork,
+    legs: list[Leg],
+    steps: list[TransferStep],
+    transfer_sources: list[str | None],
+    handled: list[HandlingStep],
+) -> list[ChargeLine]:
+    """The through-tariff by segment, in the order the cargo meets them."""
+    net = compiled.network
+    carried = [i for i, leg in enumerate(legs) if leg.mode is not Mode.ROAD]
+    out: list[ChargeLine] = []
+    for h in handled:
+        if h.after_leg < 0:
+            rate = net.handling_at(h.mode, HandlingWhere.TERMINAL)
+            source = rate.source_for("cost_usd") if rate else None
+            out.append(handling_charge(net, "handling", h.node_name, h.cost_usd, source))
+    for index, leg in enumerate(legs):
+        segment = f"line_haul:{leg.mode.value}"
+        if leg.mode is Mode.ROAD and carried and compiled.road_phases:
+            segment = "first_mile" if index < carried[0] else "last_mile"
+        border = leg.border.cost_usd if leg.border else 0.0
+        border_id = leg.border.crossing_id if leg.border else None
+        where = f"{leg.from_name} - {leg.to_name}"
+        out += leg_charges(
+            net, leg.link_id, where, segment, leg.cost_usd - border, border, border_id
+        )
+        for h in handled:
+            if h.after_leg == index:
+                kind = HandlingWhere.PORT_CALL if h.where == "port_call" else HandlingWhere.TERMINAL
+                rate = net.handling_at(h.mode, kind)
+                source = rate.source_for("cost_usd") if rate else None
+                out.append(handling_charge(net, "handling", h.node_name, h.cost_usd, source))
+        for step, source in zip(steps, transfer_sources, strict=True):
+            if step.after_leg == index:
+                out.append(handling_charge(net, "transfer", step.node_name, step.cost_usd, source))
+    return out
+
+
 def _add_driving_rest(
     fields: list[dict[str, Any]], by_leg: list[list[TimePart]], parts: list[TimePart]
 ) -> None:
@@ -325,6 +392,7 @@ def build_plan(
     by_leg: list[list[TimePart]] = []
     crossings: list[str | None] = []
     handled: list[HandlingStep] = []
+    transfer_sources: list[str | None] = []
     origin = destination = ""
     for edge in path:
         kind = EdgeKind(int(compiled.kind[edge]))
@@ -346,6 +414,7 @@ def build_plan(
             step, part = _transfer(compiled, edge, len(fields) - 1)
             steps.append(step)
             parts.append(part)
+            transfer_sources.append(net.transfers[int(compiled.ref[edge])].source_for("cost_usd"))
     _add_driving_rest(fields, by_leg, parts)
     facts = [
         LegFacts(
@@ -397,6 +466,18 @@ def build_plan(
         border_crossings=sum(1 for leg in legs if leg.border is not None),
     )
     offices: list[CustomsOffice] = [] if draft else customs_offices(net, facts, crossings)
+    charges = [] if draft else _charges(compiled, legs, steps, transfer_sources, handled)
+    profile = net.cargo_units[compiled.unit]
+    hubs = hub_kg(len(steps) + len(handled), profile.teu, profile.tonnes)
+    ttw = sum(leg.co2_ttw_kg for leg in legs)
+    totals = totals.model_copy(
+        update={
+            "co2_ttw_kg": ttw,
+            "co2_hub_kg": hubs,
+            "co2_wtw_kg": totals.co2_kg + hubs,
+            "tariff_years": tariff_years(charges),
+        }
+    )
     return Plan.model_construct(
         origin=origin,
         destination=destination,
@@ -405,6 +486,17 @@ def build_plan(
         legs=tuple(legs),
         transfers=tuple(steps),
         handling=tuple(handled),
+        charges=tuple(
+            Charge.model_construct(
+                segment=c.segment,
+                where=c.where,
+                amount=c.amount,
+                currency=c.currency,
+                tariff_year=c.tariff_year,
+                source=c.source,
+            )
+            for c in charges
+        ),
         countries=tuple(countries),
         modes=tuple(dict.fromkeys(leg.mode for leg in legs)),
         totals=totals,
