@@ -376,15 +376,8 @@ def _add_driving_rest(
             parts.append(TimePart(rest, rest, kind=DelayKind.REST))
 
 
-def build_plan(
-    compiled: CompiledNetwork, path: list[int], truck_flag: str | None = None, draft: bool = False
-) -> Plan:
-    """Assemble a Plan from a path of edge ids (start edge, links and transfers, end edge).
-
-    A `draft` (a candidate the planner may still reject) gets its trip P50/P90 in closed form
-    (independent parts) instead of the Monte Carlo over correlated delays, and no documents or
-    customs offices.
-    """
+def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | None = None) -> Plan:
+    """Assemble a Plan from a path of edge ids (start edge, links and transfers, end edge)."""
     net = compiled.network
     fields: list[dict[str, Any]] = []
     steps: list[TransferStep] = []
@@ -428,7 +421,7 @@ def build_plan(
         )
         for f in fields
     ]
-    needs = [] if draft else documents_needed(facts, truck_flag)
+    needs = documents_needed(facts, truck_flag)
     kinds: list[dict[DocumentKind, None]] = [{} for _ in fields]
     for need in needs:
         for index in need.legs:
@@ -446,8 +439,7 @@ def build_plan(
         for c in (f.from_country, *f.via_countries, f.to_country):
             if not countries or countries[-1] != c:
                 countries.append(c)
-    route = f"{origin}>{destination}:" + "|".join(f["link_id"] for f in fields)
-    p50, p90 = sum_quantiles(parts) if draft else trip_quantiles(parts, route)
+    p50, p90 = trip_quantiles(parts)
     totals = Totals.model_construct(
         distance_km=sum(leg.distance_km for leg in legs),
         typical_hours=sum(leg.typical_hours for leg in legs)
@@ -465,8 +457,8 @@ def build_plan(
         gauge_changes=sum(1 for s in steps if s.kind is TransferKind.GAUGE_CHANGE),
         border_crossings=sum(1 for leg in legs if leg.border is not None),
     )
-    offices: list[CustomsOffice] = [] if draft else customs_offices(net, facts, crossings)
-    charges = [] if draft else _charges(compiled, legs, steps, transfer_sources, handled)
+    offices: list[CustomsOffice] = customs_offices(net, facts, crossings)
+    charges = _charges(compiled, legs, steps, transfer_sources, handled)
     profile = net.cargo_units[compiled.unit]
     hubs = hub_kg(len(steps) + len(handled), profile.teu, profile.tonnes)
     ttw = sum(leg.co2_ttw_kg for leg in legs)

@@ -24,7 +24,9 @@ from kervan.routing.graph import (
 from kervan.routing.objective import Objective as Objective  # noqa: PLC0414 (re-exported)
 from kervan.routing.plan import Plan, build_plan
 from kervan.routing.search import EdgeGraph, pareto_paths, shortest_path, shortest_path_limited
+from kervan.routing.sketch import Sketch, sketch
 from kervan.routing.sound import (
+    Route,
     Rules,
     criteria,
     distinct,
@@ -129,7 +131,7 @@ class Planner:
         compiled, graph, mask, source, target = self._prepare(request)
         weight, scales = self._weight(request, compiled, graph, mask, source, target)
         rules = self._rules(request)
-        plans: list[Plan] = []
+        kept: list[Sketch] = []
         paths: list[list[int]] = []
         rejected: list[str] = []
         penalty = np.ones(len(weight))
@@ -138,33 +140,31 @@ class Planner:
             path = self._search(request, compiled, graph, weight * penalty, mask, source, target)
             if path is None:
                 break
-            draft = request.alternatives > 1  # a single plan is built once, in full
-            plan = build_plan(compiled, path, request.truck_flag, draft=draft)
-            why = unsound(plan, rules)
+            candidate = sketch(compiled, path)
+            why = unsound(candidate, rules)
             if why is not None:
                 rejected.append(why)
-            elif not plans or (
-                all(distinct(plan, other) for other in plans)
+            elif not kept or (
+                all(distinct(candidate, other) for other in kept)
                 and no_detour(
-                    plan, plans[0], _score(request, plan, scales), _score(request, plans[0], scales)
+                    candidate,
+                    kept[0],
+                    _score(request, candidate, scales),
+                    _score(request, kept[0], scales),
                 )
             ):
-                plans.append(plan)
+                kept.append(candidate)
                 paths.append(path)
-            if len(plans) >= request.alternatives:
+            if len(kept) >= request.alternatives:
                 break
             for link_id in dict.fromkeys(compiled.ref[e] for e in path if compiled.kind[e] == 0):
                 penalty[links_of[link_id]] *= 1.6  # push the next search off this route's links
-        if not plans:
+        if not kept:
             raise NoRouteError(
                 request.origin, request.destination, self._why_not(request, rejected)
             )
-        final = (
-            plans
-            if request.alternatives == 1
-            else [build_plan(compiled, p, request.truck_flag) for p in paths]
-        )
-        return sorted(final, key=lambda p: _score(request, p, scales))
+        plans = [build_plan(compiled, p, request.truck_flag) for p in paths]
+        return sorted(plans, key=lambda p: _score(request, p, scales))
 
     def _pareto(self, request: PlanRequest, eps: float) -> list[Plan]:
         compiled, graph, mask, source, target = self._prepare(request)
@@ -180,26 +180,32 @@ class Planner:
             eps=eps,
         )
         rules = self._rules(request)
-        drafted = [(build_plan(compiled, p, request.truck_flag, draft=True), p) for p in paths]
-        rejected = [why for plan, _ in drafted if (why := unsound(plan, rules)) is not None]
-        path_of = {id(plan): path for plan, path in drafted if unsound(plan, rules) is None}
-        sound = [plan for plan, _ in drafted if id(plan) in path_of]
-        if not sound:
+        sketched = [(sketch(compiled, p), p) for p in paths]
+        rejected = [why for s, _ in sketched if (why := unsound(s, rules)) is not None]
+        sound = [(s, p) for s, p in sketched if unsound(s, rules) is None]
+        plans: list[Plan]
+        if sound:
+            path_of = {id(s): p for s, p in sound}
+            front = [
+                s for s, _ in sound if not any(dominates(q, s) for q, _ in sound if q is not s)
+            ]
+            plans = [
+                build_plan(compiled, path_of[id(s)], request.truck_flag) for s in thin_front(front)
+            ]
+        else:
             # The front's plans are all unsound: the best sound plans by each criterion instead.
-            sound = [
+            plans = [
                 plan
                 for objective in (Objective.TIME, Objective.COST, Objective.CO2)
                 for plan in self._plan_or_none(replace(request, objective=objective))
             ]
-        if not sound:
+        if not plans:
             raise NoRouteError(
                 request.origin, request.destination, self._why_not(request, rejected)
             )
-        front = [p for p in sound if not any(dominates(q, p) for q in sound if q is not p)]
-        return [
-            build_plan(compiled, path_of[id(p)], request.truck_flag) if id(p) in path_of else p
-            for p in thin_front(front)
-        ]
+        # Full plans count driving rest exactly (the search approximates it): judge again.
+        front_plans = [p for p in plans if not any(dominates(q, p) for q in plans if q is not p)]
+        return thin_front(front_plans)
 
     def _plan_or_none(self, request: PlanRequest) -> list[Plan]:
         try:
@@ -419,7 +425,7 @@ def _validate(request: PlanRequest, network: Network) -> None:
         raise InvalidRequestError(f"unknown cargo unit {request.unit}")
 
 
-def _score(request: PlanRequest, plan: Plan, scales: tuple[float, float, float]) -> float:
+def _score(request: PlanRequest, plan: Route, scales: tuple[float, float, float]) -> float:
     """The objective's value for a whole plan (what the plans are ranked by)."""
     values = criteria(plan)
     if request.objective is Objective.TIME:

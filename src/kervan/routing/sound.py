@@ -14,15 +14,15 @@ import heapq
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from kervan.network.model import CargoUnit, Mode, Network
-from kervan.routing.plan import Plan
 from kervan.routing.sea import great_circle_km
 
 #: An alternative may be at most this much worse than the best plan on the objective...
 DETOUR_OBJECTIVE_FACTOR = 1.6
 #: ... and at most this much longer (with a little slack for short trips).
-DETOUR_DISTANCE_FACTOR = 1.5
+DETOUR_DISTANCE_FACTOR = 1.3
 DETOUR_DISTANCE_SLACK_KM = 300.0
 #: A Pareto front is thinned to at most this many plans.
 PARETO_PLANS = 8
@@ -33,6 +33,46 @@ WANDER_SHARE = 0.6
 WANDER_ALLOWANCE_KM = 1800.0
 #: Alternatives sharing this share of their links or more are the same route for a forwarder.
 SAME_ROUTE_LINK_SHARE = 0.8
+
+
+class _Leg(Protocol):
+    @property
+    def mode(self) -> Mode: ...
+    @property
+    def distance_km(self) -> float: ...
+
+
+class _Totals(Protocol):
+    @property
+    def typical_hours(self) -> float: ...
+    @property
+    def cost_usd(self) -> float: ...
+    @property
+    def co2_kg(self) -> float: ...
+    @property
+    def distance_km(self) -> float: ...
+
+
+class Route(Protocol):
+    """What judging a route needs: a full Plan or a Sketch of a search path."""
+
+    @property
+    def unit(self) -> CargoUnit: ...
+    @property
+    def legs(self) -> Sequence[_Leg]: ...
+    @property
+    def totals(self) -> _Totals: ...
+    @property
+    def link_ids(self) -> tuple[str, ...]: ...
+    @property
+    def node_ids(self) -> tuple[str, ...]: ...
+    @property
+    def entered_countries(self) -> tuple[str, ...]: ...
+    @property
+    def signature(self) -> tuple[tuple[str, Mode], ...]: ...
+
+
+R = TypeVar("R", bound=Route)
 
 
 @dataclass(frozen=True)
@@ -69,7 +109,7 @@ def road_km(network: Network, unit: CargoUnit, year: int, start: str) -> dict[st
     return dist
 
 
-def road_ends_km(plan: Plan) -> tuple[float, float, bool]:
+def road_ends_km(plan: Route) -> tuple[float, float, bool]:
     """Road km before the first and after the last non-road leg, and whether road runs between.
 
     A plan wholly by road counts all of it as the first mile.
@@ -84,7 +124,7 @@ def road_ends_km(plan: Plan) -> tuple[float, float, bool]:
     return first, last, between
 
 
-def unsound(plan: Plan, rules: Rules) -> str | None:
+def unsound(plan: Route, rules: Rules) -> str | None:
     """Why a forwarder would reject the plan, or None when it is sound."""
     nodes = plan.node_ids
     if len(set(nodes)) != len(nodes):
@@ -109,7 +149,7 @@ def unsound(plan: Plan, rules: Rules) -> str | None:
     return None
 
 
-def wandering(plan: Plan, places: Mapping[str, tuple[float, float]]) -> str | None:
+def wandering(plan: Route, places: Mapping[str, tuple[float, float]]) -> str | None:
     """Why the plan wanders far off the way between its ends, or None."""
     nodes = plan.node_ids
     if not places or not nodes:
@@ -125,7 +165,7 @@ def wandering(plan: Plan, places: Mapping[str, tuple[float, float]]) -> str | No
     return None
 
 
-def distinct(a: Plan, b: Plan) -> bool:
+def distinct(a: Route, b: Route) -> bool:
     """Two plans are different routes: other places or modes, and not mostly the same links."""
     if a.signature == b.signature:
         return False
@@ -135,7 +175,7 @@ def distinct(a: Plan, b: Plan) -> bool:
     return len(la & lb) / len(la | lb) < SAME_ROUTE_LINK_SHARE
 
 
-def no_detour(plan: Plan, best: Plan, score_plan: float, score_best: float) -> bool:
+def no_detour(plan: Route, best: Route, score_plan: float, score_best: float) -> bool:
     """Whether an alternative stays within the detour caps against the best plan."""
     if score_plan > DETOUR_OBJECTIVE_FACTOR * score_best + 1e-9:
         return False
@@ -143,32 +183,32 @@ def no_detour(plan: Plan, best: Plan, score_plan: float, score_best: float) -> b
     return plan.totals.distance_km <= limit
 
 
-def criteria(plan: Plan) -> tuple[float, float, float]:
+def criteria(plan: Route) -> tuple[float, float, float]:
     """Time (typical hours), cost (US$) and CO2 (kg) of a plan."""
     t = plan.totals
     return t.typical_hours, t.cost_usd, t.co2_kg
 
 
-def dominates(a: Plan, b: Plan) -> bool:
+def dominates(a: Route, b: Route) -> bool:
     """Whether `a` is at least as good as `b` on all three criteria and better on one."""
     x, y = criteria(a), criteria(b)
     return all(p <= q for p, q in zip(x, y, strict=True)) and x != y
 
 
-def thin_front(plans: Sequence[Plan], keep: int = PARETO_PLANS) -> list[Plan]:
+def thin_front(plans: Sequence[R], keep: int = PARETO_PLANS) -> list[R]:
     """At most `keep` distinct plans from a front: the best on each criterion, then the plans
     farthest (in log time, cost and CO2) from those already chosen; fastest first."""
-    unique: list[Plan] = []
+    unique: list[R] = []
     for plan in sorted(plans, key=criteria):
         if all(distinct(plan, other) for other in unique):
             unique.append(plan)
     if len(unique) <= keep:
         return sorted(unique, key=lambda p: (p.totals.typical_hours, p.totals.cost_usd))
 
-    def point(p: Plan) -> tuple[float, ...]:
+    def point(p: R) -> tuple[float, ...]:
         return tuple(math.log1p(v) for v in criteria(p))
 
-    chosen: list[Plan] = []
+    chosen: list[R] = []
     for k in range(3):
         best = min(unique, key=lambda p: criteria(p)[k])
         if best not in chosen:

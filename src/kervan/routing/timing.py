@@ -17,7 +17,6 @@ shocks.
 from __future__ import annotations
 
 import math
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -25,7 +24,6 @@ from enum import IntEnum
 import numpy as np
 
 Z90 = 1.2815515655446004  # standard normal quantile at 0.9
-SAMPLES = 2048
 
 
 class DelayKind(IntEnum):
@@ -93,24 +91,6 @@ def sum_quantiles(parts: Sequence[TimePart]) -> tuple[float, float]:
     return math.exp(mu), math.exp(mu + Z90 * math.sqrt(s2))
 
 
-def seed_for(key: str) -> int:
-    """A stable seed for a route key (the same route always gets the same samples)."""
-    return zlib.crc32(key.encode("utf-8"))
-
-
-def sample_parts(parts: Sequence[TimePart], key: str, n: int = SAMPLES) -> np.ndarray:
-    """A (len(parts), n) matrix of sampled hours, with a seed derived from `key`."""
-    rng = np.random.default_rng(seed_for(key))
-    p50 = np.array([p.p50 for p in parts], dtype=np.float64)
-    p90 = np.maximum(np.array([p.p90 for p in parts], dtype=np.float64), p50)
-    headway = np.array([p.headway for p in parts], dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sigma = np.where(p50 > 0, np.log(p90 / p50) / Z90, 0.0)
-    hauls = p50[:, None] * np.exp(sigma[:, None] * rng.standard_normal((len(parts), n)))
-    waits = headway[:, None] * rng.random((len(parts), n))
-    return hauls + waits
-
-
 def p50_p90(samples: np.ndarray) -> tuple[float, float]:
     """Median and 90th percentile of a vector of sampled hours."""
     p50, p90 = np.quantile(samples, [0.5, 0.9])
@@ -142,18 +122,15 @@ class _Draws:
 _DRAWS: dict[int, _Draws] = {}
 
 
-def trip_quantiles(
-    parts: Sequence[TimePart], key: str = "", n: int = TRIP_SAMPLES
-) -> tuple[float, float]:
+def trip_quantiles(parts: Sequence[TimePart], n: int = TRIP_SAMPLES) -> tuple[float, float]:
     """P50 and P90 hours of a whole trip, by Monte Carlo over correlated delays.
 
     Each part's log-normal draw is exp(sigma * z) with z = a * Z + b * Z_kind + c * e, where Z is
     the corridor-wide shock, Z_kind the shock of the part's kind, e its own noise and
     a^2 + b^2 + c^2 = 1 (weights from CORRELATION). Waits for departures stay uniform and
     independent. The draws are common to every trip and seeded once, so a plan's figures never
-    change between runs; `key` is kept for callers that name the route.
+    change between runs.
     """
-    del key  # the draws are shared; naming the route changes nothing
     if not parts:
         return 0.0, 0.0
     if n not in _DRAWS:
