@@ -63,6 +63,7 @@ network_app = typer.Typer(
 )
 network_app.command("validate")(planning.validate)
 network_app.command("stats")(planning.stats)
+network_app.command("check-plans")(planning.check_plans)
 app.add_typer(network_app, name="network")
 app.add_typer(exports.evidence_app, name="evidence")
 app.add_typer(exports.trust_list_app, name="trust-list")
