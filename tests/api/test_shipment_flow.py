@@ -6,11 +6,13 @@ and a Uzbek truck from Tashkent to Istanbul on an e-CMR with e-TIR and e-Permits
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kervan.ledger.evidence import verify_bundle_json
 from kervan.services.demo_corridor import BATTERIES, COTTON
+from kervan.signatures.encoding import b64url_decode
 from kervan.signatures.trustlist import TrustList
 from tests.api.conftest import CorridorNode
 from tests.api.corridor_parties import UZBEK_TRUCK_TO_ISTANBUL
@@ -320,3 +322,19 @@ def test_uzbek_truck_tashkent_to_istanbul_on_an_ecmr(corridor_node: CorridorNode
     ).json()
     trust = TrustList.from_jwks(node.client.get("/v1/trust-list").json())
     assert verify_bundle_json(bundle, trust).ok
+    # Each signature's protected header names the step it signs, the version and the role:
+    # the carrier's taking over and departure are two different signatures.
+    report = verify_bundle_json(bundle, trust)
+    headers = [
+        json.loads(b64url_decode(entry["protected"])) for entry in bundle["jws"]["signatures"]
+    ]
+    version = int(bundle["ledger_entry"]["event_type"].removeprefix("version:"))
+    assert [(h["party"], h["role"], h["step"], h["version"]) for h in headers] == [
+        ("tashkent-cotton", "consignor", "issue", version),
+        ("tashkent-cotton", "consignor", "sign_taking_over", version),
+        ("uz-trucking", "carrier", "sign_taking_over", version),
+        ("uz-trucking", "carrier", "depart", version),
+        ("istanbul-imports", "consignee", "deliver", version),
+    ]
+    assert all(c.ok for c in report.checks if c.name.endswith(".version"))
+    assert len([c for c in report.checks if c.name.endswith(".version")]) == len(headers)
