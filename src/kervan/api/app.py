@@ -35,6 +35,7 @@ from kervan.api.routes import (
     access,
     customs,
     documents,
+    efti,
     observatory,
     permits,
     planning,
@@ -130,7 +131,17 @@ def create_app(
     app.state.metrics = metrics
     problems.install(app)
     document_problems(app)
-    for module in (planning, access, shipments, documents, permits, tir, customs, observatory):
+    for module in (
+        planning,
+        access,
+        shipments,
+        documents,
+        efti,
+        permits,
+        tir,
+        customs,
+        observatory,
+    ):
         app.include_router(module.router)
     install_web(app)
     _install_health(app, engine)
