@@ -64,6 +64,7 @@ READS = {
     ("GET", "/v1/shipments/{shipment_id}"): "shipment",
     ("GET", "/v1/shipments/{shipment_id}/documents"): "shipment",
     ("GET", "/v1/shipments/{shipment_id}/timeline"): "shipment",
+    ("GET", "/v1/shipments/{shipment_id}/consignment"): "shipment",
     ("GET", "/v1/documents/{document_id}"): "document",
     ("GET", "/v1/documents/{document_id}/evidence"): "document",
     ("GET", "/v1/documents/{document_id}/uncefact"): "uncefact",

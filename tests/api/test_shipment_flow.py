@@ -218,6 +218,7 @@ def test_uzbek_truck_tashkent_to_istanbul_on_an_ecmr(corridor_node: CorridorNode
     # The Uzbek permit authority issues each permit from the quota the country entered granted
     # it, QR signed ES256; the country entered does not issue it.
     authority = "uz-permits"
+    permit_ids = []
     for permit in permits:
         country = permit["content"]["countries"][0]
         kind = {"bilateral": 1, "transit": 2, "third-country": 3}[permit["content"]["permit_type"]]
@@ -240,6 +241,7 @@ def test_uzbek_truck_tashkent_to_istanbul_on_an_ecmr(corridor_node: CorridorNode
         assert issued.status_code == 201, issued.text
         wire = issued.json()
         assert wire["permit_id"] == f"UZ-{country}-2026-{kind}-1"
+        permit_ids.append(wire["permit_id"])
         assert wire["plate_number"] == "01 A 123 BC"
         scan = node.client.post("/v1/verify/permit", json={"qr": wire["qr_code"]})
         assert scan.status_code == 200
@@ -338,3 +340,32 @@ def test_uzbek_truck_tashkent_to_istanbul_on_an_ecmr(corridor_node: CorridorNode
     ]
     assert all(c.ok for c in report.checks if c.name.endswith(".version"))
     assert len([c for c in report.checks if c.name.endswith(".version")]) == len(headers)
+
+    # One consignment record: every identifier the regimes gave it, and where each document
+    # stands.
+    record = node.client.get(
+        f"/v1/shipments/{shipment_id}/consignment", headers=node.tokens("uz-trucking")
+    )
+    assert record.status_code == 200, record.text
+    found = {
+        (i["regime"], i["scheme"], i["value"]): i["state"] for i in record.json()["identifiers"]
+    }
+    assert found[("e-CMR", "consignment note number", ecmr["id"])] == "delivered"
+    assert found[("eFTI", "UIL (gate/platform/dataset)", f"KZ/kervan-node/{ecmr['id']}")] == (
+        "delivered"
+    )
+    assert found[("eTIR", "TIR guarantee reference", "XG71234567")] == "ended"
+    assert [k for k in found if k[:2] == ("eTIR", "TIR reference")]
+    assert {k[2] for k in found if k[:2] == ("e-Permit", "permit id")} == set(permit_ids)
+    assert ("road", "registration plate (UZ)", "01 A 123 BC") in found
+    standing = {d["document_id"]: d["state"] for d in record.json()["documents"]}
+    assert standing == {
+        d["id"]: d["state"]
+        for d in node.client.get(
+            f"/v1/shipments/{shipment_id}/documents", headers=node.tokens("uz-trucking")
+        ).json()
+    }
+    stranger = node.client.get(
+        f"/v1/shipments/{shipment_id}/consignment", headers=node.tokens("xian-forwarding")
+    )
+    assert stranger.status_code == 404
