@@ -59,9 +59,21 @@ TABLES = {
     "border_declarations",
     "border_controls",
     "customs_crossings",
+    "log_checkpoints",
+    "log_witnesses",
+    "witnessed_logs",
 }
 #: The log and its tree heads are the node's, shared by all; every other table is an org's.
-NODE_TABLES = {"organisations", "ledger_entries", "ledger_pending", "signed_tree_heads"}
+NODE_TABLES = {
+    "organisations",
+    "ledger_entries",
+    "ledger_pending",
+    "signed_tree_heads",
+    # The witnessed log: the node's checkpoints, its witnesses, the logs it witnesses.
+    "log_checkpoints",
+    "log_witnesses",
+    "witnessed_logs",
+}
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from kervan.api.middleware import (
 from kervan.api.openapi import document_problems
 from kervan.api.routes import (
     access,
+    corridor_log,
     customs,
     documents,
     efti,
@@ -137,6 +138,7 @@ def create_app(
         shipments,
         documents,
         efti,
+        corridor_log,
         permits,
         tir,
         customs,

@@ -45,6 +45,7 @@ from kervan.store.tables.records import (
     SigningKeyRow,
     UserRow,
 )
+from kervan.store.tables.witness import LogCheckpointRow, LogWitnessRow, WitnessedLogRow
 
 __all__ = [
     "DOCUMENT_KINDS",
@@ -65,6 +66,8 @@ __all__ = [
     "InboxRow",
     "LedgerEntryRow",
     "LedgerPendingRow",
+    "LogCheckpointRow",
+    "LogWitnessRow",
     "OrganisationAddressRow",
     "OrganisationRow",
     "OutboxRow",
@@ -80,5 +83,6 @@ __all__ = [
     "SigningKeyRow",
     "UserRow",
     "UtcDateTime",
+    "WitnessedLogRow",
     "table_of",
 ]
