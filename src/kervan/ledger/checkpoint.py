@@ -134,7 +134,7 @@ def verifier_key(name: str, signer_jwk: dict[str, str], algorithm: int) -> Verif
 
 def parse_verifier_key(text: str) -> VerifierKey:
     """A verifier key string; CheckpointError when malformed or its key id does not match."""
-    parts = text.strip().split("+")
+    parts = text.strip().split("+", 2)  # the base64 key may hold "+" itself
     if len(parts) != 3:
         raise CheckpointError("a verifier key is name+keyid+base64key")
     name, hex_id, blob = parts
