@@ -377,3 +377,20 @@ class EpermitPeerError(KervanError):
         self.http_status = status
         self.fields = fields or []
         super().__init__(f"{error_code}: {message}")
+
+
+class CheckpointConflictError(KervanError):
+    """A log asked a witness to co-sign from a tree size the witness did not last co-sign for
+    it: the log retries with a consistency proof from `known_size`."""
+
+    code = "checkpoint_conflict"
+    exit_code = 27
+    http_status = 409
+
+    def __init__(self, origin: str, known_size: int) -> None:
+        self.origin = origin
+        self.known_size = known_size
+        super().__init__(
+            f"the witness last co-signed log {origin} at size {known_size}: prove consistency "
+            f"from that size"
+        )

@@ -61,6 +61,9 @@ TABLES = {
     "customs_crossings",
     "revoked_tokens",
     "login_failures",
+    "log_checkpoints",
+    "log_witnesses",
+    "witnessed_logs",
 }
 #: The log and its tree heads are the node's, shared by all; every other table is an org's
 #: (but for the node's memory of logins: ended tokens and wrong attempts, which name no org).
@@ -71,6 +74,10 @@ NODE_TABLES = {
     "signed_tree_heads",
     "revoked_tokens",
     "login_failures",
+    # The witnessed log: the node's checkpoints, its witnesses, the logs it witnesses.
+    "log_checkpoints",
+    "log_witnesses",
+    "witnessed_logs",
 }
 
 

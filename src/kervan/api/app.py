@@ -36,8 +36,10 @@ from kervan.api.middleware import (
 from kervan.api.openapi import document_problems
 from kervan.api.routes import (
     access,
+    corridor_log,
     customs,
     documents,
+    efti,
     observatory,
     permits,
     planning,
@@ -149,7 +151,18 @@ def create_app(
     app.state.metrics = metrics
     problems.install(app)
     document_problems(app)
-    for module in (planning, access, shipments, documents, permits, tir, customs, observatory):
+    for module in (
+        planning,
+        access,
+        shipments,
+        documents,
+        efti,
+        corridor_log,
+        permits,
+        tir,
+        customs,
+        observatory,
+    ):
         app.include_router(module.router)
     install_web(app)
     docs.install(app)

@@ -88,6 +88,20 @@ for name, help_text in (
         name=name,
     )
 
+for name, attribute, help_text in (
+    ("log", "log_app", "This node's log: checkpoints, witnesses, co-signatures."),
+    ("witness", "witness_app", "This node as a witness of other national nodes' logs."),
+):
+    app.add_typer(
+        typer.Typer(
+            help=help_text,
+            no_args_is_help=True,
+            rich_markup_mode=None,
+            cls=_lazy_group("kervan.cli.corridor_log", attribute),
+        ),
+        name=name,
+    )
+
 
 def main() -> None:
     """Entry point for `python -m kervan`."""

@@ -48,6 +48,7 @@ from kervan.store.repositories.permits import PermitRepository
 from kervan.store.repositories.shipment_documents import ShipmentDocumentRepository
 from kervan.store.repositories.shipments import ShipmentRepository
 from kervan.store.repositories.signing_keys import SigningKeyRepository
+from kervan.store.repositories.witness import WitnessRepository
 
 
 @dataclasses.dataclass(slots=True)
@@ -198,6 +199,10 @@ class UnitOfWork:
     @cached_property
     def shipment_documents(self) -> ShipmentDocumentRepository:
         return ShipmentDocumentRepository(self.session)
+
+    @cached_property
+    def witness(self) -> WitnessRepository:
+        return WitnessRepository(self.session)
 
     @cached_property
     def credentials(self) -> CredentialRepository:

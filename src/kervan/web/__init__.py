@@ -22,6 +22,7 @@ from kervan.web import (
     pages,
     permit_pages,
     shipment_pages,
+    standard_pages,
     verify_pages,
 )
 from kervan.web.common import CsrfRefusedError, LoginRequiredError
@@ -36,6 +37,7 @@ def install(app: FastAPI) -> None:
         pages,
         auth_pages,
         shipment_pages,
+        standard_pages,
         verify_pages,
         console_pages,
         permit_pages,

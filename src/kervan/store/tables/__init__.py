@@ -46,6 +46,7 @@ from kervan.store.tables.records import (
     UserRow,
 )
 from kervan.store.tables.sessions import LoginFailureRow, RevokedTokenRow
+from kervan.store.tables.witness import LogCheckpointRow, LogWitnessRow, WitnessedLogRow
 
 __all__ = [
     "DOCUMENT_KINDS",
@@ -66,6 +67,8 @@ __all__ = [
     "InboxRow",
     "LedgerEntryRow",
     "LedgerPendingRow",
+    "LogCheckpointRow",
+    "LogWitnessRow",
     "LoginFailureRow",
     "OrganisationAddressRow",
     "OrganisationRow",
@@ -83,5 +86,6 @@ __all__ = [
     "SigningKeyRow",
     "UserRow",
     "UtcDateTime",
+    "WitnessedLogRow",
     "table_of",
 ]
