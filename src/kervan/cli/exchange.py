@@ -167,8 +167,8 @@ async def _run(
 
 
 def _print_counts(out: Console, sessions: sessionmaker[Session], authorities: list[str]) -> None:
-    from kervan.exchange.inbox import applied_count  # noqa: PLC0415
     from kervan.exchange.outbox import pending_count  # noqa: PLC0415
+    from kervan.exchange.status import applied_count  # noqa: PLC0415
 
     with sessions.begin() as session:
         for code in authorities:
