@@ -167,6 +167,15 @@ class InProcessBroker:
             out.append(_InProcessDelivery(self, receiver, ident, data, count))
         return out
 
+    @property
+    def connected(self) -> bool:
+        """Whether publish and fetch work (False between `close()` and `open()`)."""
+        return self._open
+
+    async def pending(self, receiver: str) -> int:
+        """Messages for `receiver` not yet acknowledged (queued or handed out)."""
+        return self.queued(receiver) + len(self._in_flight.get(receiver, {}))
+
     def queued(self, receiver: str) -> int:
         """Messages waiting for `receiver` (not counting those handed out and unacknowledged)."""
         return len(self._queue(receiver))
@@ -420,6 +429,19 @@ class NatsJetStreamBroker:
                 await _quietly(dropped.unsubscribe())
             raise BrokerUnavailableError(f"cannot fetch for {receiver}: {exc!r}") from exc
         return [_NatsDelivery(message) for message in messages]
+
+    async def pending(self, receiver: str) -> int:
+        """Messages for `receiver` the broker holds unacknowledged (waiting or handed out)."""
+        js = await self._require()
+        try:
+            info = await js.consumer_info(self.stream, receiver)
+        except JsNotFoundError:
+            return 0
+        except _NATS_ERRORS as exc:
+            raise BrokerUnavailableError(
+                f"cannot read the consumer of {receiver}: {exc!r}"
+            ) from exc
+        return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
 
     async def read_channel(self, receiver: str, sender: str, *, batch: int = 500) -> list[bytes]:
         """Every message the stream still holds from `sender` for `receiver`, oldest first,

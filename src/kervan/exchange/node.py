@@ -41,6 +41,7 @@ from kervan.store.db import unit_of_work
 
 log = logging.getLogger(__name__)
 _MAX_BACKOFF: Final = 5.0
+_HOUSEKEEPING: Final = 2.0
 _T = TypeVar("_T")
 
 
@@ -89,10 +90,11 @@ class Node:
         self.outbox = Outbox(authority, signer, clock=clock)
         self.inbox = Inbox(authority, self.trust.current(), handler, clock=clock)
         self.max_deliveries = max_deliveries
-        self._clock = clock
+        self.clock = clock
         self.gap_timeout = gap_timeout
         self._gaps_checked = time.monotonic()
         self.counts: collections.Counter[str] = collections.Counter()
+        self.broker_pending = 0
         # One worker: the node's inbox transactions run one after another, as on the loop.
         self._worker = concurrent.futures.ThreadPoolExecutor(1, f"{authority}-inbox")
         self._working: set[concurrent.futures.Future[Any]] = set()
@@ -128,9 +130,9 @@ class Node:
         `max_deliveries`th delivery, dead-lettered and acknowledged.
         """
         self.inbox.trust = self.trust.current()
-        if time.monotonic() - self._gaps_checked >= min(self.gap_timeout, 5.0):
+        if time.monotonic() - self._gaps_checked >= _HOUSEKEEPING:
             self._gaps_checked = time.monotonic()
-            await self.rerequest_gaps(older_than=self.gap_timeout)
+            await self._housekeeping()
         deliveries = await self.broker.fetch(
             self.authority, batch=self._batch, timeout=self._fetch_timeout
         )
@@ -148,6 +150,16 @@ class Node:
         for delivery in deliveries:
             await self._one_by_one(delivery)
         return len(deliveries)
+
+    async def _housekeeping(self) -> None:
+        pending: Callable[[str], Awaitable[int]] | None = getattr(self.broker, "pending", None)
+        if pending is not None:
+            self.broker_pending = await pending(self.authority)
+        await self.rerequest_gaps(older_than=self.gap_timeout)
+
+    def broker_connected(self) -> bool:
+        """Whether the broker can be reached now (as far as this process knows)."""
+        return bool(getattr(self.broker, "connected", True))
 
     async def _one_by_one(self, delivery: Delivery) -> None:
         try:
@@ -199,7 +211,7 @@ class Node:
         )
         if read is None:
             return 0
-        now = self._clock()
+        now = self.clock()
         with unit_of_work(self.sessions) as session:
             gaps = [
                 gap
