@@ -184,6 +184,7 @@ async def _run(
     from rich.console import Console  # noqa: PLC0415
 
     from kervan.errors import BrokerUnavailableError  # noqa: PLC0415
+    from kervan.exchange.bus import shown_url  # noqa: PLC0415
     from kervan.exchange.channels import utc_now  # noqa: PLC0415
     from kervan.exchange.node import AllInOne, Node  # noqa: PLC0415
     from kervan.services.customs.handlers import message_handler  # noqa: PLC0415
@@ -230,7 +231,7 @@ async def _run(
         probe_task = asyncio.create_task(probe.serve(), name="probe")
     where = f" (health on http://{options.listen})" if options.listen else ""
     out.print(
-        f"running {', '.join(authorities)} on {_shown(options.broker)} "
+        f"running {', '.join(authorities)} on {shown_url(options.broker)} "
         f"(corridor {options.corridor}){where}",
         highlight=False,
     )
@@ -248,15 +249,6 @@ async def _run(
         await group.stop()
         await chosen.close()
         _print_counts(out, sessions, authorities)
-
-
-def _shown(url: str) -> str:
-    """`url` without its password."""
-    scheme, sep, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not at:
-        return url
-    return f"{scheme}{sep}{credentials.partition(':')[0]}@{host}"
 
 
 def _print_counts(out: Console, sessions: sessionmaker[Session], authorities: list[str]) -> None:

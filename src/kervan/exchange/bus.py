@@ -232,6 +232,15 @@ class _NatsDelivery:
             raise BrokerUnavailableError(f"cannot nak a NATS message: {exc!r}") from exc
 
 
+def shown_url(url: str) -> str:
+    """`url` without the password it may carry (nats://user:password@host -> nats://user@host)."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at:
+        return url
+    return f"{scheme}{sep}{credentials.partition(':')[0]}@{host}"
+
+
 def corridor_stream(corridor: str) -> str:
     """The JetStream stream of `corridor`, e.g. KERVAN_MIDDLE."""
     return f"KERVAN_{_checked(corridor, 'corridor').upper().replace('-', '_')}"
@@ -261,7 +270,8 @@ class NatsJetStreamBroker:
         reconnect_attempts: int = 10,
         reconnect_wait: float = 1.0,
     ) -> None:
-        self.url = url
+        self._url = url
+        self.url = shown_url(url)  # for messages and logs: never the password
         self.corridor = _checked(corridor, "corridor")
         self.stream = corridor_stream(corridor)
         self._ack_wait = ack_wait
@@ -303,7 +313,7 @@ class NatsJetStreamBroker:
         await self._drop()
         try:
             self._nc = await nats.connect(
-                self.url,
+                self._url,
                 connect_timeout=self._connect_timeout,
                 max_reconnect_attempts=self._reconnect_attempts,
                 allow_reconnect=True,

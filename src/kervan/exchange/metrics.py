@@ -80,8 +80,14 @@ class NodeCollector(Collector):
         connected = GaugeMetricFamily(
             "kervan_exchange_broker_connected", "1 while the broker connection is up", labels=a
         )
+        reloads = GaugeMetricFamily(
+            "kervan_exchange_trust_list_reloads",
+            "Times the trust list file was re-read since the process started",
+            labels=a,
+        )
         for node in self._nodes:
             code = node.authority
+            reloads.add_metric([code], float(getattr(node.trust, "reloads", 0)))
             with read_only(node.sessions) as session:
                 outbox = outbox_lag(session, code)
                 waiting.add_metric([code], outbox.waiting)
@@ -108,7 +114,7 @@ class NodeCollector(Collector):
             connected.add_metric([code], 1.0 if node.broker_connected() else 0.0)
         yield from (
             waiting, lag, pending, gaps, held, refusals, dead, dead_waiting, last, received,
-            connected,
+            connected, reloads,
         )  # fmt: skip
 
 
