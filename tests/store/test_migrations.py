@@ -54,6 +54,7 @@ TABLES = {
     "exchange_channels",
     "exchange_inbox",
     "exchange_rejected",
+    "exchange_dead_letters",
     "epermit_peer_events",
     "epermit_peer_chains",
     "border_declarations",

@@ -103,6 +103,21 @@ for name, attribute, help_text in (
     )
 
 
+for name, module, help_text in (
+    ("messages", "kervan.cli.messages", "A node's held, refused and dead-lettered messages."),
+    ("corridor", "kervan.cli.corridor", "A corridor of nodes: topology, trust list, NATS."),
+):
+    app.add_typer(
+        typer.Typer(
+            help=help_text,
+            no_args_is_help=True,
+            rich_markup_mode=None,
+            cls=_lazy_group(module, f"{name}_app"),
+        ),
+        name=name,
+    )
+
+
 def main() -> None:
     """Entry point for `python -m kervan`."""
     app()

@@ -17,6 +17,7 @@ from kervan.store.tables.base import (
 from kervan.store.tables.border import BorderControlRow, BorderDeclarationRow, CustomsCrossingRow
 from kervan.store.tables.exchange import (
     ChannelRow,
+    DeadLetterRow,
     EpermitPeerChainRow,
     EpermitPeerEventRow,
     InboxRow,
@@ -58,6 +59,7 @@ __all__ = [
     "BorderDeclarationRow",
     "ChannelRow",
     "CustomsCrossingRow",
+    "DeadLetterRow",
     "DocumentRow",
     "DocumentSignatureRow",
     "DocumentVersionRow",
