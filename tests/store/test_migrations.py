@@ -56,6 +56,7 @@ TABLES = {
     "exchange_rejected",
     "epermit_peer_events",
     "epermit_peer_chains",
+    "epermit_partners",
     "border_declarations",
     "border_controls",
     "customs_crossings",

@@ -502,6 +502,13 @@ class EpermitPeer:
         session.flush()
         return OutgoingEvent(consumer, kind, common.event_id, data, proof)
 
+    def rechain(self, kind: EventType, body: str, previous_event_id: str) -> tuple[bytes, str]:
+        """A stored outgoing event pointed at another previous event: its new bytes and proof
+        (same event id; used when the partner refused the event it pointed at)."""
+        own, common = parse_event(kind, body.encode("utf-8"))
+        data = serialise(own, common.model_copy(update={"previous_event_id": previous_event_id}))
+        return data, sign_detached(data, self.signer, form="epermit")
+
     def grant_quota(self, session: Session, quota: Quota) -> OutgoingEvent:
         """As the quota authority (`quota.permit_issued_for` is this authority): record the
         quota, so permits announced against it can be checked, and tell the issuer."""

@@ -17,6 +17,7 @@ from kervan.store.tables.base import (
 from kervan.store.tables.border import BorderControlRow, BorderDeclarationRow, CustomsCrossingRow
 from kervan.store.tables.exchange import (
     ChannelRow,
+    EpermitPartnerRow,
     EpermitPeerChainRow,
     EpermitPeerEventRow,
     InboxRow,
@@ -59,6 +60,7 @@ __all__ = [
     "DocumentRow",
     "DocumentSignatureRow",
     "DocumentVersionRow",
+    "EpermitPartnerRow",
     "EpermitPeerChainRow",
     "EpermitPeerEventRow",
     "IdempotencyKeyRow",
