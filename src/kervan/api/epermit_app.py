@@ -53,7 +53,7 @@ from kervan.services.epermit_network import (
     receive_event,
     verify_for_partner,
 )
-from kervan.services.node import NodeContext
+from kervan.services.node import Clock, NodeContext, utc_now
 from kervan.settings import Settings, get_settings
 from kervan.store.db import make_session_factory
 from kervan.store.keyfiles import KeyFileStore
@@ -109,6 +109,7 @@ def create_epermit_app(
     network: Network | None = None,
     deliver_every: float = 2.0,
     http: httpx.Client | None = None,
+    clock: Clock = utc_now,
 ) -> FastAPI:
     """The e-Permit app of permit authority `org_id` (see the module). `deliver_every` <= 0
     runs no delivery loop (deliver with `kervan epermit deliver`)."""
@@ -117,7 +118,7 @@ def create_epermit_app(
     network = network or load_network()
     sessions = make_session_factory(engine)
     node = NodeContext(
-        settings, sessions, network, Planner(network), KeyFileStore(settings.keys_dir)
+        settings, sessions, network, Planner(network), KeyFileStore(settings.keys_dir), clock
     )
     metrics = DeliveryMetrics()
     client = http or httpx.Client(timeout=httpx.Timeout(10.0))

@@ -73,9 +73,9 @@ class GrantedQuota(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """A quota the permit authority `org_id` grants."""
+    """A quota the permit authority `org_id` grants (None: the caller's own)."""
 
-    org_id: str
+    org_id: str | None
     request: GrantRequest
 
 
@@ -85,11 +85,12 @@ def grant_quota(uow: NodeUnitOfWork, caller: Who, command: Grant) -> GrantedQuot
     grant for the same year and type adds to the first."""
     with uow:
         who = identify(uow, caller)
-        acting_for(who, command.org_id)
+        org_id = command.org_id or who.org_id
+        acting_for(who, org_id)
         return answer_once(
             uow,
             who,
-            lambda: _grant(uow, command.org_id, command.request),
+            lambda: _grant(uow, org_id, command.request),
             GrantedQuota.model_validate,
         )
 
@@ -142,9 +143,9 @@ class RecordedUse(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class UseAtBorder:
-    """A permit presented at the border of the permit authority `org_id`."""
+    """A permit presented at the border of the permit authority `org_id` (None: the caller)."""
 
-    org_id: str
+    org_id: str | None
     use: BorderUse
 
 
@@ -155,9 +156,10 @@ def record_border_use(uow: NodeUnitOfWork, caller: Who, command: UseAtBorder) ->
     its reason (once per Idempotency-Key)."""
     with uow:
         who = identify(uow, caller)
-        acting_for(who, command.org_id)
+        org_id = command.org_id or who.org_id
+        acting_for(who, org_id)
         return answer_once(
-            uow, who, lambda: _use(uow, command.org_id, command.use), RecordedUse.model_validate
+            uow, who, lambda: _use(uow, org_id, command.use), RecordedUse.model_validate
         )
 
 

@@ -121,7 +121,8 @@ def announce(
 
 @dataclass(frozen=True, slots=True)
 class AuthorityRef:
-    """The permit authority a request is for (the organisation the node serves it as)."""
+    """The permit authority a request is for (the organisation the node serves it as; empty in
+    a signed-in caller's own request: the caller's organisation)."""
 
     org_id: str
 

@@ -97,19 +97,22 @@ def _dead(row: OutgoingRow) -> DeadLetterLine:
 def dead_letters(uow: UnitOfWork, caller: Who, command: AuthorityRef) -> list[DeadLetterLine]:
     """Events the authority's partners refused, newest first. Read-only."""
     with uow.for_reading():
-        acting_for(identify(uow, caller), command.org_id)
-        return [_dead(row) for row in uow.epermit_network.dead_letters(command.org_id)]
+        who = identify(uow, caller)
+        org_id = command.org_id or who.org_id
+        acting_for(who, org_id)
+        return [_dead(row) for row in uow.epermit_network.dead_letters(org_id)]
 
 
 def network_view(uow: UnitOfWork, caller: Who, command: AuthorityRef) -> NetworkView:
     """The authority's partners with the last event each way, waiting events and dead letters,
     and its quota reconciliation. Read-only."""
     with uow.for_reading():
-        acting_for(identify(uow, caller), command.org_id)
-        org = uow.organisations.find(command.org_id)
+        who = identify(uow, caller)
+        org_id = command.org_id or who.org_id
+        acting_for(who, org_id)
+        org = uow.organisations.find(org_id)
         code = "" if org is None else org.country
         repository = uow.epermit_network
-        org_id = command.org_id
         undelivered = repository.undelivered(org_id, code)
         letters = repository.dead_letters(org_id)
         partners = []
