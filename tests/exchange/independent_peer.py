@@ -234,7 +234,7 @@ class IndependentPeer:
         if event_type not in OWN_FIELDS:
             raise Refused(404, "NOT_FOUND", path)
         try:
-            event = json.loads(data)
+            event: dict[str, Any] = json.loads(data)
         except ValueError:
             raise Refused(400, "VALIDATION_ERROR", "not JSON") from None
         missing = [n for n in COMMON + REQUIRED[event_type] if event.get(n) is None]
