@@ -297,6 +297,14 @@ class IndependentPeer:
                 self.revoked.add(event["permit_id"])
             else:
                 self.permits[event["permit_id"]].setdefault("uses", []).append(dict(event))
+        elif kind == "KEY_CREATED":
+            _url, keys = self.partners[event["event_producer"]]
+            if any(k["kid"] == event["kid"] for k in keys):
+                raise Refused(422, "KEYID_ALREADY_EXISTS", event["kid"])
+            keys.append({**json.loads(event["jwk"]), "kid": event["kid"]})
+        elif kind == "KEY_REVOKED":
+            _url, keys = self.partners[event["event_producer"]]
+            keys[:] = [k for k in keys if k["kid"] != event["key_id"]]
 
     def of_type(self, producer: str, event_type: str) -> list[dict[str, Any]]:
         with self.lock:

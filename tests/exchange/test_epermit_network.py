@@ -40,14 +40,20 @@ from kervan.services.epermit_border import (
     grant_quota,
     record_border_use,
 )
-from kervan.services.epermit_network import AuthorityRef, NewPartner, PartnerSpec, add_partner
+from kervan.services.epermit_network import (
+    AuthorityRef,
+    NewPartner,
+    PartnerSpec,
+    add_partner,
+    rotate_authority_key,
+)
 from kervan.services.epermit_sync import network_view
 from kervan.services.node import NodeContext
 from kervan.store.db import unit_of_work
 from tests.api.conftest import CorridorNode, book_truck, node_settings
 from tests.api.corridor_parties import register_corridor, tokens_for
 from tests.databases import migrated_database
-from tests.exchange.independent_peer import IndependentPeer, PeerServer
+from tests.exchange.independent_peer import IndependentPeer, Key, PeerServer, serialise, write_json
 
 YEAR = datetime.now(UTC).year
 PERMIT_TYPE = {"bilateral": 1, "transit": 2, "third-country": 3}
@@ -138,30 +144,37 @@ def shipped_network() -> Network:
     return load_network()
 
 
+def _kervan_authority(
+    stack: contextlib.ExitStack, code: str, tmp_path: Path, shipped_network: Network
+) -> Authority:
+    """A Kervan node (API) with the corridor's organisations, and its authority's e-Permit
+    app served on a loopback socket (delivery rounds run by the test)."""
+    folder = tmp_path / code
+    folder.mkdir()
+    url = stack.enter_context(migrated_database("sqlite", folder))
+    app = create_app(node_settings(url, folder), network=shipped_network)
+    register_corridor(app.state.sessions, app.state.node.keys)
+    client = stack.enter_context(TestClient(app))
+    node = CorridorNode(client, tokens_for(client, app.state.sessions), app)
+    clock = MovableClock()
+    epermit = create_epermit_app(
+        f"{code.lower()}-permits",
+        app.state.settings,
+        engine=app.state.engine,
+        network=shipped_network,
+        deliver_every=0,
+        clock=clock,
+    )
+    authority = Authority(code, f"{code.lower()}-permits", node, epermit, clock=clock)
+    authority.url = stack.enter_context(serve(epermit))
+    return authority
+
+
 @pytest.fixture
 def three(tmp_path: Path, shipped_network: Network) -> Iterator[Network3]:
     with contextlib.ExitStack() as stack:
-        made: dict[str, Authority] = {}
-        for code in ("TR", "UZ"):
-            folder = tmp_path / code
-            folder.mkdir()
-            url = stack.enter_context(migrated_database("sqlite", folder))
-            app = create_app(node_settings(url, folder), network=shipped_network)
-            register_corridor(app.state.sessions, app.state.node.keys)
-            client = stack.enter_context(TestClient(app))
-            node = CorridorNode(client, tokens_for(client, app.state.sessions), app)
-            clock = MovableClock()
-            epermit = create_epermit_app(
-                f"{code.lower()}-permits",
-                app.state.settings,
-                engine=app.state.engine,
-                network=shipped_network,
-                deliver_every=0,
-                clock=clock,
-            )
-            authority = Authority(code, f"{code.lower()}-permits", node, epermit, clock=clock)
-            authority.url = stack.enter_context(serve(epermit))
-            made[code] = authority
+        made = {code: _kervan_authority(stack, code, tmp_path, shipped_network)
+                for code in ("TR", "UZ")}  # fmt: skip
         az = IndependentPeer("AZ")
         server = PeerServer(az)
         three = Network3(made["TR"], made["UZ"], az, server)
@@ -172,6 +185,25 @@ def three(tmp_path: Path, shipped_network: Network) -> Iterator[Network3]:
             _partner(authority, "AZ", server.url)
             az.learn(authority.code, authority.url)
         yield three
+
+
+@dataclass
+class Pair:
+    uz: Authority
+    az: IndependentPeer
+
+
+@pytest.fixture
+def pair(tmp_path: Path, shipped_network: Network) -> Iterator[Pair]:
+    """UZ (Kervan) and AZ (independent) as partners."""
+    with contextlib.ExitStack() as stack:
+        uz = _kervan_authority(stack, "UZ", tmp_path, shipped_network)
+        az = IndependentPeer("AZ")
+        server = PeerServer(az)
+        stack.callback(server.stop)
+        _partner(uz, "AZ", server.url)
+        az.learn("UZ", uz.url)
+        yield Pair(uz, az)
 
 
 def _grant(authority: Authority, issuer: str, permit_type: int, quantity: int) -> None:
@@ -371,3 +403,122 @@ def test_a_partner_down_gets_its_events_in_order_when_it_is_back(three: Network3
     uz.clock.offset = timedelta(minutes=10)
     assert len(_delivered(uz)) == 2
     assert [e["permit_type"] for e in az.of_type("UZ", "QUOTA_CREATED")] == [1, 2]
+
+
+def _permit_event(az: IndependentPeer, permit_id: str, **changes: Any) -> dict[str, Any]:
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    expires = today + timedelta(days=30)
+    own = {
+        "permit_id": permit_id, "permit_type": 1, "permit_issuer": "AZ",
+        "permit_issued_for": "UZ", "permit_year": YEAR, "issued_at": f"{today:%d/%m/%Y}",
+        "expires_at": f"{expires:%d/%m/%Y}", "plate_number": "10-AB-123",
+        "company_name": "Gəncə Logistika", "company_id": "AZ-1",
+        "qr_code": az.qr(permit_id, today, expires, "10-AB-123", "Gəncə Logistika"),
+    }  # fmt: skip
+    own.update(changes)
+    return az.event("UZ", "PERMIT_CREATED", own)
+
+
+def _code(response: httpx.Response) -> tuple[int, str]:
+    body = response.json()
+    assert set(body) >= {"status", "timestamp", "error_id", "error_message", "details"}
+    return response.status_code, body["details"]["errorCode"]
+
+
+def test_kervan_answers_every_error_code_of_the_standard(pair: Pair) -> None:
+    uz, az = pair.uz, pair.az
+    _grant(uz, "AZ", 1, 2)  # UZ lets AZ issue two bilateral permits for entering UZ
+    assert len(_delivered(uz)) == 1
+    first = _permit_event(az, f"AZ-UZ-{YEAR}-1-1")
+
+    # The proof: missing, malformed, by an unknown key, not over these bytes -> 401.
+    assert az.post(first, authorization="").status_code == 401
+    assert az.post(first, authorization="Bearer not-a-proof").status_code == 401
+    rogue = Key("rogue-1")
+    data = serialise(first)
+    assert az.post(first, authorization=f"Bearer {az.proof(data, rogue)}").status_code == 401
+    other = serialise({**first, "plate_number": "99-ZZ-999"})
+    assert az.post(first, authorization=f"Bearer {az.proof(other)}").status_code == 401
+    # A field missing -> 400 naming it.
+    missing = {k: v for k, v in first.items() if k != "company_name"}
+    refused = az.post(missing, body=serialise(missing))
+    assert refused.status_code == 400
+    assert "company_name" in refused.json()["details"]["fields"]
+    # An unknown producer.
+    stranger = {**first, "event_producer": "KG"}
+    assert _code(az.post(stranger)) == (422, "AUTHORITY_NOT_FOUND")
+
+    assert az.post(first).status_code == 200
+    assert _code(az.post(first)) == (422, "EVENT_ALREADY_EXISTS")
+    genesis = {**_permit_event(az, f"AZ-UZ-{YEAR}-1-2"), "previous_event_id": "0"}
+    assert _code(az.post(genesis)) == (422, "GENESIS_EVENT_ALREADY_EXISTS")
+    lost = {**_permit_event(az, f"AZ-UZ-{YEAR}-1-2"), "previous_event_id": "x" * 20}
+    assert _code(az.post(lost)) == (422, "PREVIOUS_EVENT_NOTFOUND")
+    assert _code(az.post(_permit_event(az, f"AZ-UZ-{YEAR}-1-1"))) == (
+        422, "PERMITID_ALREADY_EXISTS"
+    )  # fmt: skip
+    assert _code(az.post(_permit_event(az, f"AZ-UZ-{YEAR}-1"))) == (422, "INVALID_PERMITID")
+    mismatch = _permit_event(az, f"AZ-TR-{YEAR}-1-2")
+    assert _code(az.post(mismatch)) == (422, "INVALID_PERMITID")
+    assert _code(az.post(_permit_event(az, f"AZ-UZ-{YEAR}-1-3"))) == (
+        422, "INSUFFICIENT_PERMIT_QUOTA"
+    )  # fmt: skip
+    revoke_unknown = az.event("UZ", "PERMIT_REVOKED", {"permit_id": f"AZ-UZ-{YEAR}-1-2",
+                                                       "revoked_at": int(time.time())})  # fmt: skip
+    assert _code(az.post(revoke_unknown)) == (422, "PERMIT_NOTFOUND")
+
+    # A used permit cannot be revoked; an unused one once.
+    use = BorderUse(qr=first["qr_code"], plate="10-AB-123", activity="ENTRANCE")
+    record_border_use(uz.ctx.unit_of_work(), uz.caller(), UseAtBorder(uz.org_id, use))
+    revoke_used = az.event("UZ", "PERMIT_REVOKED", {"permit_id": first["permit_id"],
+                                                    "revoked_at": int(time.time())})  # fmt: skip
+    assert _code(az.post(revoke_used)) == (422, "PERMIT_USED")
+    second = _permit_event(az, f"AZ-UZ-{YEAR}-1-2")
+    assert az.post(second).status_code == 200
+    revoke = az.event("UZ", "PERMIT_REVOKED", {"permit_id": second["permit_id"],
+                                               "revoked_at": int(time.time())})  # fmt: skip
+    assert az.post(revoke).status_code == 200
+    again = az.event("UZ", "PERMIT_REVOKED", {"permit_id": second["permit_id"],
+                                              "revoked_at": int(time.time())})  # fmt: skip
+    assert _code(az.post(again)) == (422, "PERMIT_ALREADY_REVOKED")
+    # The revocation reaches the UZ border device's list (no reason travels on the wire).
+    verdict = check_on_device(DeviceScan(_device(uz), second["qr_code"], datetime.now(UTC)))
+    assert verdict.status == "revoked"
+    assert verdict.revocation is not None
+    assert verdict.revocation.reason is None
+
+    # Keys: a new key is announced, then signs; a kid twice is refused; a revoked key is done.
+    new_key = Key("az-2")
+    announce = az.event("UZ", "KEY_CREATED", {"authority": "AZ", "kid": "az-2",
+                                              "jwk": write_json(new_key.public_jwk())})  # fmt: skip
+    assert az.post(announce).status_code == 200
+    twice = az.event("UZ", "KEY_CREATED", {"authority": "AZ", "kid": "az-2",
+                                           "jwk": write_json(new_key.public_jwk())})  # fmt: skip
+    assert _code(az.post(twice)) == (422, "KEYID_ALREADY_EXISTS")
+    az.key = new_key
+    quota = az.event("UZ", "QUOTA_CREATED", {"permit_issuer": "UZ", "permit_issued_for": "AZ",
+                                             "permit_year": YEAR, "permit_type": 2,
+                                             "quantity": 7})  # fmt: skip
+    assert az.post(quota).status_code == 200
+    # Revoked from a minute ago: any event it signs now is refused.
+    retire = az.event("UZ", "KEY_REVOKED", {"authority": "AZ", "key_id": "az-2",
+                                            "revoked_at": int(time.time()) - 60})  # fmt: skip
+    assert az.post(retire).status_code == 200
+    late = az.event("UZ", "QUOTA_CREATED", {"permit_issuer": "UZ", "permit_issued_for": "AZ",
+                                            "permit_year": YEAR, "permit_type": 3,
+                                            "quantity": 1})  # fmt: skip
+    assert az.post(late).status_code == 401
+
+
+def test_a_key_rotation_reaches_the_partners_and_the_new_key_signs(pair: Pair) -> None:
+    uz, az = pair.uz, pair.az
+    rotation = rotate_authority_key(uz.ctx.unit_of_work(), uz.caller(), AuthorityRef(uz.org_id))
+    assert rotation.partners_told == ["AZ"]
+    assert len(_delivered(uz)) == 2
+    [created] = az.of_type("UZ", "KEY_CREATED")
+    [revoked] = az.of_type("UZ", "KEY_REVOKED")
+    assert (created["kid"], revoked["key_id"]) == (rotation.kid, rotation.previous_kid)
+    assert [k["kid"] for k in httpx.get(uz.url + "/", timeout=10).json()["keys"]] == [rotation.kid]
+    _grant(uz, "AZ", 1, 3)  # signed with the new key, which AZ learned from KEY_CREATED
+    assert len(_delivered(uz)) == 1
+    assert az.quotas[("AZ", "UZ", YEAR, 1)] == 3

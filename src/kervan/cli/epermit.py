@@ -54,6 +54,7 @@ from kervan.services.epermit_network import (
     jwk_list,
     list_partners,
     remove_partner,
+    rotate_authority_key,
 )
 from kervan.services.epermit_sync import dead_letters
 from kervan.services.node import NodeContext
@@ -70,6 +71,8 @@ border_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True)
 epermit_app.add_typer(partner_app, name="partner", help="Partner authorities.")
 epermit_app.add_typer(quota_app, name="quota", help="Quotas this authority grants.")
 epermit_app.add_typer(border_app, name="border", help="Border devices (offline checks).")
+key_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True)
+epermit_app.add_typer(key_app, name="key", help="The authority's signing key.")
 
 OrgArg = Annotated[str, typer.Argument(help="The permit authority's organisation id here")]
 
@@ -202,6 +205,21 @@ def quota_grant(
     out.print(
         f"[green]granted[/] {granted.permit_issuer}->{granted.permit_issued_for} "
         f"{granted.permit_year} type {granted.permit_type}: {granted.quantity} ({told})"
+    )
+
+
+@key_app.command("rotate")
+def key_rotate(org_id: OrgArg) -> None:
+    """Rotate the authority's ES256 key; partners are told (KEY_CREATED, KEY_REVOKED)."""
+    try:
+        ctx, operator = _node()
+        rotation = rotate_authority_key(ctx.unit_of_work(), operator, AuthorityRef(org_id))
+    except KervanError as exc:
+        raise report(exc) from None
+    out.print(
+        f"[green]rotated[/] {rotation.previous_kid} -> {rotation.kid}; told "
+        f"{', '.join(rotation.partners_told) or 'no partner'}",
+        highlight=False,
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,9 +27,9 @@ from kervan.exchange.epermit_peer.client import (
     HttpClient,
 )
 from kervan.exchange.epermit_peer.peer import Accepted, EpermitPeer, OutgoingEvent
-from kervan.exchange.epermit_peer.wire import EventBody
+from kervan.exchange.epermit_peer.wire import EventBody, KeyCreated, KeyRevoked
 from kervan.services.access import Caller, Scope, Who, identify
-from kervan.signatures.encoding import from_unix_seconds
+from kervan.signatures.encoding import from_unix_seconds, unix_seconds
 from kervan.signatures.keys import ES256, Signer, public_key_from_jwk
 from kervan.signatures.trustlist import TrustList
 from kervan.store.repositories.epermit_network import Partner
@@ -84,8 +84,10 @@ def authority_peer(uow: NodeUnitOfWork, org_id: str) -> EpermitPeer:
                 party=code,
                 not_before=key.not_before,
             )
-            if key.revoked_at is not None:
-                trust.revoke(key.kid, at=key.revoked_at)
+            # A key rotated out signs nothing new: partners were told so by KEY_REVOKED.
+            ended = [t for t in (key.revoked_at, key.superseded_at) if t is not None]
+            if ended:
+                trust.revoke(key.kid, at=min(ended))
     partners = uow.epermit_network.partners(org_id)
     for partner in partners:
         for jwk in partner.keys:
@@ -184,6 +186,44 @@ def deliver_events(uow: NodeUnitOfWork, command: Delivery) -> DeliveryReport:
         peer, uow.node.sessions, command.http, peer.partners, on_dead_letter=command.on_dead_letter
     )
     return client.deliver_pending()
+
+
+class KeyRotation(BaseModel):
+    """A rotated authority key: the new key id, the one rotated out, the partners told."""
+
+    kid: str
+    previous_kid: str
+    partners_told: list[str]
+
+
+def rotate_authority_key(uow: NodeUnitOfWork, caller: Who, command: AuthorityRef) -> KeyRotation:
+    """Give the authority a new ES256 key (QR codes and events are signed with it from now on)
+    and tell every partner: KEY_CREATED for the new key, KEY_REVOKED for the old one, both
+    signed with the old key the partners know. What the old key signed before stays valid."""
+    with uow:
+        who = identify(uow, caller)
+        org_id = command.org_id or who.org_id
+        acting_for(who, org_id)
+        peer = authority_peer(uow, org_id)
+        at = uow.clock()
+        old = peer.signer.kid
+        new = uow.keys.generate(org_id, f"{org_id}-es-{at:%Y%m%d%H%M%S%f}", alg=ES256)
+        # QR codes carry their issue date at day precision (iat is 00:00 UTC of the day), so
+        # the new key is valid from the start of the day, as at registration.
+        day = at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        uow.signing_keys.add_signer(new, not_before=day)
+        uow.signing_keys.supersede(old, at=at, org_ids=[org_id])
+        jwk = json.dumps(new.public_jwk(), sort_keys=True, separators=(",", ":"))
+        for partner in sorted(peer.partners):
+            peer.produce(
+                uow.session, partner, KeyCreated(authority=peer.code, kid=new.kid, jwk=jwk)
+            )
+            peer.produce(
+                uow.session,
+                partner,
+                KeyRevoked(authority=peer.code, key_id=old, revoked_at=unix_seconds(at)),
+            )
+        return KeyRotation(kid=new.kid, previous_kid=old, partners_told=sorted(peer.partners))
 
 
 # -- partners (configured by the node's operator or the authority itself) -----------------------
