@@ -209,9 +209,11 @@ class IndependentPeer:
                                        "Content-Type": "application/json"})  # fmt: skip
         if response.status_code == 200:
             self.sent_heads[event["event_consumer"]] = event["event_id"]
-            if event["event_type"] == "PERMIT_CREATED":  # the issuer keeps its own permits
-                with self.lock:
+            with self.lock:
+                if event["event_type"] == "PERMIT_CREATED":  # the issuer keeps its permits
                     self.permits[event["permit_id"]] = dict(event)
+                elif event["event_type"] == "QUOTA_CREATED":  # the quota authority its grants
+                    self._apply(event)
         return response
 
     def qr(

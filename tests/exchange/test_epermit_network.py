@@ -257,8 +257,10 @@ def test_quotas_a_permit_its_use_and_its_revocation_travel_between_authorities(
     # Quotas: TR grants UZ (a Kervan pair), UZ grants AZ, AZ grants UZ (the independent peer).
     _grant(tr, "UZ", kind, 2)
     _grant(uz, "AZ", 1, 3)
+    assert "AZ" in requests, sorted(requests)
+    az_kind = PERMIT_TYPE[requests["AZ"]["content"]["permit_type"]]
     quota = az.event("UZ", "QUOTA_CREATED", {"permit_issuer": "UZ", "permit_issued_for": "AZ",
-                                             "permit_year": YEAR, "permit_type": 1,
+                                             "permit_year": YEAR, "permit_type": az_kind,
                                              "quantity": 4})  # fmt: skip
     assert az.post(quota).status_code == 200
     assert len(_delivered(tr)) == 1
@@ -267,6 +269,17 @@ def test_quotas_a_permit_its_use_and_its_revocation_travel_between_authorities(
     received = {(q.partner, q.role, q.granted) for q in uz.view().quotas}
     assert ("TR", "issuer", 2) in received
     assert ("AZ", "issuer", 4) in received
+    # UZ issues the same truck its permit for AZ, then revokes it: AZ hears both.
+    for_az = _issue(uz, requests["AZ"])
+    gone = uz.node.client.post(
+        f"/v1/permits/{for_az['permit_id']}/revocation",
+        json={"reason": "route changed"},
+        headers=uz.node.tokens(uz.org_id),
+    )
+    assert gone.status_code == 201, gone.text
+    assert len(_delivered(uz)) == 2
+    assert [e["permit_id"] for e in az.of_type("UZ", "PERMIT_CREATED")] == [for_az["permit_id"]]
+    assert [e["permit_id"] for e in az.of_type("UZ", "PERMIT_REVOKED")] == [for_az["permit_id"]]
     assert ("AZ", "quota authority", 3) in received
 
     # UZ issues its haulier the permit for entering TR; TR hears of it.
