@@ -264,6 +264,14 @@ class PartnerView(BaseModel):
     added_at: datetime
 
 
+def known_authority(uow: UnitOfWork, org_id: str) -> str:
+    """The country code of the permit authority `org_id`; NotFoundError for any other."""
+    org = uow.organisations.find(org_id)
+    if org is None or org.kind is not OrganisationKind.PERMIT_AUTHORITY:
+        raise NotFoundError("permit authority", org_id)
+    return org.country
+
+
 def acting_for(caller: Caller, org_id: str) -> None:
     """The node's operator, or the permit authority itself, acts for the authority `org_id`
     (NotFoundError for another organisation's caller)."""
@@ -328,6 +336,7 @@ def list_partners(uow: UnitOfWork, caller: Who, command: AuthorityRef) -> list[P
     with uow.for_reading():
         who = identify(uow, caller)
         acting_for(who, command.org_id)
+        known_authority(uow, command.org_id)
         return [_view(p) for p in uow.epermit_network.partners(command.org_id)]
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 
 from kervan.services.access import Who, identify
-from kervan.services.epermit_network import AuthorityRef, acting_for
+from kervan.services.epermit_network import AuthorityRef, acting_for, known_authority
 from kervan.store.repositories.epermit_network import LastEvent, OutgoingRow
 
 if TYPE_CHECKING:
@@ -100,6 +100,7 @@ def dead_letters(uow: UnitOfWork, caller: Who, command: AuthorityRef) -> list[De
         who = identify(uow, caller)
         org_id = command.org_id or who.org_id
         acting_for(who, org_id)
+        known_authority(uow, org_id)
         return [_dead(row) for row in uow.epermit_network.dead_letters(org_id)]
 
 
@@ -110,8 +111,7 @@ def network_view(uow: UnitOfWork, caller: Who, command: AuthorityRef) -> Network
         who = identify(uow, caller)
         org_id = command.org_id or who.org_id
         acting_for(who, org_id)
-        org = uow.organisations.find(org_id)
-        code = "" if org is None else org.country
+        code = known_authority(uow, org_id)
         repository = uow.epermit_network
         undelivered = repository.undelivered(org_id, code)
         letters = repository.dead_letters(org_id)
