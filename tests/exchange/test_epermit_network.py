@@ -26,6 +26,7 @@ from fastapi.testclient import TestClient
 
 from kervan.api.app import create_app
 from kervan.api.epermit_app import create_epermit_app
+from kervan.errors import InvalidRequestError
 from kervan.network.dataset import load_network
 from kervan.network.model import Network
 from kervan.services.access import Caller
@@ -42,9 +43,11 @@ from kervan.services.epermit_border import (
 )
 from kervan.services.epermit_network import (
     AuthorityRef,
+    DeadLetterRef,
     NewPartner,
     PartnerSpec,
     add_partner,
+    resend_dead_letter,
     rotate_authority_key,
 )
 from kervan.services.epermit_sync import network_view
@@ -396,6 +399,15 @@ def test_a_refused_event_is_a_dead_letter_and_later_events_still_flow(three: Net
     assert (az_line.dead_letters, az_line.waiting) == (1, 0)
     metrics = httpx.get(f"{uz.url}/metrics", timeout=10).text
     assert 'kervan_epermit_dead_letters_total{error_code="INSUFFICIENT_PERMIT_QUOTA"' in metrics
+    # The operator fixed the cause: the refused content goes again, at the chain's end.
+    dead_id = view.dead_letters[0].event_id
+    ref = DeadLetterRef(uz.org_id, "AZ", dead_id)
+    new_id = resend_dead_letter(uz.ctx.unit_of_work(), uz.caller(), ref)
+    assert len(_delivered(uz)) == 1
+    resent = az.of_type("UZ", "QUOTA_CREATED")[-1]
+    assert (resent["event_id"], resent["permit_type"]) == (new_id, 1)
+    with pytest.raises(InvalidRequestError, match="resent already"):
+        resend_dead_letter(uz.ctx.unit_of_work(), uz.caller(), ref)
 
 
 def test_a_partner_down_gets_its_events_in_order_when_it_is_back(three: Network3) -> None:

@@ -45,6 +45,7 @@ from kervan.services.epermit_border import (
 )
 from kervan.services.epermit_network import (
     AuthorityRef,
+    DeadLetterRef,
     Delivery,
     NewPartner,
     PartnerRef,
@@ -54,6 +55,7 @@ from kervan.services.epermit_network import (
     jwk_list,
     list_partners,
     remove_partner,
+    resend_dead_letter,
     rotate_authority_key,
 )
 from kervan.services.epermit_sync import dead_letters
@@ -280,6 +282,22 @@ def list_dead_letters(org_id: OrgArg) -> None:
             f"{letter.event_id}\t{letter.error_code}\t{letter.message}",
             highlight=False,
         )
+
+
+@epermit_app.command("resend")
+def resend(
+    org_id: OrgArg,
+    partner: Annotated[str, typer.Argument(help="The partner that refused the event")],
+    event_id: Annotated[str, typer.Argument(help="The dead letter's event id")],
+) -> None:
+    """Send a dead letter's content again as a new event (after fixing its cause)."""
+    try:
+        ctx, operator = _node()
+        ref = DeadLetterRef(org_id, partner.upper(), event_id)
+        new_id = resend_dead_letter(ctx.unit_of_work(), operator, ref)
+    except KervanError as exc:
+        raise report(exc) from None
+    out.print(f"[green]queued[/] as event {new_id}", highlight=False)
 
 
 @border_app.command("sync")

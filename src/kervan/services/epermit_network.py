@@ -27,7 +27,13 @@ from kervan.exchange.epermit_peer.client import (
     HttpClient,
 )
 from kervan.exchange.epermit_peer.peer import Accepted, EpermitPeer, OutgoingEvent
-from kervan.exchange.epermit_peer.wire import EventBody, KeyCreated, KeyRevoked
+from kervan.exchange.epermit_peer.wire import (
+    EventBody,
+    EventType,
+    KeyCreated,
+    KeyRevoked,
+    parse_event,
+)
 from kervan.services.access import Caller, Scope, Who, identify
 from kervan.signatures.encoding import from_unix_seconds, unix_seconds
 from kervan.signatures.keys import ES256, Signer, public_key_from_jwk
@@ -224,6 +230,36 @@ def rotate_authority_key(uow: NodeUnitOfWork, caller: Who, command: AuthorityRef
                 KeyRevoked(authority=peer.code, key_id=old, revoked_at=unix_seconds(at)),
             )
         return KeyRotation(kid=new.kid, previous_kid=old, partners_told=sorted(peer.partners))
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterRef:
+    """A dead letter of the authority `org_id`: the partner and the event id."""
+
+    org_id: str
+    partner: str
+    event_id: str
+
+
+def resend_dead_letter(uow: NodeUnitOfWork, caller: Who, command: DeadLetterRef) -> str:
+    """Send a refused event's content again as a new event at the end of the partner's chain
+    (once the cause is fixed, e.g. the partner granted the missing quota); return its id."""
+    with uow:
+        who = identify(uow, caller)
+        acting_for(who, command.org_id)
+        peer = authority_peer(uow, command.org_id)
+        repository = uow.epermit_network
+        row = repository.outgoing(command.org_id, peer.code, command.partner, command.event_id)
+        if row.dead_at is None:
+            raise InvalidRequestError(f"event {command.event_id} is not a dead letter")
+        if "(resent as " in (row.error_message or ""):
+            raise InvalidRequestError(f"event {command.event_id} was resent already")
+        body, _ = parse_event(EventType(row.event_type), row.body.encode("utf-8"))
+        sent = peer.produce(uow.session, command.partner, body)
+        repository.mark_resent(
+            command.org_id, peer.code, command.partner, command.event_id, sent.event_id
+        )
+        return sent.event_id
 
 
 # -- partners (configured by the node's operator or the authority itself) -----------------------

@@ -240,6 +240,14 @@ class EpermitNetworkRepository:
         row.error_code, row.error_message = code, message[:2000]
         self._session.flush()
 
+    def mark_resent(
+        self, org_id: str, producer: str, consumer: str, event_id: str, resent_as: str
+    ) -> None:
+        """Note on a dead letter the event that carries its content again."""
+        row = self._event(org_id, producer, consumer, event_id)
+        row.error_message = f"{row.error_message or ''} (resent as {resent_as})"
+        self._session.flush()
+
     def accepted_head(self, org_id: str, producer: str, consumer: str) -> str | None:
         """The last event of `producer`'s chain to `consumer` the partner accepted."""
         head = self._session.get(EpermitPeerChainRow, (org_id, producer, consumer))
