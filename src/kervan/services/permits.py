@@ -361,6 +361,7 @@ class PermitRequestLine(BaseModel):
 
 class IssuedPermitLine(BaseModel):
     permit_id: str
+    issuer: str
     plate: str
     company: str
     valid_from: date
@@ -398,6 +399,7 @@ def permit_desk(uow: UnitOfWork, caller: Who, _: None = None) -> PermitDesk:
         permits = [
             IssuedPermitLine(
                 permit_id=p.permit.permit_id,
+                issuer=p.permit.permit_issuer,
                 plate=p.permit.plate_number,
                 company=p.permit.company_name,
                 valid_from=p.permit.issued_at,

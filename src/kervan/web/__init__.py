@@ -20,6 +20,7 @@ from kervan.web import (
     console_pages,
     observatory_pages,
     pages,
+    permit_network_pages,
     permit_pages,
     shipment_pages,
     verify_pages,
@@ -38,6 +39,7 @@ def install(app: FastAPI) -> None:
         shipment_pages,
         verify_pages,
         console_pages,
+        permit_network_pages,
         permit_pages,
         observatory_pages,
     ):
