@@ -57,6 +57,7 @@ TABLES = {
     "exchange_dead_letters",
     "epermit_peer_events",
     "epermit_peer_chains",
+    "epermit_partners",
     "border_declarations",
     "border_controls",
     "customs_crossings",

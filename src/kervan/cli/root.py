@@ -118,6 +118,17 @@ for name, module, help_text in (
     )
 
 
+app.add_typer(
+    typer.Typer(
+        help="A permit authority on the e-Permit network (serve, partners, quotas, border).",
+        no_args_is_help=True,
+        rich_markup_mode=None,
+        cls=_lazy_group("kervan.cli.epermit", "epermit_app"),
+    ),
+    name="epermit",
+)
+
+
 def main() -> None:
     """Entry point for `python -m kervan`."""
     app()

@@ -39,6 +39,7 @@ from kervan.store.keyfiles import KeyFileStore
 from kervan.store.repositories.credentials import CredentialRepository
 from kervan.store.repositories.customs import CustomsRepository
 from kervan.store.repositories.documents import DocumentRepository
+from kervan.store.repositories.epermit_network import EpermitNetworkRepository
 from kervan.store.repositories.idempotency import IdempotencyRepository, StoredResponse
 from kervan.store.repositories.ledger import SqlLedgerStore, TreeHeadRepository
 from kervan.store.repositories.logins import LoginRepository
@@ -175,6 +176,10 @@ class UnitOfWork:
     @cached_property
     def permits(self) -> PermitRepository:
         return PermitRepository(self.session)
+
+    @cached_property
+    def epermit_network(self) -> EpermitNetworkRepository:
+        return EpermitNetworkRepository(self.session)
 
     @cached_property
     def signing_keys(self) -> SigningKeyRepository:

@@ -285,6 +285,7 @@ NAV: tuple[tuple[str, str, str | None], ...] = (
     ("/shipments", "nav.shipments", Scope.SHIPMENTS_READ.value),
     ("/console", "nav.console", Scope.CUSTOMS.value),
     ("/permits", "nav.permits", Scope.PERMITS.value),
+    ("/permits/network", "nav.permit_network", Scope.PERMITS.value),
     ("/observatory", "nav.observatory", Scope.OBSERVATORY.value),
     ("/verify", "nav.verify", None),
 )

@@ -18,6 +18,7 @@ from kervan.store.tables.border import BorderControlRow, BorderDeclarationRow, C
 from kervan.store.tables.exchange import (
     ChannelRow,
     DeadLetterRow,
+    EpermitPartnerRow,
     EpermitPeerChainRow,
     EpermitPeerEventRow,
     InboxRow,
@@ -63,6 +64,7 @@ __all__ = [
     "DocumentRow",
     "DocumentSignatureRow",
     "DocumentVersionRow",
+    "EpermitPartnerRow",
     "EpermitPeerChainRow",
     "EpermitPeerEventRow",
     "IdempotencyKeyRow",
