@@ -40,7 +40,7 @@ def test_every_shipment_is_delivered_or_still_on_its_way(baseline_run: Replicati
     assert r.created > 1000
     assert r.delivered > 0
     assert r.in_system > 0  # shipments created near the end are still travelling
-    assert r.created == r.delivered + r.in_system
+    assert r.created == r.delivered + r.in_system + r.refused
 
 
 def test_capacity_never_exceeded_even_when_overloaded(
@@ -51,11 +51,10 @@ def test_capacity_never_exceeded_even_when_overloaded(
     assert capacity_respected(stressed) == []
     for res in stressed.resources:
         assert all(u <= 1.0 + 1e-9 for u in res.utilisation), res.id
-    # The check is not vacuous: at 11 Mt the Caspian sailings run full and queues build.
+    # The check is not vacuous: at 11 Mt the Caspian sailings run full.
     full = [r for r in stressed.resources if r.utilisation_peak > 0.999]
     assert any(r.id.startswith("sailings:CASP") for r in full)
-    assert stressed.created == stressed.delivered + stressed.in_system
-    assert stressed.in_system > 10 * baseline_run.in_system
+    assert stressed.created == stressed.delivered + stressed.in_system + stressed.refused
 
 
 def test_calibration_against_published_2024_figures(corridor: Network) -> None:
