@@ -41,6 +41,8 @@ class OdResult(_Out):
     p90: float
     mean: float
     reference_p50: float
+    corridor_p50: float  # P50 of the shipments that took a Trans-Caspian route (NaN: none did)
+    corridor_flow: bool  # the flow's route today crosses the Caspian from a Kazakh port
 
 
 class ResourceResult(_Out):
@@ -120,6 +122,7 @@ class Tally:
     titr_tonnes: float = 0.0
     titr_teu: float = 0.0
     transit: dict[int, list[float]] = field(default_factory=dict)
+    corridor_transit: dict[int, list[float]] = field(default_factory=dict)
     border: dict[str, list[float]] = field(default_factory=dict)
     causes: np.ndarray = field(default_factory=lambda: np.zeros(len(Cause)))
     causes_n: int = 0
@@ -150,6 +153,7 @@ def build_result(rt: Runtime, scenario: Scenario, seed: int) -> ReplicationResul
     for index, route in enumerate(compiled.flows):
         hours = tally.transit.get(index, [])
         stat = time_stat(route.flow.id, hours) if hours else None
+        corridor = tally.corridor_transit.get(index, [])
         od.append(
             OdResult(
                 flow=route.flow.id,
@@ -162,6 +166,8 @@ def build_result(rt: Runtime, scenario: Scenario, seed: int) -> ReplicationResul
                 p90=stat.p90 if stat else math.nan,
                 mean=stat.mean if stat else math.nan,
                 reference_p50=route.reference_p50_hours,
+                corridor_p50=float(np.median(corridor)) if corridor else math.nan,
+                corridor_flow=route.titr,
             )
         )
     resources: list[ResourceResult] = []

@@ -18,6 +18,7 @@ impossible demand raise `DatasetError` naming the file, the record and the field
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -149,11 +150,13 @@ class _Header(BaseModel):
     digital_documents_share: float | None = Field(default=None, ge=0, le=1)
     green_lane_share: float | None = Field(default=None, ge=0, le=1)
     warmup_days: float | None = Field(default=None, ge=0, le=3650)
+    investment_usd: float | None = Field(default=None, gt=0)
     sources: dict[str, str] = Field(default_factory=dict)
     note: str | None = None
 
 
 _HEADER_FIGURES = (
+    "investment_usd",
     "demand_target_tonnes_per_year",
     "digital_documents_share",
     "green_lane_share",
@@ -179,6 +182,9 @@ class Scenario(BaseModel):
     weather: tuple[WeatherSpec, ...]
     sources: dict[str, Source]
     years: float = Field(default=1.0, gt=0, le=50)
+    # published investment of the reforms it includes (US$), and the reforms without one
+    investment_usd: float = 0.0
+    uncosted: tuple[str, ...] = ()
 
     def with_years(self, years: float) -> Scenario:
         """The same scenario simulated over `years` (after the warm-up)."""
@@ -267,7 +273,37 @@ def load_scenario(name: str, network: Network) -> Scenario:
     path, label = _locate(name, None)
     if not path.is_file():
         raise DatasetError(label, "-", "-", f"no scenario file (shipped: {shipped_scenarios()})")
-    files = _linearise(name, None, {}, ())
+    return _resolve(_linearise(name, None, {}, ()), network)
+
+
+def load_combination(names: Sequence[str], network: Network, ident: str, title: str) -> Scenario:
+    """Several scenarios applied in turn on one another (as a file with `includes = names`)."""
+    seen: dict[str, _File] = {}
+    files: list[_File] = []
+    for name in names:
+        path, label = _locate(name, None)
+        if not path.is_file():
+            raise DatasetError(label, ident, "includes", f"no scenario {name!r}")
+        files += _linearise(name, None, seen, ())
+    header = _Header(id=ident, title=title, includes=tuple(names))
+    files.append(
+        _File(
+            name=ident,
+            folder=scenario_folder(),
+            header=header,
+            resources=(),
+            weather=(),
+            sources=(),
+        )
+    )
+    return _resolve(files, network)
+
+
+#: Scenario files that only set demand or the time frame: not reforms, carry no investment.
+_NOT_REFORMS = frozenset({"baseline-2024", "demand-2030"})
+
+
+def _resolve(files: list[_File], network: Network) -> Scenario:
     settings: dict[str, Any] = {}
     setting_file: dict[str, _File] = {}
     by_id: dict[str, tuple[ResourceSpec, str]] = {}
@@ -322,6 +358,14 @@ def load_scenario(name: str, network: Network) -> Scenario:
         resources=tuple(spec for spec, _ in by_id.values()),
         weather=tuple(weather.values()),
         sources={**own_sources, **demand.sources},
+        investment_usd=sum(f.header.investment_usd or 0.0 for f in files),
+        uncosted=tuple(
+            f.header.id
+            for f in files
+            if f.header.investment_usd is None
+            and f.header.id not in _NOT_REFORMS
+            and (f.resources or f.header.year or f.header.digital_documents_share is not None)
+        ),
     )
 
 

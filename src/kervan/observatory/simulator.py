@@ -255,6 +255,8 @@ def _journey(
         tally.tonnes += size.tonnes
         tally.teu += size.teu
         tally.transit.setdefault(index, []).append(env.now - created)
+        if option.titr:
+            tally.corridor_transit.setdefault(index, []).append(env.now - created)
         tally.causes += causes
         tally.causes_n += 1
 
