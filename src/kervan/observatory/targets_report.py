@@ -45,6 +45,18 @@ def place_label(ident: str, label: Label, node_name: Callable[[str], str]) -> st
     return label(f"cause.{ident}")
 
 
+def scenario_title(assessment: ScenarioTargets, label: Label) -> str:
+    """The scenario's name in the reader's language where the catalogue has it, else its
+    title from the scenario file."""
+    key = f"tg.scn.{assessment.scenario}"
+    text = label(key)
+    return assessment.title if text == key else text
+
+
+def _short(name: str, most: int = 27) -> str:
+    return name if len(name) <= most else name[: most - 1].rstrip() + "…"
+
+
 def _fmt(value: float, target: str, number: Number) -> str:
     div, digits = SCALE[target]
     return "–" if math.isnan(value) else number(value / div, digits)
@@ -73,20 +85,22 @@ def target_chart(
         x1 = label_w + span * max(mean, 0.0) / top
         parts.append(
             f'<text class="chart-label" x="{label_w - 8}" y="{y + bar - 5}" text-anchor="end">'
-            f"{escape(name[:34])}<title>{escape(name)}</title></text>"
+            f"{escape(_short(name))}<title>{escape(name)}</title></text>"
             f'<rect class="series-{i % 4} status-{r.status.replace(" ", "-")}" x="{label_w}" '
             f'y="{y}" width="{x1 - label_w:.1f}" height="{bar}"></rect>'
         )
+        end = x1
         if r.value.n >= 2 and math.isfinite(r.value.low):
             lo = label_w + span * max(r.value.low / div, 0.0) / top
             hi = label_w + span * max(r.value.high / div, 0.0) / top
+            end = max(end, hi)
             mid = y + bar / 2
             parts.append(
                 f'<path class="interval" d="M{lo:.1f},{mid} H{hi:.1f} M{lo:.1f},{mid - 5} '
                 f'V{mid + 5} M{hi:.1f},{mid - 5} V{mid + 5}" stroke="currentColor" fill="none"/>'
             )
         parts.append(
-            f'<text class="chart-value" x="{max(x1, label_w) + 6:.1f}" y="{y + bar - 5}">'
+            f'<text class="chart-value" x="{max(end, label_w) + 6:.1f}" y="{y + bar - 5}">'
             f"{_fmt(r.value.mean, target, number)}</text>"
         )
     gx = label_w + span * goal / top
@@ -118,7 +132,7 @@ def targets_fragment(
         method = label("tg.method", n=first.replications, years=number(first.years, 2))
         out.append(f'<p class="intro">{escape(method)}</p>')
     for index, target in enumerate(r.target for r in (first.results if first else ())):
-        rows = [(a.title, a.results[index]) for a in assessments]
+        rows = [(scenario_title(a, label), a.results[index]) for a in assessments]
         unit = label(f"tg.unit.{target}")
         out.append(
             f'<section class="target" data-target="{target}"><h3>'

@@ -9,11 +9,13 @@ the on-time promise. An analyst sees every shipment's figures but no shipment it
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from kervan.documents.kinds import ISSUED_KINDS
+from kervan.errors import InvalidRequestError
 from kervan.observatory.events import CorridorEvent
 from kervan.observatory.events import EventType as CorridorEventType
 from kervan.observatory.kpis import (
@@ -25,6 +27,9 @@ from kervan.observatory.kpis import (
     compute_kpis,
     kpis_to_csv,
 )
+from kervan.observatory.montecarlo import Backend
+from kervan.observatory.scenario import load_scenario
+from kervan.observatory.targets import ScenarioTargets, assess_scenario
 from kervan.routing.plan import Plan
 from kervan.services.access import Scope, Who, identify
 from kervan.shipments.booking import Cargo
@@ -115,3 +120,47 @@ def kpis_report(uow: NodeUnitOfWork, caller: Who, command: KpiRequest) -> str | 
         "kpis": json.loads(kpis.model_dump_json()),
         "baseline": [json.loads(row.model_dump_json()) for row in baseline],
     }
+
+
+@dataclass(frozen=True, slots=True)
+class TargetsRequest:
+    """Which scenarios to assess against the 2030 targets, how many replications of how long.
+
+    The defaults are what the web page shows: enough replications for an interval, short enough
+    to answer in seconds on a laptop (said on the page)."""
+
+    scenarios: tuple[str, ...] = ("baseline-2024", "corridor-2030")
+    replications: int = 3
+    years: float = 0.25
+    seed: int = 0
+
+
+_targets_lock = threading.Lock()
+_targets_cache: dict[tuple[int, TargetsRequest], list[ScenarioTargets]] = {}
+
+
+def targets_report(
+    uow: NodeUnitOfWork, caller: Who, command: TargetsRequest
+) -> list[ScenarioTargets]:
+    """Each scenario against the 2030 freight targets (simulated once per process and request,
+    then kept: the scenarios are shipped data and the network does not change under a node)."""
+    if not 2 <= command.replications <= 20 or not 0 < command.years <= 2:
+        raise InvalidRequestError("replications must be 2-20 and years above 0 and at most 2")
+    with uow.for_reading():
+        identify(uow, caller).require(Scope.OBSERVATORY)
+    network = uow.node.network
+    key = (id(network), command)
+    with _targets_lock:
+        cached = _targets_cache.get(key)
+        if cached is None:
+            cached = [
+                assess_scenario(
+                    load_scenario(name, network).with_years(command.years),
+                    command.replications,
+                    command.seed,
+                    Backend.SEQUENTIAL,
+                )
+                for name in command.scenarios
+            ]
+            _targets_cache[key] = cached
+        return cached

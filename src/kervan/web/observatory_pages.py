@@ -12,17 +12,21 @@ from __future__ import annotations
 import math
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
 from kervan.network.model import Network
 from kervan.observatory.montecarlo import Backend, ScenarioSummary, replicate, summarise
 from kervan.observatory.report import ComparisonRow, compare
 from kervan.observatory.scenario import load_scenario
+from kervan.observatory.targets import ScenarioTargets
+from kervan.observatory.targets_report import targets_csv, targets_document, targets_fragment
 from kervan.services.access import Scope
-from kervan.services.observatory import corridor_kpis
+from kervan.services.observatory import TargetsRequest, corridor_kpis, targets_report
 from kervan.web.charts import Row, grouped_bars
 from kervan.web.common import language_of, node_of, person, render, uow_of
 
@@ -139,6 +143,59 @@ def observatory_page(request: Request) -> Response:
         "finite": math.isfinite,
     }
     return render(request, "observatory.html", context)
+
+
+def _targets(request: Request) -> tuple[list[ScenarioTargets], Callable[[str], str]] | None:
+    caller = person(request).caller
+    if Scope.OBSERVATORY not in caller.scopes:
+        return None
+    network = node_of(request).network
+
+    def node_name(ident: str) -> str:
+        node = network.nodes.get(ident)
+        return node.name if node is not None else ident
+
+    return targets_report(uow_of(request), caller, TargetsRequest()), node_name
+
+
+@router.get("/observatory/targets", response_class=HTMLResponse)
+def targets_page(request: Request) -> Response:
+    """The 2030 freight targets: each scenario's value with its interval, the target drawn on
+    every chart, status and binding constraint, in the visitor's language."""
+    found = _targets(request)
+    if found is None:
+        return render(request, "error.html", {"message_key": "error.not_for_you"}, status_code=403)
+    assessments, node_name = found
+    loc = language_of(request)
+    body = targets_fragment(assessments, [], loc.t, loc.number, node_name)
+    return render(request, "targets.html", {"report": Markup(body)})  # noqa: S704 (escaped)
+
+
+@router.get("/observatory/targets/report.html")
+def targets_export_html(request: Request) -> Response:
+    """The targets report as one HTML file to keep or send (the visitor's language)."""
+    found = _targets(request)
+    if found is None:
+        return render(request, "error.html", {"message_key": "error.not_for_you"}, status_code=403)
+    assessments, node_name = found
+    loc = language_of(request)
+    html = targets_document(assessments, [], loc.t, loc.number, loc.code, node_name)
+    return HTMLResponse(
+        html, headers={"Content-Disposition": 'attachment; filename="kervan-targets.html"'}
+    )
+
+
+@router.get("/observatory/targets/report.csv")
+def targets_export_csv(request: Request) -> Response:
+    """The targets report's figures as CSV."""
+    found = _targets(request)
+    if found is None:
+        return render(request, "error.html", {"message_key": "error.not_for_you"}, status_code=403)
+    return Response(
+        targets_csv(found[0], []),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="kervan-targets.csv"'},
+    )
 
 
 __all__ = ["crossing_label", "place_names", "router", "scenario_comparison"]
