@@ -188,6 +188,24 @@ def test_report_is_self_contained(baseline: Scenario, baseline_run: ReplicationR
     assert '"scenario": "baseline-2024"' in summary_json(summary)
     rows = {r.metric: r for r in compare(summary, summary)}
     assert rows["Trans-Caspian t/year"].change == 0
+    assert math.isnan(rows["Trans-Caspian t/year"].low)  # one replication: no interval
+    assert not rows["Trans-Caspian t/year"].clear
+
+
+def test_differences_come_with_intervals(corridor: Network, baseline: Scenario) -> None:
+    """A reform's effect is shown as a difference only where its interval excludes zero."""
+    digital = load_scenario("digital-documents", corridor).with_years(SHORT)
+    runs = {
+        s.id: summarise(s, replicate(s, 3, seed=4, backend=Backend.SEQUENTIAL))
+        for s in (baseline, digital)
+    }
+    rows = {r.key: r for r in compare(runs["baseline-2024"], runs["digital-documents"])}
+    border = rows["cause:border"]
+    assert border.low <= border.change <= border.high
+    assert border.clear  # digital documents cut border dwell, beyond the dice
+    assert border.change < 0
+    same = {r.key: r for r in compare(runs["baseline-2024"], runs["baseline-2024"])}
+    assert not same["titr_tonnes"].clear
 
 
 def test_marginal_capacity_at_the_top_bottleneck_delivers_more(corridor: Network) -> None:

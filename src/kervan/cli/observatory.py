@@ -4,6 +4,7 @@ simulator (SimPy, scipy), the network and Rich are imported inside the commands.
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -149,10 +150,16 @@ def compare_scenarios(
     second = _summarise(network, b, replications, years, seed, backend)
     rows = compare(first, second)
     table = Table(title=f"{first.scenario} vs {second.scenario}")
-    for column in ("figure", first.scenario, second.scenario, "change"):
-        table.add_column(column, justify="left" if column == "figure" else "right")
+    for column in ("figure", first.scenario, second.scenario, "change", "95% interval"):
+        left = column == "figure"
+        table.add_column(column, justify="left" if left else "right", no_wrap=left)
     for r in rows:
-        table.add_row(r.metric, f"{r.a:,.2f}", f"{r.b:,.2f}", f"{r.change:+,.2f}")
+        interval = (
+            "no interval (1 replication)"
+            if math.isnan(r.low)
+            else f"{r.low:+,.2f} to {r.high:+,.2f}" + ("" if r.clear else " (no clear difference)")
+        )
+        table.add_row(r.metric, f"{r.a:,.2f}", f"{r.b:,.2f}", f"{r.change:+,.2f}", interval)
     out = Console()
     out.print(table)
     stem = f"compare-{first.scenario}-{second.scenario}"
