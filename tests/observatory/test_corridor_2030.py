@@ -55,3 +55,18 @@ def test_the_report_names_the_targets_met_and_not_met(corridor: Network) -> None
     if volume.status != "met":
         assert volume.binding != "-"
     assert {r.status for r in report.results} <= {"met", "not met", "uncertain"}
+    # unstable queues are flagged with the capacity that would keep them short
+    for u in report.unstable:
+        assert u.offered_per_year.mean >= u.capacity_per_year
+        assert u.capacity_needed_per_year > u.capacity_per_year
+
+
+def test_unstable_queues_name_the_capacity_needed(corridor: Network) -> None:
+    scenario = load_scenario("demand-2030", corridor).with_years(0.25)
+    summary = summarise(scenario, replicate(scenario, 2, seed=3, backend=Backend.SEQUENTIAL))
+    report = assess(summary, scenario)
+    assert report.unstable  # 11 Mt on the 2024 corridor: some capacity is short
+    ids = {u.id for u in report.unstable}
+    assert any(i.startswith(("line:BTK-", "CASP-")) for i in ids), ids
+    for u in report.unstable:
+        assert u.capacity_needed_per_year == pytest.approx(u.offered_per_year.mean / 0.85)

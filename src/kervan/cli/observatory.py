@@ -298,10 +298,18 @@ def targets(
             )
         out.print(table)
         out.print(
-            f"refused {a.refused_tonnes_per_year.mean / 1e6:,.2f} Mt/year; longest ferry wait "
+            f"diverted {a.diverted_tonnes_per_year.mean / 1e6:,.2f} Mt/year; refused "
+            f"{a.refused_tonnes_per_year.mean / 1e6:,.2f} Mt/year; longest ferry wait "
             f"{a.ferry_wait_max_hours:,.0f} h",
             highlight=False,
         )
+        for u in a.unstable:
+            out.print(
+                f"unstable: {place_label(u.id, loc.t, node_name)} offered "
+                f"{u.offered_per_year.mean:,.0f} {u.unit}/year against {u.capacity_per_year:,.0f}"
+                f"; needs {u.capacity_needed_per_year:,.0f}",
+                highlight=False,
+            )
     if ranked:
         table = Table(title="reform portfolios on the 2030 demand")
         for column in ("reforms", "share of targets", "US$ bn", "points per US$ bn"):

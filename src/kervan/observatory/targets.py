@@ -27,6 +27,7 @@ from kervan.observatory.montecarlo import (
     Backend,
     Estimate,
     ScenarioSummary,
+    Stability,
     replicate,
     summarise,
 )
@@ -108,7 +109,10 @@ class ScenarioTargets(BaseModel):
     investment_usd: float
     uncosted: tuple[str, ...]
     refused_tonnes_per_year: Estimate
+    refused_at: dict[str, float]  # t/year by place (means over replications)
+    diverted_tonnes_per_year: Estimate
     ferry_wait_max_hours: float
+    unstable: tuple[Stability, ...]  # offered load at or above capacity, with what is needed
 
     @property
     def score(self) -> float:
@@ -183,7 +187,10 @@ def assess(summary: ScenarioSummary, scenario: Scenario) -> ScenarioTargets:
         investment_usd=scenario.investment_usd,
         uncosted=scenario.uncosted,
         refused_tonnes_per_year=summary.refused_tonnes_per_year,
+        refused_at={p: e.mean for p, e in summary.refused_at.items()},
+        diverted_tonnes_per_year=summary.diverted_tonnes_per_year,
         ferry_wait_max_hours=summary.ferry_wait_max_hours,
+        unstable=tuple(s for s in summary.stability if s.unstable),
     )
 
 

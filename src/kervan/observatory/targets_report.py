@@ -170,6 +170,7 @@ def targets_fragment(
                 f"<td>{escape(place_label(r.binding, label, node_name))}</td></tr>"
             )
         out.append("</tbody></table></section>")
+    out.append(_pressure(assessments, label, number, node_name))
     share, goal = published.INTRA_OTS_TRADE_SHARE, published.TARGET_INTRA_OTS_TRADE_SHARE
     context = label(
         "tg.trade_context",
@@ -180,6 +181,54 @@ def targets_fragment(
     if portfolios:
         out.append(_portfolio_table(portfolios, label, number))
     return "\n".join(out)
+
+
+def _pressure(
+    assessments: Sequence[ScenarioTargets],
+    label: Label,
+    number: Number,
+    node_name: Callable[[str], str],
+) -> str:
+    """Per scenario: cargo diverted and refused (where), the longest ferry wait, and every
+    capacity whose offered load reaches its capacity (an unstable queue) with what it needs."""
+    parts = [f'<section class="pressure"><h3>{escape(label("tg.pressure"))}</h3>']
+    for a in assessments:
+        name = escape(scenario_title(a, label))
+        refused = ", ".join(
+            f"{escape(place_label(p, label, node_name))} {number(v / 1e6, 2)}"
+            for p, v in sorted(a.refused_at.items(), key=lambda kv: -kv[1])
+        )
+        diverted = number(a.diverted_tonnes_per_year.mean / 1e6, 2)
+        refused_mt = number(a.refused_tonnes_per_year.mean / 1e6, 2)
+        parts.append(
+            f"<h4>{name}</h4><ul>"
+            f"<li>{escape(label('tg.diverted', mt=diverted))}</li>"
+            f"<li>{escape(label('tg.refused_mt', mt=refused_mt))}"
+            f"{(': ' + refused) if refused else ''}</li>"
+            f"<li>{escape(label('tg.ferry_max_h', hours=number(a.ferry_wait_max_hours, 0)))}</li>"
+            "</ul>"
+        )
+        if a.unstable:
+            parts.append(
+                '<table class="unstable-table"><caption>'
+                f"{escape(label('tg.unstable'))}</caption><thead><tr>"
+                + "".join(
+                    f'<th scope="col">{escape(label(k))}</th>'
+                    for k in ("tg.capacity", "tg.offered", "tg.capacity_now", "tg.needed")
+                )
+                + "</tr></thead><tbody>"
+            )
+            for u in a.unstable:
+                unit = escape(label(f"tg.per_year.{u.unit}"))
+                parts.append(
+                    f"<tr><th scope='row'>{escape(place_label(u.id, label, node_name))}</th>"
+                    f"<td class='num'>{number(u.offered_per_year.mean, 0)} {unit}</td>"
+                    f"<td class='num'>{number(u.capacity_per_year, 0)} {unit}</td>"
+                    f"<td class='num'>{number(u.capacity_needed_per_year, 0)} {unit}</td></tr>"
+                )
+            parts.append("</tbody></table>")
+    parts.append("</section>")
+    return "".join(parts)
 
 
 def _portfolio_table(portfolios: Sequence[Portfolio], label: Label, number: Number) -> str:
