@@ -19,6 +19,7 @@ from kervan.errors import DatasetError, NoRouteError
 from kervan.network.model import Link, Mode, Network, TransferKind
 from kervan.observatory import published
 from kervan.observatory.demand import Flow, ShipmentSize, shipment_size, shipments_per_year
+from kervan.observatory.links import extended
 from kervan.observatory.scenario import CapacityUnit, ResourceKind, ResourceSpec, Scenario
 from kervan.routing.plan import Plan
 from kervan.routing.planner import Objective, Planner, PlanRequest
@@ -211,10 +212,15 @@ def amount(spec: ResourceSpec, size: ShipmentSize) -> float:
 
 
 def compile_scenario(
-    scenario: Scenario, network: Network, overrides: dict[str, float] | None = None
+    scenario: Scenario,
+    network: Network,
+    overrides: dict[str, float] | None = None,
+    openings: dict[str, int] | None = None,
 ) -> CompiledScenario:
     """Route every flow once and compile steps and capacities; `overrides` scales resources by
-    id (1.1 = 10% more capacity). Raises DatasetError for anything that cannot run."""
+    id (1.1 = 10% more capacity), `openings` gives the year each uncertain opening opens (drawn
+    per replication). Raises DatasetError for anything that cannot run."""
+    network = extended(network, scenario.additions, openings or {}, scenario.sources)
     specs = {s.id: s for s in network_resources(network)}
     specs.update({s.id: s for s in scenario.resources})
     for ident, factor in (overrides or {}).items():

@@ -110,6 +110,7 @@ class ReplicationResult(_Out):
     ferry_wait_max_hours: float
     port_teu_per_year: dict[str, float]  # containers sailed from or to each port
     loads: tuple[Load, ...]
+    openings: dict[str, int] = {}  # the opening year each uncertain opening drew
 
 
 @dataclass

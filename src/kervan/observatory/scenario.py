@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kervan.errors import DatasetError
-from kervan.network.model import Mode, Network, Source
+from kervan.network.model import BorderCrossing, Link, Mode, Network, Node, Source, Transfer
 from kervan.observatory.demand import (
     DataFile,
     Demand,
@@ -38,6 +38,7 @@ from kervan.observatory.demand import (
     validate_record,
     validate_records,
 )
+from kervan.observatory.links import Additions, Opening, check_additions
 
 
 class ResourceKind(StrEnum):
@@ -185,6 +186,7 @@ class Scenario(BaseModel):
     # published investment of the reforms it includes (US$), and the reforms without one
     investment_usd: float = 0.0
     uncosted: tuple[str, ...] = ()
+    additions: Additions = Additions()
 
     def with_years(self, years: float) -> Scenario:
         """The same scenario simulated over `years` (after the warm-up)."""
@@ -233,6 +235,7 @@ class _File(BaseModel):
     resources: tuple[ResourceSpec, ...]
     weather: tuple[WeatherSpec, ...]
     sources: tuple[Source, ...]
+    additions: Additions = Additions()
 
 
 def _read(path: DataFile, name: str) -> _File:
@@ -245,7 +248,24 @@ def _read(path: DataFile, name: str) -> _File:
         resources=tuple(validate_records(raw, "resource", ResourceSpec, name)),
         weather=tuple(validate_records(raw, "weather", WeatherSpec, name)),
         sources=tuple(validate_records(raw, "source", Source, name)),
+        additions=Additions(
+            nodes=tuple(validate_records(raw, "node", Node, name)),
+            links=tuple(validate_records(raw, "link", Link, name)),
+            crossings=tuple(validate_records(raw, "crossing", BorderCrossing, name)),
+            transfers=tuple(
+                validate_record(Transfer, t, name, f"transfer #{i}")
+                for i, t in enumerate(_list(raw, "transfer", name), start=1)
+            ),
+            openings=tuple(validate_records(raw, "opening", Opening, name)),
+        ),
     )
+
+
+def _list(raw: dict[str, Any], table: str, file: str) -> list[Any]:
+    items = raw.get(table, [])
+    if not isinstance(items, list):
+        raise DatasetError(file, "-", table, f"must be an array of tables ([[{table}]])")
+    return items
 
 
 def _linearise(
@@ -337,6 +357,12 @@ def _resolve(files: list[_File], network: Network) -> Scenario:
             for link in w.links:
                 if link not in network.links:
                     raise DatasetError(f.name, w.id, "links", f"unknown link {link!r}")
+    additions = _merged_additions(files)
+    if additions:
+        check_additions(additions, network, known, top.name)
+        network = network.model_copy(
+            update={"links": {**network.links, **{k.id: k for k in additions.links}}}
+        )
     for spec, file in by_id.values():
         check_resource(spec, network, known, file)
     for key in ("year", "demand"):
@@ -358,6 +384,7 @@ def _resolve(files: list[_File], network: Network) -> Scenario:
         resources=tuple(spec for spec, _ in by_id.values()),
         weather=tuple(weather.values()),
         sources={**own_sources, **demand.sources},
+        additions=additions,
         investment_usd=sum(f.header.investment_usd or 0.0 for f in files),
         uncosted=tuple(
             f.header.id
@@ -366,6 +393,28 @@ def _resolve(files: list[_File], network: Network) -> Scenario:
             and f.header.id not in _NOT_REFORMS
             and (f.resources or f.header.year or f.header.digital_documents_share is not None)
         ),
+    )
+
+
+def _merged_additions(files: list[_File]) -> Additions:
+    """Every file's additions, a later record replacing an earlier one with the same id."""
+    nodes: dict[str, Node] = {}
+    links: dict[str, Link] = {}
+    crossings: dict[str, BorderCrossing] = {}
+    transfers: list[Transfer] = []
+    openings: dict[str, Opening] = {}
+    for f in files:
+        nodes.update({n.id: n for n in f.additions.nodes})
+        links.update({k.id: k for k in f.additions.links})
+        crossings.update({c.id: c for c in f.additions.crossings})
+        transfers += [t for t in f.additions.transfers if t not in transfers]
+        openings.update({o.id: o for o in f.additions.openings})
+    return Additions(
+        nodes=tuple(nodes.values()),
+        links=tuple(links.values()),
+        crossings=tuple(crossings.values()),
+        transfers=tuple(transfers),
+        openings=tuple(openings.values()),
     )
 
 

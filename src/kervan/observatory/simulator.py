@@ -28,6 +28,7 @@ from kervan.network.dataset import load_network
 from kervan.network.model import CargoUnit, Network
 from kervan.observatory.choice import MAX_EXPECTED_WAIT_HOURS, Offer, choose
 from kervan.observatory.demand import HOURS_PER_YEAR, arrival_times
+from kervan.observatory.links import draw_openings
 from kervan.observatory.model import (
     Cause,
     CompiledScenario,
@@ -65,15 +66,23 @@ def _network() -> Network:
     return load_network()
 
 
-@lru_cache(maxsize=8)
-def _compiled(scenario_json: str, overrides: tuple[tuple[str, float], ...]) -> CompiledScenario:
+@lru_cache(maxsize=16)
+def _compiled(
+    scenario_json: str,
+    overrides: tuple[tuple[str, float], ...],
+    openings: tuple[tuple[str, int], ...],
+) -> CompiledScenario:
     scenario = Scenario.model_validate_json(scenario_json)
-    return compile_scenario(scenario, _network(), dict(overrides))
+    return compile_scenario(scenario, _network(), dict(overrides), dict(openings))
 
 
-def compiled_for(scenario: Scenario, overrides: dict[str, float] | None = None) -> CompiledScenario:
+def compiled_for(
+    scenario: Scenario,
+    overrides: dict[str, float] | None = None,
+    openings: tuple[tuple[str, int], ...] = (),
+) -> CompiledScenario:
     """The compiled scenario (routes planned once per process and cached)."""
-    return _compiled(scenario.model_dump_json(), tuple(sorted((overrides or {}).items())))
+    return _compiled(scenario.model_dump_json(), tuple(sorted((overrides or {}).items())), openings)
 
 
 def run(
@@ -84,7 +93,8 @@ def run(
     `overrides` scales named resources' capacity (bottleneck reruns). Top-level and picklable so
     process pools and Ray can call it.
     """
-    compiled = compiled_for(scenario, overrides)
+    openings = draw_openings(scenario.additions, seed)
+    compiled = compiled_for(scenario, overrides, openings)
     env = simpy.Environment()
     start = scenario.warmup_days * 24.0
     window = Window(start, start + scenario.years * HOURS_PER_YEAR)
@@ -124,7 +134,7 @@ def run(
         normals = draws.standard_normal((len(times), max(route.draws, 1)))
         env.process(_arrivals(rt, index, route, times, uniforms, normals))
     env.run(until=window.end)
-    return build_result(rt, scenario, seed)
+    return build_result(rt, scenario, seed).model_copy(update={"openings": dict(openings)})
 
 
 def _lognormal(mu: float, sigma: float) -> Callable[[np.random.Generator], float]:
