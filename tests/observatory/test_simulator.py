@@ -93,6 +93,7 @@ def test_digital_documents_cut_border_dwell_and_nothing_else(
             "description": baseline.description,
             "files": baseline.files,
             "sources": baseline.sources,
+            "uncosted": baseline.uncosted,
         }
     ) == (baseline)
     result = run(digital, seed=7)

@@ -73,6 +73,21 @@ def generalised_cost(offer: Offer, unit: CargoUnit, units: float) -> float:
     return offer.cost_usd + vot * (offer.hours_p50 + offer.queue_hours + RELIABILITY_RATIO * spread)
 
 
+def stays_without_looking(
+    today: Offer, others: Sequence[Offer], unit: CargoUnit, units: float, bound: float
+) -> bool:
+    """Whether the flow's route today wins however little the others queue: within the bound
+    and no dearer than the cheapest other route on an empty corridor with the switching margin
+    (queueing only adds to a route's cost). Saves looking at the others' queues."""
+    if today.queue_hours > bound:
+        return False
+    cheapest = min(
+        (generalised_cost(o, unit, units) * (1.0 + SWITCHING_MARGIN) for o in others),
+        default=math.inf,
+    )
+    return generalised_cost(today, unit, units) <= cheapest
+
+
 @dataclass(frozen=True)
 class Choice:
     """The route taken (its index), or None and where the shipment was refused."""

@@ -378,7 +378,7 @@ def time_ratio(result: ReplicationResult) -> float:
     or the Northern route does not count: the target is the Middle Corridor's own time."""
     num = den = 0.0
     for o in result.od:
-        if not o.corridor_flow or math.isnan(o.corridor_p50):
+        if not o.corridor_flow or o.corridor_p50 is None:
             continue
         num += o.tonnes_per_year * o.corridor_p50
         den += o.tonnes_per_year * o.reference_p50

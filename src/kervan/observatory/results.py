@@ -41,7 +41,7 @@ class OdResult(_Out):
     p90: float
     mean: float
     reference_p50: float
-    corridor_p50: float  # P50 of the shipments that took a Trans-Caspian route (NaN: none did)
+    corridor_p50: float | None  # P50 of the shipments that took a Trans-Caspian route
     corridor_flow: bool  # the flow's route today crosses the Caspian from a Kazakh port
 
 
@@ -167,7 +167,7 @@ def build_result(rt: Runtime, scenario: Scenario, seed: int) -> ReplicationResul
                 p90=stat.p90 if stat else math.nan,
                 mean=stat.mean if stat else math.nan,
                 reference_p50=route.reference_p50_hours,
-                corridor_p50=float(np.median(corridor)) if corridor else math.nan,
+                corridor_p50=float(np.median(corridor)) if corridor else None,
                 corridor_flow=route.titr,
             )
         )

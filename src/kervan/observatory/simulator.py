@@ -26,7 +26,13 @@ from simpy.resources.resource import Request
 
 from kervan.network.dataset import load_network
 from kervan.network.model import CargoUnit, Network
-from kervan.observatory.choice import MAX_EXPECTED_WAIT_HOURS, Offer, choose
+from kervan.observatory.choice import (
+    MAX_EXPECTED_WAIT_HOURS,
+    Choice,
+    Offer,
+    choose,
+    stays_without_looking,
+)
 from kervan.observatory.demand import HOURS_PER_YEAR, arrival_times
 from kervan.observatory.links import draw_openings
 from kervan.observatory.model import (
@@ -153,14 +159,21 @@ def _arrivals(
     normals: np.ndarray,
 ) -> simpy.events.ProcessGenerator:
     env, scenario, tally = rt.env, rt.compiled.scenario, rt.tally
+    # the other routes on an empty corridor: the least they can cost
+    empty = [Offer(o.cost_usd, o.hours_p50, o.hours_p90, 0.0, "") for o in route.options[1:]]
     for k, t in enumerate(times):
         if t > env.now:
             yield env.timeout(float(t) - env.now)
         digital = bool(uniforms[k, 0] < scenario.digital_documents_share)
         green = bool(uniforms[k, 1] < scenario.green_lane_share)
         tally.created += 1
-        offers = [_offer(rt, route, option) for option in route.options]
-        choice = choose([o for o, _ in offers], route.flow.unit, route.flow.units_per_shipment)
+        first = _offer(rt, route, route.options[0])
+        unit, units = route.flow.unit, route.flow.units_per_shipment
+        if stays_without_looking(first[0], empty, unit, units, MAX_EXPECTED_WAIT_HOURS):
+            offers, choice = [first], Choice(0)
+        else:
+            offers = [first, *(_offer(rt, route, option) for option in route.options[1:])]
+            choice = choose([o for o, _ in offers], unit, units)
         taken = choice.option if choice.option is not None else choice.preferred
         measured = env.now in tally.window
         if measured:
