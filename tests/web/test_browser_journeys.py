@@ -307,6 +307,7 @@ def test_evidence_verified_without_login(page: Page, base_url: str, tmp_path: Pa
 
 
 def test_observatory_draws_kpis_and_scenarios(page: Page, base_url: str) -> None:
+    page.set_default_timeout(180_000)  # the first visit simulates the two scenarios
     log_in(page, base_url, "ministry-analyst")
     expect(page).to_have_url(base_url + "/observatory")
     expect(page.get_by_role("heading", level=1)).to_have_text("Corridor observatory")
@@ -320,14 +321,19 @@ def test_observatory_draws_kpis_and_scenarios(page: Page, base_url: str) -> None
     for i in (3, 4, 5):
         assert charts.nth(i).locator("rect.series-1").count() >= 1
     expect(page.locator("table.headline-table tbody tr").first).to_be_visible()
+    # headline figures in words, with intervals; CAREC CPMM from the signed events
+    expect(page.locator("table.headline-table")).to_contain_text("Trans-Caspian volume")
+    expect(page.locator("table.headline-table")).not_to_contain_text("h/shipment")
+    expect(page.locator("table.cpmm-table tbody tr").first).to_be_visible()
+    expect(page.locator("table.cpmm-sections")).to_contain_text("Published CAREC CPMM")
     page.screenshot(path=screenshot_path("observatory"), full_page=True)
 
 
 def test_targets_page_in_three_languages(page: Page, base_url: str) -> None:
+    # the first visit simulates the scenarios (seconds on a quiet laptop, more on a busy one)
+    page.set_default_timeout(180_000)
     log_in(page, base_url, "ministry-analyst")
     page.get_by_role("link", name="2030 targets: which scenario meets them").click()
-    # the first visit simulates the scenarios (a few seconds on a quiet laptop)
-    page.set_default_timeout(180_000)
     expect(page.get_by_role("heading", level=1)).to_have_text("2030 freight targets")
     page.set_default_timeout(20_000)
     charts = page.locator("svg.target-chart")

@@ -177,6 +177,7 @@ def kpis(
 ) -> None:
     """Compute corridor KPIs from EVENTS.json; print them as JSON (with the published baselines)."""
     from kervan.network.dataset import load_network  # noqa: PLC0415
+    from kervan.observatory.cpmm import cpmm_csv_rows, cpmm_indicators  # noqa: PLC0415
     from kervan.observatory.events import load_events  # noqa: PLC0415
     from kervan.observatory.kpis import (  # noqa: PLC0415
         compare_with_published,
@@ -186,11 +187,14 @@ def kpis(
     )
 
     network = load_network()
-    computed = compute_kpis(load_events(events), network)
+    recorded = load_events(events)
+    computed = compute_kpis(recorded, network)
     baseline = compare_with_published(computed, network)
+    cpmm = cpmm_indicators(recorded, network)
     if csv_out is not None:
-        _write(csv_out.parent, csv_out.name, kpis_to_csv(computed, baseline))
-    sys.stdout.write(kpis_to_json(computed, baseline) + "\n")
+        text = kpis_to_csv(computed, baseline) + cpmm_csv_rows(cpmm)
+        _write(csv_out.parent, csv_out.name, text)
+    sys.stdout.write(kpis_to_json(computed, baseline, {"cpmm": cpmm}) + "\n")
 
 
 UNITS = {

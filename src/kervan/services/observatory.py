@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Literal
 
 from kervan.documents.kinds import ISSUED_KINDS
 from kervan.errors import InvalidRequestError
+from kervan.network.model import CargoUnit
+from kervan.observatory.cpmm import CpmmIndicators, cpmm_csv_rows, cpmm_indicators
 from kervan.observatory.events import CorridorEvent
 from kervan.observatory.events import EventType as CorridorEventType
 from kervan.observatory.kpis import (
@@ -58,7 +60,16 @@ def corridor_events(uow: UnitOfWork) -> Iterator[CorridorEvent]:
         tonnes = float(sum(g.gross_weight_kg for g in cargo.goods)) / 1000.0
         teu = 2.0 * len(cargo.containers)
         kinds = {kind for kind, _ in uow.shipments.documents(row)}
+        units = (
+            tonnes
+            if plan.unit is CargoUnit.BULK
+            else max(len(cargo.containers), 1)
+            if plan.unit is CargoUnit.CONTAINER
+            else 1.0
+        )
         common = {
+            "route_km": plan.totals.distance_km,
+            "route_cost_usd": plan.totals.cost_usd * units,
             "shipment_id": row.id,
             "origin": row.origin,
             "destination": row.destination,
@@ -99,26 +110,27 @@ def corridor_events(uow: UnitOfWork) -> Iterator[CorridorEvent]:
 
 def corridor_kpis(
     uow: NodeUnitOfWork, caller: Who, _: None = None
-) -> tuple[CorridorKpis, list[Baseline]]:
-    """The corridor's KPIs from this node's records, beside the published baselines.
-    Read-only."""
+) -> tuple[CorridorKpis, list[Baseline], CpmmIndicators]:
+    """The corridor's KPIs from this node's records, beside the published baselines, and the
+    CAREC CPMM indicators. Read-only."""
     with uow.for_reading():
         identify(uow, caller).require(Scope.OBSERVATORY)
         events = list(corridor_events(uow))
     network = uow.node.network
     kpis = compute_kpis(events, network)
-    return kpis, compare_with_published(kpis, network)
+    return kpis, compare_with_published(kpis, network), cpmm_indicators(events, network)
 
 
 def kpis_report(uow: NodeUnitOfWork, caller: Who, command: KpiRequest) -> str | dict[str, object]:
     """The KPIs and the baseline comparison as CSV text (one figure a row) or as one JSON
     object."""
-    kpis, baseline = corridor_kpis(uow, caller)
+    kpis, baseline, cpmm = corridor_kpis(uow, caller)
     if command.format == "csv":
-        return kpis_to_csv(kpis, baseline)
+        return kpis_to_csv(kpis, baseline) + cpmm_csv_rows(cpmm)
     return {
         "kpis": json.loads(kpis.model_dump_json()),
         "baseline": [json.loads(row.model_dump_json()) for row in baseline],
+        "cpmm": json.loads(cpmm.model_dump_json()),
     }
 
 

@@ -90,7 +90,7 @@ def observatory_page(request: Request) -> Response:
     caller = person(request).caller
     if Scope.OBSERVATORY not in caller.scopes:
         return render(request, "error.html", {"message_key": "error.not_for_you"}, status_code=403)
-    kpis, baseline = corridor_kpis(uow_of(request), caller)
+    kpis, baseline, cpmm = corridor_kpis(uow_of(request), caller)
     comparison = scenario_comparison(network)
     a, b = comparison.a, comparison.b
     p50, p90 = loc.t("obs.p50"), loc.t("obs.p90")
@@ -138,6 +138,9 @@ def observatory_page(request: Request) -> Response:
     context = {
         "kpis": kpis,
         "baseline": baseline,
+        "cpmm": cpmm,
+        "crossing_name": lambda c: crossing_label(network, c),
+        "section_name": lambda k: place_names(network, k).replace(">", " → "),
         "charts": charts,
         "dwell_rows": dwell_rows,
         "transit_rows": transit_rows,
