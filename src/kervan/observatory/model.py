@@ -247,7 +247,7 @@ def compile_scenario(
     line_index: dict[tuple[str, str, str], int] = {}
     for flow in scenario.demand.flows:
         plans = _plans(planner, scenario, flow, scenario.year)
-        reference = _plans(planner, scenario, flow, published.REFERENCE_YEAR)[0]
+        reference = _reference(flow, _plans(planner, scenario, flow, published.REFERENCE_YEAR))
         compiled.flows.append(_route(compiled, flow, plans, reference.totals.hours_p50, line_index))
     target = scenario.demand_target_tonnes_per_year
     if target is not None:
@@ -311,7 +311,34 @@ def _route(
     if not options:
         assert first_error is not None
         raise first_error
+    if flow.route_today == "trans-caspian":
+        today = next((o for o in options if o.titr), None)
+        if today is None:
+            raise DatasetError(
+                c.scenario.demand.file,
+                flow.id,
+                "route_today",
+                "no route the planner offers crosses the Caspian from a Kazakh port",
+            )
+        options = [today, *(o for o in options if o is not today)]
     return FlowRoute(flow, size, shipments_per_year(flow, c.network), tuple(options), reference_p50)
+
+
+def _reference(flow: Flow, plans: list[Plan]) -> Plan:
+    """The flow's route today in the reference year (its time is what the target halves)."""
+    if flow.route_today == "trans-caspian":
+        for plan in plans:
+            if _crosses_from_kazakhstan(plan):
+                return plan
+    return plans[0]
+
+
+def _crosses_from_kazakhstan(plan: Plan) -> bool:
+    return any(
+        leg.mode in (Mode.FERRY, Mode.SEA)
+        and bool({leg.from_node, leg.to_node} & published.TITR_PORTS)
+        for leg in plan.legs
+    )
 
 
 def route_label(plan: Plan) -> str:

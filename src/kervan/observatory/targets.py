@@ -73,7 +73,7 @@ TARGETS = (
         published.TARGET_AKTAU_TEU,
         False,
         lambda s: s.aktau_teu_per_year,
-        ("handling:KZAAU", "CASP-FEEDER-AAU", "sailings:CASP-FEEDER-AAU"),
+        ("handling:KZAAU", ":KZAAU>", ">KZAAU", "port:KZAAU"),
     ),
 )
 
