@@ -62,7 +62,8 @@ def test_flows_weigh_the_planners_alternatives(corridor: Network) -> None:
     assert any("SUEZ" in label for label in labels)  # sea
     assert any("CASP-" in label for label in labels)  # the Caspian
     assert any("CKU" in o.label for o in by_id["xian-tashkent-containers"].options)
-    assert any("Northern" in o.label for o in by_id["astana-poti-bulk"].options)
+    northern = {o.label for o in by_id["xian-istanbul-containers"].options}
+    assert any("Northern" in label for label in northern)
 
 
 def test_the_2024_flows_keep_their_routes(corridor: Network) -> None:
@@ -73,26 +74,27 @@ def test_the_2024_flows_keep_their_routes(corridor: Network) -> None:
 
 
 def test_containers_divert_when_their_ferry_line_is_cut(corridor: Network, tmp_path: Path) -> None:
+    # the Aktau-Alat ferries carry a tenth of what they do: 2,466 t a sailing instead of 24,658
     body = """
 [[resource]]
-id = "sailings:CASP-FEEDER-AAU-ALAT"
+id = "sailings:CASP-AAU-ALAT"
 kind = "sailings"
-link = "CASP-FEEDER-AAU-ALAT"
-unit = "teu"
+link = "CASP-AAU-ALAT"
+unit = "tonnes"
 headway_hours = 48
-capacity_per_sailing = 20
+capacity_per_sailing = 2466
 sources = { headway_hours = "est-test", capacity_per_sailing = "est-test" }
 """
-    cut = load_scenario(_scenario(tmp_path, "feeder-cut", body=body), corridor).with_years(0.25)
+    cut = load_scenario(_scenario(tmp_path, "ferry-cut", body=body), corridor).with_years(0.25)
     base = load_scenario("baseline-2024", corridor).with_years(0.25)
     before, after = run(base, seed=5), run(cut, seed=5)
-    off = [s for s in after.routes if s.flow == "xian-poti-containers" and not s.preferred]
-    moved = sum(s.tonnes_per_year for s in off)
-    on = sum(s.tonnes_per_year for s in after.routes if s.flow == "xian-poti-containers")
-    assert moved > 0.5 * on  # most of the flow leaves the 20-TEU feeder
-    assert after.diverted_tonnes_per_year > before.diverted_tonnes_per_year + 100_000
-    assert after.refused == 0  # it had somewhere to go
-    assert after.port_teu_per_year["KZAAU"] < 0.5 * before.port_teu_per_year["KZAAU"]
+    flow = "xian-poti-containers"
+    off = sum(s.tonnes_per_year for s in after.routes if s.flow == flow and not s.preferred)
+    on = sum(s.tonnes_per_year for s in after.routes if s.flow == flow)
+    assert off > 0.5 * on  # most of the flow leaves the cut line for Kuryk, the feeder or sea
+    assert after.diverted_tonnes_per_year > before.diverted_tonnes_per_year + 500_000
+    assert after.created == after.delivered + after.in_system + after.refused
+    assert after.ferry_wait_max_hours < 3 * MAX_EXPECTED_WAIT_HOURS
 
 
 def test_demand_beyond_every_route_is_refused_where_it_queues(

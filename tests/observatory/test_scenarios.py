@@ -139,9 +139,9 @@ def test_figure_without_a_source(corridor: Network, tmp_path: Path) -> None:
 
 
 def test_impossible_demand_is_refused_before_running(corridor: Network, tmp_path: Path) -> None:
-    # A 20,000 t shipment: more than Kuryk handles in a day (16,438 t). Shippers route it over
+    # A 17,000 t shipment: more than Kuryk handles in a day (16,438 t). Shippers route it over
     # the alternatives that can carry it; it is an error only when none can.
-    _demand(tmp_path, size=20000)
+    _demand(tmp_path, size=17000)
     scenario = load_scenario(_scenario(tmp_path, header='demand = "flows-test"'), corridor)
     options = compile_scenario(scenario, corridor).flows[0].options
     assert options

@@ -14,6 +14,12 @@ and counted at the place that queues longest on the route it would have preferre
 is what keeps queues finite when demand exceeds capacity: cargo diverts, and what cannot divert
 is refused, instead of waiting for ever.
 
+Each route other than the one a flow uses today also carries a constant, calibrated so that on
+an empty corridor the route used today is the choice (the 2024 demand data records that its
+shippers chose it: alternative-specific constants of discrete choice, fitted to the base year);
+the switching margin comes on top. So cargo leaves its route for queues, not for the network's
+paper costs.
+
 The values of time and the reliability ratio are Kervan estimates (no corridor-specific stated
 preference survey is published); each states its method below.
 """

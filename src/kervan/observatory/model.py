@@ -10,14 +10,16 @@ sails in parts.)
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 
 from kervan.errors import DatasetError, NoRouteError
-from kervan.network.model import Link, Mode, Network, TransferKind
+from kervan.network.model import CargoUnit, Link, Mode, Network, TransferKind
 from kervan.observatory import published
+from kervan.observatory.choice import Offer, generalised_cost
 from kervan.observatory.demand import Flow, ShipmentSize, shipment_size, shipments_per_year
 from kervan.observatory.links import extended
 from kervan.observatory.scenario import CapacityUnit, ResourceKind, ResourceSpec, Scenario
@@ -82,6 +84,8 @@ class RouteOption:
     cost_usd: float
     hours_p50: float
     hours_p90: float
+    # calibrated constant (US$ a shipment) for leaving the route used today: see choice.py
+    constant_usd: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -321,7 +325,23 @@ def _route(
                 "no route the planner offers crosses the Caspian from a Kazakh port",
             )
         options = [today, *(o for o in options if o is not today)]
+    options = with_constants(options, flow.unit, flow.units_per_shipment)
     return FlowRoute(flow, size, shipments_per_year(flow, c.network), tuple(options), reference_p50)
+
+
+def with_constants(options: list[RouteOption], unit: CargoUnit, units: float) -> list[RouteOption]:
+    """Every other route carries the constant that makes the route used today (the first) the
+    choice on an empty corridor: what the demand data records shippers chose in 2024 reveals that
+    they value it at least as much as the others (alternative-specific constants, calibrated to
+    the base year). Zero where the route today is already the cheapest."""
+
+    def cost(o: RouteOption) -> float:
+        return generalised_cost(Offer(o.cost_usd, o.hours_p50, o.hours_p90, 0.0, ""), unit, units)
+
+    today = cost(options[0])
+    return [options[0]] + [
+        dataclasses.replace(o, constant_usd=max(0.0, today - cost(o))) for o in options[1:]
+    ]
 
 
 def _reference(flow: Flow, plans: list[Plan]) -> Plan:

@@ -160,7 +160,10 @@ def _arrivals(
 ) -> simpy.events.ProcessGenerator:
     env, scenario, tally = rt.env, rt.compiled.scenario, rt.tally
     # the other routes on an empty corridor: the least they can cost
-    empty = [Offer(o.cost_usd, o.hours_p50, o.hours_p90, 0.0, "") for o in route.options[1:]]
+    empty = [
+        Offer(o.cost_usd + o.constant_usd, o.hours_p50, o.hours_p90, 0.0, "")
+        for o in route.options[1:]
+    ]
     for k, t in enumerate(times):
         if t > env.now:
             yield env.timeout(float(t) - env.now)
@@ -224,7 +227,8 @@ def _offer(
             waits[pool.id] = waits.get(pool.id, 0.0) + wait
     worst = max(waits, key=lambda k: waits[k]) if waits else ""
     total = sum(waits.values())
-    offer = Offer(option.cost_usd, option.hours_p50, option.hours_p90, total, worst)
+    cost = option.cost_usd + option.constant_usd
+    offer = Offer(cost, option.hours_p50, option.hours_p90, total, worst)
     return offer, asks
 
 
