@@ -42,9 +42,11 @@ def test_the_report_names_the_targets_met_and_not_met(corridor: Network) -> None
     # the CKU railway carries the branch's flows, a small fraction of its 15 Mt: demand binds
     assert by["cku_volume"].status == "not met"
     assert by["cku_volume"].binding == "demand"
-    # containers through Aktau stay far below 300,000 TEU at the 11 Mt mix: demand binds
+    # containers through Aktau stay far below 300,000 TEU at the 11 Mt mix: the demand asks for
+    # too few, or the sailings from Aktau are full
     assert by["aktau_containers"].status == "not met"
-    assert by["aktau_containers"].binding == "demand"
+    aktau = by["aktau_containers"].binding
+    assert aktau == "demand" or "KZAAU" in aktau, aktau
     # transit is not halved: the corridor runs near capacity and shipments queue
     assert by["travel_time"].status == "not met"
     assert by["travel_time"].binding in summary.hours_by_cause
