@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kervan.store.db import read_only, unit_of_work
 from kervan.store.keyfiles import KeyFileStore
+from kervan.store.repositories.audit import AuditRepository
 from kervan.store.repositories.credentials import CredentialRepository
 from kervan.store.repositories.customs import CustomsRepository
 from kervan.store.repositories.documents import DocumentRepository
@@ -161,6 +162,10 @@ class UnitOfWork:
         """Now, by the node's clock (the wall clock in UTC for a unit of work built without
         one: an administrator's command line)."""
         return self._clock() if self._clock is not None else datetime.now(UTC)
+
+    @cached_property
+    def audit(self) -> AuditRepository:
+        return AuditRepository(self.session)
 
     @cached_property
     def organisations(self) -> OrganisationRepository:
