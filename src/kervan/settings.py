@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     node_id: str = Field(default="kervan-node", pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$")
     node_country: str = Field(default="KZ", pattern=r"^[A-Z]{2}$")
     request_threads: int = Field(default=3, ge=1, le=64)
+    # -- the node's private keys at rest and its start-up audit (kervan.store.node_files) --
+    #: Passphrase the key files are encrypted with; or a file holding it. Required (and not
+    #: empty) in production; development and test generate a random one in data_dir.
+    key_passphrase: SecretStr | None = Field(default=None, repr=False)
+    key_passphrase_file: Path | None = None
+    #: Serve even when the start-up audit finds the store does not verify (logged loudly).
+    serve_unverified_ledger: bool = False
 
     @model_validator(mode="after")
     def _complete_and_refuse_unsafe(self) -> Settings:
@@ -95,6 +102,7 @@ class Settings(BaseSettings):
                     f"KERVAN_ENVIRONMENT is {self.environment.value} it must be at least "
                     f"{MIN_SECRET_KEY_LENGTH}"
                 )
+        _refuse_missing_key_passphrase(self)
         return self
 
     @property
@@ -118,6 +126,19 @@ class Settings(BaseSettings):
         """Return the secret for signing API access tokens (never logged by `repr`)."""
         assert self.secret_key is not None
         return self.secret_key.get_secret_value()
+
+
+def _refuse_missing_key_passphrase(settings: Settings) -> None:
+    # Development and test generate a passphrase file in the data directory on first use.
+    if settings.environment is not Environment.PRODUCTION:
+        return
+    given = settings.key_passphrase
+    if settings.key_passphrase_file is None and (given is None or not given.get_secret_value()):
+        raise ConfigurationError(
+            "KERVAN_KEY_PASSPHRASE or KERVAN_KEY_PASSPHRASE_FILE is required in production: the "
+            "node's private key files are encrypted with it (a random value of at least "
+            f"{MIN_SECRET_KEY_LENGTH} characters)"
+        )
 
 
 @functools.cache

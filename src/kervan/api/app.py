@@ -42,15 +42,18 @@ from kervan.api.routes import (
     tir,
 )
 from kervan.documents.goods import hs2022_subheadings
+from kervan.errors import LedgerIntegrityError
 from kervan.network.dataset import load_network
 from kervan.network.model import Network
 from kervan.routing.planner import Planner
+from kervan.services.audit import startup_audit
 from kervan.services.ledger_sequencer import LedgerSequencer
 from kervan.services.node import NodeContext, ensure_node_organisation
 from kervan.settings import Settings, get_settings
 from kervan.store.db import make_session_factory, unit_of_work
-from kervan.store.keyfiles import KeyFileStore
+from kervan.store.node_files import node_keys
 from kervan.store.schema import connect_migrated
+from kervan.store.uow import UnitOfWork
 from kervan.web import install as install_web
 
 log = logging.getLogger("kervan.api")
@@ -117,9 +120,19 @@ def create_app(
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     sessions = make_session_factory(engine)
-    keys = KeyFileStore(settings.keys_dir)
+    keys = node_keys(settings)
     with unit_of_work(sessions) as session:
         ensure_node_organisation(session, keys, settings)
+    # A node re-verifies its store before it serves it (services.audit).
+    try:
+        startup_audit(
+            UnitOfWork(sessions),
+            log_id=settings.node_id,
+            serve_unverified=settings.serve_unverified_ledger,
+        )
+    except LedgerIntegrityError:
+        engine.dispose()
+        raise
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = sessions

@@ -41,7 +41,7 @@ from kervan.services.members import NewMember, register_member
 from kervan.services.node import ensure_node_organisation, utc_now
 from kervan.settings import Settings, get_settings
 from kervan.store.db import display_url, make_engine, make_session_factory, unit_of_work
-from kervan.store.keyfiles import KeyFileStore
+from kervan.store.node_files import node_keys
 from kervan.store.repositories.organisations import (
     Organisation,
     OrganisationAddress,
@@ -68,7 +68,7 @@ def db_upgrade() -> None:
         upgrade(url)
         engine = make_engine(url)
         with unit_of_work(make_session_factory(engine)) as session:
-            ensure_node_organisation(session, KeyFileStore(settings.keys_dir), settings)
+            ensure_node_organisation(session, node_keys(settings), settings)
         engine.dispose()
     except KervanError as exc:
         raise report(exc) from None
@@ -102,7 +102,7 @@ def org_create(
             Organisation(org_id, name, country.upper(), kind, utc_now()),
             OrganisationAddress(street, city, postcode),
         )
-        uow = UnitOfWork(sessions, keys=KeyFileStore(settings.keys_dir))
+        uow = UnitOfWork(sessions, keys=node_keys(settings))
         register_member(uow, _operator(settings), member)
     except KervanError as exc:
         raise report(exc) from None

@@ -79,8 +79,10 @@ def audit_log(
     `entries` in log-index order; `log_id` is the node whose key signs the tree heads.
     """
     findings: list[Finding] = []
-    for position, stored in enumerate(entries):
-        findings += _entry_findings(stored, position)
+    expected = 0
+    for stored in entries:
+        findings += _entry_findings(stored, expected)
+        expected = max(expected, stored.entry.log_index + 1)
     findings += _chain_findings(entries)
     tree = MerkleTree(stored.entry.leaf_hash() for stored in entries)
     for head in heads:
@@ -88,16 +90,17 @@ def audit_log(
     return findings, tree
 
 
-def _entry_findings(stored: StoredEntry, position: int) -> Iterable[Finding]:
+def _entry_findings(stored: StoredEntry, expected: int) -> Iterable[Finding]:
+    """`expected` is the log index due next (one past the largest seen so far)."""
     entry = stored.entry
     row = f"log_index {entry.log_index}, document {entry.document_id}, seq {entry.seq}"
-    if entry.log_index != position:
-        what = "missing" if entry.log_index > position else "repeated or out of order"
-        yield Finding(
-            LEDGER_TABLE,
-            row,
-            f"log index {entry.log_index} stands at place {position}: an entry is {what}",
+    if entry.log_index > expected:
+        missing = (
+            str(expected)
+            if entry.log_index == expected + 1
+            else f"{expected}..{entry.log_index - 1}"
         )
+        yield Finding(LEDGER_TABLE, row, f"log index {missing} before it is missing")
     if stored.entry_hash != entry.entry_hash():
         yield Finding(LEDGER_TABLE, row, "the stored entry_hash is not the hash of the entry")
     if stored.leaf_hash != entry.leaf_hash().hex():
