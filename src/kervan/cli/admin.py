@@ -21,6 +21,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from kervan.cli.errors import report
@@ -65,19 +66,35 @@ def db_upgrade() -> None:
     try:
         settings = get_settings()
         url = settings.resolved_database_url
+        keys = node_keys(settings)  # the passphrase before the database: refused early
         upgrade(url)
         engine = make_engine(url)
-        with unit_of_work(make_session_factory(engine)) as session:
-            ensure_node_organisation(session, node_keys(settings), settings)
-        engine.dispose()
+        try:
+            with unit_of_work(make_session_factory(engine)) as session:
+                ensure_node_organisation(session, keys, settings)
+        finally:
+            engine.dispose()
     except KervanError as exc:
         raise report(exc) from None
+    finally:
+        _dispose()
     out.print(f"[green]migrated[/]: {display_url(url)}")
+
+
+#: Engines the running command opened (disposed when it ends: no connection left open).
+_ENGINES: list[Engine] = []
 
 
 def _sessions() -> tuple[Settings, sessionmaker[Session]]:
     settings = get_settings()
-    return settings, make_session_factory(connect_migrated(settings.resolved_database_url))
+    engine = connect_migrated(settings.resolved_database_url)
+    _ENGINES.append(engine)
+    return settings, make_session_factory(engine)
+
+
+def _dispose() -> None:
+    while _ENGINES:
+        _ENGINES.pop().dispose()
 
 
 def _operator(settings: Settings) -> Caller:
@@ -106,6 +123,8 @@ def org_create(
         register_member(uow, _operator(settings), member)
     except KervanError as exc:
         raise report(exc) from None
+    finally:
+        _dispose()
     out.print(f"[green]registered[/] {org_id} ({kind.value}, {country.upper()}) with signing keys")
 
 
@@ -121,6 +140,8 @@ def client_create(
         issued = create_client(UnitOfWork(sessions), _operator(settings), command)
     except KervanError as exc:
         raise report(exc) from None
+    finally:
+        _dispose()
     out.print(f"client_id={issued.identifier}\nclient_secret={issued.secret}", highlight=False)
 
 
@@ -136,6 +157,8 @@ def key_create(
         issued = create_api_key(UnitOfWork(sessions), _operator(settings), command)
     except KervanError as exc:
         raise report(exc) from None
+    finally:
+        _dispose()
     out.print(issued.secret, highlight=False)
 
 
@@ -151,6 +174,8 @@ def client_revoke(
         revoke_client(UnitOfWork(sessions), _operator(settings), command)
     except KervanError as exc:
         raise report(exc) from None
+    finally:
+        _dispose()
     out.print(f"[green]revoked[/] client {client_id} of {org_id}")
 
 
@@ -165,6 +190,8 @@ def key_revoke(
         revoke_api_key(UnitOfWork(sessions), _operator(settings), RevokeCredential(org_id, key_id))
     except KervanError as exc:
         raise report(exc) from None
+    finally:
+        _dispose()
     out.print(f"[green]revoked[/] API key {key_id} of {org_id}")
 
 
@@ -185,4 +212,6 @@ def user_create(
         create_user(UnitOfWork(sessions), _operator(settings), person)
     except KervanError as exc:
         raise report(exc) from None
+    finally:
+        _dispose()
     out.print(f"[green]created[/] user {username} of {org_id}")
