@@ -109,7 +109,8 @@ def audit_node(uow: UnitOfWork, command: AuditNode, *, log_id: str) -> AuditRepo
     """Re-verify every row the node's signatures and ledger cover, in one read-only snapshot;
     `log_id` is the node whose key signs the ledger's tree heads. An operator use case (the
     command line, the node's start): no caller, the whole store."""
-    with uow.for_reading():
+    # One snapshot: a step committed while the audit reads must not look like a tampered row.
+    with uow.for_one_snapshot():
         records = uow.audit.records()
         trust = uow.signing_keys.trust_list()
     return audit_records(records, trust, log_id)

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
@@ -193,6 +193,29 @@ def read_only(sessions: sessionmaker[Session]) -> Iterator[Session]:
     session = sessions(bind=_read_only_engine(engine))
     try:
         with session.begin():
+            yield session
+    finally:
+        session.close()
+
+
+@contextmanager
+def read_snapshot(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """Open a session that reads one consistent snapshot of the whole store, with no write
+    lock (for reading many tables that must agree, e.g. an audit). Do not write inside it.
+
+    SQLite: `read_only` (one DEFERRED transaction already reads one snapshot). PostgreSQL: one
+    REPEATABLE READ, READ ONLY transaction.
+    """
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, Engine) or bind.dialect.name == "sqlite":
+        with read_only(sessions) as session:
+            yield session
+        return
+    session = sessions()
+    try:
+        with session.begin():
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            session.execute(text("SET TRANSACTION READ ONLY"))
             yield session
     finally:
         session.close()
