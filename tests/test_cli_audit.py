@@ -9,6 +9,7 @@ a direct edit of a state.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -40,7 +41,7 @@ runner = CliRunner()
 AUDIT_EXIT = 15
 #: The tables whose rows a signature or the ledger covers (restored after every case).
 COVERED = ("documents", "document_versions", "document_signatures", "ledger_entries",
-           "signed_tree_heads")  # fmt: skip
+           "signed_tree_heads", "permits")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Node:
     other_note: str  # CIM/SMGS note of the container at the border
     ecmr: str  # the truck's e-CMR, issued by its consignor in this test
     permits: tuple[str, str]  # two of the truck's e-Permit requests
+    issued: tuple[str, str]  # the ids of two permits issued for the truck, the second revoked
 
     @property
     def sqlite(self) -> bool:
@@ -94,6 +96,7 @@ def node(
         f"{at_border}-{DocumentKind.CIM_SMGS.id_part}-1",
         ecmr,
         (f"{truck}-{DocumentKind.EPERMIT.id_part}-1", f"{truck}-{DocumentKind.EPERMIT.id_part}-2"),
+        ("", ""),
     )
     # Two tree heads of different sizes, through the product: an evidence export, a signed
     # step (the consignor issues the truck's e-CMR), another export.
@@ -108,6 +111,22 @@ def node(
         signed = client.post(f"/v1/documents/{ecmr}/signatures", json={"step": "issue"},
                              headers=headers)  # fmt: skip
         assert signed.status_code == 201, signed.text
+        # The permit desk issues two of the truck's permits and revokes the second.
+        login = client.post(
+            "/v1/auth/login",
+            json={"username": "uz-permits", "password": passwords["uz-permits"]},
+        )
+        desk = {"authorization": f"Bearer {login.json()['access_token']}"}
+        issued = []
+        for number in (3, 4):
+            document = f"{truck}-{DocumentKind.EPERMIT.id_part}-{number}"
+            answer = client.post("/v1/permits", json={"document_id": document}, headers=desk)
+            assert answer.status_code == 201, answer.text
+            issued.append(answer.json()["permit_id"])
+        revoked = client.post(f"/v1/permits/{issued[1]}/revocation",
+                              json={"reason": "issued in error"}, headers=desk)  # fmt: skip
+        assert revoked.status_code == 201, revoked.text
+    node = dataclasses.replace(node, issued=(issued[0], issued[1]))
     with _cli_on(node):
         assert runner.invoke(app, ["evidence", "export", ecmr]).exit_code == 0
     yield node
@@ -321,6 +340,7 @@ def move_ledger_entry(c: Connection, n: Node) -> None:
 
 
 def delete_last_ledger_entry(c: Connection, n: Node) -> None:
+    # The newest: the revocation of the second permit.
     c.execute(text("DELETE FROM ledger_entries WHERE log_index = "
                    "(SELECT max(log_index) FROM ledger_entries)"))  # fmt: skip
 
@@ -344,6 +364,37 @@ def reorder_tree_heads(c: Connection, n: Node) -> None:
             "UPDATE signed_tree_heads SET root_hash = :r, signature = :s WHERE tree_size = :t"
         )
         c.execute(text(statement), {"r": theirs[1], "s": theirs[2], "t": mine[0]})
+
+
+def edit_permit(c: Connection, n: Node) -> None:
+    fields = json.loads(one(c, "SELECT fields FROM permits WHERE permit_id = :p", p=n.issued[0])[0])
+    fields["plate_number"] = "01A777AA"
+    c.execute(text("UPDATE permits SET fields = :f WHERE permit_id = :p"),
+              {"f": json.dumps(fields, separators=(",", ":")), "p": n.issued[0]})  # fmt: skip
+
+
+def edit_permit_qr(c: Connection, n: Node) -> None:
+    qr = one(c, "SELECT qr_code FROM permits WHERE permit_id = :p", p=n.issued[0])[0]
+    forged = qr[:-3] + ("A" if qr[-3] != "A" else "B") + qr[-2:]
+    c.execute(text("UPDATE permits SET qr_code = :q WHERE permit_id = :p"),
+              {"q": forged, "p": n.issued[0]})  # fmt: skip
+
+
+def delete_permit(c: Connection, n: Node) -> None:
+    c.execute(text("DELETE FROM permits WHERE permit_id = :p"), {"p": n.issued[0]})
+
+
+def reorder_permits(c: Connection, n: Node) -> None:
+    rows = {p: one(c, "SELECT fields, qr_code FROM permits WHERE permit_id = :p", p=p)
+            for p in n.issued}  # fmt: skip
+    for permit, other in ((n.issued[0], n.issued[1]), (n.issued[1], n.issued[0])):
+        c.execute(text("UPDATE permits SET fields = :f, qr_code = :q WHERE permit_id = :p"),
+                  {"f": rows[other][0], "q": rows[other][1], "p": permit})  # fmt: skip
+
+
+def unrevoke_permit(c: Connection, n: Node) -> None:
+    c.execute(text("UPDATE permits SET revoked_at = NULL WHERE permit_id = :p"),
+              {"p": n.issued[1]})  # fmt: skip
 
 
 #: Each case: the tampering, then (table, text in the row, text in the problem) it must name.
@@ -390,19 +441,29 @@ CASES: dict[str, tuple[Tamper, list[tuple[str, str, str]]]] = {
         ("ledger_entries", "document {note}, ledger seq 1", "recorded for istanbul-imports")]),
     "delete the newest ledger entry": (delete_last_ledger_entry, [
         ("signed_tree_heads", "size", "entries were deleted"),
-        ("document_signatures", "{ecmr}", "1 signature rows, but the ledger records 0")]),
+        ("permits", "{revoked}", "stored as revoked, but"),
+        ("documents", "-4", "state 'revoked' is not what its signed steps lead to ('issued')")]),
     "edit a tree head's root": (edit_tree_head_root, [
         ("signed_tree_heads", "size", "root_hash in the tree head differs from what the log")]),
     "edit a tree head's size": (edit_tree_head_size, [
         ("signed_tree_heads", "size", "tree_size in the tree head differs from what the log")]),
     "reorder tree heads": (reorder_tree_heads, [
         ("signed_tree_heads", "size", "in the tree head differs from what the log signed")]),
+    "edit a permit": (edit_permit, [("permits", "{issued}", "plate_number differ")]),
+    "edit a permit's QR": (edit_permit_qr, [("permits", "{issued}", "the QR does not verify")]),
+    "delete a permit": (delete_permit, [("permits", "{issued}", "missing: version 2 of")]),
+    "reorder permits": (reorder_permits, [
+        ("permits", "{issued}", "differ from what version 2"),
+        ("permits", "{revoked}", "differ from what version 2")]),
+    "un-revoke a permit": (unrevoke_permit, [
+        ("permits", "{revoked}", "records its revocation, but it is stored as valid")]),
 }  # fmt: skip
 
 
 def _named(expected: tuple[str, str, str], node: Node) -> tuple[str, str, str]:
     names = {"note": node.note, "other_note": node.other_note, "ecmr": node.ecmr,
-             "permit0": node.permits[0], "permit1": node.permits[1]}  # fmt: skip
+             "permit0": node.permits[0], "permit1": node.permits[1],
+             "issued": node.issued[0], "revoked": node.issued[1]}  # fmt: skip
     return tuple(part.format(**names) for part in expected)  # type: ignore[return-value]
 
 

@@ -8,6 +8,8 @@ What is checked (each failure is a `Finding`: table, row, problem):
 - every signature: its JWS verifies over its version with the trust list, its columns are its
   signed header, and it is the signature the ledger recorded for its step: signature rows are
   counted and matched one by one against the document's signed steps in the ledger;
+- every issued e-Permit against the version of its document that recorded it, and its
+  revocation against the document's chain (services.audit_permits);
 - every document's state: derived from its ledger (the state a party signed with its last step,
   or what the e-TIR and e-Permit steps lead to) and compared;
 - the database's guard triggers are all there (and enabled).
@@ -29,6 +31,7 @@ from kervan.documents.etir import TirState
 from kervan.documents.kinds import DocumentKind
 from kervan.errors import CanonicalJsonError, LedgerIntegrityError
 from kervan.ledger.audit import Finding, audit_log
+from kervan.services.audit_permits import permit_findings
 from kervan.signatures.canonical import canonical_digest_hex, parse_canonical_json, parse_json
 from kervan.signatures.encoding import b64url_encode
 from kervan.signatures.jws import GeneralJws, JwsSignature, check_signatures
@@ -124,6 +127,7 @@ def audit_records(records: NodeRecords, trust: TrustList, log_id: str) -> AuditR
         for name in records.missing_triggers
     ]
     findings += _document_findings(records, trust)
+    findings += permit_findings(records, trust)
     return AuditReport(
         documents=len(records.documents),
         versions=len(records.versions),

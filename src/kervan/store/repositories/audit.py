@@ -25,6 +25,7 @@ from kervan.store.tables import (
     DocumentVersionRow,
     LedgerEntryRow,
     LedgerPendingRow,
+    PermitRow,
     SignedTreeHeadRow,
 )
 
@@ -88,6 +89,17 @@ class AuditedSignature:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class AuditedPermit:
+    """An issued e-Permit as stored: its wire fields (JSON text), QR and revocation."""
+
+    org_id: str
+    permit_id: str
+    fields: str
+    qr_code: str | None
+    revoked: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class AuditedPendingEvent:
     """An event committed with its step, not yet carried into the ledger by the sequencer."""
 
@@ -107,6 +119,7 @@ class NodeRecords:
     entries: list[StoredEntry]
     heads: list[StoredTreeHead]
     pending: list[AuditedPendingEvent]
+    permits: list[AuditedPermit]
     missing_triggers: list[str]
 
 
@@ -172,9 +185,16 @@ class AuditRepository:
             AuditedPendingEvent(r.id, r.document_id, r.event_type, r.payload_digest)
             for r in session.scalars(select(LedgerPendingRow).order_by(LedgerPendingRow.id))
         ]
+        permits = [
+            AuditedPermit(r.org_id, r.permit_id, r.fields, r.qr_code, r.revoked_at is not None)
+            for r in session.scalars(
+                select(PermitRow).order_by(PermitRow.org_id, PermitRow.permit_id)
+            )
+        ]
         return NodeRecords(
-            documents, versions, signatures, entries, heads, pending, self.missing_triggers()
-        )
+            documents, versions, signatures, entries, heads, pending, permits,
+            self.missing_triggers(),
+        )  # fmt: skip
 
     def missing_triggers(self) -> list[str]:
         """The guard triggers that are dropped (or, on PostgreSQL, disabled), by name."""
