@@ -87,3 +87,18 @@ def _read_passphrase(path: Path, what: str) -> bytes:
     if not value:
         raise ConfigurationError(f"{what} {path} is empty: write the key passphrase in it")
     return value.encode("utf-8")
+
+
+def keys_of_node_dir(data_dir: Path, settings: Settings) -> KeyFileStore:
+    """The key store of another node's data directory (a corridor's topology names several),
+    read with the passphrase the environment gives (KERVAN_KEY_PASSPHRASE or its file) or, in
+    development, the one that node generated in its directory; files not encrypted yet are
+    read as they are."""
+    passphrase: bytes | None
+    if settings.key_passphrase is not None or settings.key_passphrase_file is not None:
+        passphrase = key_passphrase(settings)
+    elif (data_dir / PASSPHRASE_FILE_NAME).is_file():
+        passphrase = _read_passphrase(data_dir / PASSPHRASE_FILE_NAME, "the key passphrase")
+    else:
+        passphrase = None
+    return KeyFileStore(data_dir / "keys", passphrase=passphrase)

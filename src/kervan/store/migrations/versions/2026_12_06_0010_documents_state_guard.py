@@ -1,7 +1,7 @@
 """documents_state_guard: a document's state changes only with the ledger event of its step
 
 Revision ID: 2026_12_06_0010
-Revises: 2026_12_06_0008
+Revises: 2026_12_06_0012
 Create Date: 2026-12-06
 
 Signed versions, signatures, ledger entries and tree heads already refuse changes (triggers of
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "2026_12_06_0010"
-down_revision: str | None = "2026_12_06_0008"
+down_revision: str | None = "2026_12_06_0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
