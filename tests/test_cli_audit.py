@@ -41,7 +41,7 @@ runner = CliRunner()
 AUDIT_EXIT = 15
 #: The tables whose rows a signature or the ledger covers (restored after every case).
 COVERED = ("documents", "document_versions", "document_signatures", "ledger_entries",
-           "signed_tree_heads", "permits")  # fmt: skip
+           "signed_tree_heads", "permits", "log_checkpoints")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,10 @@ def node(
     node = dataclasses.replace(node, issued=(issued[0], issued[1]))
     with _cli_on(node):
         assert runner.invoke(app, ["evidence", "export", ecmr]).exit_code == 0
+        # A checkpoint of the log, as the node signs one for its witnesses (it has none to
+        # co-sign it here: exit 15, the checkpoint kept all the same).
+        signed = runner.invoke(app, ["log", "cosign"])
+        assert json.loads(signed.stdout)["cosigned_by"] == [], signed.output
     yield node
     engine.dispose()
     if schema is not None:
@@ -397,6 +401,19 @@ def unrevoke_permit(c: Connection, n: Node) -> None:
               {"p": n.issued[1]})  # fmt: skip
 
 
+def edit_checkpoint(c: Connection, n: Node) -> None:
+    note = one(c, "SELECT note FROM log_checkpoints")[0]
+    origin, size, root, *rest = note.split("\n")
+    forged = "\n".join(
+        [origin, size, root[:5] + ("A" if root[5] != "A" else "B") + root[6:], *rest]
+    )
+    c.execute(text("UPDATE log_checkpoints SET note = :n"), {"n": forged})
+
+
+def move_checkpoint(c: Connection, n: Node) -> None:
+    c.execute(text("UPDATE log_checkpoints SET tree_size = tree_size - 1"))
+
+
 #: Each case: the tampering, then (table, text in the row, text in the problem) it must name.
 CASES: dict[str, tuple[Tamper, list[tuple[str, str, str]]]] = {
     "edit a document's state": (edit_state, [("documents", "{note}", "state 'in_transit'")]),
@@ -457,6 +474,11 @@ CASES: dict[str, tuple[Tamper, list[tuple[str, str, str]]]] = {
         ("permits", "{revoked}", "differ from what version 2")]),
     "un-revoke a permit": (unrevoke_permit, [
         ("permits", "{revoked}", "records its revocation, but it is stored as valid")]),
+    "edit a checkpoint": (edit_checkpoint, [
+        ("log_checkpoints", "size", "signature (kervan-node) does not verify"),
+        ("log_checkpoints", "size", "rebuild another root")]),
+    "move a checkpoint to another size": (move_checkpoint, [
+        ("log_checkpoints", "size", "not of the row's log and size")]),
 }  # fmt: skip
 
 

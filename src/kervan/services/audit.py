@@ -2,7 +2,8 @@
 
 What is checked (each failure is a `Finding`: table, row, problem):
 - the log (kervan.ledger.audit): entry and leaf hashes, log indexes, every document's chain,
-  the Merkle tree, and every stored tree head (signature and root);
+  the Merkle tree, and every stored tree head (signature and root), and every checkpoint of
+  the log its witnesses co-sign (services.audit_checkpoints);
 - every document version: canonical body hashing to its digest, naming its document, kind and
   version, and recorded in the ledger as `version:N` with that very digest;
 - every signature: its JWS verifies over its version with the trust list, its columns are its
@@ -31,6 +32,7 @@ from kervan.documents.etir import TirState
 from kervan.documents.kinds import DocumentKind
 from kervan.errors import CanonicalJsonError, LedgerIntegrityError
 from kervan.ledger.audit import Finding, audit_log
+from kervan.services.audit_checkpoints import checkpoint_findings
 from kervan.services.audit_permits import permit_findings
 from kervan.signatures.canonical import canonical_digest_hex, parse_canonical_json, parse_json
 from kervan.signatures.encoding import b64url_encode
@@ -121,7 +123,8 @@ def audit_node(uow: UnitOfWork, command: AuditNode, *, log_id: str) -> AuditRepo
 
 def audit_records(records: NodeRecords, trust: TrustList, log_id: str) -> AuditReport:
     """The audit of rows already read (see `audit_node`)."""
-    findings, _ = audit_log(records.entries, records.heads, trust, log_id)
+    findings, tree = audit_log(records.entries, records.heads, trust, log_id)
+    findings += checkpoint_findings(records.checkpoints, tree, trust, log_id)
     findings += [
         Finding("triggers", name, "the guard trigger is missing or disabled")
         for name in records.missing_triggers

@@ -28,6 +28,7 @@ from kervan.store.tables import (
     PermitRow,
     SignedTreeHeadRow,
 )
+from kervan.store.tables.witness import LogCheckpointRow
 
 #: Tables whose rows are never changed nor deleted (a trigger refuses it).
 INSERT_ONLY_TABLES: Final = (
@@ -100,6 +101,15 @@ class AuditedPermit:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class AuditedCheckpoint:
+    """A checkpoint of the node's log as stored: its key and its signed note."""
+
+    origin: str
+    tree_size: int
+    note: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class AuditedPendingEvent:
     """An event committed with its step, not yet carried into the ledger by the sequencer."""
 
@@ -120,6 +130,7 @@ class NodeRecords:
     heads: list[StoredTreeHead]
     pending: list[AuditedPendingEvent]
     permits: list[AuditedPermit]
+    checkpoints: list[AuditedCheckpoint]
     missing_triggers: list[str]
 
 
@@ -191,8 +202,16 @@ class AuditRepository:
                 select(PermitRow).order_by(PermitRow.org_id, PermitRow.permit_id)
             )
         ]
+        checkpoints = [
+            AuditedCheckpoint(r.origin, r.tree_size, r.note)
+            for r in session.scalars(
+                select(LogCheckpointRow).order_by(
+                    LogCheckpointRow.origin, LogCheckpointRow.tree_size
+                )
+            )
+        ]
         return NodeRecords(
-            documents, versions, signatures, entries, heads, pending, permits,
+            documents, versions, signatures, entries, heads, pending, permits, checkpoints,
             self.missing_triggers(),
         )  # fmt: skip
 
