@@ -131,8 +131,8 @@ def node(
         assert runner.invoke(app, ["evidence", "export", ecmr]).exit_code == 0
         # A checkpoint of the log, as the node signs one for its witnesses (it has none to
         # co-sign it here: exit 15, the checkpoint kept all the same).
-        signed = runner.invoke(app, ["log", "cosign"])
-        assert json.loads(signed.stdout)["cosigned_by"] == [], signed.output
+        cosigned = runner.invoke(app, ["log", "cosign"])
+        assert json.loads(cosigned.stdout)["cosigned_by"] == [], cosigned.output
     yield node
     engine.dispose()
     if schema is not None:
