@@ -105,6 +105,8 @@ def test_forwarder_plans_and_books_xian_istanbul(page: Page, base_url: str) -> N
     page.goto(base_url + "/")
     page.locator("#origin").fill("Xi'an")
     page.locator("#destination").fill("Istanbul")
+    # A road journey under TIR: the forwarder books a semi-trailer (a container goes by rail).
+    page.locator("#unit").select_option("truck")
     page.get_by_role("button", name="Plan routes").click()
     rows = page.locator("table.plans-table tbody tr")
     expect(rows.first).to_be_visible()
@@ -123,7 +125,7 @@ def test_forwarder_plans_and_books_xian_istanbul(page: Page, base_url: str) -> N
     page.locator("#goods-0-packages").fill("24")
     page.locator("#goods-0-gross_weight_kg").fill("18200")
     page.locator("#goods-0-value").fill("412000")
-    page.locator("#container_number").fill("CSQU3054383")
+    page.locator("#container_number").fill("CSQU3054383")  # on the truck's chassis
     page.locator("#seal_number").fill("CN2026118")
     page.locator("#plate-0-number").fill("123ABC02")
     page.locator("#plate-0-country").select_option("KZ")
