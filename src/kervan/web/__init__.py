@@ -23,6 +23,7 @@ from kervan.web import (
     permit_network_pages,
     permit_pages,
     shipment_pages,
+    standard_pages,
     verify_pages,
 )
 from kervan.web.common import CsrfRefusedError, LoginRequiredError
@@ -37,6 +38,7 @@ def install(app: FastAPI) -> None:
         pages,
         auth_pages,
         shipment_pages,
+        standard_pages,
         verify_pages,
         console_pages,
         permit_network_pages,

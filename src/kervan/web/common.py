@@ -201,7 +201,8 @@ def _session_credentials(request: Request) -> Credentials:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise LoginRequiredError
-    return Credentials(authorization=f"Bearer {token}")
+    source = request.client.host if request.client is not None else None
+    return Credentials(authorization=f"Bearer {token}", source=source)
 
 
 def person(request: Request) -> WebUser:

@@ -1,4 +1,5 @@
-"""The exchange's tables: outbox, channel heads, inbox, rejected messages, e-Permit peer events.
+"""The exchange's tables: outbox, channel heads, inbox, rejected and dead-lettered messages,
+e-Permit peer events.
 
 Every table leads its primary key with `org_id`, the authority the node acts for (the sender
 for the outbox, the receiver for the inbox), so several authorities share one store in the
@@ -109,6 +110,27 @@ class RejectedMessageRow(Base):
     detail: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     rejected_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class DeadLetterRow(Base):
+    """A message this authority gave up on: bytes that are no envelope at all, a message that
+    failed `deliveries` times, or one of a sequence gap an operator skipped. `resolved` is how
+    an operator settled it (replayed, skipped), None while it waits."""
+
+    __tablename__ = "exchange_dead_letters"
+    __table_args__ = (Index(None, "org_id", "resolved"),)
+
+    org_id: Mapped[str] = mapped_column(String(ORG_ID), primary_key=True)
+    dead_letter_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    message_id: Mapped[str | None] = mapped_column(String(MESSAGE_ID))
+    sender: Mapped[str | None] = mapped_column(String(ORG_ID))
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    deliveries: Mapped[int] = mapped_column(BigInteger)
+    dead_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    resolved: Mapped[str | None] = mapped_column(String(16))
 
 
 class EpermitPeerEventRow(Base):

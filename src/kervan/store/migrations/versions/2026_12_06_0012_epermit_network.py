@@ -1,7 +1,7 @@
 """e-Permit network: partner authorities, delivery retries and dead letters, revocation reasons
 
 Revision ID: 2026_12_06_0012
-Revises: 2026_12_06_0008
+Revises: 2026_12_06_0011
 Create Date: 2026-12-06
 
 A permit authority's partners (code, URL, public keys) are its own records (epermit_partners).
@@ -20,7 +20,7 @@ from alembic import op
 from kervan.store.tables import UtcDateTime
 
 revision: str = "2026_12_06_0012"
-down_revision: str | None = "2026_12_06_0008"
+down_revision: str | None = "2026_12_06_0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
