@@ -294,7 +294,13 @@ def test_quotas_a_permit_its_use_and_its_revocation_travel_between_authorities(
     # UZ issues its haulier the permit for entering TR; TR hears of it.
     permit = _issue(uz, to_tr)
     assert permit["permit_id"] == f"UZ-TR-{YEAR}-{kind}-1"
+    # Until TR accepts it, UZ's reconciliation shows the drift.
+    [line] = [q for q in uz.view().quotas if q.partner == "TR"]
+    assert (line.granted, line.issued, line.not_delivered) == (2, 1, 1)
+    assert line.drift == ["1 issued permits not yet accepted by TR"]
     assert len(_delivered(uz)) == 1
+    [line] = [q for q in uz.view().quotas if q.partner == "TR"]
+    assert (line.not_delivered, line.drift) == (0, [])
     tr_view = tr.view()
     assert [(q.partner, q.role, q.granted, q.issued) for q in tr_view.quotas] == [
         ("UZ", "quota authority", 2, 1)
