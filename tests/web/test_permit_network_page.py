@@ -108,3 +108,11 @@ def test_a_revoked_permits_check_shows_when_and_why(client: TestClient) -> None:
     assert 'data-status="revoked"' in check.text
     assert "Revoked at" in check.text
     assert "vehicle written off" in check.text
+
+
+def test_the_network_page_is_the_current_link_alone(client: TestClient) -> None:
+    login(client, "tr-permits")
+    page = client.get("/permits/network").text
+    assert '<a href="/permits/network" aria-current="page">' in page
+    assert '<a href="/permits" aria-current="page">' not in page
+    assert '<a href="/permits" aria-current="page">' in client.get("/permits").text
