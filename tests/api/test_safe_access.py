@@ -314,3 +314,12 @@ def test_the_rate_limit_follows_the_client_not_the_header(
                 for n in range(5)
             ]
             assert codes == [401, 401, 401, 429, 429]
+            # A public route checks no credentials: made-up ones count against the address too.
+            planner = TestClient(app, client=("192.0.2.100", 40000))
+            public = [
+                planner.get(
+                    "/v1/places?q=Aktau", headers={"authorization": f"Bearer junk-{n}"}
+                ).status_code
+                for n in range(5)
+            ]
+            assert public == [200, 200, 200, 429, 429]
