@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import OctKey
+from sqlalchemy import update
 
 from kervan.api.app import Limits, create_app
 from kervan.network.model import Network
@@ -32,6 +33,7 @@ from kervan.services.credentials import (
 )
 from kervan.services.demo_corridor import register_corridor
 from kervan.settings import SECRET_KEY_FILE, Environment, Settings
+from kervan.store.tables import ApiKeyRow
 from kervan.store.uow import UnitOfWork
 from tests.databases import BACKENDS, migrated_database
 
@@ -208,6 +210,24 @@ def test_an_api_key_is_revoked_from_the_api(node: Node) -> None:
     assert node.client.get("/v1/shipments", headers=headers).status_code == 401
 
 
+def test_an_api_key_holds_no_more_than_its_organisations_kind(node: Node) -> None:
+    operator = node_operator("kervan-test", "KZ")
+    key = create_api_key(
+        UnitOfWork(node.app.state.sessions), operator, NewCredential("tashkent-cotton")
+    )
+    # Scopes written into the key's row behind the node's back (a careless edit, a tampered
+    # backup) still give a shipper nothing a shipper may not hold.
+    with node.app.state.sessions.begin() as session:
+        session.execute(
+            update(ApiKeyRow)
+            .where(ApiKeyRow.key_id == key.identifier)
+            .values(scopes=" ".join(s.value for s in Scope))
+        )
+    headers = {"x-api-key": key.secret}
+    assert node.client.get("/v1/shipments", headers=headers).status_code == 200
+    assert node.client.get("/v1/observatory/kpis", headers=headers).status_code == 403
+
+
 def test_logout_ends_the_token(node: Node) -> None:
     node.person("tashkent-cotton", "clerk.tashkent")
     signed_in = node.login("clerk.tashkent")
@@ -314,3 +334,12 @@ def test_the_rate_limit_follows_the_client_not_the_header(
                 for n in range(5)
             ]
             assert codes == [401, 401, 401, 429, 429]
+            # A public route checks no credentials: made-up ones count against the address too.
+            planner = TestClient(app, client=("192.0.2.100", 40000))
+            public = [
+                planner.get(
+                    "/v1/places?q=Aktau", headers={"authorization": f"Bearer junk-{n}"}
+                ).status_code
+                for n in range(5)
+            ]
+            assert public == [200, 200, 200, 429, 429]

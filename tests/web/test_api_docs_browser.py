@@ -38,7 +38,8 @@ def watched(context: BrowserContext, base_url: str) -> tuple[Page, RequestLog, l
     problems: list[str] = []
     context.on("request", lambda request: log.urls.append(request.url))
     page = context.pages[0] if context.pages else context.new_page()
-    page.set_default_timeout(30_000)
+    # The viewers build the whole API document in the page: generous on a busy machine.
+    page.set_default_timeout(120_000)
     page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
     page.on(
         "console",
@@ -51,8 +52,9 @@ def watched(context: BrowserContext, base_url: str) -> tuple[Page, RequestLog, l
 def test_swagger_ui_renders_the_api_offline(context: BrowserContext, live_server: str) -> None:
     page, log, problems = watched(context, live_server)
     page.goto(live_server + "/docs")
-    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Kervan")
-    expect(page.locator(".opblock-summary-path", has_text="/v1/auth/login").first).to_be_visible()
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Kervan", timeout=120_000)
+    login = page.locator(".opblock-summary-path", has_text="/v1/auth/login").first
+    expect(login).to_be_attached(timeout=120_000)
     page.wait_for_load_state("networkidle")
     assert any(url.endswith("/vendor/swagger-ui/swagger-ui-bundle.js") for url in log.urls)
     assert log.outside() == [], log.outside()
@@ -62,8 +64,8 @@ def test_swagger_ui_renders_the_api_offline(context: BrowserContext, live_server
 def test_redoc_renders_the_api_offline(context: BrowserContext, live_server: str) -> None:
     page, log, problems = watched(context, live_server)
     page.goto(live_server + "/redoc")
-    expect(page.locator("h1", has_text="Kervan").first).to_be_visible()
-    expect(page.get_by_text("/v1/oauth/token").first).to_be_attached()
+    expect(page.locator("h1", has_text="Kervan").first).to_be_visible(timeout=120_000)
+    expect(page.get_by_text("/v1/oauth/token").first).to_be_attached(timeout=120_000)
     page.wait_for_load_state("networkidle")
     assert any(url.endswith("/vendor/redoc/redoc.standalone.js") for url in log.urls)
     assert log.outside() == [], log.outside()

@@ -17,7 +17,7 @@ from typing import Any, Final
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kervan.services.ledger_sequencer import LedgerSequencer, waiting_deferred
-from kervan.services.throttle import TokenBucket
+from kervan.services.throttle import TokenBucket, counting_requests
 
 access_log = logging.getLogger("kervan.access")
 
@@ -195,7 +195,9 @@ class RateLimit:
 
     A request with credentials passes: the use case it reaches counts it against the caller its
     credentials prove, or against its address when they prove nobody (services.access.identify),
-    so a client cannot get a fresh bucket by varying a header.
+    so a client cannot get a fresh bucket by varying a header. One that reached no such use case
+    (a public route) is counted against its address once answered, and refused while that
+    address has to wait.
     """
 
     def __init__(self, app: ASGIApp, bucket: TokenBucket, exempt: tuple[str, ...] = ()) -> None:
@@ -208,11 +210,18 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        if headers.get(b"authorization") or headers.get(b"x-api-key"):
-            await self.app(scope, receive, send)
-            return
         client = scope.get("client") or ("unknown", 0)
-        wait = self.bucket.take(f"address:{client[0]}")
+        address = f"address:{client[0]}"
+        if headers.get(b"authorization") or headers.get(b"x-api-key"):
+            wait = self.bucket.waiting(address)
+            if wait <= 0:
+                with counting_requests() as count:
+                    await self.app(scope, receive, send)
+                if not count.counted:
+                    self.bucket.take(address)
+                return
+        else:
+            wait = self.bucket.take(address)
         if wait > 0:
             retry = max(1, int(wait + 0.999))
             for message in _send_problem(

@@ -8,7 +8,8 @@ oldest of them leaves the window. A right login clears its account's count (not 
 
 Requests are limited per client in a token bucket of the process, keyed on who the request
 proved to be (after authentication: varying a header gets no fresh bucket), or on its address
-when it proved nobody.
+when it proved nobody. A request that carried credentials but reached no use case that checked
+them (a public route) is counted against its address afterwards (`counting_requests`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -76,6 +79,15 @@ class TokenBucket:
     _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def waiting(self, key: str) -> float:
+        """The seconds `key` must wait before its next request (0: it may go ahead), taking
+        nothing."""
+        with self._lock:
+            now = self.clock()
+            tokens, last = self._buckets.get(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
     def take(self, key: str) -> float:
         """0 when the request may go ahead, else the seconds to wait."""
         with self._lock:
@@ -89,9 +101,34 @@ class TokenBucket:
             return (1.0 - tokens) / self.rate
 
 
+@dataclass
+class RequestCount:
+    """Whether the request's credentials were counted (by `take_request`) while it ran."""
+
+    counted: bool = False
+
+
+_COUNT: ContextVar[RequestCount | None] = ContextVar("kervan_request_count", default=None)
+
+
+@contextmanager
+def counting_requests() -> Iterator[RequestCount]:
+    """Within the block (and threads started from its context), `take_request` marks the
+    returned count, so whoever opened it knows whether a use case counted the request."""
+    count = RequestCount()
+    token = _COUNT.set(count)
+    try:
+        yield count
+    finally:
+        _COUNT.reset(token)
+
+
 def take_request(bucket: TokenBucket | None, key: str) -> None:
     """Count a request against `key` in the node's request bucket (None: not limited);
     TooManyAttemptsError when the bucket is empty."""
+    count = _COUNT.get()
+    if count is not None:
+        count.counted = True
     if bucket is None:
         return
     wait = bucket.take(key)
