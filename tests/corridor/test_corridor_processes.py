@@ -22,6 +22,7 @@ inbox's key; the timelines show one release per border).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -215,6 +216,7 @@ def running(tmp_path: Path) -> Iterator[Running]:
     engines: list[Engine] = []
     corridor_up: subprocess.Popen[bytes] | None = None
     nats_server: NatsServer | None = None
+    stack = contextlib.ExitStack()
     try:
         nodes: dict[str, NodeProcess] = {}
         for code in authorities:
@@ -258,7 +260,7 @@ def running(tmp_path: Path) -> Iterator[Running]:
         passwords = json.loads((tmp_path / "nats-credentials.json").read_text("utf-8"))
         nats_server = NatsServer(tmp_path / "nats.conf", tmp_path / "nats.log")
         nats_server.start()
-        log = (tmp_path / "corridor.log").open("ab")
+        log = stack.enter_context((tmp_path / "corridor.log").open("ab"))
         corridor_up = subprocess.Popen(
             [sys.executable, "-m", "kervan", "corridor", "up", str(topology)],
             stdout=log,
@@ -292,6 +294,7 @@ def running(tmp_path: Path) -> Iterator[Running]:
             engine.dispose()
         for database in created:
             drop_database(database)
+        stack.close()
 
 
 def all_ready(run: Running) -> bool:
