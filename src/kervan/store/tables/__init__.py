@@ -18,6 +18,7 @@ from kervan.store.tables.border import BorderControlRow, BorderDeclarationRow, C
 from kervan.store.tables.exchange import (
     ChannelRow,
     DeadLetterRow,
+    EpermitPartnerRow,
     EpermitPeerChainRow,
     EpermitPeerEventRow,
     InboxRow,
@@ -46,6 +47,8 @@ from kervan.store.tables.records import (
     SigningKeyRow,
     UserRow,
 )
+from kervan.store.tables.sessions import LoginFailureRow, RevokedTokenRow
+from kervan.store.tables.witness import LogCheckpointRow, LogWitnessRow, WitnessedLogRow
 
 __all__ = [
     "DOCUMENT_KINDS",
@@ -61,12 +64,16 @@ __all__ = [
     "DocumentRow",
     "DocumentSignatureRow",
     "DocumentVersionRow",
+    "EpermitPartnerRow",
     "EpermitPeerChainRow",
     "EpermitPeerEventRow",
     "IdempotencyKeyRow",
     "InboxRow",
     "LedgerEntryRow",
     "LedgerPendingRow",
+    "LogCheckpointRow",
+    "LogWitnessRow",
+    "LoginFailureRow",
     "OrganisationAddressRow",
     "OrganisationRow",
     "OutboxRow",
@@ -74,6 +81,7 @@ __all__ = [
     "PermitRow",
     "PermitUsageRow",
     "RejectedMessageRow",
+    "RevokedTokenRow",
     "ShipmentDocumentRow",
     "ShipmentEventRow",
     "ShipmentPartyRow",
@@ -82,5 +90,6 @@ __all__ = [
     "SigningKeyRow",
     "UserRow",
     "UtcDateTime",
+    "WitnessedLogRow",
     "table_of",
 ]

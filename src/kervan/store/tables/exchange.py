@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kervan.store.tables.base import ORG_ID, Base, UtcDateTime, one_of
@@ -137,7 +137,9 @@ class EpermitPeerEventRow(Base):
     """An e-Permit peer event received from ("in") or produced for ("out") a partner authority.
 
     `body` is the exact serialisation the detached `proof` signs; `sent_at` marks an outgoing
-    event the partner accepted (or already had).
+    event the partner accepted (or already had). An outgoing event the partner could not be
+    reached for waits until `next_attempt_at` (`attempts` so far, the last `error_code` and
+    `error_message`); one the partner refused is a dead letter from `dead_at` on.
     """
 
     __tablename__ = "epermit_peer_events"
@@ -159,10 +161,17 @@ class EpermitPeerEventRow(Base):
     proof: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    dead_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class EpermitPeerChainRow(Base):
-    """The last event of one producer->consumer chain (the next event's previous_event_id)."""
+    """The last event of one producer->consumer chain (the next event's previous_event_id), and
+    for this authority's own chains the last event the partner accepted (`accepted_event_id`):
+    an event produced after one the partner refused is chained anew onto that one."""
 
     __tablename__ = "epermit_peer_chains"
 
@@ -171,3 +180,18 @@ class EpermitPeerChainRow(Base):
     event_consumer: Mapped[str] = mapped_column(String(16), primary_key=True)
     last_event_id: Mapped[str] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    accepted_event_id: Mapped[str | None] = mapped_column(String(100))
+
+
+class EpermitPartnerRow(Base):
+    """A partner e-Permit authority of the organisation `org_id`: its code (e.g. "UZ"), the base
+    URL of its public API, and the public keys (JWKs, JSON list) its events are checked with."""
+
+    __tablename__ = "epermit_partners"
+
+    org_id: Mapped[str] = mapped_column(String(ORG_ID), primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(500))
+    keys: Mapped[str] = mapped_column(Text)
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -1,7 +1,7 @@
 """exchange dead letters: messages a node gave up on, for its operators to replay or skip
 
 Revision ID: 2026_12_06_0011
-Revises: 2026_12_06_0008
+Revises: 2026_12_06_0013
 Create Date: 2026-12-06
 
 A node dead-letters bytes that are no envelope at all (a poison message), a message whose
@@ -19,7 +19,7 @@ from alembic import op
 from kervan.store.tables import UtcDateTime
 
 revision: str = "2026_12_06_0011"
-down_revision: str | None = "2026_12_06_0008"
+down_revision: str | None = "2026_12_06_0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
