@@ -233,6 +233,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--note", default="", help="What the run's conditions were.")
     args = parser.parse_args()
     url = os.environ.get("KERVAN_BENCH_NATS_URL", "nats://127.0.0.1:4222")
     result = asyncio.run(measure(args, url))
@@ -249,6 +250,7 @@ def main() -> None:
             "load_average_1min_at_end": round(os.getloadavg()[0], 2),
             "nats_py": version("nats-py"),
         },
+        "note": args.note,
         **result,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -345,7 +345,8 @@ class NatsJetStreamBroker:
         log.warning("NATS at %s: %r", self.url, exc)
 
     async def _on_disconnected(self) -> None:
-        log.warning("disconnected from NATS at %s; reconnecting", self.url)
+        if not self._closed_by_us:
+            log.warning("disconnected from NATS at %s; reconnecting", self.url)
 
     async def _on_reconnected(self) -> None:
         self.reconnections += 1
