@@ -4,6 +4,7 @@ held gaps and dead letters, skips a gap and replays a dead letter."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 from kervan.cli import app
 from kervan.customs.recognition import ControlResult, InspectionResult
 from kervan.documents.goods import Seal, SealCondition
+from kervan.exchange.bus import NatsJetStreamBroker
 from kervan.exchange.channels import utc_now
 from kervan.exchange.envelope import MessageType
 from kervan.exchange.inbox import Inbox
@@ -153,4 +155,51 @@ def test_an_operator_lists_skips_and_replays_the_nodes_messages(node_dir: Path) 
         with sessions.begin() as session:
             assert inbox.receive(session, first).outcome == "rejected"
     finally:
+        engine.dispose()
+
+
+@pytest.mark.nats
+def test_an_operator_asks_the_stream_again_for_what_the_node_lost(
+    node_dir: Path, nats_url: str, corridor_name: str
+) -> None:
+    settings = get_settings()
+    engine = make_engine(settings.resolved_database_url)
+    sessions = make_session_factory(engine)
+    keys = KeyFileStore(settings.keys_dir)
+    register_corridor(sessions, keys)
+    with UnitOfWork(sessions, reading=True) as uow:
+        trust = uow.signing_keys.trust_list()
+    trust_file = node_dir / "trust-list.json"
+    write_atomically(trust_file, json.dumps(trust.to_jwks()))
+    messages = [control_message(keys, sessions, f"SHP-20261124-000{n}") for n in (1, 2)]
+
+    async def publish() -> None:
+        broker = NatsJetStreamBroker(nats_url, corridor=corridor_name)
+        await broker.connect()
+        for n, data in enumerate(messages, start=1):
+            await broker.publish("ge-customs", f"az-customs:ge-customs:{n}", data)
+        await broker.close()
+
+    async def drop() -> None:
+        broker = NatsJetStreamBroker(nats_url, corridor=corridor_name)
+        await broker.connect()
+        await broker.delete_stream()
+        await broker.close()
+
+    command = ["messages", "rerequest", "--authority", "ge-customs", "--trust-list",
+               str(trust_file), "--broker", nats_url, "--corridor", corridor_name,
+               "--sender", "az-customs"]  # fmt: skip
+    try:
+        asyncio.run(publish())
+        # The node's store (restored from a backup, say) holds none of them: read them again.
+        first = runner.invoke(app, command)
+        assert first.exit_code == 0, first.output
+        assert "read 2 message(s) from 1 sender(s): applied 2" in first.output
+        again = runner.invoke(app, command)
+        assert again.exit_code == 0, again.output
+        assert "duplicate 2" in again.output
+        with UnitOfWork(sessions, reading=True) as uow:
+            assert uow.customs.control("ge-customs", "SHP-20261124-0002", "AZ") is not None
+    finally:
+        asyncio.run(drop())
         engine.dispose()

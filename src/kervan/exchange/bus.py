@@ -464,7 +464,7 @@ class NatsJetStreamBroker:
         out: list[bytes] = []
         try:
             await _quietly(js.delete_consumer(self.stream, name))
-            await js.add_consumer(
+            created = await js.add_consumer(
                 self.stream,
                 ConsumerConfig(
                     name=name,
@@ -474,6 +474,9 @@ class NatsJetStreamBroker:
                     inactive_threshold=60.0,
                 ),
             )
+            if not created.num_pending:
+                await _quietly(js.delete_consumer(self.stream, name))
+                return out
             subscription = await js.pull_subscribe_bind(name=name, stream=self.stream)
             try:
                 while True:
