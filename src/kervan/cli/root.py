@@ -55,6 +55,7 @@ app.command("verify")(verify.verify)
 app.command("simulate")(observatory.simulate)
 app.command("compare")(observatory.compare_scenarios)
 app.command("kpis")(observatory.kpis)
+app.command("targets")(observatory.targets)
 app.command("serve")(serve.serve)
 app.command("node")(exchange.node)
 
