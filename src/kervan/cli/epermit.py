@@ -62,7 +62,7 @@ from kervan.services.epermit_sync import dead_letters
 from kervan.services.node import NodeContext
 from kervan.settings import get_settings
 from kervan.store.db import make_session_factory
-from kervan.store.keyfiles import KeyFileStore
+from kervan.store.node_files import node_keys
 from kervan.store.schema import connect_migrated
 
 out = Console()
@@ -88,7 +88,7 @@ def _node() -> tuple[NodeContext, Caller]:
         make_session_factory(engine),
         network,
         Planner(network),
-        KeyFileStore(settings.keys_dir),
+        node_keys(settings),
     )
     return ctx, node_operator(settings.node_id, settings.node_country)
 

@@ -210,26 +210,22 @@ def _issue(uow: NodeUnitOfWork, caller: Caller, body: IssueRequest) -> dict[str,
         qr_signer=ctx.signer(uow.session, caller.org_id, "ES256"),
     )
     wire = permit.to_wire()
-    version = repository.add_version(
-        body.document_id,
-        {
-            "document_id": body.document_id,
-            "kind": DocumentKind.EPERMIT.value,
-            "version": 2,
-            "content": {**content, "permit": wire},
-        },
-        at=at,
-        org_ids=owner,
-    )
+    issued = {
+        "document_id": body.document_id,
+        "kind": DocumentKind.EPERMIT.value,
+        "version": 2,
+        "content": {**content, "permit": wire},
+    }
+    # The ledger event first: a document's state changes only with the event that records it
+    # (the database's guard on documents.state looks for it).
+    ctx.ledger(uow.session, link.org_id).append(body.document_id, "version:2", issued, at)
     repository.set_state(body.document_id, "issued", at=at, org_ids=owner)
+    repository.add_version(body.document_id, issued, at=at, org_ids=owner)
     uow.shipment_documents.set_lifecycle(
         link, json.dumps({"state": "issued", "permit_id": permit.permit_id})
     )
     # The partner whose quota this is hears of the permit (if it is on the e-Permit network).
     announce(uow, caller.org_id, permit.permit_issued_for, permit_created(permit))
-    ctx.ledger(uow.session, link.org_id).append(
-        body.document_id, "version:2", json.loads(version.body), at
-    )
     return wire
 
 
@@ -279,11 +275,12 @@ def _revoke(
         "reason": body.reason,
     }
     owner = [link.org_id]
-    uow.documents.set_state(link.document_id, "revoked", at=at, org_ids=owner)
-    uow.shipment_documents.set_lifecycle(link, json.dumps(lifecycle))
+    # The event before the state (the guard on documents.state looks for it).
     ctx.ledger(uow.session, link.org_id).append(
         link.document_id, "revoke", {**lifecycle, "authority": caller.org_id}, at
     )
+    uow.documents.set_state(link.document_id, "revoked", at=at, org_ids=owner)
+    uow.shipment_documents.set_lifecycle(link, json.dumps(lifecycle))
     return revocation.model_copy(update={"document_id": link.document_id})
 
 
