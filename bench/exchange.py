@@ -8,7 +8,9 @@ signature, applies it in one transaction with its id and acknowledges it after t
 1. throughput: N messages written at once; events per second from the first outbox commit to
    the last inbox commit;
 2. latency: messages written at a steady rate below saturation; for each, the time from its
-   outbox commit (created_at) to its inbox commit; p50 and p99.
+   outbox commit (created_at) to its inbox commit; p50 and p99;
+3. the baseline in the same run: bare JetStream publishing (one by one and pipelined) and
+   publish-to-receipt latency at the same rate; the file reports end to end / raw publishing.
 Every message is checked to be applied exactly once. Needs NATS at KERVAN_BENCH_NATS_URL
 (default nats://127.0.0.1:4222); the benchmark's stream is deleted afterwards.
 
@@ -113,6 +115,60 @@ class Setup:
             await asyncio.sleep(0.005)
 
 
+async def raw_jetstream(url: str, messages: int, rate: float, seconds: float) -> dict[str, Any]:
+    """The baseline, same run and machine: bare JetStream with a message of the same size, no
+    store, no signature. Publishing one at a time (each awaiting its acknowledgement) and
+    pipelined in batches of 500; latency at the same steady rate, publish to receipt by a
+    push subscriber."""
+    import nats  # noqa: PLC0415
+
+    client = await nats.connect(url)
+    js = client.jetstream()
+    tag = uuid.uuid4().hex[:8]
+    stream, subject = f"RAWBENCH{tag}", f"rawbench.{tag}"
+    await js.add_stream(name=stream, subjects=[subject])
+    body = b"x" * 900  # about the size of a signed envelope with its 200-byte declaration
+    try:
+        started = time.perf_counter()
+        for _ in range(messages):
+            await js.publish(subject, body)
+        one_by_one = messages / (time.perf_counter() - started)
+        started = time.perf_counter()
+        for first in range(0, messages, 500):
+            count = min(500, messages - first)
+            await asyncio.gather(*(js.publish(subject, body) for _ in range(count)))
+        pipelined = messages / (time.perf_counter() - started)
+        latencies: list[float] = []
+
+        async def received(msg: Any) -> None:
+            latencies.append(time.perf_counter() - float(msg.data.split(b"|", 1)[0]))
+
+        subscription = await js.subscribe(
+            subject, cb=received, deliver_policy=nats.js.api.DeliverPolicy.NEW, manual_ack=False
+        )
+        total = int(rate * seconds)
+        begin = time.monotonic()
+        for n in range(total):
+            await js.publish(subject, f"{time.perf_counter()}|".encode() + body)
+            delay = begin + (n + 1) * (1.0 / rate) - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        deadline = time.monotonic() + 60
+        while len(latencies) < total and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        await subscription.unsubscribe()
+    finally:
+        await js.delete_stream(stream)
+        await client.close()
+    latencies_ms = [1000 * value for value in latencies]
+    return {
+        "publish_one_by_one_per_second": round(one_by_one, 1),
+        "publish_pipelined_per_second": round(pipelined, 1),
+        "latency_p50_ms": round(statistics.median(latencies_ms), 2),
+        "latency_p99_ms": round(percentile(latencies_ms, 0.99), 2),
+    }
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -150,7 +206,12 @@ async def measure(args: argparse.Namespace, url: str) -> dict[str, Any]:
     expected = args.messages + total
     if applied != expected:
         raise SystemExit(f"applied {applied} messages, expected exactly {expected}")
+    raw = await raw_jetstream(url, args.messages, args.rate, args.seconds)
     return {
+        "raw_jetstream_same_run": raw,
+        "ratio_end_to_end_to_raw_publishing": round(
+            throughput / raw["publish_one_by_one_per_second"], 3
+        ),
         "throughput": {
             "messages": args.messages,
             "events_per_second": round(throughput, 1),
@@ -172,6 +233,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--note", default="", help="What the run's conditions were.")
     args = parser.parse_args()
     url = os.environ.get("KERVAN_BENCH_NATS_URL", "nats://127.0.0.1:4222")
     result = asyncio.run(measure(args, url))
@@ -188,6 +250,7 @@ def main() -> None:
             "load_average_1min_at_end": round(os.getloadavg()[0], 2),
             "nats_py": version("nats-py"),
         },
+        "note": args.note,
         **result,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

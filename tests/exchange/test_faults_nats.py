@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from kervan.exchange.bus import NatsJetStreamBroker
 from kervan.exchange.outbox import pending_count
-from kervan.exchange.status import rejections
+from kervan.exchange.status import held_gaps, rejections
 from kervan.signatures.keys import Ed25519Signer
 from kervan.signatures.trustlist import TrustList
 from kervan.store.tables.exchange import OutboxRow
@@ -233,3 +233,40 @@ def test_a_consumer_that_dies_before_acknowledging_gets_the_messages_again_appli
     with stores[AZ].sessions.begin() as session:
         # Delivered again after the commit: duplicates, acknowledged, never refusals.
         assert rejections(session, AZ) == []
+
+
+def test_a_gap_never_filled_is_asked_for_again_from_the_senders_channel(
+    nats_url: str,
+    corridor_name: str,
+    stores: dict[str, Store],
+    signers: dict[str, Ed25519Signer],
+    trust: TrustList,
+) -> None:
+    async def scenario() -> None:
+        brokers = await nats_brokers(nats_url, corridor_name, (KZ, AZ))
+        corridor = None
+        try:
+            corridor = Corridor(stores, signers, trust, brokers.__getitem__, (KZ, AZ))
+            corridor.send_from_kz(range(5))
+            assert await corridor.nodes[KZ].relay_once() == 5
+            # The first message is taken off AZ's consumer and acknowledged without reaching
+            # the inbox (as a store restored from a backup taken before it would have lost it).
+            (lost,) = await brokers[AZ].fetch(AZ, batch=1, timeout=5)
+            assert b'"seq":1' in lost.data
+            await lost.ack()
+            node = corridor.nodes[AZ]
+            while await node.consume_once():
+                pass
+            assert stores[AZ].numbers(AZ) == []  # message 1 is gone: 2..5 wait behind the gap
+            assert await node.rerequest_gaps() == 1
+            assert node.counts["rerequested"] == 1
+        finally:
+            await stop_nodes(corridor)
+            await drop_corridor(nats_url, corridor_name, brokers)
+
+    run(scenario())
+    assert set(stores[AZ].effects(AZ).values()) == {1}
+    assert stores[AZ].numbers(AZ) == list(range(5))
+    with stores[AZ].sessions.begin() as session:
+        assert rejections(session, AZ) == []
+        assert held_gaps(session, AZ) == []

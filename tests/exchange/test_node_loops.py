@@ -1,16 +1,27 @@
 """A node's relay and consumer loops: a killed node stops, whatever its broker library does with
-the cancellation."""
+the cancellation; a message failing every delivery is dead-lettered; a new trust list file
+applies without a restart; the node's /health, /ready and /metrics."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+from datetime import timedelta
+from pathlib import Path
 
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from kervan.cli.node_http import probe_app
 from kervan.errors import BrokerUnavailableError
 from kervan.exchange.bus import Delivery, InProcessBroker
+from kervan.exchange.envelope import CrossBorderMessage, MessageType
 from kervan.exchange.node import Node
+from kervan.exchange.status import dead_letters, rejections
+from kervan.exchange.trustfile import TrustListFile, write_atomically
 from kervan.signatures.keys import Ed25519Signer
 from kervan.signatures.trustlist import TrustList
-from tests.exchange.conftest import AZ, Store, run
+from tests.exchange.conftest import AZ, KZ, T0, Store, run
 
 
 class CancellationSwallowingBroker(InProcessBroker):
@@ -52,5 +63,83 @@ def test_a_killed_node_stops_even_when_its_broker_swallows_the_cancellation(
         await broker.publish(AZ, "KZ-customs:AZ-customs:1", b"{}")
         await asyncio.sleep(0.2)
         assert broker.queued(AZ) == 1
+
+    run(scenario())
+
+
+def failing_handler(session: Session, message: CrossBorderMessage) -> None:
+    """A handler with a fault (not a refusal): every try rolls back."""
+    raise RuntimeError("the handler's database table is missing")
+
+
+def test_a_message_failing_every_delivery_is_dead_lettered_and_the_next_one_flows(
+    stores: dict[str, Store], signers: dict[str, Ed25519Signer], trust: TrustList
+) -> None:
+    async def scenario() -> None:
+        broker = InProcessBroker()
+        sender = Node(KZ, sessions=stores[KZ].sessions, signer=signers[KZ], trust=trust,
+                      broker=broker)  # fmt: skip
+        node = Node(AZ, sessions=stores[AZ].sessions, signer=signers[AZ], trust=trust,
+                    broker=broker, handler=failing_handler, max_deliveries=3)  # fmt: skip
+        with stores[KZ].sessions.begin() as session:
+            sender.send(session, AZ, MessageType.PRE_ARRIVAL, {"n": 1})
+        await sender.relay_once()
+        for _ in range(3):
+            assert await node.consume_once() == 1
+        assert broker.queued(AZ) == 0  # acknowledged on the third delivery, not asked again
+        assert node.counts["dead_lettered"] == 1
+
+    run(scenario())
+    with stores[AZ].sessions.begin() as session:
+        (dead,) = dead_letters(session, AZ)
+        assert (dead.reason, dead.message_id, dead.deliveries) == (
+            "max_deliveries",
+            f"{KZ}:{AZ}:1",
+            3,
+        )
+        assert "handler's database table is missing" in dead.detail
+        assert rejections(session, AZ) == []
+
+
+def test_a_new_trust_list_file_applies_without_a_restart_and_the_probes_answer(
+    stores: dict[str, Store], signers: dict[str, Ed25519Signer], trust: TrustList, tmp_path: Path
+) -> None:
+    path = tmp_path / "trust-list.json"
+    write_atomically(path, json.dumps(trust.to_jwks()))
+    trust_file = TrustListFile(path, interval=0.0)
+
+    async def scenario() -> None:
+        broker = InProcessBroker()
+        sender = Node(KZ, sessions=stores[KZ].sessions, signer=signers[KZ], trust=trust,
+                      broker=broker)  # fmt: skip
+        node = Node(AZ, sessions=stores[AZ].sessions, signer=signers[AZ], trust=trust_file,
+                    broker=broker)  # fmt: skip
+        probes = TestClient(probe_app([node]))
+        assert probes.get("/health").json() == {"status": "ok", "authorities": [AZ]}
+        assert probes.get("/ready").status_code == 200
+        with stores[KZ].sessions.begin() as session:
+            sender.send(session, AZ, MessageType.PRE_ARRIVAL, {"n": 1})
+            sender.send(session, AZ, MessageType.PRE_ARRIVAL, {"n": 2})
+        await sender.relay_once()
+        deliveries = await broker.fetch(AZ, batch=1, timeout=1)  # 1 waits, unacknowledged
+        assert await node.consume_once() == 1  # 2 is held behind the gap
+        # KZ's key revoked in the file: the running node refuses KZ's next message.
+        revoked = TrustList.from_jwks(trust.to_jwks())
+        revoked.revoke(signers[KZ].kid, at=T0 + timedelta(hours=1))
+        write_atomically(path, json.dumps(revoked.to_jwks()) + " ")
+        await deliveries[0].nak()
+        assert await node.consume_once() == 1
+        assert trust_file.reloads == 1
+        metrics = probes.get("/metrics").text
+        assert (
+            f'kervan_exchange_refusals_total{{authority="{AZ}",reason="key_revoked"}} 1.0'
+            in metrics
+        )
+        assert f'kervan_exchange_held_messages{{authority="{AZ}",sender="{KZ}"}} 1.0' in metrics
+        assert f'kervan_exchange_held_gaps{{authority="{AZ}"}} 1.0' in metrics
+        assert f'kervan_exchange_received_total{{authority="{AZ}",outcome="held"}} 1.0' in metrics
+        await broker.close()
+        assert probes.get("/ready").status_code == 503
+        assert "broker unreachable" in probes.get("/ready").text
 
     run(scenario())

@@ -345,7 +345,8 @@ class NatsJetStreamBroker:
         log.warning("NATS at %s: %r", self.url, exc)
 
     async def _on_disconnected(self) -> None:
-        log.warning("disconnected from NATS at %s; reconnecting", self.url)
+        if not self._closed_by_us:
+            log.warning("disconnected from NATS at %s; reconnecting", self.url)
 
     async def _on_reconnected(self) -> None:
         self.reconnections += 1
@@ -463,7 +464,7 @@ class NatsJetStreamBroker:
         out: list[bytes] = []
         try:
             await _quietly(js.delete_consumer(self.stream, name))
-            await js.add_consumer(
+            created = await js.add_consumer(
                 self.stream,
                 ConsumerConfig(
                     name=name,
@@ -473,6 +474,9 @@ class NatsJetStreamBroker:
                     inactive_threshold=60.0,
                 ),
             )
+            if not created.num_pending:
+                await _quietly(js.delete_consumer(self.stream, name))
+                return out
             subscription = await js.pull_subscribe_bind(name=name, stream=self.stream)
             try:
                 while True:

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import concurrent.futures
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Final, Protocol, TypeVar
+from typing import Final, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,6 +33,7 @@ from kervan.exchange.envelope import CrossBorderMessage, MessageType
 from kervan.exchange.inbox import Handler, Inbox, Receipt
 from kervan.exchange.outbox import Outbox, OutboxRelay, OutgoingMessage
 from kervan.exchange.status import held_gaps
+from kervan.exchange.worker import Worker
 from kervan.signatures.canonical import JsonValue
 from kervan.signatures.keys import Signer
 from kervan.signatures.trustlist import TrustList
@@ -42,7 +42,6 @@ from kervan.store.db import unit_of_work
 log = logging.getLogger(__name__)
 _MAX_BACKOFF: Final = 5.0
 _HOUSEKEEPING: Final = 2.0
-_T = TypeVar("_T")
 
 
 class TrustSource(Protocol):
@@ -96,8 +95,7 @@ class Node:
         self.counts: collections.Counter[str] = collections.Counter()
         self.broker_pending = 0
         # One worker: the node's inbox transactions run one after another, as on the loop.
-        self._worker = concurrent.futures.ThreadPoolExecutor(1, f"{authority}-inbox")
-        self._working: set[concurrent.futures.Future[Any]] = set()
+        self._worker = Worker(f"{authority}-inbox")
         self.relay = OutboxRelay(sessions, authority, broker, batch=batch, clock=clock)
         self._batch = batch
         self._poll = poll_interval
@@ -139,7 +137,7 @@ class Node:
         if not deliveries:
             return 0
         try:
-            receipts = await self._in_worker(self._receive_all, [d.data for d in deliveries])
+            receipts = await self._worker.run(self._receive_all, [d.data for d in deliveries])
         except Exception:
             log.exception("%s: a batch failed; taking its messages one by one", self.authority)
         else:
@@ -163,25 +161,18 @@ class Node:
 
     async def _one_by_one(self, delivery: Delivery) -> None:
         try:
-            receipt = await self._in_worker(self._receive_all, [delivery.data])
+            receipt = await self._worker.run(self._receive_all, [delivery.data])
         except Exception as exc:
             if delivery.deliveries < self.max_deliveries:
                 log.exception("%s could not store a received message; asking again", self.authority)
                 await delivery.nak()
                 return
-            await self._in_worker(self._dead_letter, delivery, exc)
+            await self._worker.run(self._dead_letter, delivery, exc)
             self.counts["dead_lettered"] += 1
             await delivery.ack()
             return
         self._count(receipt)
         await delivery.ack()
-
-    async def _in_worker(self, work: Callable[..., _T], *args: object) -> _T:
-        """Run `work` in the node's worker thread (its database work, off the event loop)."""
-        future = self._worker.submit(work, *args)
-        self._working.add(future)
-        future.add_done_callback(self._working.discard)
-        return await asyncio.wrap_future(future)
 
     def _receive_all(self, messages: list[bytes]) -> list[Receipt]:
         with unit_of_work(self.sessions) as session:
@@ -231,7 +222,7 @@ class Node:
             messages: list[bytes] = await read(self.authority, gap.sender)
             wanted = [data for data in messages if _seq_of(data) in gap.missing]
             if wanted:
-                self._count(await self._in_worker(self._receive_all, wanted))
+                self._count(await self._worker.run(self._receive_all, wanted))
                 found += len(wanted)
         return found
 
@@ -258,11 +249,10 @@ class Node:
         if tasks:
             # asyncio.wait, not awaiting each task: a cancellation of kill() itself goes through.
             await asyncio.wait(tasks)
-        working = set(self._working)
-        if working:
-            # A transaction under way in the worker ends (commits or rolls back) unacknowledged,
-            # as in a crash after the commit; it must not outlive the node's store.
-            await asyncio.to_thread(concurrent.futures.wait, working)
+        # A transaction under way in a worker ends (commits or rolls back) unacknowledged, as
+        # in a crash after the commit; it must not outlive the node's store.
+        await self._worker.settle()
+        await self.relay.settle()
 
     async def _loop(self, step: Callable[[], Awaitable[int]], *, idle: bool) -> None:
         backoff = self._poll

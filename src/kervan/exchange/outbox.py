@@ -9,6 +9,7 @@ broker acknowledged them, so a crash in between publishes them again: the broker
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Mapping
@@ -19,10 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from kervan.exchange.bus import Broker
 from kervan.exchange.channels import Clock, utc_now
 from kervan.exchange.envelope import CrossBorderMessage, MessageType, check_authority, message_id
+from kervan.exchange.worker import Worker
 from kervan.signatures.canonical import JsonValue
 from kervan.signatures.keys import Signer
 from kervan.store.db import unit_of_work
-from kervan.store.repositories.outbox import OutboxRepository
+from kervan.store.repositories.outbox import OutboxRepository, WaitingMessage
 
 log = logging.getLogger(__name__)
 
@@ -108,25 +110,47 @@ class OutboxRelay:
         self.broker = broker
         self._batch = batch
         self._clock = clock
+        self._worker = Worker(f"{authority}-relay")
+
+    async def settle(self) -> None:
+        """Wait for the relay's database work under way (a stopping node calls this)."""
+        await self._worker.settle()
 
     async def relay_once(self) -> int:
         """Publish up to one batch of unsent messages in channel order; return how many went.
 
-        Rows the broker took are marked sent even when a later publish fails; the failure
-        (e.g. BrokerUnavailableError) is raised after that, and the rest stay for next time.
+        The batch is pipelined: every publish is on the wire before the first acknowledgement
+        is awaited (one round trip per batch, not per message). JetStream keeps them in the
+        order they were sent; should one fail and go again later, the receiver's inbox holds
+        what follows it until it arrives. Rows the broker took are marked sent even when
+        another publish failed; the failure (e.g. BrokerUnavailableError) is raised after
+        that, and the rest stay for next time. The database work runs in a worker thread.
         """
-        with unit_of_work(self._sessions) as session:
-            waiting = OutboxRepository(session).waiting_from(self.authority, self._batch)
-        sent: list[str] = []
-        try:
-            for message in waiting:
-                await self.broker.publish(
-                    message.receiver, message.message_id, message.body.encode("utf-8")
-                )
-                sent.append(message.message_id)
-        finally:
-            if sent:
-                with unit_of_work(self._sessions) as session:
-                    OutboxRepository(session).mark_sent(self.authority, sent, self._clock())
-                log.debug("%s relayed %d message(s)", self.authority, len(sent))
+        waiting = await self._worker.run(self._waiting)
+        if not waiting:
+            return 0
+        outcomes = await asyncio.gather(
+            *(
+                self.broker.publish(m.receiver, m.message_id, m.body.encode("utf-8"))
+                for m in waiting
+            ),
+            return_exceptions=True,
+        )
+        sent = [
+            m.message_id for m, outcome in zip(waiting, outcomes, strict=True) if outcome is None
+        ]
+        if sent:
+            await self._worker.run(self._mark_sent, sent)
+            log.debug("%s relayed %d message(s)", self.authority, len(sent))
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
         return len(sent)
+
+    def _waiting(self) -> list[WaitingMessage]:
+        with unit_of_work(self._sessions) as session:
+            return OutboxRepository(session).waiting_from(self.authority, self._batch)
+
+    def _mark_sent(self, sent: list[str]) -> None:
+        with unit_of_work(self._sessions) as session:
+            OutboxRepository(session).mark_sent(self.authority, sent, self._clock())
