@@ -42,6 +42,7 @@ from kervan.ledger.checkpoint import (
     verify_log_signature,
 )
 from kervan.ledger.merkle import MerkleTree, merkle_root
+from kervan.ledger.witnessed import WITNESS_QUORUM
 from kervan.signatures.keys import Ed25519Signer, Es256Signer
 from kervan.store.repositories.witness import LogWitness
 
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
     from kervan.services.node import NodeUnitOfWork
 
 #: A checkpoint in a bundle or QR counts as witnessed with this many co-signatures.
-MIN_COSIGNATURES: Final = 2
+MIN_COSIGNATURES: Final = WITNESS_QUORUM
 _MAX_PROOF: Final = 64
 
 
@@ -62,7 +63,8 @@ class ConsistencyRequest:
 
 
 class ConsistencyAnswer(BaseModel):
-    """An RFC 9162 consistency proof between two sizes of the log (hashes in base64)."""
+    """An RFC 9162 consistency proof between two sizes of the log (hashes in hex, as in
+    evidence bundles)."""
 
     origin: str
     old_size: int
@@ -161,7 +163,7 @@ def consistency_proof(uow: NodeUnitOfWork, command: ConsistencyRequest) -> Consi
             origin=checkpoint.origin,
             old_size=old,
             new_size=new,
-            hashes=[base64.b64encode(h).decode("ascii") for h in hashes],
+            hashes=[h.hex() for h in hashes],
         )
 
 
