@@ -320,6 +320,19 @@ class ScopeError(KervanError):
     http_status = 403
 
 
+class TooManyAttemptsError(KervanError):
+    """Too many wrong logins for an account or from an address, or too many requests from a
+    client: try again after `retry_after` seconds (HTTP 429 with Retry-After)."""
+
+    code = "too_many_attempts"
+    exit_code = 32
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        self.retry_after = max(1, retry_after)
+        super().__init__(f"{message}; try again in {self.retry_after} seconds")
+
+
 class MessageRejectedError(KervanError):
     """A cross-border message the receiving node refuses: unsigned, forged, from an unknown
     sender, signed with a revoked key, replayed, or addressed to another authority.

@@ -30,13 +30,11 @@ from joserfc import jwt
 from joserfc.jwk import OctKey
 from sqlalchemy import Engine, inspect, text
 
-from kervan.services.access import (
-    KIND_SCOPES,
+from kervan.services.access import KIND_SCOPES, Scope, node_operator
+from kervan.services.credentials import (
     NewCredential,
     RevokeCredential,
-    Scope,
     create_client,
-    node_operator,
     revoke_client,
 )
 from kervan.store.repositories.organisations import OrganisationKind

@@ -63,6 +63,7 @@ network_app = typer.Typer(
 )
 network_app.command("validate")(planning.validate)
 network_app.command("stats")(planning.stats)
+network_app.command("check-plans")(planning.check_plans)
 app.add_typer(network_app, name="network")
 app.add_typer(exports.evidence_app, name="evidence")
 app.add_typer(exports.trust_list_app, name="trust-list")
@@ -100,6 +101,32 @@ for name, attribute, help_text in (
         ),
         name=name,
     )
+
+
+for name, module, help_text in (
+    ("messages", "kervan.cli.messages", "A node's held, refused and dead-lettered messages."),
+    ("corridor", "kervan.cli.corridor", "A corridor of nodes: topology, trust list, NATS."),
+):
+    app.add_typer(
+        typer.Typer(
+            help=help_text,
+            no_args_is_help=True,
+            rich_markup_mode=None,
+            cls=_lazy_group(module, f"{name}_app"),
+        ),
+        name=name,
+    )
+
+
+app.add_typer(
+    typer.Typer(
+        help="A permit authority on the e-Permit network (serve, partners, quotas, border).",
+        no_args_is_help=True,
+        rich_markup_mode=None,
+        cls=_lazy_group("kervan.cli.epermit", "epermit_app"),
+    ),
+    name="epermit",
+)
 
 
 def main() -> None:

@@ -39,8 +39,10 @@ from kervan.store.keyfiles import KeyFileStore
 from kervan.store.repositories.credentials import CredentialRepository
 from kervan.store.repositories.customs import CustomsRepository
 from kervan.store.repositories.documents import DocumentRepository
+from kervan.store.repositories.epermit_network import EpermitNetworkRepository
 from kervan.store.repositories.idempotency import IdempotencyRepository, StoredResponse
 from kervan.store.repositories.ledger import SqlLedgerStore, TreeHeadRepository
+from kervan.store.repositories.logins import LoginRepository
 from kervan.store.repositories.organisations import OrganisationRepository
 from kervan.store.repositories.outbox import OutboxRepository
 from kervan.store.repositories.permits import PermitRepository
@@ -176,6 +178,10 @@ class UnitOfWork:
         return PermitRepository(self.session)
 
     @cached_property
+    def epermit_network(self) -> EpermitNetworkRepository:
+        return EpermitNetworkRepository(self.session)
+
+    @cached_property
     def signing_keys(self) -> SigningKeyRepository:
         return SigningKeyRepository(self.session)
 
@@ -206,6 +212,11 @@ class UnitOfWork:
     @cached_property
     def credentials(self) -> CredentialRepository:
         return CredentialRepository(self.session)
+
+    @cached_property
+    def logins(self) -> LoginRepository:
+        """Tokens ended by logout and wrong logins (throttling)."""
+        return LoginRepository(self.session)
 
     @cached_property
     def outbox(self) -> OutboxRepository:

@@ -20,6 +20,7 @@ from kervan.web import (
     console_pages,
     observatory_pages,
     pages,
+    permit_network_pages,
     permit_pages,
     shipment_pages,
     standard_pages,
@@ -40,6 +41,7 @@ def install(app: FastAPI) -> None:
         standard_pages,
         verify_pages,
         console_pages,
+        permit_network_pages,
         permit_pages,
         observatory_pages,
     ):

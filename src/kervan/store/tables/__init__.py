@@ -17,6 +17,8 @@ from kervan.store.tables.base import (
 from kervan.store.tables.border import BorderControlRow, BorderDeclarationRow, CustomsCrossingRow
 from kervan.store.tables.exchange import (
     ChannelRow,
+    DeadLetterRow,
+    EpermitPartnerRow,
     EpermitPeerChainRow,
     EpermitPeerEventRow,
     InboxRow,
@@ -45,6 +47,7 @@ from kervan.store.tables.records import (
     SigningKeyRow,
     UserRow,
 )
+from kervan.store.tables.sessions import LoginFailureRow, RevokedTokenRow
 from kervan.store.tables.witness import LogCheckpointRow, LogWitnessRow, WitnessedLogRow
 
 __all__ = [
@@ -57,9 +60,11 @@ __all__ = [
     "BorderDeclarationRow",
     "ChannelRow",
     "CustomsCrossingRow",
+    "DeadLetterRow",
     "DocumentRow",
     "DocumentSignatureRow",
     "DocumentVersionRow",
+    "EpermitPartnerRow",
     "EpermitPeerChainRow",
     "EpermitPeerEventRow",
     "IdempotencyKeyRow",
@@ -68,6 +73,7 @@ __all__ = [
     "LedgerPendingRow",
     "LogCheckpointRow",
     "LogWitnessRow",
+    "LoginFailureRow",
     "OrganisationAddressRow",
     "OrganisationRow",
     "OutboxRow",
@@ -75,6 +81,7 @@ __all__ = [
     "PermitRow",
     "PermitUsageRow",
     "RejectedMessageRow",
+    "RevokedTokenRow",
     "ShipmentDocumentRow",
     "ShipmentEventRow",
     "ShipmentPartyRow",

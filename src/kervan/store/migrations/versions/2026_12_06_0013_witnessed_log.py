@@ -2,7 +2,7 @@
 the logs this node witnesses
 
 Revision ID: 2026_12_06_0013
-Revises: 2026_12_06_0008
+Revises: 2026_12_06_0009
 Create Date: 2026-12-06
 
 Each national node publishes checkpoints of its log (signed notes) and asks the other nodes, as
@@ -20,7 +20,7 @@ from alembic import op
 from kervan.store.tables import UtcDateTime
 
 revision: str = "2026_12_06_0013"
-down_revision: str | None = "2026_12_06_0008"
+down_revision: str | None = "2026_12_06_0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
