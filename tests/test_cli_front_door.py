@@ -16,7 +16,7 @@ HEAVY = ("numpy", "scipy", "pydantic", "sqlalchemy", "alembic", "fastapi", "simp
 COMMANDS = ["route", "places", "verify", "simulate", "compare", "kpis", "serve", "node"]
 GROUPS = [
     "network", "evidence", "trust-list", "document", "db", "org", "client", "key", "user", "log",
-    "witness",
+    "witness", "messages", "corridor", "epermit",
 ]  # fmt: skip
 
 
