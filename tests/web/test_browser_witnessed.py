@@ -136,6 +136,10 @@ def test_verdict_from_the_qr_alone(
     assert qr_url is not None
     assert "&digest=" in qr_url
     assert "&checkpoint=" in qr_url
+    # The printed note's QR carries the same claim.
+    printed = page.request.get(f"{base_url}/documents/{note}/print")
+    assert printed.ok
+    assert "checkpoint=" in printed.text()
     page.get_by_role("button", name="Log out").click()
 
     # A border officer scans the QR: no login, no bundle, a verdict.

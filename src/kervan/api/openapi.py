@@ -26,6 +26,13 @@ PUBLIC_OPERATIONS: Final = frozenset(
         ("post", "/v1/routes/plan"),
         ("get", "/v1/places"),
         ("get", "/v1/network"),
+        # The witnessed log is public, as transparency logs are: a checkpoint and its proofs
+        # are signed, and a witness trusts a log's checkpoint by its signature, not its caller.
+        ("get", "/v1/log/checkpoint"),
+        ("get", "/v1/log/consistency"),
+        ("get", "/v1/log/key"),
+        ("get", "/v1/witness/key"),
+        ("post", "/v1/witness/add-checkpoint"),
     }
 )
 PROBLEM_SCHEMA: Final[dict[str, Any]] = {

@@ -361,7 +361,10 @@ def print_document(request: Request, document_id: str) -> Response:
     verification = f"{str(request.base_url).rstrip('/')}/verify?document={document_id}"
     caller = person(request).caller
     try:
-        html = printable_document(uow_of(request), caller, PrintDocument(document_id, verification))
+        origin = node_of(request).settings.node_id
+        html = printable_document(
+            uow_of(request), caller, PrintDocument(document_id, verification, origin)
+        )
     except NotFoundError:
         context = {"message_key": "error.not_found", "detail": document_id}
         return render(request, "error.html", context, status_code=404)
