@@ -121,7 +121,7 @@ def page(tmp_path: Path, witnessed_server: tuple[str, list[SeededShipment]]) -> 
 
 
 def test_verdict_from_the_qr_alone(
-    page: Page, witnessed_server: tuple[str, list[SeededShipment]]
+    page: Page, witnessed_server: tuple[str, list[SeededShipment]], tmp_path: Path
 ) -> None:
     base_url, seeded = witnessed_server
     delivered = next(s for s in seeded if s.stage == "delivered")
@@ -140,7 +140,19 @@ def test_verdict_from_the_qr_alone(
     printed = page.request.get(f"{base_url}/documents/{note}/print")
     assert printed.ok
     assert "checkpoint=" in printed.text()
+    bundle = page.request.get(f"{base_url}/documents/{note}/evidence.json")
+    assert "checkpoint" in bundle.json()
+    evidence = tmp_path / "evidence.json"
+    evidence.write_bytes(bundle.body())
     page.get_by_role("button", name="Log out").click()
+
+    # The bundle, uploaded to the public verify page, is checked with the witnesses' keys.
+    page.goto(f"{base_url}/verify?document={note}")
+    page.locator("#bundle_file").set_input_files(str(evidence))
+    page.get_by_role("button", name="Verify the evidence").click()
+    checked = page.locator(".verdict[data-verified]")
+    expect(checked).to_have_attribute("data-verified", "yes")
+    expect(checked).to_contain_text("co-signed by 2 witnesses (kervan-az, kervan-tr)")
 
     # A border officer scans the QR: no login, no bundle, a verdict.
     page.goto(qr_url)

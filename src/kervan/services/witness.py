@@ -16,7 +16,7 @@ import base64
 import binascii
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel
 
@@ -32,6 +32,7 @@ from kervan.ledger.checkpoint import (
     CheckpointError,
     NoteSignature,
     SignedCheckpoint,
+    VerifierKey,
     check_consistent,
     cosign,
     cosigners,
@@ -307,3 +308,21 @@ def gather_cosignatures(uow: NodeUnitOfWork, post: WitnessPost) -> CosignReport:
     return CosignReport(
         tree_size=checkpoint.size, note=kept.text(), cosigned_by=names, refused=refused
     )
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationMaterial:
+    """What this node's verify page checks a bundle with: the trust list (JWKS) and the
+    verifier keys of its log and of its witnesses."""
+
+    trust_list: dict[str, Any]
+    log_keys: list[VerifierKey]
+
+
+def verification_material(uow: NodeUnitOfWork) -> VerificationMaterial:
+    """The node's trust list and its log's and witnesses' verifier keys (public). Read-only."""
+    with uow.for_reading():
+        signer = _node_signer(uow)
+        keys = [verifier_key(_log_name(uow), signer.public_jwk(), ED25519)]
+        keys += [parse_verifier_key(w.vkey) for w in uow.witness.witnesses()]
+        return VerificationMaterial(uow.signing_keys.trust_list().to_jwks(), keys)

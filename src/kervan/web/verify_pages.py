@@ -16,9 +16,9 @@ from fastapi.responses import HTMLResponse
 
 from kervan.errors import KervanError
 from kervan.ledger.evidence import verify_bundle_json
-from kervan.services.documents import trust_list
 from kervan.services.permits import QrScan, check_qr
 from kervan.services.qr_verdict import QrClaim, qr_verdict
+from kervan.services.witness import verification_material
 from kervan.signatures.trustlist import TrustList
 from kervan.web.common import CSRF_FIELD, check_csrf, render, uow_of
 
@@ -84,8 +84,9 @@ async def verify_evidence(
         "empty": not data.strip(),
     }
     if not context["too_big"] and not context["empty"]:
-        trust = TrustList.from_jwks(trust_list(uow_of(request)))
-        report = verify_bundle_json(data, trust)
+        material = verification_material(uow_of(request))
+        trust = TrustList.from_jwks(material.trust_list)
+        report = verify_bundle_json(data, trust, log_keys=material.log_keys)
         context["report"] = report
         context["matches_document"] = (
             not document.strip() or f"'{document.strip()}'" in report.subject
