@@ -122,7 +122,9 @@ def test_cku_opening_shifts_china_uzbekistan_flows_onto_the_cku(
         result.link_tonnes_per_year.get("KZUZ-SRY-KELES", 0.0)
         < 0.2 * (baseline_run.link_tonnes_per_year["KZUZ-SRY-KELES"])
     )
-    moved = {"xian-tashkent-containers", "kashgar-tashkent-bulk"}
+    # Xi'an's containers for Istanbul take the CKU too once it opens: to Turkmenbashi and across
+    # the Caspian, shorter than round by Khorgos and Aktau.
+    moved = {"xian-tashkent-containers", "kashgar-tashkent-bulk", "xian-istanbul-containers"}
     before = {f.flow.id: f.plan.link_ids for f in compiled_for(baseline).flows}
     for flow in compiled_for(cku).flows:
         if flow.flow.id in moved:
