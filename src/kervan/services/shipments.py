@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -180,18 +180,25 @@ def plan_of(shipment: Shipment) -> Plan:
     return Plan.model_validate_json(shipment.plan)
 
 
+_PRICE_KEYS: Final = frozenset({"cost_usd", "charges"})
+
+
+def _without_prices(value: Any) -> Any:
+    """The plan as customs see it: every cost and priced charge line left out, wherever the
+    planner puts one (legs, borders, transfers, totals)."""
+    if isinstance(value, dict):
+        return {k: _without_prices(v) for k, v in value.items() if k not in _PRICE_KEYS}
+    if isinstance(value, list):
+        return [_without_prices(v) for v in value]
+    return value
+
+
 def view_of(uow: UnitOfWork, seen: Access) -> ShipmentView:
     """The shipment as the caller may see it: customs gets goods, route and borders, no prices."""
     shipment = seen.shipment
     plan = json.loads(shipment.plan)
     if not seen.full:
-        for leg in plan["legs"]:
-            leg.pop("cost_usd", None)
-            if leg.get("border"):
-                leg["border"].pop("cost_usd", None)
-        for step in plan["transfers"]:
-            step.pop("cost_usd", None)
-        plan["totals"].pop("cost_usd", None)
+        plan = _without_prices(plan)
     parties = uow.shipments.parties(shipment)
     return ShipmentView(
         id=shipment.id,
