@@ -26,8 +26,8 @@ PUBLIC_OPERATIONS: Final = frozenset(
         ("post", "/v1/routes/plan"),
         ("get", "/v1/places"),
         ("get", "/v1/network"),
-        # The witnessed log is public, as transparency logs are: a checkpoint and its proofs
-        # are signed, and a witness trusts a log's checkpoint by its signature, not its caller.
+        # The witnessed log is published: witnesses and verifiers need no account here, and a
+        # co-signing request carries the log's own signature.
         ("get", "/v1/log/checkpoint"),
         ("get", "/v1/log/consistency"),
         ("get", "/v1/log/key"),

@@ -92,9 +92,20 @@ def sum_quantiles(parts: Sequence[TimePart]) -> tuple[float, float]:
 
 
 def p50_p90(samples: np.ndarray) -> tuple[float, float]:
-    """Median and 90th percentile of a vector of sampled hours."""
-    p50, p90 = np.quantile(samples, [0.5, 0.9])
-    return float(p50), float(p90)
+    """Median and 90th percentile of a vector of sampled hours (numpy's default linear
+    interpolation between order statistics)."""
+    # By partition rather than np.quantile, whose np.unique call imports numpy.ma: that import
+    # was ~60 ms of every `kervan route` start (about a tenth of it); the values are the same.
+    n = len(samples)
+    positions = [(n - 1) * 0.5, (n - 1) * 0.9]
+    below = [math.floor(h) for h in positions]
+    above = [min(i + 1, n - 1) for i in below]
+    ordered = np.partition(samples, sorted({*below, *above}))
+    p50, p90 = (
+        float(ordered[lo] + (h - lo) * (ordered[hi] - ordered[lo]))
+        for h, lo, hi in zip(positions, below, above, strict=True)
+    )
+    return p50, p90
 
 
 class _Draws:

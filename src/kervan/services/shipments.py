@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -180,17 +180,17 @@ def plan_of(shipment: Shipment) -> Plan:
     return Plan.model_validate_json(shipment.plan)
 
 
-_PRICE_KEYS: Final = frozenset({"cost_usd", "charges"})
+#: What the plan says of money: the trade's business, not customs'.
+_PRICE_KEYS = frozenset({"cost_usd", "charges"})
 
 
-def _without_prices(value: Any) -> Any:
-    """The plan as customs see it: every cost and priced charge line left out, wherever the
-    planner puts one (legs, borders, transfers, totals)."""
-    if isinstance(value, dict):
-        return {k: _without_prices(v) for k, v in value.items() if k not in _PRICE_KEYS}
-    if isinstance(value, list):
-        return [_without_prices(v) for v in value]
-    return value
+def _without_prices(part: Any) -> Any:
+    """The plan (or a part of it) with every price and tariff line left out, at any depth."""
+    if isinstance(part, dict):
+        return {k: _without_prices(v) for k, v in part.items() if k not in _PRICE_KEYS}
+    if isinstance(part, list):
+        return [_without_prices(item) for item in part]
+    return part
 
 
 def view_of(uow: UnitOfWork, seen: Access) -> ShipmentView:
