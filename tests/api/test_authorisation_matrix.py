@@ -69,6 +69,7 @@ READS = {
     # The eFTI data set is seen as the UN/CEFACT export is: e-CMR and CIM/SMGS notes only.
     ("GET", "/v1/documents/{document_id}/efti"): "uncefact",
     ("GET", "/v1/tir/{document_id}"): "tir",
+    ("GET", "/v1/tir/{document_id}/messages"): "tir",
 }
 WRITES = frozenset(
     {

@@ -294,6 +294,23 @@ def test_uzbek_truck_tashkent_to_istanbul_on_an_ecmr(corridor_node: CorridorNode
     ended = node.client.get(tir, headers=node.tokens("uz-trucking")).json()
     assert ended["state"] == "ended"
     assert {op["state"] for op in ended["operations"]} == {"discharged"}
+    # The same transport as the eTIR international system's messages, in order.
+    relayed = node.client.get(f"{tir}/messages", headers=node.tokens(customs_of(itinerary[0])))
+    assert relayed.status_code == 200, relayed.text
+    messages = relayed.json()["messages"]
+    per_country = ["I9", "I11", "I13"] * len(ended["operations"])
+    assert [m["code"] for m in messages] == ["I7", "I19", "E9", "I15", *per_country, "E7"]
+    assert {m["code"]: m["estimated"] for m in messages}["I19"] is False
+    declaration = next(m for m in messages if m["code"] == "I15")
+    assert declaration["data"]["guarantee"]["reference"] == "XG71234567"
+    assert declaration["data"]["consignment"]["goods_items"][0]["commodity_code"] == "520100"
+    assert [m["data"]["country"] for m in messages if m["code"] == "I9"] == [
+        op["country"] for op in ended["operations"]
+    ]
+    assert (
+        node.client.get(f"{tir}/messages", headers=node.tokens("xian-forwarding")).status_code
+        == 404
+    )
 
     # The carrier cannot issue the consignor's note; the consignor cannot deliver.
     refused = node.client.post(

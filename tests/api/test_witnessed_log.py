@@ -6,6 +6,7 @@ checkpoint grows only with a consistency proof the witnesses check."""
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,8 +14,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner, Result
 
 from kervan.api.app import create_app
+from kervan.cli import app as cli_app
 from kervan.ledger.checkpoint import (
     Checkpoint,
     check_consistent,
@@ -37,6 +40,9 @@ from kervan.services.witness import (
 from kervan.settings import Settings
 from kervan.store.db import unit_of_work
 from kervan.store.repositories.witness import LogWitness
+from tests.api.conftest import CorridorNode, book_truck
+from tests.api.corridor_parties import register_corridor, tokens_for
+from tests.api.test_shipment_flow import sign
 from tests.databases import migrated_database
 
 T0 = datetime(2026, 11, 24, 8, tzinfo=UTC)
@@ -131,7 +137,7 @@ def test_witnesses_cosign_a_growing_log_and_refuse_a_fork(corridor: dict[str, No
     newer = parse_signed_checkpoint(text(kz, "/v1/log/checkpoint"))
     assert newer.checkpoint.size == 5
     proof = kz.client.get("/v1/log/consistency", params={"old": 3, "new": 5}).json()
-    hashes = [base64.b64decode(h) for h in proof["hashes"]]
+    hashes = [bytes.fromhex(h) for h in proof["hashes"]]
     verify_consistency(3, 5, published.checkpoint.root_hash, newer.checkpoint.root_hash, hashes)
 
     # The Kazakh node rewrites its history: the same key signs a log whose first entry
@@ -182,3 +188,97 @@ def test_consistency_rules() -> None:
     check_consistent(5, tree.root(5), newer, tree.consistency_proof(5, 8))
     with pytest.raises(Exception, match="went back"):
         check_consistent(8, tree.root(8), Checkpoint("kervan-kz", 5, tree.root(5)), [])
+
+
+def test_evidence_carries_a_cosigned_checkpoint_kervan_verify_checks(
+    corridor: dict[str, Node], tmp_path: Path
+) -> None:
+    kz, az, tr = corridor["KZ"], corridor["AZ"], corridor["TR"]
+    app = kz.client.app
+    register_corridor(app.state.sessions, app.state.node.keys)  # type: ignore[attr-defined]
+    node = CorridorNode(kz.client, tokens_for(kz.client, app.state.sessions), app)  # type: ignore[attr-defined,arg-type]
+    log_vkey = text(kz, "/v1/log/key").strip()
+    witness_keys = [text(w, "/v1/witness/key").strip() for w in (az, tr)]
+    for witness in (az, tr):
+        watch_log(witness.ctx.unit_of_work(), WatchLog(log_vkey))
+    for witness, key in zip((az, tr), witness_keys, strict=True):
+        add_witness(kz.ctx.unit_of_work(), AddWitness(key, f"http://{witness.name}"))
+    keys_file = tmp_path / "log-keys.txt"
+    keys_file.write_text("\n".join([log_vkey, *witness_keys]) + "\n", encoding="utf-8")
+
+    truck = book_truck(node, "TAS-IST-WITNESSED")
+    sign(node, "tashkent-cotton", truck.ecmr, "issue")
+    shipper = node.tokens("tashkent-cotton")
+    assert kz.client.get(f"/v1/documents/{truck.ecmr}/evidence", headers=shipper).status_code == 200
+    assert gather_cosignatures(kz.ctx.unit_of_work(), post_to(corridor)).cosigned_by == [
+        "kervan-az",
+        "kervan-tr",
+    ]
+    bundle = kz.client.get(f"/v1/documents/{truck.ecmr}/evidence", headers=shipper).json()
+    assert "checkpoint" in bundle
+    signed = parse_signed_checkpoint(bundle["checkpoint"]["note"])
+    assert bundle["ledger_entry"]["log_index"] < signed.checkpoint.size
+    bundle_file = tmp_path / "evidence.json"
+    bundle_file.write_text(json.dumps(bundle), encoding="utf-8")
+    trust_file = tmp_path / "trust-list.json"
+    trust_file.write_text(kz.client.get("/v1/trust-list").text, encoding="utf-8")
+
+    checked = verify_cli(bundle_file, trust_file, "--log-keys", str(keys_file))
+    assert checked.exit_code == 0, checked.output
+    checks = {c["name"]: c for c in json.loads(checked.stdout)["checks"]}
+    for name in ("checkpoint_log_signature", "checkpoint_cosigned", "entry_in_checkpoint"):
+        assert checks[name]["ok"], checks[name]
+    assert "kervan-az, kervan-tr" in checks["checkpoint_cosigned"]["detail"]
+    # Without the witnesses' keys the checkpoint is not taken on trust.
+    unchecked = verify_cli(bundle_file, trust_file)
+    assert unchecked.exit_code == 15
+    # One witness's key alone is not a quorum.
+    one = tmp_path / "one-witness.txt"
+    one.write_text(f"{log_vkey}\n{witness_keys[0]}\n", encoding="utf-8")
+    short = verify_cli(bundle_file, trust_file, "--log-keys", str(one))
+    assert short.exit_code == 15
+    reasons = {c["name"]: c["reason"] for c in json.loads(short.stdout)["checks"]}
+    assert reasons["checkpoint_cosigned"] == "checkpoint_not_witnessed"
+
+    # The log grows and is co-signed again: the old bundle is checked against the newer
+    # checkpoint through the consistency proof from its tree head.
+    sign(node, "tashkent-cotton", truck.ecmr, "sign_taking_over")
+    sign(node, "uz-trucking", truck.ecmr, "sign_taking_over")
+    assert kz.client.get(f"/v1/documents/{truck.ecmr}/evidence", headers=shipper).status_code == 200
+    assert len(gather_cosignatures(kz.ctx.unit_of_work(), post_to(corridor)).cosigned_by) == 2
+    newer_note = text(kz, "/v1/log/checkpoint")
+    newer = parse_signed_checkpoint(newer_note)
+    old_size = bundle["tree_head"]["tree_size"]
+    assert newer.checkpoint.size > old_size
+    proof = kz.client.get(
+        "/v1/log/consistency", params={"old": old_size, "new": newer.checkpoint.size}
+    )
+    assert proof.status_code == 200, proof.text
+    note_file, proof_file = tmp_path / "newer.txt", tmp_path / "consistency.json"
+    note_file.write_text(newer_note, encoding="utf-8")
+    proof_file.write_text(proof.text, encoding="utf-8")
+    against = verify_cli(
+        bundle_file, trust_file, "--log-keys", str(keys_file), "--checkpoint", str(note_file),
+        "--consistency", str(proof_file),
+    )  # fmt: skip
+    assert against.exit_code == 0, against.output
+    checks = {c["name"]: c for c in json.loads(against.stdout)["checks"]}
+    assert checks["tree_head_consistent_with_checkpoint"]["ok"]
+    assert checks["newer_checkpoint_cosigned"]["ok"]
+    # A proof that does not lead there is caught.
+    wrong = proof.json()
+    wrong["hashes"] = [("00" * 32) for _ in wrong["hashes"]] or ["00" * 32]
+    proof_file.write_text(json.dumps(wrong), encoding="utf-8")
+    refused = verify_cli(
+        bundle_file, trust_file, "--log-keys", str(keys_file), "--checkpoint", str(note_file),
+        "--consistency", str(proof_file),
+    )  # fmt: skip
+    assert refused.exit_code == 15
+    reasons = {c["name"]: c["reason"] for c in json.loads(refused.stdout)["checks"]}
+    assert reasons["tree_head_consistent_with_checkpoint"] == "checkpoint_not_consistent"
+
+
+def verify_cli(bundle: Path, trust: Path, *extra: str) -> Result:
+    return CliRunner().invoke(
+        cli_app, ["verify", str(bundle), "--trust-list", str(trust), "--json", *extra]
+    )

@@ -411,11 +411,13 @@ def test_console_in_turkish_and_russian_and_on_a_phone(page: Page, base_url: str
 
 
 def test_exports_downloaded_from_the_shipment_page(
-    page: Page, base_url: str, tmp_path: Path
+    page: Page, corridor_server: tuple[str, list[SeededShipment]], tmp_path: Path
 ) -> None:
-    log_in(page, base_url, "xian-forwarding")
-    page.goto(f"{base_url}/shipments/{JOURNEY['shipment']}")
-    card = page.locator(f"article.document[data-document='{JOURNEY['ecmr']}']")
+    base_url, seeded = corridor_server
+    truck = next(s for s in seeded if s.stage == "booked")  # the Uzbek truck and its e-CMR
+    log_in(page, base_url, "tashkent-cotton")
+    page.goto(f"{base_url}/shipments/{truck.id}")
+    card = page.locator(f"article.document[data-document='{truck.id}-ECMR-1']")
     with page.expect_download() as uncefact:
         card.get_by_role("link", name="UN/CEFACT D23B JSON").click()
     exported = tmp_path / "uncefact.json"

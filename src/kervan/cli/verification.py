@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -37,10 +37,12 @@ from kervan.errors import (
     SignatureError,
     TrustListError,
 )
+from kervan.ledger.checkpoint import CheckpointError, VerifierKey, parse_verifier_key
 from kervan.ledger.evidence import BUNDLE_FORMAT, EvidenceBundle, verify_bundle_json
+from kervan.ledger.merkle import ConsistencyProof
 from kervan.ledger.sth import verify_tree_head
 from kervan.signatures.canonical import JsonValue, parse_json
-from kervan.signatures.encoding import b64url_decode, from_unix_seconds, rfc3339
+from kervan.signatures.encoding import b64url_decode, from_unix_seconds, hex32_decode, rfc3339
 from kervan.signatures.jws import check_signatures, verify_compact
 from kervan.signatures.keys import ES256
 from kervan.signatures.trustlist import TrustList
@@ -57,6 +59,14 @@ _BUNDLE_REASONS: Final = {
     "proof_is_for_entry": "proof_for_another_entry",
     "proof_at_tree_head_size": "proof_size_mismatch",
     "entry_in_tree_head": "proof_does_not_match_root",
+    "checkpoint_format": "checkpoint_malformed",
+    "checkpoint_log_signature": "checkpoint_not_signed_by_the_log",
+    "checkpoint_cosigned": "checkpoint_not_witnessed",
+    "entry_in_checkpoint": "entry_not_in_checkpoint",
+    "newer_checkpoint_format": "checkpoint_malformed",
+    "newer_checkpoint_log_signature": "checkpoint_not_signed_by_the_log",
+    "newer_checkpoint_cosigned": "checkpoint_not_witnessed",
+    "tree_head_consistent_with_checkpoint": "checkpoint_not_consistent",
 }
 # Checks whose failure means a signature (or what it signs) does not hold; the rest are ledger.
 _SIGNATURE_CHECKS: Final = frozenset(
@@ -163,7 +173,63 @@ def load_trust_list(path: Path) -> TrustList:
     return trust
 
 
-def verify_file(path: Path, trust_list: TrustList, *, now: datetime) -> Verdict:
+def load_log_keys(path: Path | None) -> list[VerifierKey]:
+    """The verifier keys in `path`, one per line (none without a file); InvalidRequestError
+    naming the bad line."""
+    if path is None:
+        return []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InvalidRequestError(f"cannot read {path}: {exc.strerror or exc}") from None
+    keys = []
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            try:
+                keys.append(parse_verifier_key(line))
+            except CheckpointError as exc:
+                raise InvalidRequestError(f"{path}:{number}: {exc.detail}") from None
+    return keys
+
+
+def load_newer_checkpoint(
+    note: Path | None, proof: Path | None
+) -> tuple[str, ConsistencyProof] | None:
+    """A newer checkpoint and the consistency proof to it (both or neither)."""
+    if note is None and proof is None:
+        return None
+    if note is None or proof is None:
+        raise InvalidRequestError("--checkpoint and --consistency go together")
+    try:
+        text = note.read_text(encoding="utf-8")
+        answer = _json_object(proof.read_text(encoding="utf-8"), str(proof))
+    except OSError as exc:
+        raise InvalidRequestError(f"cannot read {exc.filename}: {exc.strerror}") from None
+    try:
+        hashes = answer["hashes"]
+        if not isinstance(hashes, list):
+            raise TypeError("hashes")
+        consistency = ConsistencyProof(
+            int(str(answer["old_size"])),
+            int(str(answer["new_size"])),
+            tuple(hex32_decode(str(h)) for h in hashes),
+        )
+    except (KeyError, TypeError, ValueError):
+        raise InvalidRequestError(
+            f"{proof}: a consistency proof as GET /v1/log/consistency gives it "
+            "(old_size, new_size, hashes)"
+        ) from None
+    return text, consistency
+
+
+def verify_file(
+    path: Path,
+    trust_list: TrustList,
+    *,
+    now: datetime,
+    log_keys: Sequence[VerifierKey] = (),
+    newer: tuple[str, ConsistencyProof] | None = None,
+) -> Verdict:
     """Detect what `path` holds and verify it against `trust_list` as of `now`.
 
     Returns the verdict with every check. Raises InvalidRequestError when the file is missing,
@@ -179,7 +245,9 @@ def verify_file(path: Path, trust_list: TrustList, *, now: datetime) -> Verdict:
         permit = claims.get("id")
         subject = f"e-Permit {permit} QR" if isinstance(permit, str) else "e-Permit QR"
     if found.bundle is not None:
-        bundle_subject, bundle_findings = _bundle_findings(found.bundle, trust_list)
+        bundle_subject, bundle_findings = _bundle_findings(
+            found.bundle, trust_list, log_keys, newer
+        )
         findings += bundle_findings
         if found.token is None:
             subject = bundle_subject
@@ -296,8 +364,13 @@ def _json_object(text: str, what: str) -> dict[str, JsonValue]:
     return value
 
 
-def _bundle_findings(data: Mapping[str, Any], trust_list: TrustList) -> tuple[str, list[Finding]]:
-    report = verify_bundle_json(data, trust_list)
+def _bundle_findings(
+    data: Mapping[str, Any],
+    trust_list: TrustList,
+    log_keys: Sequence[VerifierKey] = (),
+    newer: tuple[str, ConsistencyProof] | None = None,
+) -> tuple[str, list[Finding]]:
+    report = verify_bundle_json(data, trust_list, log_keys=log_keys, newer=newer)
     try:
         bundle: EvidenceBundle | None = EvidenceBundle.from_json(data)
     except (ValueError, TypeError):

@@ -38,6 +38,33 @@ def verify(
             "--at", help="Judge QR validity at this time (RFC 3339 with zone); default now."
         ),
     ] = None,
+    log_keys: Annotated[
+        Path | None,
+        typer.Option(
+            "--log-keys",
+            help="Verifier keys of the log and its witnesses, one per line (a bundle's "
+            "checkpoint is checked with them).",
+            dir_okay=False,
+        ),
+    ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            help="A newer co-signed checkpoint of the log (GET /v1/log/checkpoint) to check "
+            "an older bundle against; needs --consistency and --log-keys.",
+            dir_okay=False,
+        ),
+    ] = None,
+    consistency: Annotated[
+        Path | None,
+        typer.Option(
+            "--consistency",
+            help="The consistency proof from the bundle's tree head to --checkpoint "
+            "(GET /v1/log/consistency).",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Verify FILE offline against a trust list: signatures, inclusion proof, tree head, QR.
 
@@ -45,6 +72,8 @@ def verify(
     15: only the ledger evidence fails. 2: FILE or the trust list cannot be used.
     """
     from kervan.cli.verification import (  # noqa: PLC0415
+        load_log_keys,
+        load_newer_checkpoint,
         load_trust_list,
         moment,
         print_verdict,
@@ -53,7 +82,9 @@ def verify(
 
     now = moment(at)
     trust = load_trust_list(trust_list)
-    verdict = verify_file(file, trust, now=now)
+    keys = load_log_keys(log_keys)
+    newer = load_newer_checkpoint(checkpoint, consistency)
+    verdict = verify_file(file, trust, now=now, log_keys=keys, newer=newer)
     if as_json:
         sys.stdout.write(json.dumps(verdict.to_json(), indent=2, ensure_ascii=False) + "\n")
     else:

@@ -25,7 +25,7 @@ import dataclasses
 import hashlib
 import struct
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 
 from cryptography.exceptions import InvalidSignature
@@ -246,14 +246,6 @@ def cosigners(signed: SignedCheckpoint, witnesses: Sequence[VerifierKey]) -> lis
                 found.append(witness.name)
                 break
     return found
-
-
-def cosigned_at(signed: SignedCheckpoint, witness: VerifierKey) -> datetime | None:
-    """When `witness` says it co-signed (None when it did not)."""
-    for s in signed.signatures:
-        if (s.name, s.key_id) == (witness.name, witness.key_id) and len(s.signature) == 72:
-            return datetime.fromtimestamp(struct.unpack(">Q", s.signature[:8])[0], UTC)
-    return None
 
 
 def check_consistent(

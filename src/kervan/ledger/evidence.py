@@ -1,21 +1,29 @@
 """Offline evidence bundles: everything needed to prove a signed document was logged, in one file.
 
 A bundle holds the document version, its multi-party JWS, the ledger entry that recorded it, the
-inclusion proof of that entry, and the signed tree head the proof leads to. `verify_bundle`
-checks it with nothing but a trust list: no network, no database.
+inclusion proof of that entry, and the signed tree head the proof leads to; once the node's
+witnesses co-signed a checkpoint covering the entry, the bundle carries that checkpoint too
+(kervan.ledger.witnessed). `verify_bundle` checks it with nothing but a trust list (and, for
+the checkpoint, the log's and the witnesses' verifier keys): no network, no database.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final, cast
 
 from kervan.errors import KervanError
 from kervan.ledger.chain import LedgerEntry
-from kervan.ledger.merkle import InclusionProof, verify_inclusion
+from kervan.ledger.checkpoint import VerifierKey
+from kervan.ledger.merkle import ConsistencyProof, InclusionProof, verify_inclusion
 from kervan.ledger.report import Check, VerificationReport
 from kervan.ledger.sth import SignedTreeHead, verify_tree_head
+from kervan.ledger.witnessed import (
+    WitnessedCheckpoint,
+    checkpoint_checks,
+    newer_checkpoint_checks,
+)
 from kervan.signatures.canonical import (
     JsonValue,
     canonical_digest_hex,
@@ -41,10 +49,11 @@ class EvidenceBundle:
     entry: LedgerEntry
     inclusion: InclusionProof
     tree_head: SignedTreeHead
+    checkpoint: WitnessedCheckpoint | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Return the bundle as one JSON object (format, document, jws, ledger_entry, ...)."""
-        return {
+        out = {
             "format": BUNDLE_FORMAT,
             "document": self.document,
             "jws": self.jws,
@@ -52,6 +61,9 @@ class EvidenceBundle:
             "inclusion_proof": self.inclusion.to_json(),
             "tree_head": self.tree_head.to_json(),
         }
+        if self.checkpoint is not None:
+            out["checkpoint"] = self.checkpoint.to_json()
+        return out
 
     def to_bytes(self) -> bytes:
         """Return the bundle as canonical JSON bytes, ready to be written to a file or a QR."""
@@ -60,8 +72,11 @@ class EvidenceBundle:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> EvidenceBundle:
         """Parse `to_json` output strictly; raise ValueError naming what is malformed."""
-        if not isinstance(data, Mapping) or set(data) != _MEMBERS:
-            raise ValueError(f"an evidence bundle has exactly the members {sorted(_MEMBERS)}")
+        if not isinstance(data, Mapping) or set(data) - {"checkpoint"} != _MEMBERS:
+            raise ValueError(
+                f"an evidence bundle has exactly the members {sorted(_MEMBERS)} "
+                "(and a checkpoint once witnessed)"
+            )
         if data["format"] != BUNDLE_FORMAT:
             raise ValueError(f"unknown bundle format {data['format']!r}; expected {BUNDLE_FORMAT}")
         if not isinstance(data["document"], dict):
@@ -75,16 +90,29 @@ class EvidenceBundle:
             entry=LedgerEntry.from_json(data["ledger_entry"]),
             inclusion=InclusionProof.from_json(data["inclusion_proof"]),
             tree_head=SignedTreeHead.from_json(data["tree_head"]),
+            checkpoint=(
+                WitnessedCheckpoint.from_json(data["checkpoint"]) if "checkpoint" in data else None
+            ),
         )
 
 
-def verify_bundle(bundle: EvidenceBundle, trust_list: TrustList) -> VerificationReport:
+def verify_bundle(
+    bundle: EvidenceBundle,
+    trust_list: TrustList,
+    *,
+    log_keys: Sequence[VerifierKey] = (),
+    newer: tuple[str, ConsistencyProof] | None = None,
+) -> VerificationReport:
     """Verify an evidence bundle offline against `trust_list`; return the report of every check.
 
     Checks, in order: the document canonicalises; the JWS payload is that document; each
-    signature (key rules and cryptography); the ledger entry's payload digest is the document's;
-    the inclusion proof is for that entry and at the tree head's size; the entry's leaf leads to
-    the tree head's root; the tree head's signature and fields.
+    signature (key rules and cryptography, the version its header names against the entry);
+    the ledger entry's payload digest is the document's; the inclusion proof is for that entry
+    and at the tree head's size; the entry's leaf leads to the tree head's root; the tree head's
+    signature and fields. A carried checkpoint is checked with `log_keys` (the log's and the
+    witnesses' verifier keys): signed by the log, co-signed by a quorum of witnesses, holding
+    the entry. With `newer` (a newer co-signed checkpoint note and the consistency proof from
+    the tree head's size to it), the tree head is checked to lead to that checkpoint.
     """
     checks: list[Check] = []
     try:
@@ -163,11 +191,19 @@ def verify_bundle(bundle: EvidenceBundle, trust_list: TrustList) -> Verification
         )
     except KervanError as exc:
         checks.append(Check("tree_head_signature", False, exc.message))
+    if bundle.checkpoint is not None:
+        checks += checkpoint_checks(entry, head, bundle.checkpoint, log_keys)
+    if newer is not None:
+        checks += newer_checkpoint_checks(head, newer[0], newer[1], log_keys)
     return VerificationReport(_subject(bundle), tuple(checks))
 
 
 def verify_bundle_json(
-    data: bytes | str | Mapping[str, Any], trust_list: TrustList
+    data: bytes | str | Mapping[str, Any],
+    trust_list: TrustList,
+    *,
+    log_keys: Sequence[VerifierKey] = (),
+    newer: tuple[str, ConsistencyProof] | None = None,
 ) -> VerificationReport:
     """Parse and verify a bundle given as JSON bytes, text or object; never raises on bad input.
 
@@ -182,7 +218,7 @@ def verify_bundle_json(
     except (KervanError, ValueError, TypeError) as exc:
         reason = exc.message if isinstance(exc, KervanError) else str(exc)
         return VerificationReport("evidence bundle", (Check("bundle_format", False, reason),))
-    return verify_bundle(bundle, trust_list)
+    return verify_bundle(bundle, trust_list, log_keys=log_keys, newer=newer)
 
 
 def entry_version(entry: LedgerEntry) -> int | None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kervan.errors import InvalidRequestError, ScopeError
+from kervan.ledger.witnessed import WITNESS_QUORUM
 from kervan.routing.plan import Plan
 from kervan.services.access import Caller, Scope, Who, identify
 from kervan.services.consignment import ConsignmentRecord, record_of
@@ -168,6 +169,8 @@ class ShipmentFile:
     roles: frozenset[ShipmentRole]
     names: dict[str, str]
     consignment: ConsignmentRecord
+    #: The latest checkpoint of the node's log a quorum of witnesses co-signed (for the QR).
+    checkpoint: str | None
 
 
 def follow_shipment(uow: NodeUnitOfWork, caller: Who, command: ShipmentRef) -> ShipmentFile:
@@ -189,4 +192,14 @@ def follow_shipment(uow: NodeUnitOfWork, caller: Who, command: ShipmentRef) -> S
         record = record_of(
             uow, who, command.shipment_id, documents, (settings.node_country, settings.node_id)
         )
-        return ShipmentFile(shown, plan, steps, documents, seen.roles, names, record)
+        witnessed = uow.witness.latest_cosigned(settings.node_id, WITNESS_QUORUM)
+        return ShipmentFile(
+            shown,
+            plan,
+            steps,
+            documents,
+            seen.roles,
+            names,
+            record,
+            witnessed[1] if witnessed is not None else None,
+        )

@@ -30,7 +30,8 @@ from kervan.errors import (
 )
 from kervan.ledger.chain import LedgerEntry
 from kervan.ledger.evidence import EvidenceBundle
-from kervan.ledger.merkle import InclusionProof
+from kervan.ledger.merkle import InclusionProof, MerkleTree
+from kervan.ledger.witnessed import WITNESS_QUORUM, WitnessedCheckpoint
 from kervan.routing.plan import Plan
 from kervan.services.access import Caller, Scope, Who, identify
 from kervan.services.idempotency import answer_once
@@ -537,9 +538,27 @@ def assemble_evidence(ctx: NodeContext, parts: EvidenceParts) -> dict[str, Any]:
         index, head.tree_size, tuple(tree.inclusion_proof(index, head.tree_size))
     )
     bundle = EvidenceBundle(
-        document=parts.document, jws=parts.jws, entry=parts.entry, inclusion=proof, tree_head=head
+        document=parts.document,
+        jws=parts.jws,
+        entry=parts.entry,
+        inclusion=proof,
+        tree_head=head,
+        checkpoint=_witnessed_checkpoint(ctx, index, tree),
     )
     return bundle.to_json()
+
+
+def _witnessed_checkpoint(
+    ctx: NodeContext, index: int, tree: MerkleTree
+) -> WitnessedCheckpoint | None:
+    """The latest checkpoint of the node's log a quorum of witnesses co-signed, if it covers
+    entry `index`, with the entry's inclusion proof at its size."""
+    with ctx.unit_of_work().for_reading() as uow:
+        found = uow.witness.latest_cosigned(ctx.settings.node_id, WITNESS_QUORUM)
+    if found is None or not index < found[0] <= tree.size:
+        return None
+    size, note = found
+    return WitnessedCheckpoint(note, tuple(tree.inclusion_proof(index, size)))
 
 
 def evidence(uow: NodeUnitOfWork, caller: Who, command: DocumentRef) -> dict[str, Any]:

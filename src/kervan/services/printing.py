@@ -7,6 +7,7 @@ see the transport; an e-Permit once issued.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -18,8 +19,10 @@ from kervan.documents.etir import TirTransport
 from kervan.documents.kinds import DocumentKind
 from kervan.documents.render import render_cimsmgs, render_ecmr, render_permit, render_tir
 from kervan.errors import NotFoundError
+from kervan.ledger.witnessed import WITNESS_QUORUM
 from kervan.services.access import Who, identify
 from kervan.services.documents import DocumentView, view_document
+from kervan.services.qr_verdict import checkpoint_for_qr
 from kervan.services.shipments import access
 from kervan.services.tir import view_transport
 
@@ -33,6 +36,9 @@ class PrintDocument:
 
     document_id: str
     verification: str
+    #: This node's log (its id): once witnessed, the QR also carries the version digest and
+    #: the co-signed checkpoint, for a verdict from the QR alone.
+    log_origin: str | None = None
 
 
 def permit_of(document: DocumentView) -> Permit | None:
@@ -41,6 +47,18 @@ def permit_of(document: DocumentView) -> Permit | None:
     if document.kind != DocumentKind.EPERMIT or not isinstance(wire, dict):
         return None
     return Permit.model_validate(wire)
+
+
+def _witnessed(uow: UnitOfWork, command: PrintDocument, document: DocumentView) -> PrintDocument:
+    found = (
+        uow.witness.latest_cosigned(command.log_origin, WITNESS_QUORUM)
+        if command.log_origin is not None
+        else None
+    )
+    if found is None:
+        return command
+    claim = f"&digest={document.digest}&checkpoint={checkpoint_for_qr(found[1])}"
+    return dataclasses.replace(command, verification=command.verification + claim)
 
 
 def printable_document(uow: UnitOfWork, caller: Who, command: PrintDocument) -> str:
@@ -54,6 +72,7 @@ def printable_document(uow: UnitOfWork, caller: Who, command: PrintDocument) -> 
         if link is None:
             raise NotFoundError("document", document_id)
         lifecycle = json.loads(link.lifecycle)
+        command = _witnessed(uow, command, document)
         if document.kind == DocumentKind.ECMR:
             note = Ecmr.model_validate(lifecycle)
             if not access(uow, who, document.shipment_id).full:

@@ -16,7 +16,7 @@ import base64
 import binascii
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel
 
@@ -32,6 +32,7 @@ from kervan.ledger.checkpoint import (
     CheckpointError,
     NoteSignature,
     SignedCheckpoint,
+    VerifierKey,
     check_consistent,
     cosign,
     cosigners,
@@ -42,6 +43,7 @@ from kervan.ledger.checkpoint import (
     verify_log_signature,
 )
 from kervan.ledger.merkle import MerkleTree, merkle_root
+from kervan.ledger.witnessed import WITNESS_QUORUM
 from kervan.signatures.keys import Ed25519Signer, Es256Signer
 from kervan.store.repositories.witness import LogWitness
 
@@ -49,7 +51,7 @@ if TYPE_CHECKING:
     from kervan.services.node import NodeUnitOfWork
 
 #: A checkpoint in a bundle or QR counts as witnessed with this many co-signatures.
-MIN_COSIGNATURES: Final = 2
+MIN_COSIGNATURES: Final = WITNESS_QUORUM
 _MAX_PROOF: Final = 64
 
 
@@ -62,7 +64,8 @@ class ConsistencyRequest:
 
 
 class ConsistencyAnswer(BaseModel):
-    """An RFC 9162 consistency proof between two sizes of the log (hashes in base64)."""
+    """An RFC 9162 consistency proof between two sizes of the log (hashes in hex, as in
+    evidence bundles)."""
 
     origin: str
     old_size: int
@@ -161,7 +164,7 @@ def consistency_proof(uow: NodeUnitOfWork, command: ConsistencyRequest) -> Consi
             origin=checkpoint.origin,
             old_size=old,
             new_size=new,
-            hashes=[base64.b64encode(h).decode("ascii") for h in hashes],
+            hashes=[h.hex() for h in hashes],
         )
 
 
@@ -305,3 +308,21 @@ def gather_cosignatures(uow: NodeUnitOfWork, post: WitnessPost) -> CosignReport:
     return CosignReport(
         tree_size=checkpoint.size, note=kept.text(), cosigned_by=names, refused=refused
     )
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationMaterial:
+    """What this node's verify page checks a bundle with: the trust list (JWKS) and the
+    verifier keys of its log and of its witnesses."""
+
+    trust_list: dict[str, Any]
+    log_keys: list[VerifierKey]
+
+
+def verification_material(uow: NodeUnitOfWork) -> VerificationMaterial:
+    """The node's trust list and its log's and witnesses' verifier keys (public). Read-only."""
+    with uow.for_reading():
+        signer = _node_signer(uow)
+        keys = [verifier_key(_log_name(uow), signer.public_jwk(), ED25519)]
+        keys += [parse_verifier_key(w.vkey) for w in uow.witness.witnesses()]
+        return VerificationMaterial(uow.signing_keys.trust_list().to_jwks(), keys)

@@ -31,10 +31,18 @@ from kervan.services.booking import (
     booking_directory,
     follow_shipment,
 )
-from kervan.services.documents import DocumentRef, SignRequest, SignStep, evidence, sign_step
+from kervan.services.documents import (
+    DocumentRef,
+    DocumentView,
+    SignRequest,
+    SignStep,
+    evidence,
+    sign_step,
+)
 from kervan.services.exports import EXPORTABLE_KINDS, ExportDocument, standard_export
 from kervan.services.planning import find_plan
 from kervan.services.printing import PrintDocument, permit_of, printable_document
+from kervan.services.qr_verdict import checkpoint_for_qr
 from kervan.services.shipments import (
     BOOKERS,
     EVENT_ROLES,
@@ -89,6 +97,16 @@ def route_map(request: Request, loc: Locale, plans: list[Plan]) -> dict[str, Any
         "plan_colours": PLAN_COLOURS,
         "modes": list(Mode),
     }
+
+
+def _verify_url(request: Request, document: DocumentView, checkpoint: str | None) -> str:
+    """The link a document's QR holds: the verify page with the document id, and once the
+    node's log is witnessed, the version digest and the co-signed checkpoint too (a verdict
+    from the QR alone)."""
+    url = f"{str(request.base_url).rstrip('/')}/verify?document={quote(document.id)}"
+    if checkpoint is None:
+        return url
+    return f"{url}&digest={document.digest}&checkpoint={checkpoint_for_qr(checkpoint)}"
 
 
 # Listing ---------------------------------------------------------------------------------------
@@ -249,7 +267,7 @@ def shipment_page(request: Request, shipment_id: str) -> Response:
                 d.kind == DocumentKind.ETIR and d.state not in ("requested", "guarantee_registered")
             )
             or permit_of(d) is not None,
-            "verify_url": f"{str(request.base_url).rstrip('/')}/verify?document={d.id}",
+            "verify_url": _verify_url(request, d, followed.checkpoint),
             "uncefact": d.kind in EXPORTABLE_KINDS,
         }
         for d in documents
@@ -343,7 +361,10 @@ def print_document(request: Request, document_id: str) -> Response:
     verification = f"{str(request.base_url).rstrip('/')}/verify?document={document_id}"
     caller = person(request).caller
     try:
-        html = printable_document(uow_of(request), caller, PrintDocument(document_id, verification))
+        origin = node_of(request).settings.node_id
+        html = printable_document(
+            uow_of(request), caller, PrintDocument(document_id, verification, origin)
+        )
     except NotFoundError:
         context = {"message_key": "error.not_found", "detail": document_id}
         return render(request, "error.html", context, status_code=404)

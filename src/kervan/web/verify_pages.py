@@ -1,9 +1,10 @@
 """Public verification, no login: a scanned permit QR (services.permits.check_qr), and a
 document's evidence bundle checked against this node's trust list (verify_bundle_json).
 
-A document's QR code leads here with the document id only; the page asks for the evidence
-bundle the holder was given and says whether it proves what it claims. Nothing about a
-shipment is shown that the QR or the bundle does not already carry.
+A document's QR code leads here with the document id, its version digest and a checkpoint of
+the node's log co-signed by the witnesses: the page gives a verdict from those alone
+(services.qr_verdict), and asks for the evidence bundle to check the signatures themselves.
+Nothing about a shipment is shown that the QR or the bundle does not already carry.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from fastapi.responses import HTMLResponse
 
 from kervan.errors import KervanError
 from kervan.ledger.evidence import verify_bundle_json
-from kervan.services.documents import trust_list
 from kervan.services.permits import QrScan, check_qr
+from kervan.services.qr_verdict import QrClaim, qr_verdict
+from kervan.services.witness import verification_material
 from kervan.signatures.trustlist import TrustList
 from kervan.web.common import CSRF_FIELD, check_csrf, render, uow_of
 
@@ -37,17 +39,24 @@ def verify_page(
     request: Request,
     qr: Annotated[str, Query(max_length=MAX_QR)] = "",
     document: Annotated[str, Query(max_length=128)] = "",
+    digest: Annotated[str, Query(max_length=64)] = "",
+    checkpoint: Annotated[str, Query(max_length=MAX_QR)] = "",
 ) -> Response:
-    """Check a permit QR given in the URL (or pasted), or upload a document's evidence."""
+    """Check a permit QR given in the URL (or pasted), or upload a document's evidence; a
+    document QR naming its version digest and a witnessed checkpoint gets a verdict as it is."""
     context: dict[str, Any] = {
         "qr": qr.strip(),
         "document": document.strip(),
         "permit": None,
         "permit_error": None,
         "report": None,
+        "qr_verdict": None,
     }
     if qr.strip():
         context.update(_permit_check(request, qr.strip()))
+    elif document.strip() and digest.strip() and checkpoint.strip():
+        claim = QrClaim(document.strip(), digest.strip(), checkpoint.strip())
+        context["qr_verdict"] = qr_verdict(uow_of(request), claim)
     return render(request, "verify.html", context)
 
 
@@ -70,12 +79,14 @@ async def verify_evidence(
         "permit": None,
         "permit_error": None,
         "report": None,
+        "qr_verdict": None,
         "too_big": len(data) > MAX_BUNDLE_BYTES,
         "empty": not data.strip(),
     }
     if not context["too_big"] and not context["empty"]:
-        trust = TrustList.from_jwks(trust_list(uow_of(request)))
-        report = verify_bundle_json(data, trust)
+        material = verification_material(uow_of(request))
+        trust = TrustList.from_jwks(material.trust_list)
+        report = verify_bundle_json(data, trust, log_keys=material.log_keys)
         context["report"] = report
         context["matches_document"] = (
             not document.strip() or f"'{document.strip()}'" in report.subject

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 
 from kervan.api.deps import credentials, uow_of
 from kervan.services import tir
+from kervan.services.etir_relay import etir_messages
 from kervan.services.tir import (
     GuaranteeRequest,
     OperationRequest,
@@ -27,6 +28,15 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 def get_transport(document_id: str, request: Request) -> TirView:
     """The TIR transport: guarantee, operations per country and what may happen next."""
     return tir.tir_view(uow_of(request), credentials(request), TirRef(document_id))
+
+
+@router.get("/{document_id}/messages", response_model=dict[str, Any], responses=NOT_FOUND)
+def get_messages(document_id: str, request: Request) -> dict[str, Any]:
+    """The transport as the eTIR international system's messages (eTIR specifications v4.3):
+    I7 register guarantee, I19 check customs offices, E9 advance TIR data, I15 record
+    declaration data, I9/I11/I13 start, terminate and discharge each TIR operation, E7 notify
+    guarantee chain; each with its data groups and whether its number is estimated."""
+    return etir_messages(uow_of(request), credentials(request), TirRef(document_id))
 
 
 @router.post("/{document_id}/guarantee", response_model=TirView, responses=NOT_FOUND)
