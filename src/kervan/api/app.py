@@ -2,8 +2,8 @@
 
 `create_app(settings)` connects to the node's database (refusing an unmigrated one with the
 message to run `kervan db upgrade`), loads the corridor network, and wires the middleware:
-request ids with JSON access logs, a body size limit, per-client rate limits, problem+json errors
-and Prometheus metrics.
+request ids with JSON access logs, a body size limit, per-client rate limits, a guard refusing
+control characters in any text, problem+json errors and Prometheus metrics.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from kervan.api.routes import (
     shipments,
     tir,
 )
+from kervan.api.text_guard import ControlCharacterGuard
 from kervan.documents.goods import hs2022_subheadings
 from kervan.network.dataset import load_network
 from kervan.network.model import Network
@@ -140,6 +141,7 @@ def create_app(
         return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     app.add_middleware(LedgerSettled, sequencer=app.state.node.sequencer)
+    app.add_middleware(ControlCharacterGuard)
     bucket = TokenBucket(rate=limits.requests_per_second, burst=limits.burst)
     app.add_middleware(RateLimit, bucket=bucket, exempt=("/health", "/ready", "/metrics"))
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from kervan.errors import KervanError, NoRouteError, UnknownPlaceError
 
@@ -91,7 +92,23 @@ def _http(request: Request, exc: Exception) -> JSONResponse:
     code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
         exc.status_code, "http_error"
     )
-    return problem_response(request, exc.status_code, code, str(exc.detail))
+    answer = problem_response(request, exc.status_code, code, str(exc.detail))
+    if exc.status_code == 405:
+        # RFC 9110 §15.5.6: a 405 names the methods the resource has, on every route of the
+        # path (Starlette's own header names only the first route's).
+        answer.headers["Allow"] = ", ".join(allowed_methods(request))
+    return answer
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route of the app answers on the request's path."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        # A route matching the path but not the method matches partly.
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def _database(request: Request, exc: Exception) -> JSONResponse:

@@ -15,6 +15,8 @@ from typing import Annotated, Final
 import pycountry
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
+from kervan.documents.text import NON_BLANK_LINE_PATTERN
+
 #: The ISO code lists, read once from pycountry's tables (validation looks codes up per field).
 _COUNTRY_CODES: Final = frozenset(country.alpha_2 for country in pycountry.countries)
 _CURRENCY_CODES: Final = frozenset(currency.alpha_3 for currency in pycountry.currencies)
@@ -36,13 +38,14 @@ def check_currency_code(code: str) -> str:
     return upper
 
 
-CountryCode = Annotated[str, AfterValidator(check_country_code)]
+CountryCode = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$"), AfterValidator(check_country_code)]
 """ISO 3166-1 alpha-2 country code, stored upper-case."""
 
-CurrencyCode = Annotated[str, AfterValidator(check_currency_code)]
+CurrencyCode = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$"), AfterValidator(check_currency_code)]
 """ISO 4217 alphabetic currency code, stored upper-case."""
 
-NonBlank = Annotated[str, Field(min_length=1, max_length=512, pattern=r"\S")]
+NonBlank = Annotated[str, Field(min_length=1, max_length=512, pattern=NON_BLANK_LINE_PATTERN)]
+"""One line of text with something visible in it (no control characters, no line breaks)."""
 
 
 class PartyRole(StrEnum):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from kervan.api.deps import uow_of
-from kervan.errors import InvalidRequestError
+from kervan.documents.text import LINE_PATTERN, Line
 from kervan.services import access
 from kervan.services.access import TOKEN_LIFETIME, ClientToken, IssuedToken
 
@@ -23,8 +23,10 @@ class TokenResponse(BaseModel):
 
 
 class Login(BaseModel):
-    username: str = Field(min_length=1, max_length=128)
-    password: str = Field(min_length=1, max_length=256)
+    model_config = ConfigDict(extra="forbid")
+
+    username: Line = Field(min_length=1, max_length=128)
+    password: Line = Field(min_length=1, max_length=256)
 
 
 @router.post(
@@ -34,14 +36,12 @@ class Login(BaseModel):
 )
 def token(
     request: Request,
-    grant_type: Annotated[str, Form(max_length=64)],
-    client_id: Annotated[str, Form(min_length=1, max_length=64)],
-    client_secret: Annotated[str, Form(min_length=1, max_length=256)],
-    scope: Annotated[str | None, Form(max_length=512)] = None,
+    grant_type: Annotated[Literal["client_credentials"], Form()],  # noqa: ARG001 (checked by type)
+    client_id: Annotated[str, Form(min_length=1, max_length=64, pattern=LINE_PATTERN)],
+    client_secret: Annotated[str, Form(min_length=1, max_length=256, pattern=LINE_PATTERN)],
+    scope: Annotated[str | None, Form(max_length=512, pattern=LINE_PATTERN)] = None,
 ) -> TokenResponse:
     """OAuth2 client credentials (RFC 6749 §4.4): trade a client id and secret for a token."""
-    if grant_type != "client_credentials":
-        raise InvalidRequestError("grant_type must be client_credentials")
     asked = tuple(scope.split()) if scope else None
     issued = access.client_credentials_token(
         uow_of(request), ClientToken(client_id, client_secret, asked)
