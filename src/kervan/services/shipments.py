@@ -14,10 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator
 
 from kervan.documents.limits import CorridorMoment
-from kervan.documents.text import FreeText, Line, NonBlankLine
+from kervan.documents.text import (
+    FREE_TEXT_PATTERN,
+    LINE_PATTERN,
+    FreeText,
+    Line,
+    NonBlankLine,
+)
 from kervan.errors import InvalidRequestError, NotFoundError, ScopeError
 from kervan.routing.plan import Plan
 from kervan.services.access import Caller, Scope, Who, identify
@@ -78,7 +84,24 @@ class EventRequest(BaseModel):
     type: EventType
     at: CorridorMoment
     leg_index: int | None = Field(None, ge=0, le=500)
-    details: dict[DetailName, DetailText] = Field(default_factory=dict, max_length=20)
+    details: Annotated[
+        dict[DetailName, DetailText],
+        Field(max_length=20),
+        # pydantic writes a pattern on keys as patternProperties, which lets any other key
+        # through; the node refuses those, and so does the document.
+        WithJsonSchema(
+            {
+                "type": "object",
+                "maxProperties": 20,
+                "propertyNames": {"minLength": 1, "maxLength": 64, "pattern": LINE_PATTERN},
+                "additionalProperties": {
+                    "type": "string",
+                    "maxLength": 512,
+                    "pattern": FREE_TEXT_PATTERN,
+                },
+            }
+        ),
+    ] = Field(default_factory=dict)
 
 
 class ShipmentParty(BaseModel):
