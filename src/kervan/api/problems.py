@@ -8,6 +8,7 @@ errors list the failing fields; anything unexpected is a 500 with no internals i
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from http import HTTPStatus
 from typing import Any
 
@@ -100,10 +101,21 @@ def _http(request: Request, exc: Exception) -> JSONResponse:
     return answer
 
 
+def leaf_routes(routes: Iterable[Any]) -> Iterator[Any]:
+    """The routes that answer, inside the routers FastAPI includes (the node includes its
+    routers without a prefix of their own: their routes carry their whole paths)."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from leaf_routes(included.routes)
+        else:
+            yield route
+
+
 def allowed_methods(request: Request) -> list[str]:
     """The methods some route of the app answers on the request's path."""
     methods: set[str] = set()
-    for route in request.app.router.routes:
+    for route in leaf_routes(request.app.router.routes):
         # A route matching the path but not the method matches partly.
         match, _ = route.matches(request.scope)
         if match is not Match.NONE:

@@ -13,7 +13,6 @@ marks on packages) may hold lines, and the field types of single-line values ref
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from typing import Any, Final
 from urllib.parse import parse_qsl
@@ -23,21 +22,12 @@ from starlette.requests import Request
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kervan.api.problems import problem_response
-from kervan.documents.text import CONTROL_CHARACTER, LINE_BREAK
+from kervan.api.problems import leaf_routes, problem_response
+from kervan.documents.control_characters import first_control
 
 #: Headers whose values the node stores (credentials are only ever hashed or verified: one
 #: holding a control character matches nothing and answers 401).
 CHECKED_HEADERS: Final = ("idempotency-key",)
-_CONTROL: Final = re.compile(f"[{CONTROL_CHARACTER}]")
-_CONTROL_OR_BREAK: Final = re.compile(f"[{CONTROL_CHARACTER}{LINE_BREAK}]")
-
-
-def first_control(text: str, *, lines: bool) -> str | None:
-    """The first refused character of `text` as U+XXXX, or None. `lines`: tab, line feed and
-    carriage return are allowed (a body's free text may hold lines)."""
-    found = (_CONTROL if lines else _CONTROL_OR_BREAK).search(text)
-    return None if found is None else f"U+{ord(found.group()):04X}"
 
 
 def _walk(value: Any, where: str) -> Iterator[tuple[str, str]]:
@@ -107,8 +97,8 @@ class ControlCharacterGuard:
     def _path_params(self, scope: Scope) -> list[tuple[str, str]]:
         """The path's parameters by name as the route that will answer reads them (the
         whole path when no route matches: it still may not hold control characters)."""
-        app = scope.get("app")
-        for route in getattr(getattr(app, "router", None), "routes", ()):
+        router = getattr(scope.get("app"), "router", None)
+        for route in leaf_routes(getattr(router, "routes", ())):
             match, child = route.matches(scope)
             if match is not Match.NONE:
                 params = child.get("path_params", {})
@@ -187,4 +177,4 @@ async def _form_texts(scope: Scope, body: bytes) -> list[tuple[str, str]]:
     return texts
 
 
-__all__ = ["CHECKED_HEADERS", "ControlCharacterGuard", "first_control"]
+__all__ = ["CHECKED_HEADERS", "ControlCharacterGuard"]

@@ -170,7 +170,11 @@ def check_plate_number(plate: str) -> str:
     and hyphens or is not 2-15 characters long."""
     normal = " ".join(plate.split()).upper()
     if not re.fullmatch(r"[A-Z0-9][A-Z0-9 -]{0,13}[A-Z0-9]", normal):
-        raise ValueError(f"{plate!r} is not a registration plate (Latin letters, digits, 2-15)")
+        raise PydanticCustomError(
+            "plate_format",
+            "{plate} is not a registration plate (Latin letters, digits, 2-15)",
+            {"plate": plate},
+        )
     return normal
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Final
 
 import pycountry
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from kervan.documents.text import NON_BLANK_LINE_PATTERN
 
@@ -26,7 +27,11 @@ def check_country_code(code: str) -> str:
     """Take an ISO 3166-1 alpha-2 code (any case); return it upper-cased, or raise ValueError."""
     upper = code.strip().upper()
     if upper not in _COUNTRY_CODES:
-        raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-2 country code (e.g. KZ, AZ, TR)")
+        raise PydanticCustomError(
+            "country_code",
+            "{code} is not an ISO 3166-1 alpha-2 country code (e.g. KZ, AZ, TR)",
+            {"code": code},
+        )
     return upper
 
 
@@ -34,7 +39,11 @@ def check_currency_code(code: str) -> str:
     """Take an ISO 4217 alphabetic code (any case); return it upper-cased, or raise ValueError."""
     upper = code.strip().upper()
     if upper not in _CURRENCY_CODES:
-        raise ValueError(f"{code!r} is not an ISO 4217 currency code (e.g. USD, KZT, AZN)")
+        raise PydanticCustomError(
+            "currency_code",
+            "{code} is not an ISO 4217 currency code (e.g. USD, KZT, AZN)",
+            {"code": code},
+        )
     return upper
 
 

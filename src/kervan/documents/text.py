@@ -13,11 +13,7 @@ from typing import Annotated, Final
 
 from pydantic import Field
 
-#: Control characters no text may hold: C0 but tab/LF/CR, DEL, C1, and lone UTF-16
-#: surrogates (no UTF-8 encoding exists for them), as a regular-expression class body.
-CONTROL_CHARACTER: Final = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\ud800-\\udfff"
-#: Tab, line feed and carriage return: allowed in free text only.
-LINE_BREAK: Final = "\\t\\n\\r"
+from kervan.documents.control_characters import CONTROL_CHARACTER, LINE_BREAK, first_control
 
 # The JSON Schema patterns (pydantic's regular expressions know no surrogates: a str that holds
 # one never reaches them, the API's guard refuses it first).
@@ -45,4 +41,5 @@ __all__ = [
     "FreeText",
     "Line",
     "NonBlankLine",
+    "first_control",
 ]
