@@ -79,7 +79,11 @@ def _problem(request: Request, exc: Exception) -> JSONResponse:
 def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"field": ".".join(str(p) for p in e.get("loc", ())), "message": str(e.get("msg", ""))}
+        {
+            "field": ".".join(str(p) for p in e.get("loc", ())),
+            "message": str(e.get("msg", "")),
+            "type": str(e.get("type", "")),
+        }
         for e in exc.errors()
     ]
     fields = ", ".join(e["field"] for e in errors) or "the request"
