@@ -4,11 +4,14 @@ with a wrong UIC check digit, dates in 1900 and 9999 and unbounded goods are ref
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from kervan.services.demo_corridor import COTTON
 from tests.api.conftest import CorridorNode, book_truck
 from tests.api.corridor_parties import UZBEK_TRUCK_TO_ISTANBUL
+
+#: The one goods item of the demonstration cotton.
+COTTON_ITEM: dict[str, Any] = cast("list[dict[str, Any]]", COTTON["goods"])[0]
 
 
 def booking(node: CorridorNode, reference: str, cargo: dict[str, Any]) -> dict[str, Any]:
@@ -34,7 +37,7 @@ def refusal(answer: Any) -> dict[str, str]:
 def test_bookings_beyond_the_limits_are_refused(corridor_node: CorridorNode) -> None:
     client = corridor_node.client
     shipper = corridor_node.tokens("tashkent-cotton")
-    item = COTTON["goods"][0]
+    item = COTTON_ITEM
     heavy = booking(
         corridor_node,
         "HEAVY",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from pydantic import ValidationError
@@ -22,6 +22,9 @@ from kervan.documents.limits import (
 from kervan.network.modes import CargoUnit
 from kervan.services.demo_corridor import COTTON
 from kervan.shipments.booking import Cargo
+
+#: The one goods item of the demonstration cotton.
+COTTON_ITEM: dict[str, Any] = cast("list[dict[str, Any]]", COTTON["goods"])[0]
 
 
 def error_types(exc: pytest.ExceptionInfo[ValidationError]) -> set[str]:
@@ -79,7 +82,7 @@ def test_container_ratings_by_size_code() -> None:
 
 def test_goods_heavier_than_their_units_are_refused() -> None:
     twenty_foot = [{"number": "CSQU3054383", "size_type": "22G1"}]
-    heavy = [{**COTTON["goods"][0], "gross_weight_kg": "999999999"}]
+    heavy = [{**COTTON_ITEM, "gross_weight_kg": "999999999"}]
     with pytest.raises(PydanticCustomError) as refused:
         Cargo.model_validate(cargo(goods=heavy, containers=twenty_foot)).check_mass(
             CargoUnit.CONTAINER
@@ -90,10 +93,10 @@ def test_goods_heavier_than_their_units_are_refused() -> None:
         "limit": 30_480,
         "carried_by": "1 container(s)",
     }
-    fits = [{**COTTON["goods"][0], "gross_weight_kg": "30480"}]
+    fits = [{**COTTON_ITEM, "gross_weight_kg": "30480"}]
     Cargo.model_validate(cargo(goods=fits, containers=twenty_foot)).check_mass(CargoUnit.CONTAINER)
     # A truck: EU Directive 96/53/EC, 40 t; 44 t with a 40 ft container in combined transport.
-    over_road = [{**COTTON["goods"][0], "gross_weight_kg": str(ROAD_VEHICLE_MAX_GROSS_KG + 1)}]
+    over_road = [{**COTTON_ITEM, "gross_weight_kg": str(ROAD_VEHICLE_MAX_GROSS_KG + 1)}]
     with pytest.raises(PydanticCustomError):
         Cargo.model_validate(cargo(goods=over_road)).check_mass(CargoUnit.TRUCK)
     forty_foot = [{"number": "CSQU3054383", "size_type": "42G1"}]
@@ -103,7 +106,7 @@ def test_goods_heavier_than_their_units_are_refused() -> None:
 
 
 def test_lists_are_capped() -> None:
-    item = COTTON["goods"][0]
+    item = COTTON_ITEM
     with pytest.raises(ValidationError) as refused:
         Cargo.model_validate(cargo(goods=[item] * 100))
     assert error_types(refused) == {"too_long"}
@@ -113,6 +116,6 @@ def test_lists_are_capped() -> None:
 def test_masses_as_text_are_plain_digits() -> None:
     for text in ("1e3", " 10", "-5", "0", "0.000"):
         with pytest.raises(ValidationError):
-            Cargo.model_validate(cargo(goods=[{**COTTON["goods"][0], "gross_weight_kg": text}]))
-    parsed = Cargo.model_validate(cargo(goods=[{**COTTON["goods"][0], "gross_weight_kg": "0.5"}]))
+            Cargo.model_validate(cargo(goods=[{**COTTON_ITEM, "gross_weight_kg": text}]))
+    parsed = Cargo.model_validate(cargo(goods=[{**COTTON_ITEM, "gross_weight_kg": "0.5"}]))
     assert parsed.goods[0].gross_weight_kg == Decimal("0.5")

@@ -255,6 +255,35 @@ Kilograms = Annotated[
 """A gross mass in kilograms, to the gram."""
 
 
+#: An amount as JSON text: up to thirteen whole digits and two decimals.
+MONEY_PATTERN = r"^[0-9]{1,13}(\.[0-9]{1,2})?$"
+
+
+def _money_text(value: object) -> object:
+    """An amount given as text must be plain digits (no exponent, no sign, no spaces)."""
+    if isinstance(value, str) and not re.fullmatch(MONEY_PATTERN, value):
+        raise PydanticCustomError(
+            "money_format", "{value} is not an amount like 38000.00", {"value": value}
+        )
+    return value
+
+
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_money_text),
+    Field(ge=0, max_digits=15, decimal_places=2),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 9_999_999_999_999.99},
+                {"type": "string", "pattern": MONEY_PATTERN},
+            ]
+        }
+    ),
+]
+"""A goods value in its currency, to the cent."""
+
+
 class GoodsItem(BaseModel):
     """One line of goods on a consignment note.
 
@@ -271,7 +300,7 @@ class GoodsItem(BaseModel):
     gross_weight_kg: Kilograms
     hs_code: HsCode
     dangerous_goods: DangerousGoods | None = None
-    value: Annotated[Decimal, Field(ge=0, max_digits=15, decimal_places=2)] | None = None
+    value: Money | None = None
     currency: CurrencyCode | None = None
 
     @model_validator(mode="after")
