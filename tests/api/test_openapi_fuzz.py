@@ -6,7 +6,8 @@ schemathesis engine (`st run`, as an outside tester would run it) drives it in a
 phases (examples, coverage, fuzzing, stateful) with every check (`--checks all`: not only
 5xx, but undocumented statuses, schema conformance of every answer, schema-valid requests
 refused or schema-invalid ones accepted, 405 without Allow, ignored credentials ...), once
-per role: with each kind of organisation's token and with none. Generation is deterministic
+per role: with each kind of organisation's client token, a person's login token, an API key,
+and with no credentials. Generation is deterministic
 (no seed varies between runs) with a bounded number of examples, so a run is the same on every
 machine and stays within a few minutes on two cores (see Role for what each role runs).
 
@@ -30,7 +31,9 @@ from fastapi.testclient import TestClient
 
 from kervan.api.app import Limits, create_app
 from kervan.network.model import Network
-from kervan.services.demo_corridor import register_corridor, seed_shipments
+from kervan.services.access import NewCredential, create_api_key, node_operator
+from kervan.services.demo_corridor import create_people, register_corridor, seed_shipments
+from kervan.store.uow import UnitOfWork
 from tests.api.conftest import node_settings
 from tests.api.corridor_parties import tokens_for
 from tests.databases import migrated_database
@@ -42,7 +45,8 @@ ALL_PHASES = "examples,coverage,fuzzing,stateful"
 
 @dataclass(frozen=True)
 class Role:
-    """Whose token a run carries (None: no credentials), its phases and examples per operation.
+    """Which credential a run presents (a key of FuzzNode.headers; None: no credentials), its
+    phases and its examples per operation.
 
     The forwarder (who books, signs, reads the most) and the caller without credentials get
     every phase; each other kind of organisation gets the explicit examples, fuzzing and the
@@ -50,7 +54,7 @@ class Role:
     caller), to keep the whole run near two minutes on a busy machine.
     """
 
-    org_id: str | None
+    credential: str | None
     phases: str = "examples,fuzzing,stateful"
     examples: int = 3
 
@@ -64,15 +68,23 @@ ROLES: dict[str, Role] = {
     "guarantee_chain": Role("uz-tir-association"),
     "customs": Role("kz-customs"),
     "permit_authority": Role("tr-permits"),
+    # A person logged in with a password, and a machine with an API key.
+    "person": Role("person:kz-customs"),
+    "api_key": Role("key:xian-forwarding"),
 }
-#: On PostgreSQL (where a NUL in text once answered 500): the forwarder and no credentials.
-POSTGRES_ROLES = ("forwarder", "anonymous")
+#: On PostgreSQL (where a NUL in text once answered 500): the forwarder, and no credentials
+#: (the coverage phase's boundary strings, NUL among them, at every public operation).
+POSTGRES_ROLES: dict[str, Role] = {
+    "forwarder": Role("xian-forwarding", ALL_PHASES, 5),
+    "anonymous": Role(None, "examples,coverage", 3),
+}
 
 
 @dataclass(frozen=True)
 class FuzzNode:
     base_url: str
-    headers: dict[str, dict[str, str]]
+    #: The header each credential is presented in, by "org", "person:org" or "key:org".
+    headers: dict[str, tuple[str, str]]
     backend: str
 
 
@@ -92,12 +104,30 @@ def fuzz_node(
         with TestClient(app) as client:
             seed_shipments(app.state.node)
             tokens = tokens_for(client, app.state.sessions)
+            headers = {
+                org: ("Authorization", h["authorization"]) for org, h in tokens.headers.items()
+            }
+            password = create_people(app.state.sessions)["kz-customs"]
+            login = client.post(
+                "/v1/auth/login", json={"username": "kz-customs", "password": password}
+            )
+            assert login.status_code == 200, login.text
+            headers["person:kz-customs"] = (
+                "Authorization",
+                f"Bearer {login.json()['access_token']}",
+            )
+            key = create_api_key(
+                UnitOfWork(app.state.sessions),
+                node_operator("kervan-test", "TR"),
+                NewCredential("xian-forwarding"),
+            )
+            headers["key:xian-forwarding"] = ("X-API-Key", key.secret)
             with serve(app) as base_url:
-                yield FuzzNode(base_url, tokens.headers, request.param)
+                yield FuzzNode(base_url, headers, request.param)
 
 
 def run_schemathesis(node: FuzzNode, role: str, folder: Path) -> subprocess.CompletedProcess[str]:
-    chosen = ROLES[role]
+    chosen = (POSTGRES_ROLES if node.backend == "postgresql" else ROLES)[role]
     command = [
         str(Path(sys.executable).with_name("st")),
         "--config-file",
@@ -119,9 +149,9 @@ def run_schemathesis(node: FuzzNode, role: str, folder: Path) -> subprocess.Comp
         "--report-ndjson-path",
         str(folder / "events.ndjson"),
     ]
-    if chosen.org_id is not None:
-        token = node.headers[chosen.org_id]["authorization"]
-        command += ["--header", f"Authorization: {token}"]
+    if chosen.credential is not None:
+        name, value = node.headers[chosen.credential]
+        command += ["--header", f"{name}: {value}"]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": ""}
     return subprocess.run(
         command, check=False, capture_output=True, text=True, timeout=600, env=env
