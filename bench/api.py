@@ -57,7 +57,8 @@ from sqlalchemy.pool import NullPool
 
 from kervan.network.dataset import load_network
 from kervan.routing.planner import Planner
-from kervan.services.access import NewCredential, create_client, node_operator
+from kervan.services.access import node_operator
+from kervan.services.credentials import NewCredential, create_client
 from kervan.services.demo_corridor import book_uzbek_truck, register_corridor
 from kervan.services.node import NodeContext, ensure_node_organisation
 from kervan.settings import Settings

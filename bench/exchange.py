@@ -39,8 +39,8 @@ from sqlalchemy.orm import Session
 
 from kervan.exchange.bus import NatsJetStreamBroker
 from kervan.exchange.envelope import CrossBorderMessage, MessageType
-from kervan.exchange.inbox import applied_count
 from kervan.exchange.node import Node
+from kervan.exchange.status import applied_count
 from kervan.signatures.keys import Ed25519Signer
 from kervan.signatures.trustlist import TrustList
 from kervan.store.db import make_engine, make_session_factory

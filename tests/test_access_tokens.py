@@ -16,12 +16,14 @@ from kervan.services.access import (
     TOKEN_LIFETIME,
     ClientToken,
     Credentials,
-    NewCredential,
-    RevokeCredential,
     authenticate,
     client_credentials_token,
-    create_client,
     node_operator,
+)
+from kervan.services.credentials import (
+    NewCredential,
+    RevokeCredential,
+    create_client,
     revoke_client,
 )
 from kervan.services.node import NodeContext

@@ -98,3 +98,34 @@ def test_network_stats_and_places() -> None:
     assert "TRIST" in found.output
     none = runner.invoke(app, ["places", "zzzz", "--dataset", MINI])
     assert none.exit_code == 2
+
+
+def test_route_on_the_corridor_shows_handling_waiting_and_driving_rest() -> None:
+    wide = CliRunner(env={"COLUMNS": "200"})
+    result = wide.invoke(app, ["route", "Xi'an", "Istanbul", "--alternatives", "1"])
+    assert result.exit_code == 0, result.output
+    assert "handling" in result.output  # lifting the container onto the train at Xi'an
+    truck = wide.invoke(app, ["route", "Almaty", "Istanbul", "--unit", "truck"])
+    assert truck.exit_code == 0, truck.output
+    assert "driving rest" in truck.output
+    assert "waiting" in truck.output  # for the next Caspian ferry and in the port queue
+
+
+def test_route_json_carries_the_new_segments_and_the_scenario_options() -> None:
+    result = runner.invoke(
+        app, ["route", "Shanghai", "Rotterdam", "--close", "red-sea", "--by", "cost", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    plans = json.loads(result.output)
+    assert plans[0]["handling"]
+    for plan in plans:
+        assert "EG" not in plan["countries"]  # no ship through Suez and the Red Sea
+    trucked = runner.invoke(app, ["route", "Xi'an", "Istanbul", "--trucking", "--json"])
+    assert trucked.exit_code == 0, trucked.output
+    assert any(leg["mode"] == "road" for p in json.loads(trucked.output) for leg in p["legs"])
+
+
+def test_network_validate_checks_sea_legs_against_the_marine_network() -> None:
+    result = runner.invoke(app, ["network", "validate"])
+    assert result.exit_code == 0, result.output
+    assert "valid" in result.output

@@ -97,3 +97,31 @@ def test_an_organisation_is_registered_once(node: Path) -> None:
     assert twice.exit_code != 0
     assert "already exists" in twice.output
     assert "Traceback" not in twice.output
+
+
+def test_a_disabled_person_can_no_longer_log_in_and_their_token_stops(node: Path) -> None:
+    password_file = node / "pw.txt"
+    password_file.write_text("dostyk-gate-2026\n")
+    created = kervan(
+        "user",
+        "create",
+        "almaty-logistics",
+        "planner.almaty",
+        "--password-file",
+        str(password_file),
+    )
+    assert created.exit_code == 0, created.output
+    login = {"username": "planner.almaty", "password": "dostyk-gate-2026"}
+    with TestClient(create_app(get_settings())) as api:
+        signed_in = api.post("/v1/auth/login", json=login)
+        assert signed_in.status_code == 200, signed_in.text
+        bearer = {"authorization": f"Bearer {signed_in.json()['access_token']}"}
+        assert api.get("/v1/shipments", headers=bearer).status_code == 200
+        disabled = kervan("user", "disable", "almaty-logistics", "planner.almaty")
+        assert disabled.exit_code == 0, disabled.output
+        assert "disabled" in disabled.output
+        assert api.get("/v1/shipments", headers=bearer).status_code == 401
+        assert api.post("/v1/auth/login", json=login).status_code == 401
+    unknown = kervan("user", "disable", "almaty-logistics", "nobody")
+    assert unknown.exit_code == 18
+    assert "Traceback" not in unknown.output

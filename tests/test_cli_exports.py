@@ -1,7 +1,8 @@
 """`kervan evidence export` and `kervan trust-list export`: the files `kervan verify` takes, read
 from a node's own store seeded through the real use cases (the demonstration corridor), verified
 offline, the same bundle the API gives, and a tampered export refused; `kervan document export`:
-a document as UN/CEFACT D23B JSON, valid against the published schema, as the API gives it."""
+a document as UN/CEFACT D23B JSON or as the eFTI common data set (XML), valid against the
+published schemas, as the API gives it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from lxml import etree
 from typer.testing import CliRunner, Result
 
 from kervan.api.app import create_app
@@ -20,6 +22,7 @@ from kervan.cli import app
 from kervan.demo import seed
 from kervan.documents.kinds import DocumentKind
 from kervan.settings import Environment, Settings, get_settings
+from tests.efti_schemas import assert_valid as assert_valid_xml
 from tests.uncefact_schemas import CIM_SMGS_SCHEMA, ECMR_SCHEMA, assert_valid, hs_codes
 
 runner = CliRunner()
@@ -83,8 +86,9 @@ def test_exported_files_verify_offline(on_node: SeededNode, tmp_path: Path) -> N
     report = json.loads(verified.stdout)
     assert report["ok"] is True
     assert report["kind"] == "evidence bundle"
+    # Each signature, and the version its header names checked against the ledger entry.
     assert [c["name"] for c in report["checks"] if c["name"].startswith("signature[")] == [
-        f"signature[{i}]" for i in range(4)
+        name for i in range(4) for name in (f"signature[{i}]", f"signature[{i}].version")
     ]
 
 
@@ -192,3 +196,43 @@ def test_document_export_refuses_unknown_and_unexportable(on_node: SeededNode) -
     assert permit.stderr.startswith("error (invalid_request): ")
     assert "e-Permit" in permit.stderr
     assert permit.stdout == ""
+
+
+def test_document_export_as_efti_xml(on_node: SeededNode, tmp_path: Path) -> None:
+    target = tmp_path / "note.xml"
+    written = kervan("document", "export", on_node.note, "--format", "efti", "-o", str(target))
+    assert written.exit_code == 0, written.output
+    dataset = target.read_bytes()
+    assert_valid_xml("common", dataset)
+    common = "{http://efti.eu/v1/consignment/common}"
+    root = etree.fromstring(dataset)
+    assert root.findtext(f"{common}transportContractDocument/{common}id") == on_node.note
+    # Delivered: the data set says when.
+    assert root.find(f"{common}deliveryEvent/{common}actualOccurrenceDateTime") is not None
+
+    ecmr = f"{on_node.truck}-{DocumentKind.ECMR.id_part}-1"
+    printed = kervan("document", "export", ecmr, "--format", "efti")
+    assert printed.exit_code == 0, printed.output
+    assert_valid_xml("common", printed.stdout_bytes)
+
+    # The same XML the API gives a party of the shipment.
+    settings = Settings(environment=Environment.DEVELOPMENT, data_dir=on_node.data_dir)
+    with TestClient(create_app(settings)) as client:
+        login = client.post(
+            "/v1/auth/login",
+            json={"username": "ktz-express", "password": on_node.passwords["ktz-express"]},
+        )
+        headers = {"authorization": f"Bearer {login.json()['access_token']}"}
+        answer = client.get(f"/v1/documents/{on_node.note}/efti", headers=headers)
+        assert answer.status_code == 200
+        assert answer.content == dataset
+
+    permit = kervan(
+        "document",
+        "export",
+        f"{on_node.truck}-{DocumentKind.EPERMIT.id_part}-1",
+        "--format",
+        "efti",
+    )
+    assert permit.exit_code == 2, permit.output
+    assert "eFTI" in permit.stderr

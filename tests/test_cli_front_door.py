@@ -14,7 +14,10 @@ from kervan.cli import app
 
 HEAVY = ("numpy", "scipy", "pydantic", "sqlalchemy", "alembic", "fastapi", "simpy", "rich")
 COMMANDS = ["route", "places", "verify", "simulate", "compare", "kpis", "serve", "node"]
-GROUPS = ["network", "evidence", "trust-list", "document", "db", "org", "client", "key", "user"]
+GROUPS = [
+    "network", "evidence", "trust-list", "document", "db", "org", "client", "key", "user", "log",
+    "witness",
+]  # fmt: skip
 
 
 def heavy_modules_after(*args: str) -> list[str]:

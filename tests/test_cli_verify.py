@@ -21,7 +21,7 @@ from kervan.documents.epermit import Permit, PermitType, Quota, issue_permit, qr
 from kervan.ledger import EvidenceBundle, InMemoryLedgerStore, Ledger
 from kervan.signatures.canonical import canonical_json
 from kervan.signatures.encoding import b64url_decode, b64url_encode
-from kervan.signatures.jws import add_signature, sign_compact, sign_document
+from kervan.signatures.jws import add_signature, sign_compact, sign_document, sign_version
 from kervan.signatures.keys import Ed25519Signer, Es256Signer
 from kervan.signatures.trustlist import TrustList
 from tests.documents.corridor_samples import CARRIER, CONSIGNOR, T0, ecmr_content
@@ -626,3 +626,46 @@ def test_trust_list_with_a_private_key_is_refused_and_not_echoed(
     assert result.exit_code == INVALID_EXIT
     assert "private key material" in result.stderr
     assert private["keys"][0]["d"] not in result.output
+
+
+# --- the signed step and version, against the ledger entry ------------------------------------
+
+
+@pytest.mark.parametrize(("recorded", "ok"), [(3, True), (4, False)])
+def test_a_signature_names_the_version_the_ledger_entry_recorded(
+    tmp_path: Path, world: World, trust_file: Path, recorded: int, ok: bool
+) -> None:
+    ledger = Ledger(InMemoryLedgerStore(), world.log)
+    version = EcmrVersion(number=3, content=ecmr_content(), created_at=T0, reason="issued")
+    document: dict[str, Any] = {
+        "id": "ecmr:AZ-2025-000732",
+        "version": version.model_dump(mode="json"),
+    }
+    at = T0 + timedelta(hours=2)
+    jws = sign_document(document, world.carrier, "carrier", at)
+    taking_over = sign_version(document, world.carrier, "carrier", at, step="take_over", version=3)
+    jws["signatures"] = [taking_over]
+    entry = ledger.append(document["id"], f"version:{recorded}", document, at)
+    head = ledger.signed_tree_head(at + timedelta(minutes=1))
+    bundle = write(
+        tmp_path, "b.json", ledger.evidence_bundle(document, jws, entry.log_index, head).to_bytes()
+    )
+    result = run(bundle, trust_file, "--json")
+    checks = checks_of(result)
+    assert "signs 'take_over' on version 3" in checks["signature[0]"]["detail"]
+    assert checks["signature[0].version"]["ok"] is ok
+    if ok:
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code == SIGNATURE_EXIT
+        assert checks["signature[0].version"]["reason"] == "signature_for_another_version"
+        assert "version:4" in checks["signature[0].version"]["detail"]
+
+
+def test_a_legacy_signature_is_reported_as_such(
+    tmp_path: Path, world: World, trust_file: Path
+) -> None:
+    bundle = write(tmp_path, "ecmr.evidence.json", world.ecmr_bundle.to_bytes())
+    checks = checks_of(run(bundle, trust_file, "--json"))
+    assert "signed before headers named the step and version" in checks["signature[0]"]["detail"]
+    assert "signature[0].version" not in checks

@@ -320,6 +320,19 @@ class ScopeError(KervanError):
     http_status = 403
 
 
+class TooManyAttemptsError(KervanError):
+    """Too many wrong logins for an account or from an address, or too many requests from a
+    client: try again after `retry_after` seconds (HTTP 429 with Retry-After)."""
+
+    code = "too_many_attempts"
+    exit_code = 32
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        self.retry_after = max(1, retry_after)
+        super().__init__(f"{message}; try again in {self.retry_after} seconds")
+
+
 class MessageRejectedError(KervanError):
     """A cross-border message the receiving node refuses: unsigned, forged, from an unknown
     sender, signed with a revoked key, replayed, or addressed to another authority.
@@ -364,3 +377,20 @@ class EpermitPeerError(KervanError):
         self.http_status = status
         self.fields = fields or []
         super().__init__(f"{error_code}: {message}")
+
+
+class CheckpointConflictError(KervanError):
+    """A log asked a witness to co-sign from a tree size the witness did not last co-sign for
+    it: the log retries with a consistency proof from `known_size`."""
+
+    code = "checkpoint_conflict"
+    exit_code = 27
+    http_status = 409
+
+    def __init__(self, origin: str, known_size: int) -> None:
+        self.origin = origin
+        self.known_size = known_size
+        super().__init__(
+            f"the witness last co-signed log {origin} at size {known_size}: prove consistency "
+            f"from that size"
+        )

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from kervan.services.access import NewCredential, create_client, node_operator
+from kervan.services.access import node_operator
+from kervan.services.credentials import NewCredential, create_client
 from kervan.services.demo_corridor import CORRIDOR_ORGANISATIONS, register_corridor
 from kervan.store.uow import UnitOfWork
 

@@ -30,13 +30,11 @@ from joserfc import jwt
 from joserfc.jwk import OctKey
 from sqlalchemy import Engine, inspect, text
 
-from kervan.services.access import (
-    KIND_SCOPES,
+from kervan.services.access import KIND_SCOPES, Scope, node_operator
+from kervan.services.credentials import (
     NewCredential,
     RevokeCredential,
-    Scope,
     create_client,
-    node_operator,
     revoke_client,
 )
 from kervan.store.repositories.organisations import OrganisationKind
@@ -64,9 +62,12 @@ READS = {
     ("GET", "/v1/shipments/{shipment_id}"): "shipment",
     ("GET", "/v1/shipments/{shipment_id}/documents"): "shipment",
     ("GET", "/v1/shipments/{shipment_id}/timeline"): "shipment",
+    ("GET", "/v1/shipments/{shipment_id}/consignment"): "shipment",
     ("GET", "/v1/documents/{document_id}"): "document",
     ("GET", "/v1/documents/{document_id}/evidence"): "document",
     ("GET", "/v1/documents/{document_id}/uncefact"): "uncefact",
+    # The eFTI data set is seen as the UN/CEFACT export is: e-CMR and CIM/SMGS notes only.
+    ("GET", "/v1/documents/{document_id}/efti"): "uncefact",
     ("GET", "/v1/tir/{document_id}"): "tir",
 }
 WRITES = frozenset(
@@ -145,7 +146,9 @@ class Matrix:
         )
         self.requests += 1
         assert response.status_code != 429, "the matrix ran into the rate limit"
-        payload = response.json() if response.content else {}
+        # The eFTI data set is XML: only JSON answers (problems included) are read.
+        as_json = response.headers.get("content-type", "").endswith("json")
+        payload = response.json() if response.content and as_json else {}
         return response.status_code, payload if isinstance(payload, dict) else {"items": payload}
 
     def check(self, call: Call, caller: str) -> dict[str, Any]:

@@ -110,7 +110,8 @@ def test_health_ready_metrics_and_openapi(sqlite_client: TestClient) -> None:
     assert sqlite_client.get("/health").json()["status"] == "ok"
     assert sqlite_client.get("/ready").json()["database"] == "ok"
     sqlite_client.post("/v1/routes/plan", json={"origin": "Aktau", "destination": "Baku"})
-    metrics = sqlite_client.get("/metrics").text
+    token = sqlite_client.app.state.settings.metrics_token_value()  # type: ignore[attr-defined]
+    metrics = sqlite_client.get("/metrics", headers={"authorization": f"Bearer {token}"}).text
     assert "kervan_http_requests_total" in metrics
     assert 'route="/v1/routes/plan"' in metrics
     spec = sqlite_client.get("/openapi.json").json()

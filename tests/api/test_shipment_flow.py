@@ -6,11 +6,13 @@ and a Uzbek truck from Tashkent to Istanbul on an e-CMR with e-TIR and e-Permits
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kervan.ledger.evidence import verify_bundle_json
 from kervan.services.demo_corridor import BATTERIES, COTTON
+from kervan.signatures.encoding import b64url_decode
 from kervan.signatures.trustlist import TrustList
 from tests.api.conftest import CorridorNode
 from tests.api.corridor_parties import UZBEK_TRUCK_TO_ISTANBUL
@@ -216,6 +218,7 @@ def test_uzbek_truck_tashkent_to_istanbul_on_an_ecmr(corridor_node: CorridorNode
     # The Uzbek permit authority issues each permit from the quota the country entered granted
     # it, QR signed ES256; the country entered does not issue it.
     authority = "uz-permits"
+    permit_ids = []
     for permit in permits:
         country = permit["content"]["countries"][0]
         kind = {"bilateral": 1, "transit": 2, "third-country": 3}[permit["content"]["permit_type"]]
@@ -238,6 +241,7 @@ def test_uzbek_truck_tashkent_to_istanbul_on_an_ecmr(corridor_node: CorridorNode
         assert issued.status_code == 201, issued.text
         wire = issued.json()
         assert wire["permit_id"] == f"UZ-{country}-2026-{kind}-1"
+        permit_ids.append(wire["permit_id"])
         assert wire["plate_number"] == "01 A 123 BC"
         scan = node.client.post("/v1/verify/permit", json={"qr": wire["qr_code"]})
         assert scan.status_code == 200
@@ -320,3 +324,48 @@ def test_uzbek_truck_tashkent_to_istanbul_on_an_ecmr(corridor_node: CorridorNode
     ).json()
     trust = TrustList.from_jwks(node.client.get("/v1/trust-list").json())
     assert verify_bundle_json(bundle, trust).ok
+    # Each signature's protected header names the step it signs, the version and the role:
+    # the carrier's taking over and departure are two different signatures.
+    report = verify_bundle_json(bundle, trust)
+    headers = [
+        json.loads(b64url_decode(entry["protected"])) for entry in bundle["jws"]["signatures"]
+    ]
+    version = int(bundle["ledger_entry"]["event_type"].removeprefix("version:"))
+    assert [(h["party"], h["role"], h["step"], h["version"]) for h in headers] == [
+        ("tashkent-cotton", "consignor", "issue", version),
+        ("tashkent-cotton", "consignor", "sign_taking_over", version),
+        ("uz-trucking", "carrier", "sign_taking_over", version),
+        ("uz-trucking", "carrier", "depart", version),
+        ("istanbul-imports", "consignee", "deliver", version),
+    ]
+    assert all(c.ok for c in report.checks if c.name.endswith(".version"))
+    assert len([c for c in report.checks if c.name.endswith(".version")]) == len(headers)
+
+    # One consignment record: every identifier the regimes gave it, and where each document
+    # stands.
+    record = node.client.get(
+        f"/v1/shipments/{shipment_id}/consignment", headers=node.tokens("uz-trucking")
+    )
+    assert record.status_code == 200, record.text
+    found = {
+        (i["regime"], i["scheme"], i["value"]): i["state"] for i in record.json()["identifiers"]
+    }
+    assert found[("e-CMR", "consignment note number", ecmr["id"])] == "delivered"
+    assert found[("eFTI", "UIL (gate/platform/dataset)", f"KZ/kervan-node/{ecmr['id']}")] == (
+        "delivered"
+    )
+    assert found[("eTIR", "TIR guarantee reference", "XG71234567")] == "ended"
+    assert [k for k in found if k[:2] == ("eTIR", "TIR reference")]
+    assert {k[2] for k in found if k[:2] == ("e-Permit", "permit id")} == set(permit_ids)
+    assert ("road", "registration plate (UZ)", "01 A 123 BC") in found
+    standing = {d["document_id"]: d["state"] for d in record.json()["documents"]}
+    assert standing == {
+        d["id"]: d["state"]
+        for d in node.client.get(
+            f"/v1/shipments/{shipment_id}/documents", headers=node.tokens("uz-trucking")
+        ).json()
+    }
+    stranger = node.client.get(
+        f"/v1/shipments/{shipment_id}/consignment", headers=node.tokens("xian-forwarding")
+    )
+    assert stranger.status_code == 404

@@ -18,8 +18,8 @@ from kervan.customs.recognition import InspectionResult
 from kervan.documents.goods import SealCondition
 from kervan.errors import IllegalTransitionError, NotFoundError
 from kervan.exchange.envelope import MessageType
-from kervan.exchange.inbox import rejections
 from kervan.exchange.outbox import OutgoingMessage, enqueue
+from kervan.exchange.status import rejections
 from kervan.network.model import Mode, Network
 from kervan.routing.planner import Planner
 from kervan.services.access import Caller

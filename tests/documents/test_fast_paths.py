@@ -319,18 +319,22 @@ names = st.text(min_size=1, max_size=12)
     st.datetimes(
         min_value=datetime(1970, 1, 1), max_value=datetime(9999, 1, 1), timezones=st.just(UTC)
     ),
+    st.one_of(st.none(), st.tuples(names, st.integers(1, 2**53 - 1))),
 )
 def test_protected_header_is_the_canonical_json_of_the_header(
-    alg: str, kid: str, party: str, role: str, at: datetime
+    alg: str, kid: str, party: str, role: str, at: datetime, named: tuple[str, int] | None
 ) -> None:
-    header = {"alg": alg, "kid": kid, "party": party, "role": role,
-              "iat": int(at.timestamp() // 1)}  # fmt: skip
+    header: dict[str, object] = {"alg": alg, "kid": kid, "party": party, "role": role,
+                                 "iat": int(at.timestamp() // 1)}  # fmt: skip
+    step, version = named if named is not None else (None, None)
+    if named is not None:
+        header |= {"step": step, "version": version}
     expected = reference(header)
     if expected is None:
         with pytest.raises(CanonicalJsonError):
-            protected_header(alg, kid, party, role, at)
+            protected_header(alg, kid, party, role, at, step, version)
         return
-    assert protected_header(alg, kid, party, role, at) == expected
+    assert protected_header(alg, kid, party, role, at, step, version) == expected
 
 
 def test_protected_header_refuses_a_naive_time() -> None:

@@ -34,8 +34,8 @@ from kervan.customs.recognition import InspectionResult
 from kervan.documents.goods import SealCondition
 from kervan.errors import IllegalTransitionError
 from kervan.exchange.bus import NatsJetStreamBroker
-from kervan.exchange.inbox import rejections
 from kervan.exchange.node import Node
+from kervan.exchange.status import rejections
 from kervan.network.dataset import load_network
 from kervan.network.model import Mode, Network
 from kervan.routing.plan import Plan

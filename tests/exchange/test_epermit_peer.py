@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from kervan.documents.epermit import Permit, PermitType, Quota
 from kervan.errors import EpermitPeerError
 from kervan.exchange.epermit_peer.client import EpermitPeerClient, HttpResponse
-from kervan.exchange.epermit_peer.peer import EpermitPeer, permit_created
-from kervan.exchange.epermit_peer.router import epermit_router
+from kervan.exchange.epermit_peer.peer import Accepted, EpermitPeer, permit_created
+from kervan.exchange.epermit_peer.router import PeerFace, epermit_router
 from kervan.exchange.epermit_peer.wire import (
     Common,
     EventBody,
@@ -39,7 +39,7 @@ from kervan.signatures.encoding import unix_seconds
 from kervan.signatures.jws import sign_detached
 from kervan.signatures.keys import Es256Signer, Signer
 from kervan.signatures.trustlist import TrustList
-from kervan.store.db import make_engine, make_session_factory
+from kervan.store.db import make_engine, make_session_factory, unit_of_work
 from kervan.store.repositories import Organisation, OrganisationKind, OrganisationRepository
 from kervan.store.repositories.permits import PermitRepository, QuotaKey
 from kervan.store.tables import PermitQuotaRow, PermitRow, PermitUsageRow
@@ -88,7 +88,7 @@ def authorities(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict
                 partners={partner: f"{partner} authority"},
             )  # fmt: skip
             app = FastAPI()
-            app.include_router(epermit_router(peer, sessions))
+            app.include_router(epermit_router(face(peer, sessions)))
             http = stack.enter_context(TestClient(app, base_url=base_url))
             made[code] = Authority(code, org_id, signers[code], sessions, peer, http)
         for code, authority in made.items():
@@ -97,6 +97,23 @@ def authorities(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict
                 authority.peer, authority.sessions, made[partner].http, {partner: URLS[partner]}
             )
         yield made
+
+
+def face(peer: EpermitPeer, sessions: sessionmaker[Session]) -> PeerFace:
+    """The peer's public API over one store, each request in its own transaction."""
+
+    def receive(path: str, data: bytes, authorization: str | None) -> Accepted:
+        with unit_of_work(sessions) as session:
+            accepted = peer.receive(session, path, data, authorization)
+        if accepted.after_commit is not None:
+            accepted.after_commit()
+        return accepted
+
+    def verify(qr: str) -> dict[str, Any]:
+        with unit_of_work(sessions) as session:
+            return peer.verify_qr(session, qr)
+
+    return PeerFace(peer.describe, receive, verify, peer.now, peer.code)
 
 
 def deliver(authority: Authority) -> tuple[str, ...]:

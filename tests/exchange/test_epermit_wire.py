@@ -128,3 +128,21 @@ def test_mismatched_event_type_is_refused_by_the_serialiser() -> None:
     with pytest.raises(ValueError, match="does not fit"):
         serialise(KeyRevoked(authority="TR", key_id="k", revoked_at=1735812000),
                   common(EventType.KEY_CREATED))  # fmt: skip
+
+
+def test_line_and_paragraph_separators_are_written_escaped_as_the_reference_does() -> None:
+    assert go_json({"v": "a\u2028b\u2029c"}) == b'{"v":"a\\u2028b\\u2029c"}'
+
+
+def test_an_event_with_separators_parses_and_reserialises_to_the_senders_bytes() -> None:
+    # What a reference sender posts: the separators escaped in the JSON text it signed.
+    kind = EventType.PERMIT_USED
+    sent = (
+        '{"permit_id":"TR-UZ-2025-1-1","activity_type":"ENTRANCE",'
+        '"activity_timestamp":1735812000,"activity_details":"gate 3\\u2028lane\\u20292"'
+        + TAIL.replace("{kind}", kind.value)
+    ).encode()
+    body, parsed_common = parse_event(kind, sent)
+    assert isinstance(body, PermitUsed)
+    assert body.activity_details == "gate 3\u2028lane\u20292"
+    assert serialise(body, parsed_common) == sent

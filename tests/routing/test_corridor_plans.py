@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kervan.documents.kinds import DocumentKind
-from kervan.network.model import CargoUnit, Mode, TransferKind
+from kervan.errors import NoRouteError
+from kervan.network.model import CargoUnit, Mode, Passage, TransferKind
 from kervan.routing.plan import Plan
 from kervan.routing.planner import Objective, Planner, PlanRequest
 from kervan.routing.requirements import PermitType
@@ -18,10 +19,14 @@ def assert_consistent(plan: Plan) -> None:
     assert t.distance_km == pytest.approx(sum(leg.distance_km for leg in plan.legs))
     assert t.co2_kg == pytest.approx(sum(leg.co2_kg for leg in plan.legs))
     assert t.cost_usd == pytest.approx(
-        sum(leg.cost_usd for leg in plan.legs) + sum(s.cost_usd for s in plan.transfers)
+        sum(leg.cost_usd for leg in plan.legs)
+        + sum(s.cost_usd for s in plan.transfers)
+        + sum(h.cost_usd for h in plan.handling)
     )
     assert t.typical_hours == pytest.approx(
-        sum(leg.typical_hours for leg in plan.legs) + sum(s.hours_p50 for s in plan.transfers)
+        sum(leg.typical_hours for leg in plan.legs)
+        + sum(s.hours_p50 for s in plan.transfers)
+        + sum(h.hours_p50 for h in plan.handling)
     )
     assert t.hours_p90 > t.hours_p50 > 0
     for leg, nxt in zip(plan.legs, plan.legs[1:], strict=False):
@@ -43,7 +48,11 @@ def test_xian_to_duisburg_without_russia_takes_the_middle_corridor(
         assert plan.countries[0] == "CN"
         assert plan.countries[-1] == "DE"
         assert {"AZ", "GE"} <= set(plan.countries) or "TM" in plan.countries
-        assert Mode.FERRY in plan.modes  # the Caspian has to be crossed
+        # The Caspian has to be crossed, by rail ferry, Ro-Ro or container feeder.
+        assert any(
+            leg.mode in (Mode.FERRY, Mode.SEA) and leg.from_country in ("KZ", "TM")
+            for leg in plan.legs
+        )
         assert_consistent(plan)
 
 
@@ -215,3 +224,95 @@ def test_digital_documents_and_green_lane_shorten_the_corridor(corridor_planner:
         )
     )[0]
     assert digital.totals.typical_hours < paper.totals.typical_hours
+
+
+def test_red_sea_closure_sends_asia_europe_ships_round_the_cape(corridor_planner: Planner) -> None:
+    by_sea = frozenset({Mode.RAIL, Mode.ROAD})
+    open_ = corridor_planner.plan(PlanRequest("Shanghai", "Rotterdam", avoid_modes=by_sea))[0]
+    closed = corridor_planner.plan(
+        PlanRequest(
+            "Shanghai",
+            "Rotterdam",
+            avoid_modes=by_sea,
+            closed_passages=frozenset({Passage.RED_SEA}),
+        )
+    )[0]
+    assert "EG" in open_.countries
+    assert "EG" not in closed.countries
+    assert "ZA" in closed.countries
+    assert closed.totals.distance_km > open_.totals.distance_km + 4000
+
+
+def test_ships_sail_straight_between_ports_and_pay_for_every_port_call(
+    corridor_planner: Planner,
+) -> None:
+    not_overland = frozenset({Mode.RAIL, Mode.ROAD})
+    crossing = corridor_planner.plan(
+        PlanRequest("Istanbul", "Constanta", avoid_modes=not_overland, alternatives=1)
+    )[0]
+    assert crossing.totals.distance_km < 1000
+    assert [leg.to_node for leg in crossing.legs] == ["ROCND"]
+    asia = corridor_planner.plan(
+        PlanRequest("Shanghai", "Rotterdam", avoid_modes=not_overland, alternatives=1)
+    )[0]
+    assert [leg.to_node for leg in asia.legs] == ["NLRTM"]
+    with pytest.raises(NoRouteError):
+        corridor_planner.plan(
+            PlanRequest(
+                "Shanghai",
+                "Constanta",
+                avoid_modes=not_overland,
+                closed_passages=frozenset({Passage.BOSPHORUS}),
+            )
+        )
+
+
+def test_containers_go_by_rail_and_are_trucked_only_at_the_ends(
+    corridor_planner: Planner,
+) -> None:
+    for plan in corridor_planner.plan(PlanRequest("Xi'an", "Istanbul")):
+        road = sum(leg.distance_km for leg in plan.legs if leg.mode is Mode.ROAD)
+        assert road <= 2 * 400
+        assert plan.handling[0].where == "origin"
+    trucked = corridor_planner.plan(PlanRequest("Xi'an", "Istanbul", road_haul=True))
+    assert any(leg.mode is Mode.ROAD and leg.distance_km > 400 for p in trucked for leg in p.legs)
+
+
+def test_trucks_rest_by_the_aetr_rules(corridor_planner: Planner) -> None:
+    plan = corridor_planner.plan(
+        PlanRequest("Almaty", "Istanbul", unit=CargoUnit.TRUCK, alternatives=1)
+    )[0]
+    driving = sum(leg.line_haul_hours_p50 for leg in plan.legs if leg.mode is Mode.ROAD)
+    rest = sum(leg.rest_hours for leg in plan.legs)
+    assert driving > 40
+    # At least an 11 h daily rest for every 9 h of driving beyond the first day's.
+    assert rest >= 11 * (
+        driving // 9 - len([leg for leg in plan.legs if leg.mode is Mode.FERRY]) - 1
+    )
+
+
+def test_eaeu_internal_borders_hold_no_customs_dwell(corridor_planner: Planner) -> None:
+    plan = corridor_planner.plan(PlanRequest("Almaty", "Bishkek", alternatives=1))[0]
+    borders = [leg.border for leg in plan.legs if leg.border is not None]
+    assert borders
+    assert all(b.dwell_hours_p50 <= 1.0 for b in borders)
+
+
+def test_ferries_call_at_alat_not_the_old_baku_city_port(corridor_planner: Planner) -> None:
+    for plan in corridor_planner.plan(PlanRequest("Aktau", "Tbilisi")):
+        for leg in plan.legs:
+            if leg.mode is Mode.FERRY:
+                assert "AZBAK" not in (leg.from_node, leg.to_node)
+
+
+def test_through_tariff_and_emissions_add_up_per_segment(corridor_planner: Planner) -> None:
+    plan = corridor_planner.plan(PlanRequest("Xi'an", "Istanbul", alternatives=1))[0]
+    assert sum(c.amount for c in plan.charges) == pytest.approx(plan.totals.cost_usd)
+    segments = {c.segment for c in plan.charges}
+    assert {"handling", "line_haul:rail"} <= segments
+    assert all(c.currency == "USD" and c.tariff_year and c.source for c in plan.charges)
+    t = plan.totals
+    assert 0 < t.co2_ttw_kg < t.co2_kg < t.co2_wtw_kg
+    assert t.co2_hub_kg > 0
+    assert t.emissions_quality == "default"
+    assert t.tariff_years == tuple(sorted(t.tariff_years))

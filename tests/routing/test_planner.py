@@ -21,10 +21,14 @@ def assert_totals_add_up(plan: Plan) -> None:
     assert t.distance_km == pytest.approx(sum(leg.distance_km for leg in plan.legs))
     assert t.co2_kg == pytest.approx(sum(leg.co2_kg for leg in plan.legs))
     assert t.cost_usd == pytest.approx(
-        sum(leg.cost_usd for leg in plan.legs) + sum(s.cost_usd for s in plan.transfers)
+        sum(leg.cost_usd for leg in plan.legs)
+        + sum(s.cost_usd for s in plan.transfers)
+        + sum(h.cost_usd for h in plan.handling)
     )
     assert t.typical_hours == pytest.approx(
-        sum(leg.typical_hours for leg in plan.legs) + sum(s.hours_p50 for s in plan.transfers)
+        sum(leg.typical_hours for leg in plan.legs)
+        + sum(s.hours_p50 for s in plan.transfers)
+        + sum(h.hours_p50 for h in plan.handling)
     )
     assert t.hours_p90 >= t.hours_p50 > 0
     assert t.transfers == len(plan.transfers)

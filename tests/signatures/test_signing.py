@@ -101,6 +101,61 @@ def test_two_parties_sign_one_version(
                       "role": "carrier", "iat": int((T0 + HOUR).timestamp())}  # fmt: skip
 
 
+def test_the_header_names_the_step_and_version_so_two_steps_of_one_party_differ(
+    carrier: Es256Signer, trust: TrustList
+) -> None:
+    # The carrier signs taking over and delivery of one version in the same second: the two
+    # signatures differ, and each says which step it signs.
+    taking_over = sign_version(CMR, carrier, "carrier", T0, step="take_over", version=2)
+    delivery = sign_version(CMR, carrier, "carrier", T0, step="deliver", version=2)
+    assert taking_over != delivery
+    jws: GeneralJws = {"payload": b64url_encode(canonical_json(CMR)),
+                       "signatures": [taking_over, delivery]}  # fmt: skip
+    result = verify(jws, trust, document=CMR)
+    assert [(v.role, v.step, v.version) for v in result] == [
+        ("carrier", "take_over", 2),
+        ("carrier", "deliver", 2),
+    ]
+    header = json.loads(b64url_decode(delivery["protected"]))
+    assert header == {"alg": "ES256", "kid": "az-ady-2025", "party": "carrier:AZ-ADY",
+                      "role": "carrier", "step": "deliver", "version": 2,
+                      "iat": int(T0.timestamp())}  # fmt: skip
+    # The step cannot be swapped after signing: the header is what is signed.
+    header["step"] = "take_over"
+    with pytest.raises(SignatureError) as excinfo:
+        verify(forge(jws, 1, header, b64url_decode(delivery["signature"])), trust)
+    assert reason_of(excinfo) == ("bad_signature", 1)
+
+
+def test_a_legacy_signature_without_step_still_verifies_and_says_so(
+    consignor: Ed25519Signer, trust: TrustList
+) -> None:
+    jws = sign_document(CMR, consignor, "consignor", T0)
+    [verified] = verify(jws, trust)
+    assert (verified.role, verified.step, verified.version) == ("consignor", None, None)
+
+
+@pytest.mark.parametrize(
+    ("step", "version"), [("deliver", None), (None, 1), ("", 1), ("deliver", 0)]
+)
+def test_a_step_needs_its_version_and_a_version_its_step(
+    carrier: Es256Signer, step: str | None, version: int | None
+) -> None:
+    with pytest.raises(ValueError, match="step"):
+        sign_version(CMR, carrier, "carrier", T0, step=step, version=version)
+
+
+def test_a_header_with_a_step_but_a_bad_version_is_malformed(
+    carrier: Es256Signer, trust: TrustList
+) -> None:
+    jws = sign_document(CMR, carrier, "carrier", T0)
+    header = json.loads(b64url_decode(jws["signatures"][0]["protected"]))
+    header |= {"step": "deliver", "version": "2"}
+    with pytest.raises(SignatureError, match="version a positive integer") as excinfo:
+        verify(forge(jws, 0, header, b"x" * 64), trust)
+    assert reason_of(excinfo) == ("malformed", 0)
+
+
 def test_sign_version_entry_fits_the_jws(
     consignor: Ed25519Signer, carrier: Es256Signer, trust: TrustList
 ) -> None:
@@ -162,7 +217,7 @@ def test_unprotected_headers_and_unknown_members_are_refused(
     assert reason_of(excinfo) == ("malformed", 0)
     header = json.loads(b64url_decode(jws["signatures"][0]["protected"]))
     header["crit"] = ["b64"]
-    with pytest.raises(SignatureError, match="exactly alg, kid, party, role, iat"):
+    with pytest.raises(SignatureError, match="exactly alg, kid, party, role, step, version, iat"):
         verify(forge(jws, 0, header, b"x" * 64), trust)
     with pytest.raises(SignatureError, match="at least one signature"):
         verify({"payload": jws["payload"], "signatures": []}, trust)

@@ -54,14 +54,33 @@ TABLES = {
     "exchange_channels",
     "exchange_inbox",
     "exchange_rejected",
+    "exchange_dead_letters",
     "epermit_peer_events",
     "epermit_peer_chains",
+    "epermit_partners",
     "border_declarations",
     "border_controls",
     "customs_crossings",
+    "revoked_tokens",
+    "login_failures",
+    "log_checkpoints",
+    "log_witnesses",
+    "witnessed_logs",
 }
-#: The log and its tree heads are the node's, shared by all; every other table is an org's.
-NODE_TABLES = {"organisations", "ledger_entries", "ledger_pending", "signed_tree_heads"}
+#: The log and its tree heads are the node's, shared by all; every other table is an org's
+#: (but for the node's memory of logins: ended tokens and wrong attempts, which name no org).
+NODE_TABLES = {
+    "organisations",
+    "ledger_entries",
+    "ledger_pending",
+    "signed_tree_heads",
+    "revoked_tokens",
+    "login_failures",
+    # The witnessed log: the node's checkpoints, its witnesses, the logs it witnesses.
+    "log_checkpoints",
+    "log_witnesses",
+    "witnessed_logs",
+}
 
 
 @pytest.fixture

@@ -1,26 +1,32 @@
-"""Settings: development needs nothing; any other environment refuses default or weak secrets."""
+"""Settings: development needs nothing (it makes its own secret); any other environment refuses
+missing or weak secrets."""
 
 from __future__ import annotations
 
+import multiprocessing
+import secrets
+import stat
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from kervan.errors import ConfigurationError
 from kervan.settings import (
-    DEVELOPMENT_SECRET_KEY,
+    SECRET_KEY_FILE,
     Environment,
     Settings,
     get_settings,
+    node_secret,
 )
 from kervan.store.db import normalise_url
 
-STRONG = "s" * 32
+STRONG = secrets.token_urlsafe(48)
 
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("ENVIRONMENT", "DATA_DIR", "DATABASE_URL", "SECRET_KEY"):
+    for name in ("ENVIRONMENT", "DATA_DIR", "DATABASE_URL", "SECRET_KEY", "METRICS_TOKEN"):
         monkeypatch.delenv(f"KERVAN_{name}", raising=False)
     get_settings.cache_clear()
 
@@ -34,8 +40,28 @@ def test_development_works_with_nothing_set(
     assert settings.resolved_data_dir == tmp_path / "var" / "kervan"
     assert settings.resolved_database_url == f"sqlite:///{tmp_path}/var/kervan/kervan.sqlite3"
     assert settings.keys_dir == tmp_path / "var" / "kervan" / "keys"
-    assert settings.secret_key_value() == DEVELOPMENT_SECRET_KEY
-    assert "development" in DEVELOPMENT_SECRET_KEY
+    secret_file = tmp_path / "var" / "kervan" / SECRET_KEY_FILE
+    assert settings.secret_origin == "generated"
+    assert settings.secret_key_value() == secret_file.read_text().strip()
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+    assert len(settings.secret_key_value()) >= 64
+
+
+def test_development_keeps_the_secret_it_made_and_no_two_nodes_share_one(tmp_path: Path) -> None:
+    first = Settings(data_dir=tmp_path / "a")
+    again = Settings(data_dir=tmp_path / "a")
+    other = Settings(data_dir=tmp_path / "b")
+    assert again.secret_key_value() == first.secret_key_value()
+    assert again.secret_origin == "read from the data directory"
+    assert other.secret_key_value() != first.secret_key_value()
+    assert first.metrics_token_value() != first.secret_key_value()
+
+
+def test_a_configured_secret_is_used_as_given_and_nothing_is_written(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, secret_key=STRONG)
+    assert settings.secret_key_value() == STRONG
+    assert settings.secret_origin == "configured"
+    assert not (tmp_path / SECRET_KEY_FILE).exists()
 
 
 def test_production_without_secret_fails_with_the_variable_to_set(tmp_path: Path) -> None:
@@ -50,9 +76,27 @@ def test_short_secret_is_refused_outside_development(environment: str, tmp_path:
         Settings(environment=Environment(environment), data_dir=tmp_path, secret_key="x" * 31)
 
 
-def test_development_secret_is_refused_in_production(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="development secret"):
-        Settings(environment="production", data_dir=tmp_path, secret_key=DEVELOPMENT_SECRET_KEY)
+@pytest.mark.parametrize(
+    "guessable",
+    ["s" * 64, "ab" * 20, "0123" * 10],
+)
+def test_a_guessable_secret_is_refused_in_production(guessable: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="too guessable"):
+        Settings(environment="production", data_dir=tmp_path, secret_key=guessable)
+
+
+@pytest.mark.parametrize("environment", ["production", "test"])
+def test_the_secret_earlier_versions_published_is_refused(environment: str, tmp_path: Path) -> None:
+    published = "kervan-development-only-secret-never-use-outside-development"
+    with pytest.raises(ConfigurationError, match="published with earlier versions"):
+        Settings(environment=Environment(environment), data_dir=tmp_path, secret_key=published)
+
+
+def test_a_weak_metrics_token_is_refused_in_production(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="KERVAN_METRICS_TOKEN is too guessable"):
+        Settings(
+            environment="production", data_dir=tmp_path, secret_key=STRONG, metrics_token="m" * 40
+        )
 
 
 def test_production_needs_an_explicit_data_dir() -> None:
@@ -106,3 +150,18 @@ def test_database_urls_use_psycopg_3(given: str, expected: str) -> None:
 def test_other_databases_are_refused() -> None:
     with pytest.raises(ValueError, match="unsupported database URL"):
         normalise_url("mysql://u@h/db")
+
+
+def _secret_in(path: str) -> tuple[str, bool]:
+    return node_secret(Path(path))
+
+
+def test_processes_starting_together_share_one_secret(tmp_path: Path) -> None:
+    """`kervan serve --workers N` on a fresh data directory: every worker signs with the same
+    secret, and exactly one of them made it."""
+    path = str(tmp_path / "fresh" / SECRET_KEY_FILE)
+    with ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("spawn")) as pool:
+        found = list(pool.map(_secret_in, [path] * 8))
+    assert len({secret for secret, _ in found}) == 1
+    assert sum(made for _, made in found) == 1
+    assert sorted(p.name for p in (tmp_path / "fresh").iterdir()) == [SECRET_KEY_FILE]

@@ -24,7 +24,8 @@ from fastapi import FastAPI
 from kervan.api.app import create_app
 from kervan.network.dataset import load_network
 from kervan.network.model import Network
-from kervan.services.access import NewPerson, create_user, node_operator
+from kervan.services.access import node_operator
+from kervan.services.credentials import NewPerson, create_user
 from kervan.services.demo_corridor import (
     CORRIDOR_ORGANISATIONS,
     SeededShipment,

@@ -3,6 +3,7 @@ organisations: a forwarder plans Xi'an -> Istanbul and books, the carrier signs 
 the Kazakh officer sees the shipment in the console with its lane and releases it, the
 Azerbaijani officer records the crossing; a permit officer issues a permit whose QR an
 anonymous visitor checks, and a document's evidence is verified without logging in; the
+forwarder downloads the e-CMR's UN/CEFACT and eFTI exports from the shipment page; the
 observatory draws its charts; the language switches. Not one request leaves the machine.
 """
 
@@ -18,6 +19,8 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
 from kervan.services.demo_corridor import SeededShipment
+from tests.efti_schemas import assert_valid as assert_valid_xml
+from tests.uncefact_schemas import ECMR_SCHEMA, assert_valid
 from tests.web.conftest import (
     CHROMIUM,
     CHROMIUM_FLAGS,
@@ -348,3 +351,24 @@ def test_console_in_turkish_and_russian_and_on_a_phone(page: Page, base_url: str
     page.screenshot(path=screenshot_path("verify-phone"), full_page=True)
     page.goto(base_url + "/console")
     page.screenshot(path=screenshot_path("console-phone"), full_page=True)
+
+
+def test_exports_downloaded_from_the_shipment_page(
+    page: Page, base_url: str, tmp_path: Path
+) -> None:
+    log_in(page, base_url, "xian-forwarding")
+    page.goto(f"{base_url}/shipments/{JOURNEY['shipment']}")
+    card = page.locator(f"article.document[data-document='{JOURNEY['ecmr']}']")
+    with page.expect_download() as uncefact:
+        card.get_by_role("link", name="UN/CEFACT D23B JSON").click()
+    exported = tmp_path / "uncefact.json"
+    uncefact.value.save_as(exported)
+    assert uncefact.value.suggested_filename.endswith("-uncefact-d23b.json")
+    assert_valid(ECMR_SCHEMA, json.loads(exported.read_text(encoding="utf-8")))
+    with page.expect_download() as efti:
+        card.get_by_role("link", name="eFTI consignment data set (XML)").click()
+    dataset = tmp_path / "efti.xml"
+    efti.value.save_as(dataset)
+    assert efti.value.suggested_filename.endswith("-efti.xml")
+    assert_valid_xml("common", dataset.read_bytes())
+    log_out(page)

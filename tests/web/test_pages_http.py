@@ -11,12 +11,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response
+from lxml import html as lxml_html
 
 from kervan.api.app import create_app
 from kervan.network.model import Network
 from kervan.services.demo_corridor import SeededShipment
 from tests.api.conftest import node_settings
 from tests.databases import migrated_database
+from tests.efti_schemas import assert_valid as assert_valid_xml
 from tests.uncefact_schemas import CIM_SMGS_SCHEMA, ECMR_SCHEMA, assert_valid, hs_codes
 from tests.web.conftest import password_of, seed_corridor
 
@@ -334,3 +336,35 @@ def test_permit_forms_show_refusals_next_to_their_fields(seeded: Seeded) -> None
     assert "En az 2021 olmalı" in _error_after(refused.text, "quota-year")
     assert "tam sayı" in _error_after(refused.text, "quantity")
     assert 'value="many"' in refused.text  # what was typed is kept
+
+
+def test_consignment_record_and_efti_download_on_the_shipment_page(seeded: Seeded) -> None:
+    client, shipments = seeded
+    rail = shipments[1]
+    login(client, "istanbul-imports")
+    note = f"{rail.id}-CIMSMGS-1"
+    page = client.get(f"/shipments/{rail.id}")
+    assert page.status_code == 200
+    html = lxml_html.fromstring(page.text)
+    table = next(t for t in html.iter("table") if t.get("class") == "consignment-table")
+    body = next(table.iter("tbody"))
+    cells = [
+        [" ".join("".join(str(t) for t in c.itertext()).split()) for c in row]
+        for row in body.iter("tr")
+    ]
+    assert ["CIM/SMGS", "consignment note number", note, note, "delivered"] in cells
+    assert ["ISO 6346", "container number", "CSQU3054383", "", ""] in cells
+    assert any(row[0] == "eFTI" and row[2].endswith(f"/{note}") for row in cells)
+    link = f'<a href="/documents/{note}/efti.xml" download>eFTI consignment data set (XML)</a>'
+    assert link in page.text
+    download = client.get(f"/documents/{note}/efti.xml")
+    assert download.status_code == 200
+    assert download.headers["content-type"] == "application/xml"
+    assert download.headers["content-disposition"] == f'attachment; filename="{note}-efti.xml"'
+    assert_valid_xml("common", download.content)
+    permit = client.get(f"/documents/{rail.id}-PERMIT-1/efti.xml")
+    assert permit.status_code in (404, 422)
+
+    login(client, "xian-forwarding")
+    stranger = client.get(f"/documents/{shipments[2].id}-ECMR-1/efti.xml")
+    assert stranger.status_code == 404

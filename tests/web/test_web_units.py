@@ -257,3 +257,19 @@ def test_base_map_is_cacheable_svg(client: TestClient) -> None:
     assert "max-age" in svg.headers["cache-control"]
     assert svg.text.count("<path ") > 50
     assert "stroke-dasharray" in svg.text  # contested areas are marked
+
+
+def test_planner_page_shows_handling_waiting_and_driving_rest(client: TestClient) -> None:
+    truck = client.get("/", params={"origin": "Almaty", "destination": "Istanbul", "unit": "truck"})
+    assert truck.status_code == 200
+    assert 'class="segment segment-rest"' in truck.text
+    assert 'class="segment segment-waiting"' in truck.text
+    container = client.get("/", params={"origin": "Xi'an", "destination": "Istanbul"})
+    assert 'class="segment segment-handling"' in container.text
+    closed = client.get(
+        "/",
+        params={"origin": "Shanghai", "destination": "Rotterdam", "red_sea": "closed"},
+    )
+    assert closed.status_code == 200
+    assert 'name="red_sea" value="closed" checked' in closed.text
+    assert '<input type="hidden" name="red_sea" value="closed">' in closed.text

@@ -2,25 +2,28 @@
 
 `create_app(settings)` connects to the node's database (refusing an unmigrated one with the
 message to run `kervan db upgrade`), loads the corridor network, and wires the middleware:
-request ids with JSON access logs, a body size limit, per-client rate limits, a guard refusing
-control characters in any text, problem+json errors and Prometheus metrics.
+request ids with JSON access logs, a body size limit, per-client rate limits (counted after
+authentication), a guard refusing control characters in any text, problem+json errors, security
+headers on every answer and Prometheus metrics (for a scraper presenting the node's metrics
+token). It logs the node's environment and where its token secret came from.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from anyio import to_thread
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
 from kervan import __version__
-from kervan.api import problems
+from kervan.api import docs, problems
 from kervan.api.metrics import CONTENT_TYPE_LATEST, ApiMetrics
 from kervan.api.middleware import (
     BodySizeLimit,
@@ -28,13 +31,15 @@ from kervan.api.middleware import (
     LedgerSettled,
     RateLimit,
     RequestContext,
-    TokenBucket,
+    SecurityHeaders,
 )
 from kervan.api.openapi import document_problems
 from kervan.api.routes import (
     access,
+    corridor_log,
     customs,
     documents,
+    efti,
     observatory,
     permits,
     planning,
@@ -48,6 +53,7 @@ from kervan.network.model import Network
 from kervan.routing.planner import Planner
 from kervan.services.ledger_sequencer import LedgerSequencer
 from kervan.services.node import NodeContext, ensure_node_organisation
+from kervan.services.throttle import TokenBucket
 from kervan.settings import Settings, get_settings
 from kervan.store.db import make_session_factory, unit_of_work
 from kervan.store.keyfiles import KeyFileStore
@@ -59,7 +65,8 @@ log = logging.getLogger("kervan.api")
 
 @dataclass(frozen=True)
 class Limits:
-    """Request limits: body size and the per-client token bucket."""
+    """Request limits: body size and the token bucket of each client (or of each address, for
+    requests that prove no client)."""
 
     max_body_bytes: int = 1_000_000
     requests_per_second: float = 200.0
@@ -116,6 +123,9 @@ def create_app(
         # The node exports its own Prometheus metrics and JSON logs; FastAPI's OpenTelemetry
         # hooks would look the providers up in the environment on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
+        # Served from the package's vendored scripts instead (api.docs): FastAPI's load a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     sessions = make_session_factory(engine)
     keys = KeyFileStore(settings.keys_dir)
@@ -128,24 +138,57 @@ def create_app(
     app.state.planner = Planner(network)
     app.state.node = NodeContext(settings, sessions, network, app.state.planner, keys)
     app.state.node.load_ledger()
+    bucket = TokenBucket(rate=limits.requests_per_second, burst=limits.burst)
+    app.state.node.request_rate = bucket
+    log.info(
+        "node starting",
+        extra={
+            "environment": settings.environment.value,
+            "node_id": settings.node_id,
+            "token_secret": settings.secret_origin,
+            "data_dir": str(settings.resolved_data_dir),
+        },
+    )
     app.state.metrics = metrics
     problems.install(app)
     document_problems(app)
-    for module in (planning, access, shipments, documents, permits, tir, customs, observatory):
+    for module in (
+        planning,
+        access,
+        shipments,
+        documents,
+        efti,
+        corridor_log,
+        permits,
+        tir,
+        customs,
+        observatory,
+    ):
         app.include_router(module.router)
     install_web(app)
+    docs.install(app)
     _install_health(app, engine)
+    scrape_token = f"Bearer {settings.metrics_token_value()}".encode()
 
     @app.get("/metrics", include_in_schema=False)
-    def prometheus() -> Response:
+    def prometheus(request: Request) -> Response:
+        # Only the node's scraper: the figures show who uses the node and how much.
+        given = request.headers.get("authorization", "").encode("latin-1", "replace")
+        if not hmac.compare_digest(given, scrape_token):
+            raise problems.ProblemError(
+                401,
+                "unauthorized",
+                "send Authorization: Bearer <the node's metrics token> (KERVAN_METRICS_TOKEN, "
+                "or the metrics_token file in the data directory)",
+            )
         return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     app.add_middleware(LedgerSettled, sequencer=app.state.node.sequencer)
     app.add_middleware(ControlCharacterGuard)
-    bucket = TokenBucket(rate=limits.requests_per_second, burst=limits.burst)
     app.add_middleware(RateLimit, bucket=bucket, exempt=("/health", "/ready", "/metrics"))
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)
     app.add_middleware(RequestContext, observe=metrics.observe)
+    app.add_middleware(SecurityHeaders)
     return app
 
 

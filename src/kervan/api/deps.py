@@ -27,9 +27,16 @@ def node_of(request: Request) -> NodeContext:
 
 
 def credentials(request: Request) -> Credentials:
-    """What the request presented to prove its caller (checked by the use case it reaches)."""
+    """What the request presented to prove its caller (checked by the use case it reaches),
+    and the address it came from."""
     headers = request.headers
-    return Credentials(headers.get("authorization"), headers.get("x-api-key"))
+    return Credentials(headers.get("authorization"), headers.get("x-api-key"), source_of(request))
+
+
+def source_of(request: Request) -> str | None:
+    """The address the request came from (the peer of the connection; behind a proxy, uvicorn's
+    --forwarded-allow-ips decides whether X-Forwarded-For replaces it)."""
+    return request.client.host if request.client is not None else None
 
 
 def uow_of(request: Request, body: Any = None, status_code: int = 201) -> NodeUnitOfWork:

@@ -1,4 +1,5 @@
-"""Request plumbing: request ids and JSON access logs, body size limits, per-client rate limits.
+"""Request plumbing: request ids and JSON access logs, body size limits, rate limits for
+requests without credentials, security headers on every answer.
 
 Written as plain ASGI middleware so streaming bodies are counted as they arrive and nothing is
 buffered twice.
@@ -8,16 +9,15 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kervan.services.ledger_sequencer import LedgerSequencer, waiting_deferred
+from kervan.services.throttle import TokenBucket
 
 access_log = logging.getLogger("kervan.access")
 
@@ -190,31 +190,13 @@ class _BodyTooLargeError(Exception):
     """Raised inside the app's receive() once the body passes the limit."""
 
 
-@dataclass
-class TokenBucket:
-    """Allows `rate` requests a second with bursts up to `burst`, per client key."""
-
-    rate: float
-    burst: float
-    clock: Callable[[], float] = time.monotonic
-    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def take(self, key: str) -> float:
-        """0 when the request may go ahead, else the seconds to wait."""
-        with self._lock:
-            now = self.clock()
-            tokens, last = self._buckets.get(key, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
-                return 0.0
-            self._buckets[key] = (tokens, now)
-            return (1.0 - tokens) / self.rate
-
-
 class RateLimit:
-    """429 with Retry-After when a client (by credential, else by address) goes over its rate."""
+    """429 with Retry-After when an address that presents no credentials goes over its rate.
+
+    A request with credentials passes: the use case it reaches counts it against the caller its
+    credentials prove, or against its address when they prove nobody (services.access.identify),
+    so a client cannot get a fresh bucket by varying a header.
+    """
 
     def __init__(self, app: ASGIApp, bucket: TokenBucket, exempt: tuple[str, ...] = ()) -> None:
         self.app = app
@@ -226,10 +208,11 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        credential = headers.get(b"authorization") or headers.get(b"x-api-key")
+        if headers.get(b"authorization") or headers.get(b"x-api-key"):
+            await self.app(scope, receive, send)
+            return
         client = scope.get("client") or ("unknown", 0)
-        key = credential.decode("latin-1")[-40:] if credential else f"addr:{client[0]}"
-        wait = self.bucket.take(key)
+        wait = self.bucket.take(f"address:{client[0]}")
         if wait > 0:
             retry = max(1, int(wait + 0.999))
             for message in _send_problem(
@@ -238,3 +221,41 @@ class RateLimit:
                 await send(message)
             return
         await self.app(scope, receive, send)
+
+
+#: What an API answer (JSON, problems, metrics) may do in a browser: nothing at all.
+API_POLICY: Final = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+
+
+class SecurityHeaders:
+    """Every answer carries a Content-Security-Policy (the API's refuses everything; pages set
+    their own, which is kept), X-Content-Type-Options nosniff, a Referrer-Policy and
+    X-Frame-Options DENY (no page of the node is shown inside another site's frame)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                for name, value in _SECURITY_HEADERS:
+                    if name not in present:
+                        headers.append((name, value))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+_SECURITY_HEADERS: Final = (
+    (b"content-security-policy", API_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from kervan.errors import KervanError, NoRouteError, UnknownPlaceError
+from kervan.errors import KervanError, NoRouteError, TooManyAttemptsError, UnknownPlaceError
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("kervan.api")
@@ -65,6 +65,8 @@ def _kervan_error(request: Request, exc: Exception) -> JSONResponse:
         extra["suggestions"] = exc.suggestions
     if isinstance(exc, NoRouteError):
         extra["reasons"] = exc.reasons
+    if isinstance(exc, TooManyAttemptsError):
+        extra["retry_after"] = exc.retry_after
     for name in ("file", "record", "field"):
         if hasattr(exc, name):
             extra[name] = getattr(exc, name)

@@ -6,6 +6,9 @@
     kervan client create kz-customs            # prints the client id and secret once
     kervan key create kz-customs               # prints the API key once
     kervan user create kz-customs officer.dostyk --password-file pw.txt
+    kervan client revoke kz-customs kz-customs-1a2b3c4d5e6f
+    kervan key revoke kz-customs 0123456789abcdef
+    kervan user disable kz-customs officer.dostyk
 
 These are operator commands: they act on the node's own database (KERVAN_DATABASE_URL) and key
 files (KERVAN_DATA_DIR) as the node's operator, with no caller to authorise; whoever can run them
@@ -25,15 +28,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kervan.cli.errors import report
 from kervan.errors import InvalidRequestError, KervanError
-from kervan.services.access import (
-    Caller,
+from kervan.services.access import Caller, node_operator
+from kervan.services.credentials import (
+    DisablePerson,
     NewCredential,
     NewPerson,
     RevokeCredential,
     create_api_key,
     create_client,
     create_user,
-    node_operator,
+    disable_person,
     revoke_api_key,
     revoke_client,
 )
@@ -186,3 +190,17 @@ def user_create(
     except KervanError as exc:
         raise report(exc) from None
     out.print(f"[green]created[/] user {username} of {org_id}")
+
+
+@user_app.command("disable")
+def user_disable(
+    org_id: Annotated[str, typer.Argument(help="The person's organisation")],
+    username: Annotated[str, typer.Argument(help="Login name")],
+) -> None:
+    """Disable a person: their login is refused and the tokens they hold stop working."""
+    try:
+        settings, sessions = _sessions()
+        disable_person(UnitOfWork(sessions), _operator(settings), DisablePerson(org_id, username))
+    except KervanError as exc:
+        raise report(exc) from None
+    out.print(f"[green]disabled[/] user {username} of {org_id}")

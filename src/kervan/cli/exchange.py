@@ -6,12 +6,13 @@ the customs corridor's handlers (`kervan.services.customs.handlers`). With
 `--all`, every authority holding a key in the node's key store runs in this one process (the
 embedded default, with the in-process broker unless --broker names NATS). Keys come from the
 file key store (KERVAN_DATA_DIR/keys/<authority>/<kid>.pem); the trust list from --trust-list
-(JWKS) or, without it, from the public halves of the keys in that store.
+(JWKS, re-read when the file changes) or, without it, from the public halves of the keys in
+that store. `--listen host:port` serves /health, /ready and Prometheus /metrics.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
+    from kervan.exchange.bus import Broker
+    from kervan.exchange.trustfile import TrustListFile
     from kervan.signatures.keys import Signer
     from kervan.signatures.trustlist import TrustList
     from kervan.store.keyfiles import KeyFileStore
@@ -39,12 +42,42 @@ def node(
         bool, typer.Option("--all", help="Run every authority with a key in the key store.")
     ] = False,
     broker: Annotated[
-        str, typer.Option("--broker", help="inproc (default) or a NATS URL nats://host:4222.")
+        str,
+        typer.Option(
+            "--broker",
+            envvar="KERVAN_BROKER",
+            help="inproc (default) or a NATS URL nats://[user:password@]host:4222.",
+        ),
     ] = "inproc",
     corridor: Annotated[str, typer.Option("--corridor", help="The corridor's stream.")] = "middle",
     trust_list: Annotated[
-        Path | None, typer.Option("--trust-list", help="Trust list as JWKS.", dir_okay=False)
+        Path | None,
+        typer.Option(
+            "--trust-list",
+            help="Trust list as JWKS; re-read when the file changes (rotation, revocation).",
+            dir_okay=False,
+        ),
     ] = None,
+    listen: Annotated[
+        str | None,
+        typer.Option(
+            "--listen",
+            envvar="KERVAN_NODE_LISTEN",
+            help="host:port for /health, /ready and /metrics (none without it).",
+        ),
+    ] = None,
+    max_deliveries: Annotated[
+        int, typer.Option("--max-deliveries", min=1, help="Deliveries before a dead letter.")
+    ] = 5,
+    gap_timeout: Annotated[
+        float,
+        typer.Option(
+            "--gap-timeout", min=0.0, help="Seconds a gap waits before it is asked for again."
+        ),
+    ] = 30.0,
+    ack_wait: Annotated[
+        float, typer.Option("--ack-wait", min=1.0, help="Seconds before the broker redelivers.")
+    ] = 30.0,
     seconds: Annotated[
         float, typer.Option("--seconds", help="Stop after this long (0: run until Ctrl-C).")
     ] = 0.0,
@@ -77,23 +110,36 @@ def node(
         signers[code] = keys.load(code, kids[-1])
     trust = _trust(trust_list, keys, known)
     engine = connect_migrated(settings.resolved_database_url)
+    options = _Options(broker, corridor, listen, max_deliveries, gap_timeout, ack_wait, seconds)
     try:
-        asyncio.run(_run(authorities, signers, trust, engine, broker, corridor, seconds))
+        asyncio.run(_run(authorities, signers, trust, engine, options))
     finally:
         engine.dispose()
 
 
-def _trust(path: Path | None, keys: KeyFileStore, known: list[str]) -> TrustList:
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Options:
+    broker: str
+    corridor: str
+    listen: str | None
+    max_deliveries: int
+    gap_timeout: float
+    ack_wait: float
+    seconds: float
+
+
+def _trust(path: Path | None, keys: KeyFileStore, known: list[str]) -> TrustList | TrustListFile:
     from kervan.documents.epermit import EARLIEST_EVENT_TIMESTAMP  # noqa: PLC0415
     from kervan.errors import TrustListError  # noqa: PLC0415
+    from kervan.exchange.trustfile import TrustListFile  # noqa: PLC0415
     from kervan.signatures.encoding import from_unix_seconds  # noqa: PLC0415
     from kervan.signatures.trustlist import TrustList  # noqa: PLC0415
 
     if path is not None:
         try:
-            return TrustList.from_jwks(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError) as exc:
-            raise InvalidRequestError(f"cannot read the trust list {path}: {exc}") from exc
+            return TrustListFile(path)
+        except TrustListError as exc:
+            raise InvalidRequestError(exc.message) from exc
     trust = TrustList()
     since = from_unix_seconds(EARLIEST_EVENT_TIMESTAMP)
     for code in known:
@@ -105,21 +151,40 @@ def _trust(path: Path | None, keys: KeyFileStore, known: list[str]) -> TrustList
     return trust
 
 
+def _broker(options: _Options, authorities: list[str]) -> Broker:
+    from kervan.exchange.bus import InProcessBroker, NatsJetStreamBroker  # noqa: PLC0415
+
+    if options.broker == "inproc":
+        return InProcessBroker(ack_wait=options.ack_wait)
+    if options.broker.startswith(("nats://", "tls://")):
+        # One authority per process: replies come to its own inbox subjects, which the
+        # corridor's NATS configuration lets only that authority read.
+        prefix = f"_INBOX.{authorities[0]}" if len(authorities) == 1 else "_INBOX"
+        return NatsJetStreamBroker(
+            options.broker,
+            corridor=options.corridor,
+            ack_wait=options.ack_wait,
+            max_deliver=options.max_deliveries + 1,
+            inbox_prefix=prefix,
+        )
+    raise InvalidRequestError(f"--broker {options.broker!r}: use inproc or nats://host:port")
+
+
 async def _run(
     authorities: list[str],
     signers: dict[str, Signer],
-    trust: TrustList,
+    trust: TrustList | TrustListFile,
     engine: Engine,
-    broker_url: str,
-    corridor: str,
-    seconds: float,
+    options: _Options,
 ) -> None:
     import asyncio  # noqa: PLC0415
     import contextlib  # noqa: PLC0415
+    import signal  # noqa: PLC0415
 
     from rich.console import Console  # noqa: PLC0415
 
-    from kervan.exchange.bus import Broker, InProcessBroker, NatsJetStreamBroker  # noqa: PLC0415
+    from kervan.errors import BrokerUnavailableError  # noqa: PLC0415
+    from kervan.exchange.bus import shown_url  # noqa: PLC0415
     from kervan.exchange.channels import utc_now  # noqa: PLC0415
     from kervan.exchange.node import AllInOne, Node  # noqa: PLC0415
     from kervan.services.customs.handlers import message_handler  # noqa: PLC0415
@@ -127,15 +192,14 @@ async def _run(
 
     out = Console()
     sessions = make_session_factory(engine)
-    chosen: Broker
-    if broker_url == "inproc":
-        chosen = InProcessBroker()
-    elif broker_url.startswith(("nats://", "tls://")):
-        nats_broker = NatsJetStreamBroker(broker_url, corridor=corridor)
-        await nats_broker.connect()
-        chosen = nats_broker
-    else:
-        raise InvalidRequestError(f"--broker {broker_url!r}: use inproc or nats://host:port")
+    chosen = _broker(options, authorities)
+    connect = getattr(chosen, "connect", None)
+    if connect is not None:
+        try:
+            await connect()
+        except BrokerUnavailableError as exc:
+            # The loops keep trying: a node started before its broker catches up when it comes.
+            out.print(f"broker not reachable yet ({exc.message}); retrying", highlight=False)
     # Every authority applies what it receives with the customs corridor's handlers, as the
     # authorities on one serving node do right after each commit.
     handler = message_handler(utc_now)
@@ -148,27 +212,48 @@ async def _run(
                 trust=trust,
                 broker=chosen,
                 handler=handler,
+                max_deliveries=options.max_deliveries,
+                gap_timeout=options.gap_timeout,
             )
             for code in authorities
         ]
     )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     group.start()
-    out.print(f"running {', '.join(authorities)} on {broker_url} (corridor {corridor})")
+    probe = None
+    if options.listen:
+        from kervan.cli.node_http import probe_server  # noqa: PLC0415
+
+        probe = probe_server(list(group.nodes.values()), options.listen)
+        probe_task = asyncio.create_task(probe.serve(), name="probe")
+    where = f" (health on http://{options.listen})" if options.listen else ""
+    out.print(
+        f"running {', '.join(authorities)} on {shown_url(options.broker)} "
+        f"(corridor {options.corridor}){where}",
+        highlight=False,
+    )
     try:
         with contextlib.suppress(asyncio.CancelledError):
-            if seconds > 0:
-                await asyncio.sleep(seconds)
+            if options.seconds > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), options.seconds)
             else:
-                await asyncio.Event().wait()
+                await stop.wait()
     finally:
+        if probe is not None:
+            probe.should_exit = True
+            await probe_task
         await group.stop()
         await chosen.close()
         _print_counts(out, sessions, authorities)
 
 
 def _print_counts(out: Console, sessions: sessionmaker[Session], authorities: list[str]) -> None:
-    from kervan.exchange.inbox import applied_count  # noqa: PLC0415
     from kervan.exchange.outbox import pending_count  # noqa: PLC0415
+    from kervan.exchange.status import applied_count  # noqa: PLC0415
 
     with sessions.begin() as session:
         for code in authorities:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -88,18 +89,35 @@ def export_evidence(
     _write(bundle, output)
 
 
+class ExportFormat(StrEnum):
+    """The standards a document exports to."""
+
+    UNCEFACT = "uncefact"
+    EFTI = "efti"
+
+
 @document_app.command("export")
 @user_errors
 def export_document(
     document_id: Annotated[str, typer.Argument(help="The document, e.g. ecmr:SHP-...-1.")],
     output: OutputOption = None,
+    standard: Annotated[
+        ExportFormat,
+        typer.Option(
+            "--format",
+            help="uncefact: UN/CEFACT D23B JSON; efti: the eFTI common data set (XML).",
+        ),
+    ] = ExportFormat.UNCEFACT,
 ) -> None:
     """Write DOCUMENT_ID as UN/CEFACT D23B JSON (an e-CMR as the eCMR message, a CIM/SMGS
-    note as the CIM/SMGS ConsignmentNote), as GET /v1/documents/{id}/uncefact gives it.
+    note as the CIM/SMGS ConsignmentNote), as GET /v1/documents/{id}/uncefact gives it; with
+    --format efti, as the eFTI consignment common data set (XML), as GET
+    /v1/documents/{id}/efti gives it.
 
     An operator command on the node's own store: any document in it. Exit 18 when the store
-    holds no such document, 2 for a kind with no UN/CEFACT export (e-TIR, e-Permit).
+    holds no such document, 2 for a kind with no such export (e-TIR, e-Permit).
     """
+    from kervan.services.efti import EftiDocument, operator_efti_dataset  # noqa: PLC0415
     from kervan.services.exports import ExportDocument, operator_standard_export  # noqa: PLC0415
     from kervan.settings import get_settings  # noqa: PLC0415
     from kervan.store.db import make_session_factory  # noqa: PLC0415
@@ -108,9 +126,11 @@ def export_document(
 
     engine = connect_migrated(get_settings().resolved_database_url)
     try:
-        exported = operator_standard_export(
-            UnitOfWork(make_session_factory(engine)), ExportDocument(document_id)
-        )
+        uow = UnitOfWork(make_session_factory(engine))
+        if standard is ExportFormat.EFTI:
+            _write_bytes(operator_efti_dataset(uow, EftiDocument(document_id)), output)
+            return
+        exported = operator_standard_export(uow, ExportDocument(document_id))
     finally:
         engine.dispose()
     _write(exported, output)
@@ -136,6 +156,17 @@ def export_trust_list(output: OutputOption = None) -> None:
     finally:
         engine.dispose()
     _write(jwks, output)
+
+
+def _write_bytes(data: bytes, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    try:
+        output.write_bytes(data)
+    except OSError as exc:
+        raise InvalidRequestError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
 def _write(value: dict[str, Any], output: Path | None) -> None:

@@ -18,7 +18,7 @@ import typer
 
 from kervan.cli.errors import user_errors
 from kervan.errors import InvalidRequestError
-from kervan.network.modes import CargoUnit, Mode
+from kervan.network.modes import CargoUnit, Mode, Passage
 from kervan.routing.objective import Objective
 
 if TYPE_CHECKING:
@@ -66,6 +66,21 @@ def route(
         bool, typer.Option(help="Shipment on digital documents (shorter border dwell).")
     ] = False,
     green_lane: Annotated[bool, typer.Option(help="Green lane at every border.")] = False,
+    trucking: Annotated[
+        bool,
+        typer.Option(
+            help="Truck a container or bulk as far as it pays (no first/last-mile road bound)."
+        ),
+    ] = False,
+    reenter: Annotated[
+        bool, typer.Option(help="Allow a plan to enter a country it has left.")
+    ] = False,
+    close: Annotated[
+        list[Passage] | None,
+        typer.Option(
+            "--close", help="Sea passage closed to shipping (red-sea, bosphorus); repeat."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Plans as JSON.")] = False,
     as_geojson: Annotated[bool, typer.Option("--geojson", help="Plans as GeoJSON.")] = False,
     dataset: DatasetOption = None,
@@ -89,6 +104,9 @@ def route(
         truck_flag=truck_flag.upper() if truck_flag else None,
         digital_documents=digital,
         green_lane=green_lane,
+        road_haul=trucking,
+        allow_reentry=reenter,
+        closed_passages=frozenset(close or []),
     )
     planner = Planner(network)
     plans = planner.pareto(request) if pareto else planner.plan(request)
@@ -146,53 +164,136 @@ def _print_plans(plans: list[Plan]) -> None:
         legs = Table(title=f"Plan {rank}: legs", title_justify="left")
         for column in ("leg", "mode", "from", "to", "km", "h P50", "border", "documents"):
             legs.add_column(column)
-        transfers = {t.after_leg: t for t in plan.transfers}
-        for leg in plan.legs:
-            border = ""
-            if leg.border:
-                border = f"{'-'.join(leg.border.countries)} {leg.border.dwell_hours_p50:.0f} h"
-            legs.add_row(
-                str(leg.index + 1),
-                leg.mode.value + (f" {leg.gauge_mm}" if leg.gauge_mm else ""),
-                leg.from_name,
-                leg.to_name,
-                f"{leg.distance_km:,.0f}",
-                f"{leg.hours_p50:.0f}",
-                border,
-                ", ".join(d.label for d in leg.documents),
-            )
-            step = transfers.get(leg.index)
-            if step is not None:
-                what = "gauge change" if step.kind.value == "gauge_change" else "transfer"
-                legs.add_row(
-                    "",
-                    f"[dim]{what}[/]",
-                    step.node_name,
-                    f"{step.from_mode.value}->{step.to_mode.value}",
-                    "",
-                    f"{step.hours_p50:.0f}",
-                    "",
-                    "",
-                )
+        for row in _leg_rows(plan):
+            legs.add_row(*row)
         out.print(legs)
         for need in plan.documents:
             out.print(f"  [bold]{need.kind.label}[/]: {need.reason}", highlight=False)
         offices = "; ".join(f"{o.role.value}: {o.name} ({o.country})" for o in plan.customs_offices)
         out.print(f"  customs offices: {offices}", highlight=False)
+        out.print(f"  {_tariff_line(plan)}", highlight=False)
+        t = plan.totals
+        out.print(
+            f"  CO2e well-to-wheel {t.co2_wtw_kg / 1000:.2f} t (tank-to-wheel "
+            f"{t.co2_ttw_kg / 1000:.2f} t, hubs {t.co2_hub_kg / 1000:.2f} t; ISO 14083 / GLEC, "
+            f"{t.emissions_quality} factors)",
+            highlight=False,
+        )
+
+
+def _tariff_line(plan: Plan) -> str:
+    """The through-tariff summed by segment, with the tariff years it rests on."""
+    by_segment: dict[str, float] = {}
+    for charge in plan.charges:
+        by_segment[charge.segment] = by_segment.get(charge.segment, 0.0) + charge.amount
+    parts = ", ".join(f"{k.replace('_', ' ')} {v:,.0f}" for k, v in by_segment.items())
+    years = plan.totals.tariff_years
+    span = f"{years[0]}-{years[-1]}" if len(years) > 1 else (str(years[0]) if years else "-")
+    return f"through tariff {plan.totals.currency}: {parts} (tariff years {span})"
+
+
+def _leg_rows(plan: Plan) -> list[tuple[str, ...]]:
+    """The leg table's rows: handling, waiting for a departure, legs, driving rest, transfers."""
+    rows: list[tuple[str, ...]] = []
+
+    def step(what: str, where: str, detail: str, hours: float, cost: float = 0.0) -> None:
+        money = f", US${cost:,.0f}" if cost else ""
+        rows.append(("", f"[dim]{what}[/]", where, detail + money, "", f"{hours:.0f}", "", ""))
+
+    transfers = {t.after_leg: t for t in plan.transfers}
+    for h in plan.handling:
+        if h.after_leg < 0:
+            step("handling", h.node_name, f"onto {h.mode.value}", h.hours_p50, h.cost_usd)
+    for leg in plan.legs:
+        waiting = leg.wait_hours_mean + leg.queue_hours_p50
+        if waiting > 0:
+            why = "next departure" + (" + port queue" if leg.queue_hours_p50 else "")
+            step("waiting", leg.from_name, why, waiting)
+        border = ""
+        if leg.border:
+            border = f"{'-'.join(leg.border.countries)} {leg.border.dwell_hours_p50:.0f} h"
+        rows.append(
+            (
+                str(leg.index + 1),
+                leg.mode.value + (f" {leg.gauge_mm}" if leg.gauge_mm else ""),
+                leg.from_name,
+                leg.to_name,
+                f"{leg.distance_km:,.0f}",
+                f"{leg.line_haul_hours_p50:.0f}",
+                border,
+                ", ".join(d.label for d in leg.documents),
+            )
+        )
+        if leg.rest_hours > 0:
+            step("driving rest", leg.to_name, "AETR breaks and daily rest", leg.rest_hours)
+        for h in plan.handling:
+            if h.after_leg == leg.index:
+                what = "port call" if h.where == "port_call" else "handling"
+                step(what, h.node_name, f"{h.mode.value} terminal", h.hours_p50, h.cost_usd)
+        t = transfers.get(leg.index)
+        if t is not None:
+            what = "gauge change" if t.kind.value == "gauge_change" else "transfer"
+            detail = f"{t.from_mode.value}->{t.to_mode.value}"
+            step(what, t.node_name, detail, t.hours_p50, t.cost_usd)
+    return rows
 
 
 @user_errors
 def validate(dataset: DatasetOption = None) -> None:
-    """Load and check a dataset; exit 0 when every record and every reference is right."""
+    """Load and check a dataset; exit 0 when every record and every reference is right.
+
+    Sea links are checked against the shipped marine network too: none may be longer than 1.3x
+    the sea network's shortest path between its ports.
+    """
     from rich.console import Console  # noqa: PLC0415
 
+    from kervan.errors import DatasetError  # noqa: PLC0415
+    from kervan.routing.sea import SeaNetwork, sea_legs_off_the_network  # noqa: PLC0415
+
     network = _network(dataset)
+    problems = sea_legs_off_the_network(network, SeaNetwork.shipped())
+    if problems:
+        raise DatasetError("links/", problems[0].split(":")[0], "distance_km", "; ".join(problems))
     out = Console()
     out.print(
         f"[green]valid[/]: {len(network.nodes)} nodes, {len(network.links)} links, "
         f"{len(network.transfers)} transfers, {len(network.crossings)} border crossings, "
         f"{len(network.sources)} sources"
     )
+
+
+@user_errors
+def check_plans() -> None:
+    """The planner against published origin-destination times and costs; exit 1 if any plan
+    falls outside its figure's band."""
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    from kervan.routing.planner import Planner  # noqa: PLC0415
+    from kervan.routing.validation import compare  # noqa: PLC0415
+
+    comparisons = compare(Planner(_network(None)))
+    table = Table(title="Plans against published figures")
+    for column in ("figure", "published days", "plan P50", "band", "published US$", "plan US$"):
+        table.add_column(column)
+    table.add_column("verdict")
+    for c in comparisons:
+        f = c.figure
+        table.add_row(
+            f.id + (" [dim](estimate)[/]" if f.estimate else ""),
+            f"{f.days[0]:g}-{f.days[1]:g}" if f.days else "",
+            f"{c.plan_days:.1f}" if c.plan_days is not None else "-",
+            f"{c.days_band[0]:.1f}-{c.days_band[1]:.1f}" if c.days_band else "",
+            f"{f.cost_usd[0]:,.0f}-{f.cost_usd[1]:,.0f}" if f.cost_usd else "",
+            f"{c.plan_cost_usd:,.0f}" if c.plan_cost_usd is not None else "-",
+            "[green]inside[/]" if c.inside else f"[red]{c.problem}[/]",
+        )
+    out = Console()
+    out.print(table)
+    for c in comparisons:
+        out.print(f"  {c.figure.id}: {c.figure.source}", highlight=False)
+    if not all(c.inside for c in comparisons):
+        raise typer.Exit(1)
 
 
 @user_errors

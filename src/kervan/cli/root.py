@@ -89,6 +89,7 @@ network_app = typer.Typer(
 )
 network_app.command("validate")(planning.validate)
 network_app.command("stats")(planning.stats)
+network_app.command("check-plans")(planning.check_plans)
 app.add_typer(network_app, name="network")
 app.add_typer(exports.evidence_app, name="evidence")
 app.add_typer(exports.trust_list_app, name="trust-list")
@@ -112,6 +113,46 @@ for name, help_text in (
         ),
         name=name,
     )
+
+for name, attribute, help_text in (
+    ("log", "log_app", "This node's log: checkpoints, witnesses, co-signatures."),
+    ("witness", "witness_app", "This node as a witness of other national nodes' logs."),
+):
+    app.add_typer(
+        typer.Typer(
+            help=help_text,
+            no_args_is_help=True,
+            rich_markup_mode=None,
+            cls=_lazy_group("kervan.cli.corridor_log", attribute),
+        ),
+        name=name,
+    )
+
+
+for name, module, help_text in (
+    ("messages", "kervan.cli.messages", "A node's held, refused and dead-lettered messages."),
+    ("corridor", "kervan.cli.corridor", "A corridor of nodes: topology, trust list, NATS."),
+):
+    app.add_typer(
+        typer.Typer(
+            help=help_text,
+            no_args_is_help=True,
+            rich_markup_mode=None,
+            cls=_lazy_group(module, f"{name}_app"),
+        ),
+        name=name,
+    )
+
+
+app.add_typer(
+    typer.Typer(
+        help="A permit authority on the e-Permit network (serve, partners, quotas, border).",
+        no_args_is_help=True,
+        rich_markup_mode=None,
+        cls=_lazy_group("kervan.cli.epermit", "epermit_app"),
+    ),
+    name="epermit",
+)
 
 
 def main() -> None:

@@ -20,13 +20,24 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
 ) -> None:
     """Run the API and web interface (uvicorn) on the configured database."""
+    import logging  # noqa: PLC0415
+
     import uvicorn  # noqa: PLC0415 (only the server needs it)
 
     from kervan.api.app import configure_logging  # noqa: PLC0415
     from kervan.settings import get_settings  # noqa: PLC0415
 
-    get_settings()
+    settings = get_settings()  # refuses an unsafe configuration before anything starts
     configure_logging()
+    # Worker processes find the secret this process may have just made: say so once, here.
+    logging.getLogger("kervan.cli").info(
+        "serving",
+        extra={
+            "environment": settings.environment.value,
+            "token_secret": settings.secret_origin,
+            "workers": workers,
+        },
+    )
     uvicorn.run(
         "kervan.api.asgi:app",
         host=host,

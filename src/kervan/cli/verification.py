@@ -319,7 +319,11 @@ def _bundle_findings(data: Mapping[str, Any], trust_list: TrustList) -> tuple[st
             reason = (
                 tree_head_reason
                 if check.name == "tree_head_signature"
-                else signature_reasons.get(check.name) or _BUNDLE_REASONS.get(check.name, "failed")
+                else signature_reasons.get(check.name)
+                or _BUNDLE_REASONS.get(check.name)
+                or (
+                    "signature_for_another_version" if check.name.endswith(".version") else "failed"
+                )
             )
         findings.append(Finding(check.name, check.ok, reason, check.detail))
     return report.subject, findings

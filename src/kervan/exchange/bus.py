@@ -7,16 +7,20 @@ committed it (at-least-once; the inbox makes it exactly-once in effect).
 - `InProcessBroker` (default, one process): queues per authority, de-duplication by message id,
   unacknowledged messages come back after `ack_wait` seconds.
 - `NatsJetStreamBroker` (production): one stream per corridor (`KERVAN_<CORRIDOR>`, subjects
-  `kervan.<corridor>.<authority>`), `Nats-Msg-Id` = message id for JetStream's de-duplication,
-  a durable pull consumer per receiving authority with explicit acks.
+  `kervan.<corridor>.<receiver>.<sender>`, so the server's permissions can let an authority
+  publish only as itself), `Nats-Msg-Id` = message id for JetStream's de-duplication, a durable
+  pull consumer per receiving authority (named after it) with explicit acks. The connection
+  comes back by itself after an outage, for as long as it lasts (see `NatsJetStreamBroker`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import re
 import time
+from collections.abc import Awaitable
 from typing import Final, Protocol
 
 import nats
@@ -26,18 +30,24 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
+from nats.js.errors import NotFoundError as JsNotFoundError
 
 from kervan.errors import BrokerUnavailableError
 
+log = logging.getLogger(__name__)
 _NAME: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _NATS_ERRORS: Final = (nats.errors.Error, nats.js.errors.Error, OSError, asyncio.TimeoutError)
 
 
 class Delivery(Protocol):
-    """One message handed to a consumer; `ack` after the inbox commit, `nak` to get it again."""
+    """One message handed to a consumer; `ack` after the inbox commit, `nak` to get it again.
+    `deliveries` counts this delivery and the ones before it (1 the first time)."""
 
     @property
     def data(self) -> bytes: ...
+
+    @property
+    def deliveries(self) -> int: ...
 
     async def ack(self) -> None: ...
 
@@ -72,14 +82,17 @@ def _checked(name: str, what: str) -> str:
 
 
 class _InProcessDelivery:
-    __slots__ = ("_broker", "_done", "_message_id", "_receiver", "data")
+    __slots__ = ("_broker", "_done", "_message_id", "_receiver", "data", "deliveries")
 
-    def __init__(self, broker: InProcessBroker, receiver: str, message_id: str, data: bytes):
+    def __init__(
+        self, broker: InProcessBroker, receiver: str, message_id: str, data: bytes, deliveries: int
+    ) -> None:
         self._broker = broker
         self._receiver = receiver
         self._message_id = message_id
         self._done = False
         self.data = data
+        self.deliveries = deliveries
 
     async def ack(self) -> None:
         if not self._done:
@@ -106,6 +119,7 @@ class InProcessBroker:
         self._in_flight: dict[str, dict[str, tuple[float, bytes]]] = {}
         self._seen: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._arrived: dict[str, asyncio.Event] = {}
+        self._delivered: collections.Counter[tuple[str, str]] = collections.Counter()
         self._open = True
         self.duplicates = 0
 
@@ -148,8 +162,19 @@ class InProcessBroker:
         while queue and len(out) < batch:
             ident, data = queue.popleft()
             flights[ident] = (deadline, data)
-            out.append(_InProcessDelivery(self, receiver, ident, data))
+            self._delivered[receiver, ident] += 1
+            count = self._delivered[receiver, ident]
+            out.append(_InProcessDelivery(self, receiver, ident, data, count))
         return out
+
+    @property
+    def connected(self) -> bool:
+        """Whether publish and fetch work (False between `close()` and `open()`)."""
+        return self._open
+
+    async def pending(self, receiver: str) -> int:
+        """Messages for `receiver` not yet acknowledged (queued or handed out)."""
+        return self.queued(receiver) + len(self._in_flight.get(receiver, {}))
 
     def queued(self, receiver: str) -> int:
         """Messages waiting for `receiver` (not counting those handed out and unacknowledged)."""
@@ -157,6 +182,8 @@ class InProcessBroker:
 
     def _settle(self, receiver: str, message_id: str, *, requeue: bool) -> None:
         flight = self._in_flight.get(receiver, {}).pop(message_id, None)
+        if not requeue:
+            self._delivered.pop((receiver, message_id), None)
         if requeue and flight is not None:
             self._queue(receiver).appendleft((message_id, flight[1]))
             self._event(receiver).set()
@@ -183,29 +210,52 @@ class InProcessBroker:
 
 
 class _NatsDelivery:
-    __slots__ = ("_msg", "data")
+    __slots__ = ("_msg", "data", "deliveries")
 
     def __init__(self, msg: Msg) -> None:
         self._msg = msg
         self.data = msg.data
+        self.deliveries = int(msg.metadata.num_delivered or 1)
 
     async def ack(self) -> None:
         try:
             await self._msg.ack()
         except _NATS_ERRORS as exc:
-            # Unacknowledged, it comes back after ack_wait and the inbox sees it as replayed.
+            # Unacknowledged, it comes back after ack_wait and the inbox sees it as a duplicate.
             raise BrokerUnavailableError(f"cannot acknowledge a NATS message: {exc!r}") from exc
 
     async def nak(self) -> None:
         try:
-            await self._msg.nak()
+            # Not at once: a message that failed is likely to fail again straight away.
+            await self._msg.nak(delay=min(0.5 * self.deliveries, 10.0))
         except _NATS_ERRORS as exc:
             raise BrokerUnavailableError(f"cannot nak a NATS message: {exc!r}") from exc
 
 
+def shown_url(url: str) -> str:
+    """`url` without the password it may carry (nats://user:password@host -> nats://user@host)."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at:
+        return url
+    return f"{scheme}{sep}{credentials.partition(':')[0]}@{host}"
+
+
+def corridor_stream(corridor: str) -> str:
+    """The JetStream stream of `corridor`, e.g. KERVAN_MIDDLE."""
+    return f"KERVAN_{_checked(corridor, 'corridor').upper().replace('-', '_')}"
+
+
 class NatsJetStreamBroker:
     """NATS JetStream as the broker (see the module docstring). Call `connect()` first;
-    `close()` then `connect()` again is a broker outage and its end."""
+    `close()` then `connect()` again is a broker outage and its end.
+
+    An outage needs nobody: the client reconnects by itself (`reconnect_attempts` tries,
+    `reconnect_wait` seconds apart, re-subscribing); if it gives up, the next publish or fetch
+    opens a new connection, and the node's loops call again with backoff - for ever. Credentials
+    come in the URL (nats://user:password@host:4222); `inbox_prefix` is where replies come back
+    (the server's permissions give each authority its own).
+    """
 
     def __init__(
         self,
@@ -215,50 +265,98 @@ class NatsJetStreamBroker:
         ack_wait: float = 30.0,
         duplicate_window: float = 120.0,
         connect_timeout: float = 2.0,
+        max_deliver: int = 0,
+        inbox_prefix: str = "_INBOX",
+        reconnect_attempts: int = 10,
+        reconnect_wait: float = 1.0,
     ) -> None:
-        self.url = url
+        self._url = url
+        self.url = shown_url(url)  # for messages and logs: never the password
         self.corridor = _checked(corridor, "corridor")
-        self.stream = f"KERVAN_{corridor.upper().replace('-', '_')}"
+        self.stream = corridor_stream(corridor)
         self._ack_wait = ack_wait
         self._window = duplicate_window
         self._connect_timeout = connect_timeout
+        self._max_deliver = max_deliver
+        self._inbox_prefix = inbox_prefix
+        self._reconnect_attempts = reconnect_attempts
+        self._reconnect_wait = reconnect_wait
         self._nc: NatsClient | None = None
         self._js: JetStreamContext | None = None
         self._subscriptions: dict[str, JetStreamContext.PullSubscription] = {}
+        self._closed_by_us = False
+        self._connecting = asyncio.Lock()
         self.duplicates = 0
+        self.reconnections = 0
 
-    def subject(self, receiver: str) -> str:
-        """The subject messages for `receiver` are published on."""
-        return f"kervan.{self.corridor}.{_checked(receiver, 'authority')}"
+    def subject(self, receiver: str, sender: str = "*") -> str:
+        """The subject messages for `receiver` from `sender` are published on."""
+        if sender != "*":
+            _checked(sender, "authority")
+        return f"kervan.{self.corridor}.{_checked(receiver, 'authority')}.{sender}"
+
+    @property
+    def connected(self) -> bool:
+        """Whether the connection to the server is up right now."""
+        return self._nc is not None and self._nc.is_connected
 
     async def connect(self) -> None:
         """Connect and make sure the corridor's stream exists; BrokerUnavailableError if not."""
-        if self._nc is not None and self._nc.is_connected:
-            return
+        self._closed_by_us = False
+        # One connection at a time: a loop asking while the operator reconnects must not open
+        # a second client and orphan the first.
+        async with self._connecting:
+            if not self.connected:
+                await self._open()
+
+    async def _open(self) -> None:
+        await self._drop()
         try:
             self._nc = await nats.connect(
-                self.url,
+                self._url,
                 connect_timeout=self._connect_timeout,
-                max_reconnect_attempts=1,
+                max_reconnect_attempts=self._reconnect_attempts,
                 allow_reconnect=True,
-                reconnect_time_wait=0.2,
+                reconnect_time_wait=self._reconnect_wait,
+                inbox_prefix=self._inbox_prefix,
+                error_cb=self._on_error,
+                disconnected_cb=self._on_disconnected,
+                reconnected_cb=self._on_reconnected,
             )
             self._js = self._nc.jetstream()
-            config = StreamConfig(
-                name=self.stream,
-                subjects=[f"kervan.{self.corridor}.>"],
-                duplicate_window=self._window,
-            )
-            try:
-                await self._js.stream_info(self.stream)
-            except nats.js.errors.NotFoundError:
-                await self._js.add_stream(config)
+            await self._ensure_stream(self._js)
         except _NATS_ERRORS as exc:
-            await self.close()
+            await self._drop()
             raise BrokerUnavailableError(f"NATS JetStream at {self.url}: {exc!r}") from exc
+
+    async def _ensure_stream(self, js: JetStreamContext) -> None:
+        try:
+            await js.stream_info(self.stream)
+        except JsNotFoundError:
+            await js.add_stream(
+                StreamConfig(
+                    name=self.stream,
+                    subjects=[f"kervan.{self.corridor}.>"],
+                    duplicate_window=self._window,
+                )
+            )
+
+    async def _on_error(self, exc: Exception) -> None:
+        log.warning("NATS at %s: %r", self.url, exc)
+
+    async def _on_disconnected(self) -> None:
+        log.warning("disconnected from NATS at %s; reconnecting", self.url)
+
+    async def _on_reconnected(self) -> None:
+        self.reconnections += 1
+        log.warning("reconnected to NATS at %s", self.url)
 
     async def close(self) -> None:
         """Close the connection; stored messages and durable consumers stay on the server."""
+        self._closed_by_us = True
+        await self._drop()
+
+    async def _drop(self) -> None:
         nc, self._nc, self._js = self._nc, None, None
         self._subscriptions.clear()
         if nc is not None and not nc.is_closed:
@@ -269,52 +367,142 @@ class NatsJetStreamBroker:
 
     async def delete_stream(self) -> None:
         """Delete the corridor's stream and its consumers (for tests and benchmarks)."""
-        js = self._require()
+        js = await self._require()
         try:
             await js.delete_stream(self.stream)
-        except nats.js.errors.NotFoundError:
+        except JsNotFoundError:
             return
 
     async def publish(self, receiver: str, message_id: str, data: bytes) -> None:
-        """Publish with `Nats-Msg-Id: message_id`; a duplicate within the window is dropped by
-        JetStream (counted in `duplicates`)."""
-        js = self._require()
+        """Publish with `Nats-Msg-Id: message_id` on the subject of the sender the id names;
+        a duplicate within the window is dropped by JetStream (counted in `duplicates`)."""
+        js = await self._require()
+        sender = message_id.partition(":")[0]
         try:
             ack = await js.publish(
-                self.subject(receiver), data, timeout=5.0, headers={"Nats-Msg-Id": message_id}
+                self.subject(receiver, sender),
+                data,
+                timeout=5.0,
+                headers={"Nats-Msg-Id": message_id},
             )
         except _NATS_ERRORS as exc:
             raise BrokerUnavailableError(f"cannot publish {message_id}: {exc!r}") from exc
         if ack.duplicate:
             self.duplicates += 1
 
+    def consumer_config(self, receiver: str) -> ConsumerConfig:
+        """The durable pull consumer of `receiver`, named after it: its own subjects only.
+        Created with the name and filter in the API subject, which the server's permissions
+        can allow for this authority alone."""
+        return ConsumerConfig(
+            name=_checked(receiver, "authority"),
+            durable_name=receiver,
+            filter_subject=f"kervan.{self.corridor}.{receiver}.>",
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=self._ack_wait,
+            deliver_policy=DeliverPolicy.ALL,
+            max_ack_pending=20_000,
+            max_deliver=self._max_deliver if self._max_deliver > 0 else -1,
+        )
+
+    async def ensure_consumer(self, receiver: str) -> None:
+        """Create `receiver`'s durable consumer unless it exists (the operator's set-up does
+        this for every authority of a topology before the nodes start)."""
+        js = await self._require()
+        try:
+            try:
+                await js.consumer_info(self.stream, receiver)
+            except JsNotFoundError:
+                await js.add_consumer(self.stream, self.consumer_config(receiver))
+        except _NATS_ERRORS as exc:
+            raise BrokerUnavailableError(
+                f"cannot set up the consumer of {receiver}: {exc!r}"
+            ) from exc
+
     async def fetch(self, receiver: str, *, batch: int, timeout: float) -> list[Delivery]:
         """Fetch from `receiver`'s durable pull consumer (explicit ack, `ack_wait`)."""
-        js = self._require()
+        js = await self._require()
         try:
             subscription = self._subscriptions.get(receiver)
             if subscription is None:
-                subscription = await js.pull_subscribe(
-                    self.subject(receiver),
-                    durable=_checked(receiver, "authority"),
-                    stream=self.stream,
-                    config=ConsumerConfig(
-                        ack_policy=AckPolicy.EXPLICIT,
-                        ack_wait=self._ack_wait,
-                        deliver_policy=DeliverPolicy.ALL,
-                        max_ack_pending=20_000,
-                    ),
-                )
+                await self.ensure_consumer(receiver)
+                subscription = await js.pull_subscribe_bind(durable=receiver, stream=self.stream)
                 self._subscriptions[receiver] = subscription
             messages = await subscription.fetch(batch, timeout=timeout)
         except (TimeoutError, nats.errors.TimeoutError):
             # No message within `timeout` (nats-py raises either, depending on where it waited).
             return []
         except _NATS_ERRORS as exc:
+            # The consumer may be gone with a server that lost its store: subscribe afresh.
+            dropped = self._subscriptions.pop(receiver, None)
+            if dropped is not None:
+                await _quietly(dropped.unsubscribe())
             raise BrokerUnavailableError(f"cannot fetch for {receiver}: {exc!r}") from exc
         return [_NatsDelivery(message) for message in messages]
 
-    def _require(self) -> JetStreamContext:
+    async def pending(self, receiver: str) -> int:
+        """Messages for `receiver` the broker holds unacknowledged (waiting or handed out)."""
+        js = await self._require()
+        try:
+            info = await js.consumer_info(self.stream, receiver)
+        except JsNotFoundError:
+            return 0
+        except _NATS_ERRORS as exc:
+            raise BrokerUnavailableError(
+                f"cannot read the consumer of {receiver}: {exc!r}"
+            ) from exc
+        return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+
+    async def read_channel(self, receiver: str, sender: str, *, batch: int = 500) -> list[bytes]:
+        """Every message the stream still holds from `sender` for `receiver`, oldest first,
+        read through a short-lived consumer `<receiver>-resync` of that one subject that
+        acknowledges nothing: how a node asks again for messages it lost (a gap never filled,
+        a restore from a backup)."""
+        js = await self._require()
+        name = f"{_checked(receiver, 'authority')}-resync"
+        out: list[bytes] = []
+        try:
+            await _quietly(js.delete_consumer(self.stream, name))
+            await js.add_consumer(
+                self.stream,
+                ConsumerConfig(
+                    name=name,
+                    filter_subject=self.subject(receiver, sender),
+                    ack_policy=AckPolicy.NONE,
+                    deliver_policy=DeliverPolicy.ALL,
+                    inactive_threshold=60.0,
+                ),
+            )
+            subscription = await js.pull_subscribe_bind(name=name, stream=self.stream)
+            try:
+                while True:
+                    try:
+                        messages = await subscription.fetch(batch, timeout=2.0)
+                    except (TimeoutError, nats.errors.TimeoutError):
+                        break
+                    out.extend(message.data for message in messages)
+                    if not messages or messages[-1].metadata.num_pending == 0:
+                        break
+            finally:
+                await _quietly(subscription.unsubscribe())
+                await _quietly(js.delete_consumer(self.stream, name))
+        except _NATS_ERRORS as exc:
+            raise BrokerUnavailableError(f"cannot read {sender} -> {receiver}: {exc!r}") from exc
+        return out
+
+    async def _require(self) -> JetStreamContext:
+        if self._closed_by_us:
+            raise BrokerUnavailableError(f"the connection to NATS at {self.url} is closed")
+        if self._nc is None or self._nc.is_closed:
+            # The client gave up reconnecting (or never got through): a new connection.
+            await self.connect()
         if self._js is None or self._nc is None or not self._nc.is_connected:
-            raise BrokerUnavailableError(f"not connected to NATS at {self.url}")
+            raise BrokerUnavailableError(f"not connected to NATS at {self.url} (reconnecting)")
         return self._js
+
+
+async def _quietly(step: Awaitable[object]) -> None:
+    try:
+        await step
+    except _NATS_ERRORS:
+        return

@@ -28,6 +28,8 @@ AUTHORITY_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{1,63}")
 _MEMBERS: Final = frozenset(
     {"id", "sender", "receiver", "type", "seq", "created_at", "payload", "signature"}
 )
+NOT_AN_ENVELOPE: Final = "not_an_envelope"
+"""The reason for bytes that are not even a JSON object: nothing to attribute or judge."""
 _FORGED: Final = frozenset({"bad_signature", "party_mismatch", "payload_changed"})
 
 
@@ -96,10 +98,14 @@ class CrossBorderMessage:
             raise ValueError(f"message {self.id} is not signed")
         return canonical_json({**self.unsigned(), "signature": self.signature})
 
-    def verify(self, trust: TrustList) -> VerifiedToken:
+    def verify(self, trust: TrustList, *, received_at: datetime | None = None) -> VerifiedToken:
         """Check the signature against `trust`: the key must be the sender's and valid at
         `created_at`. Returns the signer; raises MessageRejectedError (unsigned, unknown_sender,
-        forged, key_revoked, untrusted_key)."""
+        forged, key_revoked, untrusted_key).
+
+        With `received_at`, a key whose revocation is in force then is refused whatever
+        `created_at` the sender claims: a sender with a compromised key could backdate it.
+        """
         if self.signature is None:
             raise MessageRejectedError("unsigned", "the message carries no signature", **self._at)
         if self.sender not in trust.parties():
@@ -119,6 +125,14 @@ class CrossBorderMessage:
                 else "untrusted_key"
             )
             raise MessageRejectedError(reason, exc.message, **self._at) from exc
+        revoked_at = trust.get(token.kid).revoked_at
+        if received_at is not None and revoked_at is not None and revoked_at <= received_at:
+            raise MessageRejectedError(
+                "key_revoked",
+                f"key {token.kid} is revoked since {rfc3339(revoked_at)}; the receiver "
+                "refuses it whatever signing time the message claims",
+                **self._at,
+            )
         if token.party != self.sender:
             raise MessageRejectedError(
                 "forged",
@@ -141,9 +155,9 @@ class CrossBorderMessage:
         try:
             value = parse_json(data)
         except CanonicalJsonError as exc:
-            raise MessageRejectedError("malformed", exc.message) from exc
+            raise MessageRejectedError(NOT_AN_ENVELOPE, exc.message) from exc
         if not isinstance(value, dict):
-            raise MessageRejectedError("malformed", "a message is a JSON object")
+            raise MessageRejectedError(NOT_AN_ENVELOPE, "a message is a JSON object")
         ident = value.get("id")
         at = {"message_id": ident} if isinstance(ident, str) else {}
         if not set(value) <= _MEMBERS or not (_MEMBERS - {"signature"}) <= set(value):

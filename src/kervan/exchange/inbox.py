@@ -1,14 +1,21 @@
 """The inbox: verify a received message, then apply it exactly once in effect.
 
 For each message, in the receiving node's transaction:
-1. parse the envelope; check it is addressed to this authority;
-2. verify the signature against the trust list (known sender, the sender's own key, valid when
-   the message was made) - unsigned, forged, unknown-sender and revoked-key messages are refused;
-3. lock the sender->receiver channel head; a message id already in the inbox, or a sequence
-   number at or below the head, is a replay and is refused;
+1. parse the envelope; bytes that are not even a JSON object are dead-lettered (a poison
+   message: nothing to attribute, judge or ask for again); check it is addressed to this
+   authority;
+2. verify the signature against the trust list in force when the message is received (known
+   sender, the sender's own key, valid when the message was made, and not revoked by now
+   whatever time it claims) - unsigned, forged, unknown-sender and revoked-key messages are
+   refused;
+3. lock the sender->receiver channel head; the very message already in the inbox (a broker's
+   redelivery) is a DUPLICATE: acknowledged and counted, no refusal; a different message under
+   the same number, or a number at or below the head that was never received, is refused;
 4. a message whose sequence number leaves a gap is HELD: stored verified but not applied, and
    applied as soon as the messages before it arrive (nothing is lost because a broker
-   redelivered out of order; nothing is applied out of order);
+   redelivered out of order; nothing is applied out of order). A gap that stays open is asked
+   for again from the stream and, failing that, shown to the operator, who may skip it
+   (`Inbox.skip_gap`);
 5. the next message in sequence is applied by the handler in a savepoint of the same
    transaction that records its id and moves the head, then held successors are applied.
 A handler that refuses a message (raises a KervanError) leaves no effect; the refusal is recorded
@@ -24,14 +31,14 @@ import uuid
 from collections.abc import Callable
 from typing import Literal, TypeAlias
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kervan.errors import KervanError, MessageRejectedError
+from kervan.errors import InvalidRequestError, KervanError, MessageRejectedError, NotFoundError
 from kervan.exchange.channels import Clock, lock_incoming_head, utc_now
-from kervan.exchange.envelope import CrossBorderMessage, check_authority
+from kervan.exchange.envelope import NOT_AN_ENVELOPE, CrossBorderMessage, check_authority
 from kervan.signatures.trustlist import TrustList
-from kervan.store.tables.exchange import InboxRow, RejectedMessageRow
+from kervan.store.tables.exchange import ChannelRow, DeadLetterRow, InboxRow, RejectedMessageRow
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +46,15 @@ Handler: TypeAlias = Callable[[Session, CrossBorderMessage], None]
 """Applies a message's effect in the given session (the inbox's transaction); raises a
 KervanError to refuse it."""
 
-Outcome: TypeAlias = Literal["applied", "held", "rejected"]
-_MAX_REJECTED_BODY = 65_536
+Outcome: TypeAlias = Literal["applied", "held", "rejected", "duplicate", "dead_lettered"]
+_MAX_STORED_BODY = 65_536
+
+
+def storable(data: bytes) -> str:
+    """`data` as text any database keeps: invalid UTF-8 and NUL (which PostgreSQL's text
+    refuses) escaped, cut at 64 KiB."""
+    text = data[:_MAX_STORED_BODY].decode("utf-8", errors="backslashreplace")
+    return text.replace("\x00", "\\x00")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -55,7 +69,8 @@ class Receipt:
 
 
 class Inbox:
-    """The inbox of one authority (see the module docstring)."""
+    """The inbox of one authority (see the module docstring). `trust` may be replaced while
+    the node runs (a new trust list applies to the messages received from then on)."""
 
     def __init__(
         self, authority: str, trust: TrustList, handler: Handler, *, clock: Clock = utc_now
@@ -68,8 +83,8 @@ class Inbox:
     def receive(self, session: Session, data: bytes) -> Receipt:
         """Judge and apply the message `data` in `session`'s transaction; return the receipt.
 
-        Refusals are recorded (and logged), not raised; the caller commits either way and
-        then acknowledges the message to the broker.
+        Refusals and dead letters are recorded (and logged), not raised; the caller commits
+        either way and then acknowledges the message to the broker.
         """
         message: CrossBorderMessage | None = None
         try:
@@ -80,11 +95,102 @@ class Inbox:
                     f"addressed to {message.receiver}, this is {self.authority}",
                     message_id=message.id,
                 )
-            message.verify(self.trust)
+            message.verify(self.trust, received_at=self._clock())
             return self._place(session, message, data)
         except MessageRejectedError as exc:
+            if exc.reason == NOT_AN_ENVELOPE:
+                self.dead_letter(session, data, NOT_AN_ENVELOPE, exc.message, deliveries=1)
+                return Receipt("dead_lettered", None, exc.reason)
             self._reject(session, exc, message, data)
             return Receipt("rejected", exc.message_id, exc.reason)
+
+    def dead_letter(
+        self,
+        session: Session,
+        data: bytes,
+        reason: str,
+        detail: str,
+        *,
+        deliveries: int,
+        message: CrossBorderMessage | None = None,
+    ) -> None:
+        """Record `data` as given up on (it is acknowledged, not asked for again)."""
+        if message is None:
+            try:
+                message = CrossBorderMessage.from_bytes(data)
+            except MessageRejectedError:
+                message = None
+        log.error("%s dead-lettered a message (%s): %s", self.authority, reason, detail)
+        session.add(
+            DeadLetterRow(
+                org_id=self.authority,
+                dead_letter_id=uuid.uuid4().hex,
+                message_id=message.id if message else None,
+                sender=message.sender if message else None,
+                seq=message.seq if message else None,
+                reason=reason,
+                detail=detail[:4000],
+                body=storable(data),
+                deliveries=deliveries,
+                dead_at=self._clock(),
+                resolved=None,
+            )
+        )
+        session.flush()
+
+    def skip_gap(self, session: Session, sender: str) -> list[str]:
+        """Give up on the messages missing before `sender`'s first held message: record each
+        as a dead letter ("gap_skipped"), move the head past them and apply the held messages
+        that now follow in order. Returns the ids applied; InvalidRequestError without a gap."""
+        head = lock_incoming_head(session, self.authority, sender)
+        first = session.scalars(
+            select(InboxRow)
+            .where(
+                InboxRow.org_id == self.authority,
+                InboxRow.sender == sender,
+                InboxRow.outcome == "held",
+            )
+            .order_by(InboxRow.seq)
+            .limit(1)
+        ).one_or_none()
+        if first is None:
+            raise InvalidRequestError(f"{self.authority} holds no message from {sender}")
+        for seq in range(head.last_seq + 1, first.seq):
+            session.add(
+                DeadLetterRow(
+                    org_id=self.authority,
+                    dead_letter_id=uuid.uuid4().hex,
+                    message_id=f"{sender}:{self.authority}:{seq}",
+                    sender=sender,
+                    seq=seq,
+                    reason="gap_skipped",
+                    detail=f"never received; skipped by the operator so {first.message_id} "
+                    "and its successors could be applied",
+                    body="",
+                    deliveries=0,
+                    dead_at=self._clock(),
+                    resolved="skipped",
+                )
+            )
+        log.warning(
+            "%s skips %s's messages %d..%d",
+            self.authority,
+            sender,
+            head.last_seq + 1,
+            first.seq - 1,
+        )
+        return self._apply_from(session, head, first)
+
+    def replay(self, session: Session, dead_letter_id: str) -> Receipt:
+        """Receive a dead-lettered message again (after the fault was mended) and mark it
+        replayed; NotFoundError for an unknown id, InvalidRequestError for a settled one."""
+        row = session.get(DeadLetterRow, (self.authority, dead_letter_id))
+        if row is None:
+            raise NotFoundError("dead letter", dead_letter_id)
+        if row.resolved is not None or not row.body:
+            raise InvalidRequestError(f"dead letter {dead_letter_id} is already {row.resolved}")
+        row.resolved = "replayed"
+        return self.receive(session, row.body.encode("utf-8"))
 
     def _place(self, session: Session, message: CrossBorderMessage, data: bytes) -> Receipt:
         head = lock_incoming_head(session, self.authority, message.sender)
@@ -96,9 +202,9 @@ class Inbox:
                     f"{message.sender} signed two different messages numbered {message.seq}",
                     message_id=message.id,
                 )
-            raise MessageRejectedError(
-                "replayed", f"already {existing.outcome}", message_id=message.id
-            )
+            # The broker brought it again (an acknowledgement lost or late): not a refusal.
+            log.info("%s: %s again (already %s)", self.authority, message.id, existing.outcome)
+            return Receipt("duplicate", message.id, existing.outcome)
         if message.seq <= head.last_seq:
             raise MessageRejectedError(
                 "replayed",
@@ -126,6 +232,9 @@ class Inbox:
                 head.last_seq + 1,
             )
             return Receipt("held", message.id, "sequence_gap")
+        return Receipt("applied", message.id, None, tuple(self._apply_from(session, head, row)))
+
+    def _apply_from(self, session: Session, head: ChannelRow, row: InboxRow) -> list[str]:
         applied: list[str] = []
         current: InboxRow | None = row
         while current is not None:
@@ -135,13 +244,13 @@ class Inbox:
             current = session.scalars(
                 select(InboxRow).where(
                     InboxRow.org_id == self.authority,
-                    InboxRow.sender == message.sender,
-                    InboxRow.seq == head.last_seq + 1,
+                    InboxRow.sender == row.sender,
+                    InboxRow.seq == current.seq + 1,
                     InboxRow.outcome == "held",
                 )
             ).one_or_none()
         session.flush()
-        return Receipt("applied", message.id, None, tuple(applied))
+        return applied
 
     def _apply(self, session: Session, row: InboxRow) -> None:
         message = CrossBorderMessage.from_bytes(row.body.encode("utf-8"))
@@ -176,31 +285,8 @@ class Inbox:
                 sender=message.sender if message is not None else None,
                 reason=error.reason,
                 detail=error.detail,
-                body=data[:_MAX_REJECTED_BODY].decode("utf-8", errors="replace"),
+                body=storable(data),
                 rejected_at=self._clock(),
             )
         )
         session.flush()
-
-
-def applied_count(session: Session, authority: str) -> int:
-    """How many messages `authority`'s inbox has applied."""
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(InboxRow)
-            .where(InboxRow.org_id == authority, InboxRow.outcome == "applied")
-        )
-        or 0
-    )
-
-
-def rejections(session: Session, authority: str) -> list[RejectedMessageRow]:
-    """`authority`'s refused messages, oldest first."""
-    return list(
-        session.scalars(
-            select(RejectedMessageRow)
-            .where(RejectedMessageRow.org_id == authority)
-            .order_by(RejectedMessageRow.rejected_at, RejectedMessageRow.rejection_id)
-        )
-    )

@@ -4,32 +4,59 @@ A `Node` owns the authority's outbox (messages written in its transactions), the
 publishes them, and the consumer that feeds its inbox; each loop survives broker outages by
 waiting and retrying, so a message committed to the outbox eventually reaches the receiving
 inbox. The consumer acknowledges a message to the broker only after the inbox transaction
-committed; a node killed in between gets it again and the inbox refuses it as a replay.
+committed; a node killed in between gets it again and the inbox counts it as a duplicate.
+
+The inbox's database work runs in a worker thread, so a slow commit never stalls the event loop
+(a stalled loop misses acknowledgements and the broker redelivers). A message whose processing
+fails is asked for again, up to `max_deliveries` times, then dead-lettered and acknowledged.
+A sequence gap older than `gap_timeout` is asked for again from the sender's channel in the
+stream (when the broker keeps one); what is still missing stays visible as a held gap for the
+operator to skip. `trust` may be a `TrustListFile`: a new trust list written there applies to
+the messages received from then on, without a restart.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Final
+from typing import Any, Final, Protocol, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from kervan.errors import BrokerUnavailableError
-from kervan.exchange.bus import Broker
+from kervan.errors import BrokerUnavailableError, KervanError
+from kervan.exchange.bus import Broker, Delivery
 from kervan.exchange.channels import Clock, utc_now
 from kervan.exchange.envelope import CrossBorderMessage, MessageType
 from kervan.exchange.inbox import Handler, Inbox, Receipt
 from kervan.exchange.outbox import Outbox, OutboxRelay, OutgoingMessage
+from kervan.exchange.status import held_gaps
 from kervan.signatures.canonical import JsonValue
 from kervan.signatures.keys import Signer
 from kervan.signatures.trustlist import TrustList
 from kervan.store.db import unit_of_work
 
 log = logging.getLogger(__name__)
-_MAX_BACKOFF: Final = 2.0
+_MAX_BACKOFF: Final = 5.0
+_HOUSEKEEPING: Final = 2.0
+_T = TypeVar("_T")
+
+
+class TrustSource(Protocol):
+    """Where a node takes the trust list in force from (re-read when it changes)."""
+
+    def current(self) -> TrustList: ...
+
+
+class _Fixed:
+    def __init__(self, trust: TrustList) -> None:
+        self._trust = trust
+
+    def current(self) -> TrustList:
+        return self._trust
 
 
 def record_only(session: Session, message: CrossBorderMessage) -> None:  # noqa: ARG001
@@ -46,19 +73,31 @@ class Node:
         *,
         sessions: sessionmaker[Session],
         signer: Signer,
-        trust: TrustList,
+        trust: TrustList | TrustSource,
         broker: Broker,
         handler: Handler = record_only,
         clock: Clock = utc_now,
         batch: int = 200,
         poll_interval: float = 0.02,
         fetch_timeout: float = 0.5,
+        max_deliveries: int = 5,
+        gap_timeout: float = 30.0,
     ) -> None:
         self.authority = authority
         self.sessions = sessions
         self.broker = broker
+        self.trust = _Fixed(trust) if isinstance(trust, TrustList) else trust
         self.outbox = Outbox(authority, signer, clock=clock)
-        self.inbox = Inbox(authority, trust, handler, clock=clock)
+        self.inbox = Inbox(authority, self.trust.current(), handler, clock=clock)
+        self.max_deliveries = max_deliveries
+        self.clock = clock
+        self.gap_timeout = gap_timeout
+        self._gaps_checked = time.monotonic()
+        self.counts: collections.Counter[str] = collections.Counter()
+        self.broker_pending = 0
+        # One worker: the node's inbox transactions run one after another, as on the loop.
+        self._worker = concurrent.futures.ThreadPoolExecutor(1, f"{authority}-inbox")
+        self._working: set[concurrent.futures.Future[Any]] = set()
         self.relay = OutboxRelay(sessions, authority, broker, batch=batch, clock=clock)
         self._batch = batch
         self._poll = poll_interval
@@ -82,38 +121,119 @@ class Node:
         return await self.relay.relay_once()
 
     async def consume_once(self) -> int:
-        """Fetch one batch for this authority, run it through the inbox in one transaction and
-        acknowledge each message after the commit; return how many were fetched.
+        """Fetch one batch for this authority, run it through the inbox in one transaction
+        (in a worker thread) and acknowledge each message after the commit; return how many
+        were fetched.
 
         If that transaction fails, each message is tried in a transaction of its own; one that
-        still fails is nak'ed (it comes again) and the error logged.
+        still fails is nak'ed (it comes again) and the error logged, or, on its
+        `max_deliveries`th delivery, dead-lettered and acknowledged.
         """
+        self.inbox.trust = self.trust.current()
+        if time.monotonic() - self._gaps_checked >= _HOUSEKEEPING:
+            self._gaps_checked = time.monotonic()
+            await self._housekeeping()
         deliveries = await self.broker.fetch(
             self.authority, batch=self._batch, timeout=self._fetch_timeout
         )
         if not deliveries:
             return 0
         try:
-            with unit_of_work(self.sessions) as session:
-                receipts = [self.inbox.receive(session, d.data) for d in deliveries]
+            receipts = await self._in_worker(self._receive_all, [d.data for d in deliveries])
         except Exception:
             log.exception("%s: a batch failed; taking its messages one by one", self.authority)
         else:
-            self.receipts.extend(receipts)
+            self._count(receipts)
             for delivery in deliveries:
                 await delivery.ack()
             return len(deliveries)
         for delivery in deliveries:
-            try:
-                with unit_of_work(self.sessions) as session:
-                    receipt = self.inbox.receive(session, delivery.data)
-            except Exception:
+            await self._one_by_one(delivery)
+        return len(deliveries)
+
+    async def _housekeeping(self) -> None:
+        pending: Callable[[str], Awaitable[int]] | None = getattr(self.broker, "pending", None)
+        if pending is not None:
+            self.broker_pending = await pending(self.authority)
+        await self.rerequest_gaps(older_than=self.gap_timeout)
+
+    def broker_connected(self) -> bool:
+        """Whether the broker can be reached now (as far as this process knows)."""
+        return bool(getattr(self.broker, "connected", True))
+
+    async def _one_by_one(self, delivery: Delivery) -> None:
+        try:
+            receipt = await self._in_worker(self._receive_all, [delivery.data])
+        except Exception as exc:
+            if delivery.deliveries < self.max_deliveries:
                 log.exception("%s could not store a received message; asking again", self.authority)
                 await delivery.nak()
-                continue
-            self.receipts.append(receipt)
+                return
+            await self._in_worker(self._dead_letter, delivery, exc)
+            self.counts["dead_lettered"] += 1
             await delivery.ack()
-        return len(deliveries)
+            return
+        self._count(receipt)
+        await delivery.ack()
+
+    async def _in_worker(self, work: Callable[..., _T], *args: object) -> _T:
+        """Run `work` in the node's worker thread (its database work, off the event loop)."""
+        future = self._worker.submit(work, *args)
+        self._working.add(future)
+        future.add_done_callback(self._working.discard)
+        return await asyncio.wrap_future(future)
+
+    def _receive_all(self, messages: list[bytes]) -> list[Receipt]:
+        with unit_of_work(self.sessions) as session:
+            return [self.inbox.receive(session, data) for data in messages]
+
+    def _dead_letter(self, delivery: Delivery, exc: Exception) -> None:
+        with unit_of_work(self.sessions) as session:
+            self.inbox.dead_letter(
+                session,
+                delivery.data,
+                "max_deliveries",
+                f"failed on each of {delivery.deliveries} deliveries; last error {exc!r}",
+                deliveries=delivery.deliveries,
+            )
+
+    def _count(self, receipts: list[Receipt]) -> None:
+        self.receipts.extend(receipts)
+        for receipt in receipts:
+            self.counts[receipt.outcome] += 1
+
+    async def rerequest_gaps(self, *, older_than: float = 0.0) -> int:
+        """Ask the broker again for the messages missing before each held gap older than
+        `older_than` seconds (when it can read a sender's channel from its stream) and run
+        them through the inbox; return how many messages came back."""
+        read: Callable[[str, str], Awaitable[list[bytes]]] | None = getattr(
+            self.broker, "read_channel", None
+        )
+        if read is None:
+            return 0
+        now = self.clock()
+        with unit_of_work(self.sessions) as session:
+            gaps = [
+                gap
+                for gap in held_gaps(session, self.authority)
+                if (now - gap.since).total_seconds() >= older_than
+            ]
+        found = 0
+        for gap in gaps:
+            log.warning(
+                "%s asks again for %s's messages %d..%d",
+                self.authority,
+                gap.sender,
+                gap.missing.start,
+                gap.missing.stop - 1,
+            )
+            self.counts["rerequested"] += 1
+            messages: list[bytes] = await read(self.authority, gap.sender)
+            wanted = [data for data in messages if _seq_of(data) in gap.missing]
+            if wanted:
+                self._count(await self._in_worker(self._receive_all, wanted))
+                found += len(wanted)
+        return found
 
     def start(self) -> None:
         """Start the relay and consumer loops as tasks of the running event loop."""
@@ -138,6 +258,11 @@ class Node:
         if tasks:
             # asyncio.wait, not awaiting each task: a cancellation of kill() itself goes through.
             await asyncio.wait(tasks)
+        working = set(self._working)
+        if working:
+            # A transaction under way in the worker ends (commits or rolls back) unacknowledged,
+            # as in a crash after the commit; it must not outlive the node's store.
+            await asyncio.to_thread(concurrent.futures.wait, working)
 
     async def _loop(self, step: Callable[[], Awaitable[int]], *, idle: bool) -> None:
         backoff = self._poll
@@ -158,6 +283,13 @@ class Node:
                 continue
             if idle and done == 0:
                 await asyncio.sleep(self._poll)
+
+
+def _seq_of(data: bytes) -> int | None:
+    try:
+        return CrossBorderMessage.from_bytes(data).seq
+    except KervanError:
+        return None
 
 
 def _end_if_cancelled() -> None:

@@ -103,15 +103,24 @@ def verify_bundle(bundle: EvidenceBundle, trust_list: TrustList) -> Verification
             "the signed payload is not this document (document or JWS changed)",
         )
     )
+    entry = bundle.entry
     for outcome in check_signatures(bundle.jws, trust_list):
         name = f"signature[{outcome.index}]" if outcome.index >= 0 else "jws_format"
         if outcome.verified is not None:
             v = outcome.verified
-            detail = f"{v.party} as {v.role} with {v.kid} ({v.alg}) at {v.signed_at.isoformat()}"
+            step = (
+                f"signs {v.step!r} on version {v.version}"
+                if v.step is not None
+                else "signed before headers named the step and version"
+            )
+            detail = (
+                f"{v.party} as {v.role} with {v.kid} ({v.alg}) at {v.signed_at.isoformat()}; {step}"
+            )
             checks.append(Check(name, True, detail))
+            if v.version is not None:
+                checks.append(_version_check(name, v.version, entry))
         elif outcome.error is not None:
             checks.append(Check(name, False, outcome.error.message))
-    entry = bundle.entry
     matches = digest is not None and entry.payload_digest == digest
     checks.append(
         _verdict(
@@ -174,6 +183,25 @@ def verify_bundle_json(
         reason = exc.message if isinstance(exc, KervanError) else str(exc)
         return VerificationReport("evidence bundle", (Check("bundle_format", False, reason),))
     return verify_bundle(bundle, trust_list)
+
+
+def entry_version(entry: LedgerEntry) -> int | None:
+    """The document version a version entry ("version:N") records; None for other events."""
+    kind, _, number = entry.event_type.partition(":")
+    return int(number) if kind == "version" and number.isdigit() else None
+
+
+def _version_check(name: str, signed_version: int, entry: LedgerEntry) -> Check:
+    # The header's version must be the one the bundle's ledger entry recorded: a signature of
+    # an earlier version cannot be carried over to a later one with the same payload.
+    recorded = entry_version(entry)
+    return _verdict(
+        f"{name}.version",
+        recorded == signed_version,
+        f"signed version {signed_version} is the one ledger entry {entry.log_index} recorded",
+        f"the signature names version {signed_version}, the ledger entry records "
+        f"{entry.event_type!r}",
+    )
 
 
 def _verdict(name: str, ok: bool, passed: str, failed: str) -> Check:

@@ -28,6 +28,7 @@ from kervan.network.model import (
     BorderCrossing,
     CargoUnit,
     CargoUnitProfile,
+    Handling,
     Link,
     Mode,
     Network,
@@ -40,7 +41,7 @@ from kervan.network.model import (
 
 # The figures each record kind carries; every one present must name a source.
 FIGURE_FIELDS: dict[type[BaseModel], tuple[str, ...]] = {
-    Node: ("lat", "lon"),
+    Node: ("lat", "lon", "port_queue_hours"),
     Link: (
         "distance_km",
         "hours",
@@ -53,7 +54,8 @@ FIGURE_FIELDS: dict[type[BaseModel], tuple[str, ...]] = {
     ),
     Transfer: ("hours", "cost_usd", "capacity_teu_per_day"),
     BorderCrossing: ("dwell_hours", "cost_usd", "digital_dwell_factor", "green_lane_dwell_factor"),
-    CargoUnitProfile: ("tonnes", "teu"),
+    CargoUnitProfile: ("tonnes", "teu", "road_km_bound"),
+    Handling: ("hours", "cost_usd"),
 }
 
 M = TypeVar("M", bound=BaseModel)
@@ -83,6 +85,7 @@ def load_network(folder: Folder | None = None) -> Network:
     links = _parse_all(root, link_files, "link", Link)
     crossings = _parse_all(root, ["crossings.toml"], "crossing", BorderCrossing)
     transfers = list(_parse(root, "transfers.toml", "transfer", Transfer))
+    handling = list(_parse(root, "dataset.toml", "handling", Handling))
     network = Network(
         sources={s.id: s for s, _ in sources.values()},
         nodes={n.id: n for n, _ in nodes.values()},
@@ -90,6 +93,7 @@ def load_network(folder: Folder | None = None) -> Network:
         transfers=tuple(t for t, _ in transfers),
         crossings={c.id: c for c, _ in crossings.values()},
         cargo_units={CargoUnit(u.unit): u for u, _ in units.values()},
+        handling=tuple(h for h, _ in handling),
         reference_year=year,
     )
     _check(network, nodes, links, crossings, transfers, units)
@@ -170,6 +174,8 @@ def _check(
             raise DatasetError("dataset.toml", unit.value, "cargo_unit", "profile is missing")
     for profile, file in units.values():
         _check_sources(net, profile, file, profile.unit)
+    for rate in net.handling:
+        _check_sources(net, rate, "dataset.toml", f"{rate.mode.value} {rate.where.value}")
     for source in net.sources.values():
         if source.kind is SourceKind.ESTIMATE and not (source.method or "").strip():
             raise DatasetError("sources.toml", source.id, "method", "estimate says not how")

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 # Defined apart so the command line can declare its options without importing pydantic.
 from kervan.network.modes import CargoUnit as CargoUnit  # noqa: PLC0414 (re-exported)
 from kervan.network.modes import Mode as Mode  # noqa: PLC0414 (re-exported)
+from kervan.network.modes import Passage as Passage  # noqa: PLC0414 (re-exported)
 
 
 class NodeKind(StrEnum):
@@ -114,6 +115,9 @@ class Node(_Sourced):
     customs_office: str | None = Field(
         default=None, description="Customs office that clears cargo starting or ending here"
     )
+    port_queue_hours: Duration | None = Field(
+        default=None, description="Queue before a ferry departs from here (berth, loading order)"
+    )
 
 
 class Link(_Sourced):
@@ -141,6 +145,7 @@ class Link(_Sourced):
     gauge_mm: int | None = None
     bidirectional: bool = True
     via_countries: tuple[str, ...] = ()
+    passages: tuple[Passage, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> Link:
@@ -216,11 +221,30 @@ class BorderCrossing(_Sourced):
 
 
 class CargoUnitProfile(_Sourced):
-    """What one cargo unit weighs and holds, for CO2 (tonne-km) and volume (TEU) figures."""
+    """What one cargo unit weighs and holds, for CO2 (tonne-km) and volume (TEU) figures.
+
+    `road_km_bound` is how far a unit goes by road at each end of its trip (first and last mile)
+    when it moves by rail, sea or ferry in between; None when the unit is a road vehicle itself.
+    """
 
     unit: CargoUnit
     tonnes: float = Field(gt=0)
     teu: float = Field(ge=0)
+    road_km_bound: float | None = Field(default=None, gt=0)
+
+
+class HandlingWhere(StrEnum):
+    TERMINAL = "terminal"  # lifting the unit on or off at its first or last terminal
+    PORT_CALL = "port_call"  # unloading and reloading at a port a sea or ferry route calls at
+
+
+class Handling(_Sourced):
+    """Terminal handling at the origin or destination terminal of a mode, or a port call."""
+
+    mode: Mode
+    where: HandlingWhere
+    hours: Duration
+    cost_usd: CostTable = Field(min_length=1)
 
 
 class Network(BaseModel):
@@ -234,6 +258,7 @@ class Network(BaseModel):
     transfers: tuple[Transfer, ...]
     crossings: dict[str, BorderCrossing]
     cargo_units: dict[CargoUnit, CargoUnitProfile]
+    handling: tuple[Handling, ...] = ()
     reference_year: int = Field(ge=2000, le=2100)
     kind: Literal["corridor"] = "corridor"
 
@@ -245,6 +270,10 @@ class Network(BaseModel):
     def crossing_on(self, link_id: str) -> BorderCrossing | None:
         """The border crossing on a link, if the link joins two countries."""
         return self._crossing_by_link.get(link_id)
+
+    def handling_at(self, mode: Mode, where: HandlingWhere) -> Handling | None:
+        """The handling rate for `mode` at a terminal or on a port call, if the dataset has one."""
+        return next((h for h in self.handling if h.mode is mode and h.where is where), None)
 
     def countries(self) -> set[str]:
         """Every country that has a node on the network."""

@@ -24,3 +24,11 @@ class CargoUnit(StrEnum):
     CONTAINER = "container"
     TRUCK = "truck"
     BULK = "bulk"
+
+
+class Passage(StrEnum):
+    """A sea passage a scenario can close; a sea link names the ones it sails through."""
+
+    RED_SEA = "red-sea"  # Suez Canal, the Red Sea and Bab-el-Mandeb
+    CAPE = "cape"  # round the Cape of Good Hope: sailed only when the Red Sea is shut to a plan
+    BOSPHORUS = "bosphorus"  # Turkish Straits between the Black Sea and the Mediterranean

@@ -9,17 +9,26 @@ for the cargo unit; a stay edge joins a port's own arrival and departure. So car
 one transfer per stop and cannot chain two cheap ones to dodge the direct one. Every node also
 has a *start* vertex with edges to its ports and an *end* vertex with edges from them, so a route
 can begin or finish on any mode but never changes mode at a node without paying for a transfer.
+
+A unit with a first/last-mile bound (a container, bulk) has two road ports per node instead of
+one: the *first mile* road can only be entered from the start and left by a transfer onto rail,
+sea or ferry; the *last mile* road can only be entered by a transfer off them and left at the end.
+So a container is never trucked between two rail legs; how far each end's road may reach is a
+per-query mask (the planner's). Starting or ending on rail, sea or ferry pays terminal handling;
+staying aboard a ship through a port pays the port call; road links carry the AETR rest a driver
+must take, and ferry links the queue at their departure port.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import IntEnum
 
 import numpy as np
 import numpy.typing as npt
 
-from kervan.network.model import CargoUnit, Link, Mode, Network, Transfer
+from kervan.network.model import CargoUnit, HandlingWhere, Link, Mode, Network, Transfer
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -33,7 +42,29 @@ class EdgeKind(IntEnum):
     END = 4
 
 
-Port = tuple[str, Mode, int]  # node id, mode, gauge (0 when not rail)
+Port = tuple[str, Mode, int]  # node id, mode, gauge on rail / road phase on road / 0
+
+FREE_ROAD, FIRST_MILE, LAST_MILE = 0, 1, 2
+_VESSELS = (Mode.FERRY, Mode.SEA)  # wait in a port queue before they sail
+
+# Search weight of AETR rest per hour of driving: one 11 h daily rest per 9 h of driving and a
+# 45 min break per 4.5 h (AETR Art. 7-8). Plans count rest exactly per road run (`aetr_rest_hours`).
+AETR_REST_PER_DRIVING_HOUR = 11.0 / 9.0 + 0.75 / 9.0
+
+
+def aetr_rest_hours(driving_hours: float) -> float:
+    """Breaks and rests a single driver must take to drive `driving_hours` (AETR).
+
+    9 h driving a day, a 45 min break after 4.5 h, an 11 h daily rest between driving days and
+    a 45 h weekly rest (instead of a daily one) after six driving days.
+    """
+    if driving_hours <= 9.0:
+        return 0.75 if driving_hours > 4.5 else 0.0
+    days = math.ceil(driving_hours / 9.0 - 1e-9)
+    last = driving_hours - 9.0 * (days - 1)
+    breaks = 0.75 * (days - 1) + (0.75 if last > 4.5 else 0.0)
+    weekly = (days - 1) // 6
+    return breaks + 11.0 * (days - 1 - weekly) + 45.0 * weekly
 
 
 @dataclass(frozen=True)
@@ -71,7 +102,11 @@ class CompiledNetwork:
     ref: list[str]
     countries: list[frozenset[str]]
     vertex_count: int
+    road_phases: bool = False
+    _road_phase: npt.NDArray[np.int8] | None = None
     _country_mask_cache: dict[frozenset[str], npt.NDArray[np.bool_]] = field(default_factory=dict)
+    #: Per-query helpers computed once per compiled graph (see the planner).
+    memo: dict[object, object] = field(default_factory=dict)
 
     def port_at(self, vertex: int) -> Port:
         """The port an arrival or departure vertex belongs to."""
@@ -86,6 +121,17 @@ class CompiledNetwork:
             )
             self._country_mask_cache[countries] = mask
         return mask
+
+    def road_phase(self) -> npt.NDArray[np.int8]:
+        """Per edge: FIRST_MILE or LAST_MILE for a road link edge of a bounded unit, else 0."""
+        if self._road_phase is None:
+            phase = np.zeros(len(self.ref), dtype=np.int8)
+            if self.road_phases:
+                for e, mode in enumerate(self.mode):
+                    if mode is Mode.ROAD:
+                        phase[e] = self.port_at(int(self.src[e]))[2]
+            self._road_phase = phase
+        return self._road_phase
 
     def edges_by_mode(self, modes: frozenset[Mode]) -> npt.NDArray[np.bool_]:
         """Boolean mask of link edges whose mode is one of `modes`."""
@@ -110,22 +156,35 @@ def border_dwell_factor(network: Network, link_id: str, policy: DwellPolicy) -> 
     return factor
 
 
-def _port_of(link: Link, node: str) -> Port:
-    return (node, link.mode, link.gauge_mm or 0)
+def _road_sides(mode: Mode, road_phases: bool) -> list[int]:
+    if mode is not Mode.ROAD:
+        return [0]
+    return [FIRST_MILE, LAST_MILE] if road_phases else [FREE_ROAD]
 
 
-def _transfer_ports(network: Network, t: Transfer) -> list[tuple[Port, Port]]:
-    """The port pairs a transfer joins; a rail side with no gauge given means every gauge there."""
+def _transfer_ports(network: Network, t: Transfer, road_phases: bool) -> list[tuple[Port, Port]]:
+    """The (from, to) port pairs a transfer joins, in the directions cargo may take them.
+
+    A rail side with no gauge given means every gauge there. With road phases, cargo leaves the
+    first-mile road for another mode and comes off another mode onto the last-mile road only.
+    """
 
     def sides(mode: Mode, gauge: int | None) -> list[Port]:
         if mode is not Mode.RAIL:
-            return [(t.node, mode, 0)]
+            return [(t.node, mode, tag) for tag in _road_sides(mode, road_phases)]
         gauges = [gauge] if gauge is not None else list(network.nodes[t.node].gauge_mm)
         return [(t.node, mode, g) for g in gauges]
 
-    return [
-        (p, q) for p in sides(t.from_mode, t.from_gauge_mm) for q in sides(t.to_mode, t.to_gauge_mm)
-    ]
+    pairs: list[tuple[Port, Port]] = []
+    for p in sides(t.from_mode, t.from_gauge_mm):
+        for q in sides(t.to_mode, t.to_gauge_mm):
+            for here, there in ((p, q), (q, p)):
+                if here[1] is Mode.ROAD and here[2] == LAST_MILE:
+                    continue  # the last mile ends the trip
+                if there[1] is Mode.ROAD and there[2] == FIRST_MILE:
+                    continue  # the first mile starts it
+                pairs.append((here, there))
+    return pairs
 
 
 def _arrival(port: int) -> int:
@@ -168,10 +227,43 @@ class _Builder:
         self.countries.append(countries)
 
 
+def _add_terminals(
+    b: _Builder, network: Network, unit: CargoUnit, ports: list[Port]
+) -> tuple[dict[str, int], dict[str, int], int]:
+    """Start and end vertices of every node, joined to its ports (with terminal handling)."""
+    start_vertex: dict[str, int] = {}
+    end_vertex: dict[str, int] = {}
+    next_vertex = 2 * len(ports)
+    by_node: dict[str, list[int]] = {}
+    for i, (node_id, _, _) in enumerate(ports):
+        by_node.setdefault(node_id, []).append(i)
+    for node_id in network.nodes:
+        start_vertex[node_id], end_vertex[node_id] = next_vertex, next_vertex + 1
+        next_vertex += 2
+        country = frozenset({network.nodes[node_id].country})
+        for i in by_node.get(node_id, []):
+            _, mode, tag = ports[i]
+            rate = network.handling_at(mode, HandlingWhere.TERMINAL)
+            w = (rate.hours.p50, rate.cost_usd.get(unit, 0.0), 0.0) if rate else (0.0, 0.0, 0.0)
+            if not (mode is Mode.ROAD and tag == LAST_MILE):
+                edge = (start_vertex[node_id], _departure(i))
+                b.add(edge, EdgeKind.START, w, None, node_id, country)
+            b.add((_arrival(i), end_vertex[node_id]), EdgeKind.END, w, None, node_id, country)
+    return start_vertex, end_vertex, next_vertex
+
+
 def compile_network(
-    network: Network, unit: CargoUnit, year: int, policy: DwellPolicy | None = None
+    network: Network,
+    unit: CargoUnit,
+    year: int,
+    policy: DwellPolicy | None = None,
+    road_phases: bool = False,
 ) -> CompiledNetwork:
-    """Build the state-expanded search graph for one cargo unit in one year."""
+    """Build the state-expanded search graph for one cargo unit in one year.
+
+    `road_phases` splits road into first and last mile (see the module's doc): for a unit that
+    moves by road only at the ends of its trip.
+    """
     policy = policy or DwellPolicy()
     tonnes = network.cargo_units[unit].tonnes
     port_index: dict[Port, int] = {}
@@ -195,43 +287,38 @@ def compile_network(
         )
         border_cost = crossing.cost_usd[unit] if crossing else 0.0
         hours = link.hours.p50 + expected_wait_hours(link) + dwell
+        if link.mode is Mode.ROAD:
+            hours += link.hours.p50 * AETR_REST_PER_DRIVING_HOUR
         cost = link.cost_usd[unit] + border_cost
         co2 = link.distance_km * link.co2_g_per_tkm * tonnes / 1000.0
         a, z = network.nodes[link.from_node], network.nodes[link.to_node]
         touched = frozenset({a.country, z.country, *link.via_countries})
-        ends = [(a.id, z.id)] + ([(z.id, a.id)] if link.bidirectional else [])
+        ends = [(a, z)] + ([(z, a)] if link.bidirectional else [])
         for u, v in ends:
-            edge = (_departure(port(_port_of(link, u))), _arrival(port(_port_of(link, v))))
-            b.add(edge, EdgeKind.LINK, (hours, cost, co2), link.mode, link.id, touched)
+            queue = u.port_queue_hours.p50 if u.port_queue_hours and link.mode in _VESSELS else 0
+            for side in _road_sides(link.mode, road_phases):
+                tag = link.gauge_mm or side
+                edge = (
+                    _departure(port((u.id, link.mode, tag))),
+                    _arrival(port((v.id, link.mode, tag))),
+                )
+                weights = (hours + queue, cost, co2)
+                b.add(edge, EdgeKind.LINK, weights, link.mode, link.id, touched)
     for index, transfer in enumerate(network.transfers):
         if unit not in transfer.cost_usd:
             continue
         country = frozenset({network.nodes[transfer.node].country})
         w = (transfer.hours.p50, transfer.cost_usd[unit], 0.0)
-        for p, q in _transfer_ports(network, transfer):
-            if p not in port_index or q not in port_index:
+        for here, there in _transfer_ports(network, transfer, road_phases):
+            if here not in port_index or there not in port_index:
                 continue  # no open link for this unit uses one side of the transfer
-            for here, there in ((p, q), (q, p)):
-                edge = (_arrival(port_index[here]), _departure(port_index[there]))
-                b.add(edge, EdgeKind.TRANSFER, w, None, str(index), country)
-    start_vertex: dict[str, int] = {}
-    end_vertex: dict[str, int] = {}
-    for i in range(len(ports)):
-        b.add((_arrival(i), _departure(i)), EdgeKind.STAY, (0.0, 0.0, 0.0), None, "", frozenset())
-    next_vertex = 2 * len(ports)
-    by_node: dict[str, list[int]] = {}
-    for i, (node_id, _, _) in enumerate(ports):
-        by_node.setdefault(node_id, []).append(i)
-    zero = (0.0, 0.0, 0.0)
-    for node_id in network.nodes:
-        start_vertex[node_id], end_vertex[node_id] = next_vertex, next_vertex + 1
-        next_vertex += 2
-        country = frozenset({network.nodes[node_id].country})
-        for i in by_node.get(node_id, []):
-            b.add(
-                (start_vertex[node_id], _departure(i)), EdgeKind.START, zero, None, node_id, country
-            )
-            b.add((_arrival(i), end_vertex[node_id]), EdgeKind.END, zero, None, node_id, country)
+            edge = (_arrival(port_index[here]), _departure(port_index[there]))
+            b.add(edge, EdgeKind.TRANSFER, w, None, str(index), country)
+    for i, (node_id, mode, _) in enumerate(ports):
+        call = network.handling_at(mode, HandlingWhere.PORT_CALL)
+        stay = (call.hours.p50, call.cost_usd.get(unit, 0.0), 0.0) if call else (0.0, 0.0, 0.0)
+        b.add((_arrival(i), _departure(i)), EdgeKind.STAY, stay, None, node_id, frozenset())
+    start_vertex, end_vertex, next_vertex = _add_terminals(b, network, unit, ports)
     return CompiledNetwork(
         network=network,
         unit=unit,
@@ -250,4 +337,5 @@ def compile_network(
         ref=b.ref,
         countries=b.countries,
         vertex_count=next_vertex,
+        road_phases=road_phases,
     )

@@ -7,8 +7,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, computed_field
 
 from kervan.documents.kinds import DocumentKind
-from kervan.network.model import CargoUnit, Mode, Network, TransferKind
-from kervan.routing.graph import CompiledNetwork, EdgeKind, border_dwell_factor
+from kervan.network.model import CargoUnit, HandlingWhere, Mode, Network, TransferKind
+from kervan.routing.charges import (
+    DEFAULT_FACTOR,
+    ChargeLine,
+    handling_charge,
+    hub_kg,
+    leg_charges,
+    tariff_years,
+    ttw_kg,
+)
+from kervan.routing.graph import CompiledNetwork, EdgeKind, aetr_rest_hours, border_dwell_factor
 from kervan.routing.requirements import (
     CustomsOffice,
     LegFacts,
@@ -17,7 +26,7 @@ from kervan.routing.requirements import (
     customs_offices,
     documents_needed,
 )
-from kervan.routing.timing import TimePart, sum_quantiles
+from kervan.routing.timing import DelayKind, TimePart, sum_quantiles, trip_quantiles
 
 
 class _Out(BaseModel):
@@ -53,12 +62,16 @@ class Leg(_Out):
     line_haul_hours_p50: float
     line_haul_hours_p90: float
     wait_hours_mean: float
+    queue_hours_p50: float = 0.0
+    queue_hours_p90: float = 0.0
+    rest_hours: float = 0.0
     border: BorderStep | None
     typical_hours: float
     hours_p50: float
     hours_p90: float
     cost_usd: float
     co2_kg: float
+    co2_ttw_kg: float = 0.0
     documents: tuple[DocumentKind, ...] = ()
 
 
@@ -73,6 +86,22 @@ class TransferStep(_Out):
     to_mode: Mode
     from_gauge_mm: int | None
     to_gauge_mm: int | None
+    hours_p50: float
+    hours_p90: float
+    cost_usd: float
+
+
+class HandlingStep(_Out):
+    """Terminal handling at the origin or destination terminal, or a port call on the way.
+
+    `after_leg` is -1 at the origin; `where` is "origin", "destination" or "port_call".
+    """
+
+    after_leg: int
+    where: str
+    node: str
+    node_name: str
+    mode: Mode
     hours_p50: float
     hours_p90: float
     cost_usd: float
@@ -107,6 +136,23 @@ class Totals(_Out):
     transfers: int
     gauge_changes: int
     border_crossings: int
+    co2_ttw_kg: float = 0.0
+    co2_hub_kg: float = 0.0
+    co2_wtw_kg: float = 0.0
+    emissions_quality: str = DEFAULT_FACTOR
+    currency: str = "USD"
+    tariff_years: tuple[int, ...] = ()
+
+
+class Charge(_Out):
+    """One segment of the through-tariff: what it pays for, its amount, tariff year and source."""
+
+    segment: str
+    where: str
+    amount: float
+    currency: str
+    tariff_year: int | None
+    source: str | None
 
 
 class Plan(_Out):
@@ -118,6 +164,8 @@ class Plan(_Out):
     year: int
     legs: tuple[Leg, ...]
     transfers: tuple[TransferStep, ...]
+    handling: tuple[HandlingStep, ...] = ()
+    charges: tuple[Charge, ...] = ()
     countries: tuple[str, ...]
     modes: tuple[Mode, ...]
     totals: Totals
@@ -127,6 +175,28 @@ class Plan(_Out):
     @property
     def link_ids(self) -> tuple[str, ...]:
         return tuple(leg.link_id for leg in self.legs)
+
+    @property
+    def node_ids(self) -> tuple[str, ...]:
+        """The places the route passes, origin first."""
+        return (self.legs[0].from_node, *(leg.to_node for leg in self.legs)) if self.legs else ()
+
+    @property
+    def entered_countries(self) -> tuple[str, ...]:
+        """Countries the route stops in, in order (a ship passing a strait enters none)."""
+        out: list[str] = []
+        for leg in self.legs:
+            for c in (leg.from_country, leg.to_country):
+                if not out or out[-1] != c:
+                    out.append(c)
+        return tuple(out)
+
+    @property
+    def signature(self) -> tuple[tuple[str, Mode], ...]:
+        """The route as a forwarder reads it: each place and the mode that leaves it."""
+        return tuple((leg.from_node, leg.mode) for leg in self.legs) + (
+            ((self.legs[-1].to_node, self.legs[-1].mode),) if self.legs else ()
+        )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -149,13 +219,17 @@ def _leg(
     port_from = compiled.port_at(int(compiled.src[edge]))
     port_to = compiled.port_at(int(compiled.dst[edge]))
     a, z = net.nodes[port_from[0]], net.nodes[port_to[0]]
-    parts = [TimePart(link.hours.p50, link.hours.p90, link.headway_hours or 0.0)]
+    haul = DelayKind.VESSEL if link.mode in (Mode.FERRY, Mode.SEA) else DelayKind.LINE_HAUL
+    parts = [TimePart(link.hours.p50, link.hours.p90, link.headway_hours or 0.0, haul)]
+    queue = a.port_queue_hours if link.mode in (Mode.FERRY, Mode.SEA) else None
+    if queue is not None:
+        parts.append(TimePart(queue.p50, queue.p90, kind=DelayKind.VESSEL))
     border: BorderStep | None = None
     crossing = net.crossing_on(link.id)
     if crossing is not None:
         factor = border_dwell_factor(net, link.id, compiled.policy)
         dwell = crossing.dwell_hours.scaled(factor)
-        parts.append(TimePart(dwell.p50, dwell.p90))
+        parts.append(TimePart(dwell.p50, dwell.p90, kind=DelayKind.BORDER))
         border = BorderStep.model_construct(
             crossing_id=crossing.id,
             countries=(a.country, z.country),
@@ -179,10 +253,13 @@ def _leg(
         "line_haul_hours_p50": link.hours.p50,
         "line_haul_hours_p90": link.hours.p90,
         "wait_hours_mean": (link.headway_hours or 0.0) / 2.0,
+        "queue_hours_p50": queue.p50 if queue else 0.0,
+        "queue_hours_p90": queue.p90 if queue else 0.0,
         "border": border,
-        "typical_hours": float(compiled.time_h[edge]),
+        "typical_hours": sum(p.typical for p in parts),
         "cost_usd": float(compiled.cost_usd[edge]),
         "co2_kg": float(compiled.co2_kg[edge]),
+        "co2_ttw_kg": ttw_kg(link.mode, float(compiled.co2_kg[edge])),
     }
     return leg, parts, crossing.id if crossing else None
 
@@ -201,13 +278,102 @@ def _transfer(
         kind=transfer.kind,
         from_mode=p[1],
         to_mode=q[1],
-        from_gauge_mm=p[2] or None,
-        to_gauge_mm=q[2] or None,
+        from_gauge_mm=(p[2] or None) if p[1] is Mode.RAIL else None,
+        to_gauge_mm=(q[2] or None) if q[1] is Mode.RAIL else None,
         hours_p50=transfer.hours.p50,
         hours_p90=transfer.hours.p90,
         cost_usd=float(compiled.cost_usd[edge]),
     )
-    return step, TimePart(transfer.hours.p50, transfer.hours.p90)
+    return step, TimePart(transfer.hours.p50, transfer.hours.p90, kind=DelayKind.HANDLING)
+
+
+def _handling(
+    compiled: CompiledNetwork,
+    edge: int,
+    where: str,
+    after_leg: int,
+    out: list[HandlingStep],
+    parts: list[TimePart],
+) -> None:
+    """Record terminal handling on a start, end or port-call edge that charges any."""
+    if compiled.time_h[edge] <= 0 and compiled.cost_usd[edge] <= 0:
+        return
+    vertex = int(compiled.dst[edge]) if where == "origin" else int(compiled.src[edge])
+    node_id, mode, _ = compiled.port_at(vertex)
+    rate = compiled.network.handling_at(
+        mode, HandlingWhere.PORT_CALL if where == "port_call" else HandlingWhere.TERMINAL
+    )
+    if rate is None:
+        return
+    out.append(
+        HandlingStep.model_construct(
+            after_leg=after_leg,
+            where=where,
+            node=node_id,
+            node_name=compiled.network.nodes[node_id].name,
+            mode=mode,
+            hours_p50=rate.hours.p50,
+            hours_p90=rate.hours.p90,
+            cost_usd=float(compiled.cost_usd[edge]),
+        )
+    )
+    parts.append(TimePart(rate.hours.p50, rate.hours.p90, kind=DelayKind.HANDLING))
+
+
+def _charges(
+    compiled: CompiledNetwork,
+    legs: list[Leg],
+    steps: list[TransferStep],
+    transfer_sources: list[str | None],
+    handled: list[HandlingStep],
+) -> list[ChargeLine]:
+    """The through-tariff by segment, in the order the cargo meets them."""
+    net = compiled.network
+    carried = [i for i, leg in enumerate(legs) if leg.mode is not Mode.ROAD]
+    out: list[ChargeLine] = []
+    for h in handled:
+        if h.after_leg < 0:
+            rate = net.handling_at(h.mode, HandlingWhere.TERMINAL)
+            source = rate.source_for("cost_usd") if rate else None
+            out.append(handling_charge(net, "handling", h.node_name, h.cost_usd, source))
+    for index, leg in enumerate(legs):
+        segment = f"line_haul:{leg.mode.value}"
+        if leg.mode is Mode.ROAD and carried and compiled.road_phases:
+            segment = "first_mile" if index < carried[0] else "last_mile"
+        border = leg.border.cost_usd if leg.border else 0.0
+        border_id = leg.border.crossing_id if leg.border else None
+        where = f"{leg.from_name} - {leg.to_name}"
+        out += leg_charges(
+            net, leg.link_id, where, segment, leg.cost_usd - border, border, border_id
+        )
+        for h in handled:
+            if h.after_leg == index:
+                kind = HandlingWhere.PORT_CALL if h.where == "port_call" else HandlingWhere.TERMINAL
+                rate = net.handling_at(h.mode, kind)
+                source = rate.source_for("cost_usd") if rate else None
+                out.append(handling_charge(net, "handling", h.node_name, h.cost_usd, source))
+        for step, source in zip(steps, transfer_sources, strict=True):
+            if step.after_leg == index:
+                out.append(handling_charge(net, "transfer", step.node_name, step.cost_usd, source))
+    return out
+
+
+def _add_driving_rest(
+    fields: list[dict[str, Any]], by_leg: list[list[TimePart]], parts: list[TimePart]
+) -> None:
+    """AETR breaks and rests over each run of road legs, put on the leg where they fall."""
+    driven = 0.0
+    for index, leg in enumerate(fields):
+        if leg["mode"] is not Mode.ROAD:
+            driven = 0.0
+            continue
+        before, driven = driven, driven + leg["line_haul_hours_p50"]
+        rest = aetr_rest_hours(driven) - aetr_rest_hours(before)
+        leg["rest_hours"] = rest
+        leg["typical_hours"] += rest
+        if rest > 0:
+            by_leg[index].append(TimePart(rest, rest, kind=DelayKind.REST))
+            parts.append(TimePart(rest, rest, kind=DelayKind.REST))
 
 
 def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | None = None) -> Plan:
@@ -218,15 +384,19 @@ def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | Non
     parts: list[TimePart] = []
     by_leg: list[list[TimePart]] = []
     crossings: list[str | None] = []
+    handled: list[HandlingStep] = []
+    transfer_sources: list[str | None] = []
     origin = destination = ""
     for edge in path:
         kind = EdgeKind(int(compiled.kind[edge]))
         if kind is EdgeKind.START:
             origin = compiled.ref[edge]
+            _handling(compiled, edge, "origin", -1, handled, parts)
         elif kind is EdgeKind.END:
             destination = compiled.ref[edge]
+            _handling(compiled, edge, "destination", len(fields) - 1, handled, parts)
         elif kind is EdgeKind.STAY:
-            continue
+            _handling(compiled, edge, "port_call", len(fields) - 1, handled, parts)
         elif kind is EdgeKind.LINK:
             leg_fields, leg_parts, crossing = _leg(compiled, edge, len(fields))
             fields.append(leg_fields)
@@ -237,6 +407,8 @@ def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | Non
             step, part = _transfer(compiled, edge, len(fields) - 1)
             steps.append(step)
             parts.append(part)
+            transfer_sources.append(net.transfers[int(compiled.ref[edge])].source_for("cost_usd"))
+    _add_driving_rest(fields, by_leg, parts)
     facts = [
         LegFacts(
             mode=f["mode"],
@@ -267,21 +439,37 @@ def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | Non
         for c in (f.from_country, *f.via_countries, f.to_country):
             if not countries or countries[-1] != c:
                 countries.append(c)
-    p50, p90 = sum_quantiles(parts)
+    p50, p90 = trip_quantiles(parts)
     totals = Totals.model_construct(
         distance_km=sum(leg.distance_km for leg in legs),
-        typical_hours=sum(leg.typical_hours for leg in legs) + sum(s.hours_p50 for s in steps),
+        typical_hours=sum(leg.typical_hours for leg in legs)
+        + sum(s.hours_p50 for s in steps)
+        + sum(h.hours_p50 for h in handled),
         hours_p50=p50,
         hours_p90=p90,
         days_p50=p50 / 24.0,
         days_p90=p90 / 24.0,
-        cost_usd=sum(leg.cost_usd for leg in legs) + sum(s.cost_usd for s in steps),
+        cost_usd=sum(leg.cost_usd for leg in legs)
+        + sum(s.cost_usd for s in steps)
+        + sum(h.cost_usd for h in handled),
         co2_kg=sum(leg.co2_kg for leg in legs),
         transfers=len(steps),
         gauge_changes=sum(1 for s in steps if s.kind is TransferKind.GAUGE_CHANGE),
         border_crossings=sum(1 for leg in legs if leg.border is not None),
     )
     offices: list[CustomsOffice] = customs_offices(net, facts, crossings)
+    charges = _charges(compiled, legs, steps, transfer_sources, handled)
+    profile = net.cargo_units[compiled.unit]
+    hubs = hub_kg(len(steps) + len(handled), profile.teu, profile.tonnes)
+    ttw = sum(leg.co2_ttw_kg for leg in legs)
+    totals = totals.model_copy(
+        update={
+            "co2_ttw_kg": ttw,
+            "co2_hub_kg": hubs,
+            "co2_wtw_kg": totals.co2_kg + hubs,
+            "tariff_years": tariff_years(charges),
+        }
+    )
     return Plan.model_construct(
         origin=origin,
         destination=destination,
@@ -289,6 +477,18 @@ def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | Non
         year=compiled.year,
         legs=tuple(legs),
         transfers=tuple(steps),
+        handling=tuple(handled),
+        charges=tuple(
+            Charge.model_construct(
+                segment=c.segment,
+                where=c.where,
+                amount=c.amount,
+                currency=c.currency,
+                tariff_year=c.tariff_year,
+                source=c.source,
+            )
+            for c in charges
+        ),
         countries=tuple(countries),
         modes=tuple(dict.fromkeys(leg.mode for leg in legs)),
         totals=totals,

@@ -1,21 +1,26 @@
 """Shortest and Pareto-optimal paths over edge arrays.
 
-Single-objective search runs scipy's compiled Dijkstra on a CSR matrix built from the arrays
-(parallel edges keep the cheapest). A limit on transfers is a layered graph: one copy of the
-graph per number of transfers made, transfer edges climbing one layer. The Pareto search is a
-multi-criteria label-setting search (Martins) over (time, cost, CO2).
+Single-objective search on a small graph (the corridor: about a thousand edges) is a binary-heap
+Dijkstra in Python over adjacency lists, answering a query in about a millisecond without loading
+scipy (whose import alone costs a command-line query more than its search). On a large graph it
+runs scipy's compiled Dijkstra on a CSR matrix built from the arrays (parallel edges keep the
+cheapest). A limit on transfers is a layered graph: one copy of the graph per number of transfers
+made, transfer edges climbing one layer. The Pareto search is a multi-criteria label-setting
+search (Martins) over (time, cost, CO2).
 """
 
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
+
+#: Above this many edges a search runs scipy's compiled Dijkstra instead of the Python one.
+COMPILED_SEARCH_EDGES = 20_000
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -49,6 +54,8 @@ class PreparedSearch:
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.add.at(indptr, s + 1, 1)
         np.cumsum(indptr, out=indptr)
+        from scipy.sparse import csr_matrix  # noqa: PLC0415 (large graphs only: a slow import)
+
         self.matrix = csr_matrix((w, d, indptr), shape=(n, n))
         self._indptr, self._dst, self._ids = indptr, d, ids
 
@@ -60,6 +67,8 @@ class PreparedSearch:
 
     def path(self, source: int, targets: list[int]) -> list[int] | None:
         """Edge ids of a least-weight path from `source` to the nearest of `targets`."""
+        from scipy.sparse.csgraph import dijkstra  # noqa: PLC0415 (large graphs only)
+
         dist, pred = dijkstra(self.matrix, directed=True, indices=source, return_predecessors=True)
         best = min(targets, key=lambda v: dist[v])
         if not np.isfinite(dist[best]):
@@ -84,6 +93,49 @@ def prepare(graph: EdgeGraph, weight: FloatArray, mask: BoolArray | None = None)
     return PreparedSearch(graph.vertex_count, graph.src[ids], graph.dst[ids], weight[ids], ids)
 
 
+def _adjacency(
+    vertex_count: int, src: IntArray, dst: IntArray, ids: IntArray
+) -> tuple[list[int], list[int], list[int]]:
+    """CSR-style adjacency as Python lists: row starts, heads and edge ids, by tail."""
+    order = np.argsort(src, kind="stable")
+    starts = np.searchsorted(src[order], np.arange(vertex_count + 1)).tolist()
+    return starts, dst[order].tolist(), ids[order].tolist()
+
+
+def _heap_dijkstra(
+    adjacency: tuple[list[int], list[int], list[int]],
+    weight: list[float],
+    source: int,
+    targets: set[int],
+) -> list[int] | None:
+    """Edge ids of a least-weight path from `source` to the first of `targets` settled."""
+    starts, heads, edge_ids = adjacency
+    dist = {source: 0.0}
+    via: dict[int, tuple[int, int]] = {}  # vertex -> (edge id, previous vertex)
+    done: set[int] = set()
+    heap = [(0.0, source)]
+    while heap:
+        d, v = heapq.heappop(heap)
+        if v in done:
+            continue
+        done.add(v)
+        if v in targets:
+            path: list[int] = []
+            while v != source:
+                edge, v = via[v]
+                path.append(edge)
+            path.reverse()
+            return path
+        for k in range(starts[v], starts[v + 1]):
+            w, edge = heads[k], edge_ids[k]
+            nd = d + weight[edge]
+            if nd < dist.get(w, math.inf):
+                dist[w] = nd
+                via[w] = (edge, v)
+                heapq.heappush(heap, (nd, w))
+    return None
+
+
 def shortest_path(
     graph: EdgeGraph,
     weight: FloatArray,
@@ -95,7 +147,13 @@ def shortest_path(
 
     `mask` keeps only the edges where it is True. Weights must be non-negative.
     """
-    return prepare(graph, weight, mask).path(source, [target])
+    if len(graph.src) > COMPILED_SEARCH_EDGES:
+        return prepare(graph, weight, mask).path(source, [target])
+    ids = np.arange(len(graph.src), dtype=np.int64)
+    if mask is not None:
+        ids = ids[mask]
+    adjacency = _adjacency(graph.vertex_count, graph.src[ids], graph.dst[ids], ids)
+    return _heap_dijkstra(adjacency, weight.tolist(), source, {target})
 
 
 def shortest_path_limited(
@@ -124,9 +182,40 @@ def shortest_path_limited(
             dst_parts.append(graph.dst[climbing] + (layer + 1) * n)
             id_parts.append(climbing)
     src, dst, ids = np.concatenate(src_parts), np.concatenate(dst_parts), np.concatenate(id_parts)
-    layered = PreparedSearch(n * layers, src, dst, weight[ids], np.arange(len(src), dtype=np.int64))
-    path = layered.path(source, [target + layer * n for layer in range(layers)])
+    targets = [target + layer * n for layer in range(layers)]
+    layered_ids = np.arange(len(src), dtype=np.int64)
+    if len(src) > COMPILED_SEARCH_EDGES:
+        path = PreparedSearch(n * layers, src, dst, weight[ids], layered_ids).path(source, targets)
+    else:
+        adjacency = _adjacency(n * layers, src, dst, layered_ids)
+        path = _heap_dijkstra(adjacency, weight[ids].tolist(), source, set(targets))
     return None if path is None else [int(ids[e]) for e in path]
+
+
+def _distances_to(graph: EdgeGraph, weight: FloatArray, ids: IntArray, target: int) -> list[float]:
+    """Least weight from every vertex to `target` over edges `ids` (inf where unreachable)."""
+    if len(ids) > COMPILED_SEARCH_EDGES:
+        from scipy.sparse.csgraph import dijkstra  # noqa: PLC0415 (large graphs only)
+
+        reverse = EdgeGraph(graph.vertex_count, graph.dst[ids], graph.src[ids])
+        matrix = prepare(reverse, weight[ids]).matrix
+        return list(dijkstra(matrix, directed=True, indices=target).tolist())
+    starts, heads, edge_ids = _adjacency(graph.vertex_count, graph.dst[ids], graph.src[ids], ids)
+    w = weight.tolist()
+    dist = [math.inf] * graph.vertex_count
+    dist[target] = 0.0
+    heap = [(0.0, target)]
+    while heap:
+        d, v = heapq.heappop(heap)
+        if d > dist[v]:
+            continue
+        for k in range(starts[v], starts[v + 1]):
+            u = heads[k]
+            nd = d + w[edge_ids[k]]
+            if nd < dist[u]:
+                dist[u] = nd
+                heapq.heappush(heap, (nd, u))
+    return dist
 
 
 # A label is a partial path: (time, cost, co2, transfers, vertex, edge, parent label or None).
@@ -158,12 +247,7 @@ def _lower_bounds(
 ) -> list[list[float]]:
     """For each criterion, the least cost from every vertex to `target` (inf if unreachable)."""
     ids = np.flatnonzero(keep).astype(np.int64)
-    reverse = EdgeGraph(graph.vertex_count, graph.dst[ids], graph.src[ids])
-    out = []
-    for values in criteria:
-        matrix = prepare(reverse, values[ids]).matrix
-        out.append(dijkstra(matrix, directed=True, indices=target).tolist())
-    return out
+    return [_distances_to(graph, values, ids, target) for values in criteria]
 
 
 def pareto_paths(

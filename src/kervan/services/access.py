@@ -3,8 +3,10 @@
 Machine clients trade their client id and secret (OAuth2 client credentials) for a short-lived
 signed JWT access token with scopes; an API key works directly; a person logs in with a password
 (argon2) for the web interface and gets the same kind of token. Scopes a credential may hold are
-bounded by what its organisation's kind may do. Revoking a client or a key stops its tokens at
-the next request.
+bounded by what its organisation's kind may do, when it is made and again on every use. Every
+token's subject is looked up on every use: revoking a client or a key, disabling a person or
+logging out stops its tokens at the next request. Wrong logins are throttled per account and per
+source address (`services.throttle`).
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
 
 from kervan.errors import AuthenticationError, InvalidRequestError, NotFoundError, ScopeError
+from kervan.services import throttle
 from kervan.services.node import NodeUnitOfWork
-from kervan.store.repositories.credentials import Person
+from kervan.store.repositories.credentials import StoredCredential
 from kervan.store.repositories.organisations import Organisation, OrganisationKind
 
 if TYPE_CHECKING:
@@ -45,6 +48,9 @@ class Scope(StrEnum):
     GUARANTEES = "guarantees"
     OBSERVATORY = "observatory"
     ADMIN = "admin"
+    #: Manage the organisation's own credentials (revoke its clients and keys, disable its
+    #: people); any kind may hold it, but only when a client or key is made with it explicitly.
+    CREDENTIALS = "credentials"
 
 
 _S = Scope
@@ -63,6 +69,8 @@ KIND_SCOPES: dict[OrganisationKind, frozenset[Scope]] = {
     OrganisationKind.ANALYST: frozenset({_S.OBSERVATORY}),
     OrganisationKind.ADMINISTRATOR: frozenset({_S.ADMIN, _S.OBSERVATORY}),
 }
+#: Scopes any organisation's credential may be given explicitly, beyond its kind's.
+ANY_KIND_SCOPES: frozenset[Scope] = frozenset({_S.CREDENTIALS})
 TOKEN_LIFETIME = timedelta(minutes=15)
 ISSUER = "kervan"
 _hasher = PasswordHasher()
@@ -92,6 +100,8 @@ class Credentials:
 
     authorization: str | None = None
     api_key: str | None = None
+    #: The address the request came from: wrong credentials are throttled per address.
+    source: str | None = None
 
 
 #: Who calls a use case: a Caller already known (the command line, a page that identified its
@@ -105,20 +115,12 @@ def node_operator(org_id: str, country: str) -> Caller:
     return Caller(org_id, kind, country, KIND_SCOPES[kind], f"operator:{org_id}")
 
 
-@dataclass(frozen=True)
-class IssuedSecret:
-    """A credential shown once at creation; only its hash is stored."""
-
-    identifier: str
-    secret: str
-    scopes: frozenset[Scope]
-
-
 def allowed_scopes(kind: OrganisationKind, requested: list[str] | None) -> frozenset[Scope]:
-    """The scopes to grant: all the kind allows, or the requested subset (others refused)."""
-    allowed = KIND_SCOPES[kind]
+    """The scopes to grant: all the kind allows, or the requested subset of those and of
+    ANY_KIND_SCOPES (others refused)."""
     if not requested:
-        return allowed
+        return KIND_SCOPES[kind]
+    allowed = KIND_SCOPES[kind] | ANY_KIND_SCOPES
     unknown = [s for s in requested if s not in {x.value for x in Scope}]
     if unknown:
         raise InvalidRequestError(f"unknown scopes: {', '.join(unknown)}")
@@ -130,45 +132,22 @@ def allowed_scopes(kind: OrganisationKind, requested: list[str] | None) -> froze
 
 
 @dataclass(frozen=True, slots=True)
-class NewCredential:
-    """A client or an API key to create for `org_id`, with these scopes (None: every scope
-    its kind allows)."""
-
-    org_id: str
-    scopes: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class NewPerson:
-    """A person to register for `org_id`, who logs in with `username` and `password`."""
-
-    org_id: str
-    username: str
-    password: str
-    display_name: str
-
-
-@dataclass(frozen=True, slots=True)
-class RevokeCredential:
-    """A client (by client id) or an API key (by key id) of `org_id` to revoke."""
-
-    org_id: str
-    identifier: str
-
-
-@dataclass(frozen=True, slots=True)
 class ClientToken:
     """OAuth2 client credentials, and the scopes asked for (None: all the client holds)."""
 
     client_id: str
     client_secret: str
     scopes: tuple[str, ...] | None = None
+    source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Login:
+    """A person's username and password, and the address they came from (throttled too)."""
+
     username: str
     password: str
+    source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,86 +169,15 @@ class SignedInPerson:
     caller: Caller
 
 
-def _organisation(uow: UnitOfWork, org_id: str) -> Organisation:
+def organisation_of(uow: UnitOfWork, org_id: str) -> Organisation:
+    """The organisation `org_id` (NotFoundError when the node has none)."""
     found = uow.organisations.find(org_id)
     if found is None:
         raise NotFoundError("organisation", org_id)
     return found
 
 
-def _administrator(caller: Caller) -> None:
-    caller.require(Scope.ADMIN)
-
-
-def create_client(uow: UnitOfWork, caller: Who, command: NewCredential) -> IssuedSecret:
-    """A new OAuth2 client for the command's organisation (the caller administers the node);
-    the secret is returned once and stored as argon2."""
-    with uow:
-        _administrator(identify(uow, caller))
-        org = _organisation(uow, command.org_id)
-        granted = allowed_scopes(org.kind, list(command.scopes) if command.scopes else None)
-        client_id = f"{org.id[:40]}-{secrets.token_hex(6)}"
-        secret = secrets.token_urlsafe(32)
-        uow.credentials.add_client(
-            org.id, client_id, _hasher.hash(secret), _scope_text(granted), uow.clock()
-        )
-        return IssuedSecret(client_id, secret, granted)
-
-
-def create_api_key(uow: UnitOfWork, caller: Who, command: NewCredential) -> IssuedSecret:
-    """A new API key `kvn_<id>_<secret>` for the command's organisation (the caller
-    administers the node); only SHA-256 of the secret is stored."""
-    with uow:
-        _administrator(identify(uow, caller))
-        org = _organisation(uow, command.org_id)
-        granted = allowed_scopes(org.kind, list(command.scopes) if command.scopes else None)
-        key_id = secrets.token_hex(8)
-        secret = secrets.token_urlsafe(32)
-        digest = hashlib.sha256(secret.encode()).hexdigest()
-        uow.credentials.add_api_key(org.id, key_id, digest, _scope_text(granted), uow.clock())
-        return IssuedSecret(key_id, f"kvn_{key_id}_{secret}", granted)
-
-
-def create_user(uow: UnitOfWork, caller: Who, command: NewPerson) -> None:
-    """A person who logs in for the command's organisation (the caller administers the node);
-    the password is stored as argon2 only."""
-    with uow:
-        _administrator(identify(uow, caller))
-        _organisation(uow, command.org_id)
-        if len(command.password) < 12:
-            raise InvalidRequestError("a password needs at least 12 characters")
-        if not re.fullmatch(r"[a-z0-9._@-]{3,128}", command.username):
-            raise InvalidRequestError("a username is 3-128 of a-z 0-9 . _ @ -")
-        if uow.credentials.person_named(command.username) is not None:
-            raise InvalidRequestError(f"username {command.username!r} is taken")
-        person = Person(
-            command.org_id,
-            command.username,
-            _hasher.hash(command.password),
-            command.display_name,
-            None,
-        )
-        uow.credentials.add_person(person, uow.clock())
-
-
-def revoke_client(uow: UnitOfWork, caller: Who, command: RevokeCredential) -> None:
-    """Revoke a client (the caller administers the node); its tokens stop working at their
-    next use."""
-    with uow:
-        _administrator(identify(uow, caller))
-        if not uow.credentials.revoke_client(command.org_id, command.identifier, uow.clock()):
-            raise NotFoundError("client", command.identifier)
-
-
-def revoke_api_key(uow: UnitOfWork, caller: Who, command: RevokeCredential) -> None:
-    """Revoke an API key (the caller administers the node)."""
-    with uow:
-        _administrator(identify(uow, caller))
-        if not uow.credentials.revoke_api_key(command.org_id, command.identifier, uow.clock()):
-            raise NotFoundError("API key", command.identifier)
-
-
-def _scope_text(scopes: frozenset[Scope]) -> str:
+def scope_text(scopes: frozenset[Scope]) -> str:
     return " ".join(sorted(s.value for s in scopes))
 
 
@@ -280,7 +188,7 @@ def _token(
         "iss": ISSUER,
         "sub": subject,
         "org": org_id,
-        "scope": _scope_text(scopes),
+        "scope": scope_text(scopes),
         "iat": int(at.timestamp()),
         "exp": int((at + TOKEN_LIFETIME).timestamp()),
         "jti": secrets.token_hex(8),
@@ -290,44 +198,73 @@ def _token(
 
 def client_credentials_token(uow: NodeUnitOfWork, command: ClientToken) -> IssuedToken:
     """Trade a client's credentials for an access token (public: the credentials are the
-    proof); AuthenticationError for an unknown client, a wrong secret or a revoked client."""
-    with uow.for_reading():
+    proof); AuthenticationError for an unknown client, a wrong secret or a revoked client,
+    TooManyAttemptsError after too many of those (see `services.throttle`)."""
+    keys = throttle.login_keys("client", command.client_id, command.source)
+    with uow:
+        throttle.refuse_when_throttled(uow, keys)
         found = uow.credentials.client(command.client_id)
         if (
             found is None
             or found.revoked_at is not None
             or not _password_ok(found.secret_hash, command.client_secret)
         ):
-            raise AuthenticationError("unknown client, wrong secret or revoked client")
-        held = frozenset(Scope(s) for s in found.scopes.split())
-        asked = command.scopes
-        granted = held if not asked else frozenset(Scope(s) for s in asked if s in held)
-        if asked and len(granted) != len(set(asked)):
-            raise ScopeError("the client does not hold every requested scope")
-        org = _organisation(uow, found.org_id)
-        subject = f"client:{command.client_id}"
-        secret_key = uow.node.settings.secret_key_value()
-        token = _token(secret_key, subject, org.id, granted, uow.clock())
-        return IssuedToken(token, granted, Caller(org.id, org.kind, org.country, granted, subject))
+            throttle.record_wrong_login(uow, keys)
+            found = None
+        else:
+            throttle.record_right_login(uow, keys)
+            issued = _client_token(uow, found, command)
+    if found is None:  # raised once the wrong attempt is committed
+        raise AuthenticationError("unknown client, wrong secret or revoked client")
+    return issued
+
+
+def _client_token(
+    uow: NodeUnitOfWork, found: StoredCredential, command: ClientToken
+) -> IssuedToken:
+    held = frozenset(Scope(s) for s in found.scopes.split())
+    asked = command.scopes
+    granted = held if not asked else frozenset(Scope(s) for s in asked if s in held)
+    if asked and len(granted) != len(set(asked)):
+        raise ScopeError("the client does not hold every requested scope")
+    org = organisation_of(uow, found.org_id)
+    subject = f"client:{command.client_id}"
+    secret_key = uow.node.settings.secret_key_value()
+    token = _token(secret_key, subject, org.id, granted, uow.clock())
+    return IssuedToken(token, granted, Caller(org.id, org.kind, org.country, granted, subject))
 
 
 def password_token(uow: NodeUnitOfWork, command: Login) -> IssuedToken:
     """Log a person in: an access token with every scope their organisation's kind allows
-    (public: the password is the proof); AuthenticationError otherwise."""
-    with uow.for_reading():
+    (public: the password is the proof); AuthenticationError otherwise, TooManyAttemptsError
+    after too many wrong logins (see `services.throttle`)."""
+    keys = throttle.login_keys("account", command.username, command.source)
+    with uow:
+        throttle.refuse_when_throttled(uow, keys)
         person = uow.credentials.person_named(command.username)
         if (
             person is None
             or person.disabled_at is not None
             or not _password_ok(person.password_hash, command.password)
         ):
-            raise AuthenticationError("unknown user or wrong password")
-        org = _organisation(uow, person.org_id)
-        granted = KIND_SCOPES[org.kind]
-        subject = f"user:{command.username}"
-        secret_key = uow.node.settings.secret_key_value()
-        token = _token(secret_key, subject, org.id, granted, uow.clock())
-        return IssuedToken(token, granted, Caller(org.id, org.kind, org.country, granted, subject))
+            throttle.record_wrong_login(uow, keys)
+            person = None
+        else:
+            throttle.record_right_login(uow, keys)
+            org = organisation_of(uow, person.org_id)
+            granted = KIND_SCOPES[org.kind]
+            subject = f"user:{command.username}"
+            secret_key = uow.node.settings.secret_key_value()
+            token = _token(secret_key, subject, org.id, granted, uow.clock())
+            caller = Caller(org.id, org.kind, org.country, granted, subject)
+    if person is None:  # raised once the wrong attempt is committed
+        raise AuthenticationError("unknown user or wrong password")
+    return IssuedToken(token, granted, caller)
+
+
+def hash_secret(secret: str) -> str:
+    """The argon2 hash a client secret or a password is stored as."""
+    return _hasher.hash(secret)
 
 
 def _password_ok(stored: str, given: str) -> bool:
@@ -364,9 +301,25 @@ def signed_in_person(uow: UnitOfWork, credentials: Credentials) -> SignedInPerso
 def identify(uow: UnitOfWork, who: Who) -> Caller:
     """The caller of a use case, in its open unit of work: `who` itself when it is a Caller,
     else the caller its credentials prove (a Bearer token or an API key; AuthenticationError
-    otherwise). A token is checked with the node's secret: only a node's unit of work has it."""
+    otherwise). A token is checked with the node's secret: only a node's unit of work has it.
+
+    On a node, every proven caller's request is counted against its own rate, and every refused
+    one against its address's: TooManyAttemptsError when either runs out.
+    """
     if isinstance(who, Caller):
         return who
+    bucket = uow.node.request_rate if isinstance(uow, NodeUnitOfWork) else None
+    try:
+        caller = _proven_caller(uow, who)
+    except AuthenticationError:
+        if who.source is not None:
+            throttle.take_request(bucket, f"address:{who.source}")
+        raise
+    throttle.take_request(bucket, caller.subject)
+    return caller
+
+
+def _proven_caller(uow: UnitOfWork, who: Credentials) -> Caller:
     if who.api_key:
         return _api_key_caller(uow, who.api_key)
     authorization = who.authorization
@@ -374,35 +327,51 @@ def identify(uow: UnitOfWork, who: Who) -> Caller:
         raise AuthenticationError("send Authorization: Bearer <token> or X-API-Key")
     if not isinstance(uow, NodeUnitOfWork):
         raise AuthenticationError("an access token is checked on the node that issued it")
+    claims = token_claims(uow, authorization[7:].strip())
+    subject, org_id, jti = str(claims["sub"]), str(claims.get("org", "")), str(claims["jti"])
+    # Every subject is looked up on every use (a token names a client or a person of this node,
+    # nothing else), so revoking, disabling and logging out apply at once.
+    if subject.startswith("client:"):
+        # The client and its organisation in one read: a token of a revoked client is refused.
+        found = uow.credentials.client_caller(org_id, subject[7:], jti)
+        if found is None or found.revoked_at is not None:
+            raise AuthenticationError("the client behind this token is unknown or revoked")
+        if found.token_revoked:
+            raise AuthenticationError("this token was ended by logging out")
+        kind, country = OrganisationKind(found.kind), found.country
+    elif subject.startswith("user:"):
+        person = uow.credentials.person(org_id, subject[5:])
+        org = uow.organisations.find(org_id)
+        if person is None or person.disabled_at is not None or org is None:
+            raise AuthenticationError("the person behind this token is unknown or disabled")
+        if uow.logins.token_revoked(jti):
+            raise AuthenticationError("this token was ended by logging out")
+        kind, country = org.kind, org.country
+    else:
+        raise AuthenticationError("the token names no client or person of this node")
+    # A token carries at most what its organisation's kind may hold, whatever it claims.
+    allowed = KIND_SCOPES[kind] | ANY_KIND_SCOPES
+    claimed = str(claims.get("scope", "")).split()
+    scopes = frozenset(Scope(s) for s in claimed if s in _SCOPES) & allowed
+    return Caller(org_id, kind, country, scopes, subject)
+
+
+def token_claims(uow: NodeUnitOfWork, token: str) -> dict[str, Any]:
+    """The claims of an access token of this node: signed with its secret, issued by it, not
+    expired, naming a subject and an id (`jti`); AuthenticationError otherwise."""
     at = uow.clock()
     try:
-        claims = dict(
-            _verified_claims(authorization[7:].strip(), uow.node.settings.secret_key_value())
-        )
+        claims = dict(_verified_claims(token, uow.node.settings.secret_key_value()))
         jwt.JWTClaimsRegistry(
             now=int(at.timestamp()),
             iss={"essential": True, "value": ISSUER},
             exp={"essential": True},
             sub={"essential": True},
+            jti={"essential": True},
         ).validate(claims)
     except (JoseError, ValueError) as exc:
         raise AuthenticationError(f"access token refused: {exc}") from None
-    subject, org_id = str(claims["sub"]), str(claims.get("org", ""))
-    if subject.startswith("client:"):
-        # The client and its organisation in one read: a token of a revoked client is refused.
-        found = uow.credentials.client_caller(org_id, subject[7:])
-        if found is None or found.revoked_at is not None:
-            raise AuthenticationError("the client behind this token is revoked")
-        kind, country = OrganisationKind(found.kind), found.country
-    else:
-        if subject.startswith("user:"):
-            person = uow.credentials.person(org_id, subject[5:])
-            if person is None or person.disabled_at is not None:
-                raise AuthenticationError("the user behind this token is disabled")
-        org = _organisation(uow, org_id)
-        kind, country = org.kind, org.country
-    scopes = frozenset(Scope(s) for s in str(claims.get("scope", "")).split() if s in _SCOPES)
-    return Caller(org_id, kind, country, scopes, subject)
+    return claims
 
 
 _SCOPES: Final = frozenset(s.value for s in Scope)
@@ -439,6 +408,7 @@ def _api_key_caller(uow: UnitOfWork, api_key: str) -> Caller:
         or not hmac.compare_digest(found.secret_hash, digest)
     ):
         raise AuthenticationError("unknown or revoked API key")
-    org = _organisation(uow, found.org_id)
-    scopes = frozenset(Scope(s) for s in found.scopes.split())
+    org = organisation_of(uow, found.org_id)
+    allowed = KIND_SCOPES[org.kind] | ANY_KIND_SCOPES
+    scopes = frozenset(Scope(s) for s in found.scopes.split() if s in _SCOPES) & allowed
     return Caller(found.org_id, org.kind, org.country, scopes, f"key:{found.identifier}")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from kervan.errors import InvalidRequestError, ScopeError
 from kervan.routing.plan import Plan
 from kervan.services.access import Caller, Scope, Who, identify
+from kervan.services.consignment import ConsignmentRecord, record_of
 from kervan.services.documents import DocumentView, documents_of, open_drafts
 from kervan.services.idempotency import answer_once
 from kervan.services.parties import party_of
@@ -166,10 +167,13 @@ class ShipmentFile:
     documents: list[DocumentView]
     roles: frozenset[ShipmentRole]
     names: dict[str, str]
+    consignment: ConsignmentRecord
 
 
-def follow_shipment(uow: UnitOfWork, caller: Who, command: ShipmentRef) -> ShipmentFile:
-    """A shipment with its timeline and documents, for the caller to follow. Read-only."""
+def follow_shipment(uow: NodeUnitOfWork, caller: Who, command: ShipmentRef) -> ShipmentFile:
+    """A shipment with its timeline, documents and consignment record (every identifier the
+    regimes gave it), for the caller to follow. Read-only."""
+    settings = uow.node.settings
     with uow.for_reading():
         who = identify(uow, caller)
         seen = access(uow, who, command.shipment_id)
@@ -182,4 +186,7 @@ def follow_shipment(uow: UnitOfWork, caller: Who, command: ShipmentRef) -> Shipm
             | {e.recorded_by for e in shown.events}
             | {s.party for d in documents for s in d.signatures}
         )
-        return ShipmentFile(shown, plan, steps, documents, seen.roles, names)
+        record = record_of(
+            uow, who, command.shipment_id, documents, (settings.node_country, settings.node_id)
+        )
+        return ShipmentFile(shown, plan, steps, documents, seen.roles, names, record)

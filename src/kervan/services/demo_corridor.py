@@ -17,8 +17,9 @@ from kervan.documents.epermit import PermitType
 from kervan.documents.goods import SealCondition
 from kervan.network.model import CargoUnit, Mode
 from kervan.routing.plan import Leg, Plan
-from kervan.services.access import KIND_SCOPES, Caller, NewPerson, create_user, node_operator
+from kervan.services.access import KIND_SCOPES, Caller, node_operator
 from kervan.services.booking import book_shipment
+from kervan.services.credentials import NewPerson, create_user
 from kervan.services.customs.release import ReleaseCargo, ReleaseRequest, SealFound, release
 from kervan.services.documents import SignRequest, SignStep, shipment_documents, sign_step
 from kervan.services.members import NewMember, register_member

@@ -295,11 +295,16 @@ def signed_by(
     body: str | CanonicalJson,
     evidence_version: int,
     at: datetime,
+    *,
+    step: str,
+    version: int,
 ) -> tuple[JwsSignature, SignatureEvidence]:
-    """Sign a stored version `body` as `role`: the JWS signature entry, and the evidence the
-    lifecycle checks (`evidence_version` is the version number the lifecycle counts in)."""
+    """Sign a stored version `body` (document version `version`) as `role` for lifecycle
+    `step`: the JWS signature entry, whose protected header names the step, the version and the
+    role, and the evidence the lifecycle checks (`evidence_version` is the version number the
+    lifecycle counts in)."""
     payload = body if isinstance(body, CanonicalJson) else json.loads(body)
-    entry = sign_version(payload, signer, role.value, at)
+    entry = sign_version(payload, signer, role.value, at, step=step, version=version)
     evidence = SignatureEvidence(
         party_id=signer.party,
         role=role,
@@ -403,7 +408,9 @@ def _sign(uow: NodeUnitOfWork, caller: Caller, document_id: str, body: SignReque
             PartyRole.SUCCESSIVE_CARRIER: {c.id for c in content.successive_carriers},
         }
         role = _role_for(body.step, caller, parties, signed)
-        entry, evidence = signed_by(signer, role, canonical, record.version, at)
+        entry, evidence = signed_by(
+            signer, role, canonical, record.version, at, step=body.step, version=record.version
+        )
         note = _ecmr_step(note, steps[body.step], evidence, body)
         new_state, lifecycle = note.state.value, note.model_dump_json()
         _ECMRS.remember(lifecycle, note)
@@ -423,7 +430,9 @@ def _sign(uow: NodeUnitOfWork, caller: Caller, document_id: str, body: SignReque
             PartyRole.SUCCESSIVE_CARRIER: {s.railway.id for s in c.route[1:]},
         }
         role = _role_for(body.step, caller, parties, signed)
-        entry, evidence = signed_by(signer, role, canonical, 1, at)
+        entry, evidence = signed_by(
+            signer, role, canonical, 1, at, step=body.step, version=record.version
+        )
         rail = getattr(rail, body.step)(evidence)
         new_state, lifecycle = rail.state.value, rail.model_dump_json()
         _CIM_SMGS_NOTES.remember(lifecycle, rail)

@@ -26,6 +26,7 @@ from kervan.network.model import Network
 from kervan.routing.planner import Planner
 from kervan.services.ledger_sequencer import LedgerSequencer, after_commit_wait
 from kervan.services.node_log import NodeLog
+from kervan.services.throttle import TokenBucket
 from kervan.settings import Settings
 from kervan.signatures.canonical import canonical_digest_hex
 from kervan.signatures.keys import Ed25519Signer, Es256Signer
@@ -59,6 +60,8 @@ class NodeContext:
     keys: KeyFileStore
     clock: Clock = utc_now
     log: NodeLog = field(default_factory=NodeLog)
+    #: Requests per client a second (None: not limited), counted after authentication.
+    request_rate: TokenBucket | None = None
     _signers: dict[tuple[str, str], Ed25519Signer | Es256Signer] = field(default_factory=dict)
     _offices: CustomsOffices | None = None
     _sequencer: LedgerSequencer | None = None

@@ -20,11 +20,15 @@ from kervan.documents.epermit import PermitRecord, PermitType, Quota
 from kervan.documents.kinds import DocumentKind
 from kervan.documents.text import FreeText, Line
 from kervan.errors import InvalidRequestError, NotFoundError, ScopeError, SignatureError
+from kervan.exchange.epermit_peer.peer import permit_created
+from kervan.exchange.epermit_peer.wire import PermitRevoked
 from kervan.services.access import Caller, Scope, Who, identify
+from kervan.services.epermit_network import announce
 from kervan.services.idempotency import answer_once
 from kervan.services.parties import party_of
 from kervan.services.planning import CountryCode
 from kervan.shipments.booking import Cargo
+from kervan.signatures.encoding import unix_seconds
 from kervan.signatures.jws import verify_compact
 from kervan.signatures.trustlist import TrustList
 from kervan.store.repositories.organisations import OrganisationKind
@@ -222,6 +226,8 @@ def _issue(uow: NodeUnitOfWork, caller: Caller, body: IssueRequest) -> dict[str,
     uow.shipment_documents.set_lifecycle(
         link, json.dumps({"state": "issued", "permit_id": permit.permit_id})
     )
+    # The partner whose quota this is hears of the permit (if it is on the e-Permit network).
+    announce(uow, caller.org_id, permit.permit_issued_for, permit_created(permit))
     ctx.ledger(uow.session, link.org_id).append(
         body.document_id, "version:2", json.loads(version.body), at
     )
@@ -256,6 +262,13 @@ def _revoke(
     assert revoked.revoked_at is not None
     revocation = PermitRevocation(
         permit_id=permit_id, revoked_at=revoked.revoked_at, reason=body.reason
+    )
+    uow.epermit_network.set_revoke_reason(caller.org_id, permit_id, body.reason)
+    announce(
+        uow,
+        caller.org_id,
+        revoked.permit.permit_issued_for,
+        PermitRevoked(permit_id=permit_id, revoked_at=unix_seconds(revoked.revoked_at)),
     )
     link = _permit_document(uow, permit_id)
     if link is None:
@@ -349,6 +362,7 @@ class PermitRequestLine(BaseModel):
 
 class IssuedPermitLine(BaseModel):
     permit_id: str
+    issuer: str
     plate: str
     company: str
     valid_from: date
@@ -386,6 +400,7 @@ def permit_desk(uow: UnitOfWork, caller: Who, _: None = None) -> PermitDesk:
         permits = [
             IssuedPermitLine(
                 permit_id=p.permit.permit_id,
+                issuer=p.permit.permit_issuer,
                 plate=p.permit.plate_number,
                 company=p.permit.company_name,
                 valid_from=p.permit.issued_at,

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kervan.documents.limits import CorridorDate
 from kervan.documents.text import NonBlankLine
 from kervan.errors import InvalidRequestError
-from kervan.network.model import CargoUnit, Mode
+from kervan.network.model import CargoUnit, Mode, Passage
 from kervan.routing.plan import Plan
 from kervan.routing.planner import Objective, Planner, PlanRequest
 
@@ -44,6 +44,13 @@ class RouteQuery(BaseModel):
     truck_flag: CountryCode | None = None
     digital_documents: bool = False
     green_lane: bool = False
+    road_haul: bool = Field(
+        False, description="Truck a container or bulk as far as it pays (no first/last-mile bound)"
+    )
+    allow_reentry: bool = Field(False, description="Allow a plan to enter a country it has left")
+    closed_passages: list[Passage] = Field(
+        default_factory=list, max_length=3, description="Sea passages closed to shipping"
+    )
 
     def to_request(self) -> PlanRequest:
         return PlanRequest(
@@ -61,6 +68,9 @@ class RouteQuery(BaseModel):
             truck_flag=self.truck_flag,
             digital_documents=self.digital_documents,
             green_lane=self.green_lane,
+            road_haul=self.road_haul,
+            allow_reentry=self.allow_reentry,
+            closed_passages=frozenset(self.closed_passages),
         )
 
 

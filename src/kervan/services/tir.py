@@ -109,7 +109,13 @@ def _act(
     version = repository.get_version(link.document_id, stored.current_version, org_ids=owner)
     at = ctx.clock()
     entry, evidence = signed_by(
-        ctx.signer(uow.session, caller.org_id), role, version.body, version.version, at
+        ctx.signer(uow.session, caller.org_id),
+        role,
+        version.body,
+        version.version,
+        at,
+        step=step,
+        version=version.version,
     )
     repository.add_signatures(link.document_id, version.version, [entry], org_ids=owner)
     ctx.ledger(uow.session, link.org_id).append(

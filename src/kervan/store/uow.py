@@ -39,14 +39,17 @@ from kervan.store.keyfiles import KeyFileStore
 from kervan.store.repositories.credentials import CredentialRepository
 from kervan.store.repositories.customs import CustomsRepository
 from kervan.store.repositories.documents import DocumentRepository
+from kervan.store.repositories.epermit_network import EpermitNetworkRepository
 from kervan.store.repositories.idempotency import IdempotencyRepository, StoredResponse
 from kervan.store.repositories.ledger import SqlLedgerStore, TreeHeadRepository
+from kervan.store.repositories.logins import LoginRepository
 from kervan.store.repositories.organisations import OrganisationRepository
 from kervan.store.repositories.outbox import OutboxRepository
 from kervan.store.repositories.permits import PermitRepository
 from kervan.store.repositories.shipment_documents import ShipmentDocumentRepository
 from kervan.store.repositories.shipments import ShipmentRepository
 from kervan.store.repositories.signing_keys import SigningKeyRepository
+from kervan.store.repositories.witness import WitnessRepository
 
 
 @dataclasses.dataclass(slots=True)
@@ -175,6 +178,10 @@ class UnitOfWork:
         return PermitRepository(self.session)
 
     @cached_property
+    def epermit_network(self) -> EpermitNetworkRepository:
+        return EpermitNetworkRepository(self.session)
+
+    @cached_property
     def signing_keys(self) -> SigningKeyRepository:
         return SigningKeyRepository(self.session)
 
@@ -199,8 +206,17 @@ class UnitOfWork:
         return ShipmentDocumentRepository(self.session)
 
     @cached_property
+    def witness(self) -> WitnessRepository:
+        return WitnessRepository(self.session)
+
+    @cached_property
     def credentials(self) -> CredentialRepository:
         return CredentialRepository(self.session)
+
+    @cached_property
+    def logins(self) -> LoginRepository:
+        """Tokens ended by logout and wrong logins (throttling)."""
+        return LoginRepository(self.session)
 
     @cached_property
     def outbox(self) -> OutboxRepository:

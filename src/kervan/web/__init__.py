@@ -20,8 +20,10 @@ from kervan.web import (
     console_pages,
     observatory_pages,
     pages,
+    permit_network_pages,
     permit_pages,
     shipment_pages,
+    standard_pages,
     verify_pages,
 )
 from kervan.web.common import CsrfRefusedError, LoginRequiredError
@@ -36,8 +38,10 @@ def install(app: FastAPI) -> None:
         pages,
         auth_pages,
         shipment_pages,
+        standard_pages,
         verify_pages,
         console_pages,
+        permit_network_pages,
         permit_pages,
         observatory_pages,
     ):

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from kervan.errors import AuthenticationError
-from kervan.services.access import Login, password_token
+from kervan.errors import AuthenticationError, TooManyAttemptsError
+from kervan.services.access import Credentials, Login, password_token
+from kervan.services.credentials import LogOut, log_out
 from kervan.store.repositories.organisations import OrganisationKind
 from kervan.web.common import (
     CSRF_FIELD,
+    SESSION_COOKIE,
     LoginRequiredError,
     check_csrf,
     end_session,
@@ -37,15 +40,26 @@ LANDING: dict[OrganisationKind, str] = {
 
 
 def _login_page(
-    request: Request, next_url: str, *, failed: bool, expired: bool, username: str = ""
+    request: Request,
+    next_url: str,
+    *,
+    failed: bool,
+    expired: bool,
+    username: str = "",
+    retry_after: int = 0,
 ) -> Response:
     context = {
         "next_url": next_url if local_path(next_url) else "",
         "failed": failed,
         "expired": expired,
         "username": username,
+        "retry_after": retry_after,
     }
-    return render(request, "login.html", context, status_code=401 if failed else 200)
+    status = 429 if retry_after else 401 if failed else 200
+    response = render(request, "login.html", context, status_code=status)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -68,10 +82,21 @@ def login(
 ) -> Response:
     """Check the password; keep the access token in the session cookie and go on."""
     check_csrf(request, csrf)
+    name = username.strip()
+    source = request.client.host if request.client is not None else None
     try:
-        issued = password_token(uow_of(request), Login(username.strip(), password))
+        issued = password_token(uow_of(request), Login(name, password, source))
     except AuthenticationError:
-        return _login_page(request, next_url, failed=True, expired=False, username=username.strip())
+        return _login_page(request, next_url, failed=True, expired=False, username=name)
+    except TooManyAttemptsError as exc:
+        return _login_page(
+            request,
+            next_url,
+            failed=False,
+            expired=False,
+            username=name,
+            retry_after=exc.retry_after,
+        )
     target = next_url if local_path(next_url) else LANDING.get(issued.caller.kind, "/")
     response = RedirectResponse(target, status_code=303)
     start_session(request, response, issued.access_token)
@@ -82,8 +107,14 @@ def login(
 def logout(
     request: Request, csrf: Annotated[str, Form(alias=CSRF_FIELD, max_length=128)] = ""
 ) -> Response:
-    """Forget the session: the cookie is cleared and a new CSRF seed is made."""
+    """End the session: its token is revoked on the node (refused from now on, wherever it was
+    copied to), the cookie is cleared and a new CSRF seed is made."""
     check_csrf(request, csrf)
+    token = request.cookies.get(SESSION_COOKIE)
+    # A token that had stopped working already leaves nothing to end.
+    if token:
+        with suppress(AuthenticationError):
+            log_out(uow_of(request), Credentials(authorization=f"Bearer {token}"), LogOut())
     response = RedirectResponse("/", status_code=303)
     end_session(request, response)
     return response

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData, QueryParams
 
 from kervan.documents.kinds import DocumentKind
-from kervan.network.model import Network
+from kervan.network.model import Network, Passage
 from kervan.services.planning import RouteQuery
 from kervan.shipments.booking import Cargo
 from kervan.web.form_errors import FieldProblem, FormProblems, Location, problems_of
@@ -53,6 +53,8 @@ class ChosenPlan:
             on_date=f.departure,
             digital_documents=f.digital_documents,
             green_lane=f.green_lane,
+            road_haul=f.trucking,
+            closed_passages=[Passage.RED_SEA] if f.red_sea_closed else [],
         )
 
     def hidden_fields(self) -> list[tuple[str, str]]:
@@ -75,6 +77,10 @@ class ChosenPlan:
             pairs.append(("digital", "1"))
         if f.green_lane:
             pairs.append(("green", "1"))
+        if f.trucking:
+            pairs.append(("trucking", "1"))
+        if f.red_sea_closed:
+            pairs.append(("red_sea", "closed"))
         return pairs
 
 

@@ -201,7 +201,8 @@ def _session_credentials(request: Request) -> Credentials:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise LoginRequiredError
-    return Credentials(authorization=f"Bearer {token}")
+    source = request.client.host if request.client is not None else None
+    return Credentials(authorization=f"Bearer {token}", source=source)
 
 
 def person(request: Request) -> WebUser:
@@ -284,6 +285,7 @@ NAV: tuple[tuple[str, str, str | None], ...] = (
     ("/shipments", "nav.shipments", Scope.SHIPMENTS_READ.value),
     ("/console", "nav.console", Scope.CUSTOMS.value),
     ("/permits", "nav.permits", Scope.PERMITS.value),
+    ("/permits/network", "nav.permit_network", Scope.PERMITS.value),
     ("/observatory", "nav.observatory", Scope.OBSERVATORY.value),
     ("/verify", "nav.verify", None),
 )

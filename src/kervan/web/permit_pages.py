@@ -16,6 +16,7 @@ from kervan.documents.render import render_permit
 from kervan.errors import KervanError, NotFoundError
 from kervan.services.access import Caller, Scope
 from kervan.services.permits import (
+    IssuedPermitLine,
     IssueRequest,
     PermitRef,
     QuotaRequest,
@@ -84,17 +85,10 @@ def _desk(
             }
             for r in desk.requests
         ],
-        "permits": [
-            {
-                "permit_id": p.permit_id,
-                "plate": p.plate,
-                "company": p.company,
-                "valid": f"{p.valid_from} – {p.valid_until}",
-                "revoked": p.revoked,
-                "qr": p.qr,
-            }
-            for p in desk.permits
-        ],
+        # Ours: issued to our hauliers. Seen: partners' permits for entering our country,
+        # announced by their issuing authorities over the e-Permit network.
+        "permits": [_line(p) for p in desk.permits if p.issuer == desk.country],
+        "seen": [_line(p) for p in desk.permits if p.issuer != desk.country],
         "country": desk.country,
         "permit_types": list(PermitType),
         "permit_type_number": PERMIT_TYPE_NUMBER,
@@ -104,6 +98,18 @@ def _desk(
         "typed": typed,
     }
     return render(request, "permits.html", context, status_code=status_code)
+
+
+def _line(p: IssuedPermitLine) -> dict[str, Any]:
+    return {
+        "permit_id": p.permit_id,
+        "issuer": p.issuer,
+        "plate": p.plate,
+        "company": p.company,
+        "valid": f"{p.valid_from} – {p.valid_until}",
+        "revoked": p.revoked,
+        "qr": p.qr,
+    }
 
 
 @router.post("/permits/quotas")

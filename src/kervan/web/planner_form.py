@@ -12,7 +12,7 @@ from datetime import date
 from enum import StrEnum
 from typing import TypeVar
 
-from kervan.network.model import CargoUnit, Mode
+from kervan.network.model import CargoUnit, Mode, Passage
 from kervan.routing.planner import Objective, PlanRequest
 
 MAX_PLACE_LENGTH = 100
@@ -34,6 +34,8 @@ class PlannerForm:
     avoid_modes: tuple[Mode, ...] = ()
     digital_documents: bool = False
     green_lane: bool = False
+    trucking: bool = False
+    red_sea_closed: bool = False
     problems: tuple[str, ...] = field(default=())
 
     @property
@@ -53,6 +55,8 @@ class PlannerForm:
             on_date=self.departure,
             digital_documents=self.digital_documents,
             green_lane=self.green_lane,
+            road_haul=self.trucking,
+            closed_passages=frozenset({Passage.RED_SEA} if self.red_sea_closed else ()),
         )
 
 
@@ -119,6 +123,8 @@ def parse_form(
         avoid_modes=tuple(dict.fromkeys(modes)),
         digital_documents=q.one("digital") == "1",
         green_lane=q.one("green") == "1",
+        trucking=q.one("trucking") == "1",
+        red_sea_closed=q.one("red_sea") == "closed",
         problems=tuple(dict.fromkeys(problems)),
     )
 

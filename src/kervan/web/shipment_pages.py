@@ -260,6 +260,7 @@ def shipment_page(request: Request, shipment_id: str) -> Response:
         "shipment": shown,
         "plan": plan,
         "timeline": followed.timeline,
+        "consignment": followed.consignment,
         "cards": cards,
         "names": followed.names,
         "next_event": next_event,

@@ -8,10 +8,24 @@ from pydantic import BaseModel, Field
 
 from kervan.api.deps import created, credentials, uow_of
 from kervan.api.params import ObjectId
+from kervan.documents.epermit import PermitRecord
 from kervan.services import permits
+from kervan.services.epermit_border import (
+    BorderUse,
+    Grant,
+    GrantedQuota,
+    GrantRequest,
+    RecordedUse,
+    UseAtBorder,
+    grant_quota,
+    record_border_use,
+)
+from kervan.services.epermit_network import AuthorityRef
+from kervan.services.epermit_sync import NetworkView, network_view
 from kervan.services.permits import (
     IssueRequest,
     PermitCheck,
+    PermitRef,
     PermitRevocation,
     QuotaRequest,
     QuotaView,
@@ -19,6 +33,7 @@ from kervan.services.permits import (
     RevokeRequest,
     add_quota,
     check_qr,
+    issued_permit,
     revoke_permit,
 )
 
@@ -65,6 +80,44 @@ def revoke(permit_id: ObjectId, body: RevokeRequest, request: Request) -> Respon
     """Revoke an unused permit your authority issued: its QR code then checks as revoked."""
     uow = uow_of(request, body)
     return created(uow, revoke_permit(uow, credentials(request), RevokePermit(permit_id, body)))
+
+
+@router.post("/permits/quota-grants", status_code=201, response_model=GrantedQuota)
+def grant(body: GrantRequest, request: Request) -> Response:
+    """As the quota authority, grant a partner's issuing authority permits for entering your
+    country; a partner on the e-Permit network is told (QUOTA_CREATED)."""
+    uow = uow_of(request, body)
+    return created(uow, grant_quota(uow, credentials(request), Grant(None, body)))
+
+
+@router.post(
+    "/permits/border-uses",
+    status_code=201,
+    response_model=RecordedUse,
+    responses={422: {"description": "The permit is refused at this border (reason named)"}},
+)
+def border_use(body: BorderUse, request: Request) -> Response:
+    """As the control authority, check a presented permit and record its ENTRANCE or EXIT;
+    the issuing authority is told (PERMIT_USED)."""
+    uow = uow_of(request, body)
+    return created(uow, record_border_use(uow, credentials(request), UseAtBorder(None, body)))
+
+
+@router.get("/permits/network", response_model=NetworkView)
+def network(request: Request) -> NetworkView:
+    """Your authority's e-Permit partners (last event each way, waiting events, dead letters)
+    and its quota reconciliation (granted vs issued vs used, drift)."""
+    return network_view(uow_of(request), credentials(request), AuthorityRef(""))
+
+
+@router.get(
+    "/permits/{permit_id}",
+    response_model=PermitRecord,
+    responses={404: {"description": "No such permit at the caller's authority"}},
+)
+def permit(permit_id: ObjectId, request: Request) -> PermitRecord:
+    """A permit your authority issued or was told of, with its usages and revocation."""
+    return issued_permit(uow_of(request), credentials(request), PermitRef(permit_id))
 
 
 @router.post("/verify/permit", response_model=PermitCheck, tags=["verification"])

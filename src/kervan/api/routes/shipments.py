@@ -1,4 +1,5 @@
-"""Shipments: book from a plan, list and read what you may see, record events, the timeline."""
+"""Shipments: book from a plan, list and read what you may see, record events, the timeline,
+the consignment record."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from kervan.api.deps import created, credentials, page_bounds, uow_of
 from kervan.api.params import ObjectId
 from kervan.services import documents, shipments
 from kervan.services.booking import book_shipment
+from kervan.services.consignment import ConsignmentRecord, consignment_record
 from kervan.services.documents import DocumentView
 from kervan.services.shipments import (
     BookingRequest,
@@ -68,6 +70,14 @@ def shipment_documents(shipment_id: ObjectId, request: Request) -> list[Document
     return documents.shipment_documents(
         uow_of(request), credentials(request), ShipmentRef(shipment_id)
     )
+
+
+@router.get("/{shipment_id}/consignment", response_model=ConsignmentRecord, responses=NOT_FOUND)
+def get_consignment(shipment_id: str, request: Request) -> ConsignmentRecord:
+    """One consignment record: every identifier the regimes gave the shipment's consignment
+    (e-CMR and CIM/SMGS numbers, eTIR reference and guarantee, permit ids, eFTI UILs,
+    containers, plates, wagons) and where each document stands."""
+    return consignment_record(uow_of(request), credentials(request), ShipmentRef(shipment_id))
 
 
 @router.post(

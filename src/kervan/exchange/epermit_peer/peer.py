@@ -415,8 +415,7 @@ class EpermitPeer:
             raise EpermitPeerError(
                 "VALIDATION_ERROR", f"jwk: {exc}", status=400, fields=["jwk"]
             ) from exc
-        since = from_unix_seconds(common.event_timestamp)
-        return lambda: self._trust_key(jwk, body.authority, since)
+        return lambda: self._trust_key(jwk, body.authority, _day_of(common.event_timestamp))
 
     def _trust_key(self, jwk: Mapping[str, object], party: str, since: datetime) -> None:
         if jwk["kid"] not in self.trust:
@@ -457,7 +456,7 @@ class EpermitPeer:
             if isinstance(body, KeyCreated):
                 jwk = {**json.loads(body.jwk), "kid": body.kid}
                 jwk.setdefault("alg", ES256)
-                self._trust_key(jwk, body.authority, from_unix_seconds(common.event_timestamp))
+                self._trust_key(jwk, body.authority, _day_of(common.event_timestamp))
             elif isinstance(body, KeyRevoked):
                 self._revoke_key(body.key_id, from_unix_seconds(body.revoked_at))
             count += 1
@@ -502,6 +501,13 @@ class EpermitPeer:
         session.flush()
         return OutgoingEvent(consumer, kind, common.event_id, data, proof)
 
+    def rechain(self, kind: EventType, body: str, previous_event_id: str) -> tuple[bytes, str]:
+        """A stored outgoing event pointed at another previous event: its new bytes and proof
+        (same event id; used when the partner refused the event it pointed at)."""
+        own, common = parse_event(kind, body.encode("utf-8"))
+        data = serialise(own, common.model_copy(update={"previous_event_id": previous_event_id}))
+        return data, sign_detached(data, self.signer, form="epermit")
+
     def grant_quota(self, session: Session, quota: Quota) -> OutgoingEvent:
         """As the quota authority (`quota.permit_issued_for` is this authority): record the
         quota, so permits announced against it can be checked, and tell the issuer."""
@@ -540,6 +546,12 @@ class EpermitPeer:
 def permit_created(permit: Permit) -> PermitCreated:
     """The permit-created body of an issued permit."""
     return PermitCreated.model_validate(permit.to_wire())
+
+
+def _day_of(timestamp: int) -> datetime:
+    """00:00 UTC of the day of `timestamp`: an announced key is trusted from the start of that
+    day, because the QR codes it signs carry their issue date at day precision (iat)."""
+    return from_unix_seconds(timestamp).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _bearer(authorization: str | None) -> str:

@@ -9,19 +9,20 @@ invalid event).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from kervan.errors import EpermitPeerError
-from kervan.exchange.epermit_peer.peer import Accepted, EpermitPeer
+from kervan.exchange.epermit_peer.peer import Accepted
 from kervan.signatures.encoding import rfc3339
-from kervan.store.db import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -40,44 +41,48 @@ def error_body(error: EpermitPeerError, at: Any) -> dict[str, Any]:
     }
 
 
-def epermit_router(peer: EpermitPeer, sessions: sessionmaker[Session]) -> APIRouter:
-    """The public API of `peer`, storing into `sessions`' database."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class PeerFace:
+    """What the public API calls: the authority's GET / answer, receiving a POSTed event
+    (path, body, Authorization header), the permit a QR names, and the clock for errors."""
+
+    describe: Callable[[], dict[str, Any]]
+    receive: Callable[[str, bytes, str | None], Accepted]
+    verify: Callable[[str], dict[str, Any]]
+    now: Callable[[], datetime]
+    code: str
+
+
+def epermit_router(face: PeerFace) -> APIRouter:
+    """The public e-Permit API of one authority."""
     router = APIRouter(tags=["e-Permit peer"])
 
     def refused(error: EpermitPeerError) -> JSONResponse:
-        log.warning("%s refused an e-Permit event: %s", peer.code, error.message)
-        return JSONResponse(error_body(error, peer.now()), status_code=error.http_status)
+        log.warning("%s refused an e-Permit request: %s", face.code, error.message)
+        return JSONResponse(error_body(error, face.now()), status_code=error.http_status)
 
-    @router.get("/")
-    def describe() -> dict[str, Any]:
-        return peer.describe()
-
-    def receive(path: str, data: bytes, authorization: str | None) -> Accepted:
-        with unit_of_work(sessions) as session:
-            accepted = peer.receive(session, path, data, authorization)
-        if accepted.after_commit is not None:
-            accepted.after_commit()
-        return accepted
+    @router.get("/", response_model=None)
+    async def describe() -> JSONResponse:
+        try:
+            return JSONResponse(await run_in_threadpool(face.describe))
+        except EpermitPeerError as exc:
+            return refused(exc)
 
     @router.post("/events/{event_path}", response_model=None)
     async def post_event(event_path: str, request: Request) -> JSONResponse:
         data = await request.body()
         try:
             accepted = await run_in_threadpool(
-                receive, event_path, data, request.headers.get("authorization")
+                face.receive, event_path, data, request.headers.get("authorization")
             )
         except EpermitPeerError as exc:
             return refused(exc)
         return JSONResponse({"event_id": accepted.event_id, "status": "accepted"})
 
-    def verify(qr: str) -> dict[str, Any]:
-        with unit_of_work(sessions) as session:
-            return peer.verify_qr(session, qr)
-
     @router.get("/verify/{qr}", response_model=None)
     async def verify_qr(qr: str) -> JSONResponse:
         try:
-            return JSONResponse(await run_in_threadpool(verify, qr))
+            return JSONResponse(await run_in_threadpool(face.verify, qr))
         except EpermitPeerError as exc:
             return refused(exc)
 

@@ -3,9 +3,10 @@
 Each event is its own fields in declaration order, then the common fields (event_producer,
 event_consumer, event_timestamp, event_type, event_id, previous_event_id); null fields are left
 out; no spaces; integers without decimals; and the HTML-safe escaping of the reference's JSON
-library: <, >, &, =, ' written as \\u003c, \\u003e, \\u0026, \\u003d, \\u0027, other non-ASCII as
-UTF-8. A receiver re-serialises what it parsed and checks the detached proof on those bytes, so
-`serialise` is what a sender must sign and what a receiver must verify.
+library: <, >, &, =, ' written as \\u003c, \\u003e, \\u0026, \\u003d, \\u0027, the line and
+paragraph separators U+2028 and U+2029 as \\u2028 and \\u2029, other non-ASCII as UTF-8. A
+receiver re-serialises what it parsed and checks the detached proof on those bytes, so `serialise`
+is what a sender must sign and what a receiver must verify.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ _HTML_SAFE: Final = {
     "&": "\\u0026",
     "=": "\\u003d",
     "'": "\\u0027",
+    # The line and paragraph separators are valid in JSON strings but not in JavaScript ones;
+    # the reference's JSON library always escapes them, so the signed bytes carry the escapes.
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
 }
 PeerAuthority = Annotated[StrictStr, Field(pattern=r"^[A-Z]+$", min_length=2, max_length=16)]
 
@@ -148,9 +153,10 @@ def event_type_of(body: EventBody) -> EventType:
 
 
 def go_json(value: object) -> bytes:
-    """JSON as the reference writes it: no spaces, UTF-8, and <, >, &, =, ' escaped."""
+    """JSON as the reference writes it: no spaces, UTF-8, and <, >, &, =, ', U+2028, U+2029
+    escaped."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    # The five characters cannot occur outside strings in JSON, so replacing them everywhere
+    # These characters cannot occur outside strings in JSON, so replacing them everywhere
     # only ever touches string contents.
     for char, escaped in _HTML_SAFE.items():
         text = text.replace(char, escaped)

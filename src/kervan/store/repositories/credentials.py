@@ -11,11 +11,18 @@ import dataclasses
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from kervan.store.direct import DirectStatement
-from kervan.store.tables import ApiClientRow, ApiKeyRow, OrganisationRow, UserRow, table_of
+from kervan.store.tables import (
+    ApiClientRow,
+    ApiKeyRow,
+    OrganisationRow,
+    RevokedTokenRow,
+    UserRow,
+    table_of,
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -42,18 +49,27 @@ class Person:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ClientCaller:
-    """A token's client (whether it is revoked) and its organisation's kind and country."""
+    """A token's client (whether it is revoked) and its organisation's kind and country, and
+    whether the token itself was ended (logged out)."""
 
     revoked_at: datetime | None
     kind: str
     country: str
+    token_revoked: bool
 
 
 _CLIENTS: Final = table_of(ApiClientRow)
 _ORGANISATIONS: Final = table_of(OrganisationRow)
-# bench/api.py: verify 1,086-1,237/s vs 664-917/s (direct statements, with the document read)
+_REVOKED_TOKENS: Final = table_of(RevokedTokenRow)
+# bench/api.py: verify 1,086-1,237/s vs 664-917/s (direct statements, with the document read);
+# whether the token was ended is read in the same statement (no second round trip).
 _CLIENT_CALLER: Final = DirectStatement(
-    select(_CLIENTS.c.revoked_at, _ORGANISATIONS.c.kind, _ORGANISATIONS.c.country)
+    select(
+        _CLIENTS.c.revoked_at,
+        _ORGANISATIONS.c.kind,
+        _ORGANISATIONS.c.country,
+        exists().where(_REVOKED_TOKENS.c.jti == bindparam("jti")).label("token_revoked"),
+    )
     .join(_ORGANISATIONS, _ORGANISATIONS.c.id == _CLIENTS.c.org_id)
     .where(
         _CLIENTS.c.org_id == bindparam("org_id"),
@@ -94,12 +110,15 @@ class CredentialRepository:
             row.org_id, row.client_id, row.secret_hash, row.scopes, row.revoked_at
         )
 
-    def client_caller(self, org_id: str, client_id: str) -> ClientCaller | None:
-        """The client `client_id` of `org_id` with its organisation's kind and country."""
+    def client_caller(self, org_id: str, client_id: str, jti: str) -> ClientCaller | None:
+        """The client `client_id` of `org_id` with its organisation's kind and country, and
+        whether its token `jti` was ended."""
         found = _CLIENT_CALLER.one_or_none(
-            self._session, {"org_id": org_id, "client_id": client_id}
+            self._session, {"org_id": org_id, "client_id": client_id, "jti": jti}
         )
-        return None if found is None else ClientCaller(found.revoked_at, found.kind, found.country)
+        if found is None:
+            return None
+        return ClientCaller(found.revoked_at, found.kind, found.country, bool(found.token_revoked))
 
     def revoke_client(self, org_id: str, client_id: str, at: datetime) -> bool:
         """Revoke the client from `at`; False when `org_id` has no such client."""
@@ -149,6 +168,17 @@ class CredentialRepository:
         """The person with `username` (usernames are unique on the node)."""
         row = self._session.scalar(select(UserRow).where(UserRow.username == username))
         return None if row is None else _person(row)
+
+    def disable_person(self, org_id: str, username: str, at: datetime) -> bool:
+        """Disable the person from `at` (kept if disabled already); False when `org_id` has no
+        such person."""
+        row = self._session.get(UserRow, (org_id, username))
+        if row is None:
+            return False
+        if row.disabled_at is None:
+            row.disabled_at = at
+        self._session.flush()
+        return True
 
     def person(self, org_id: str, username: str) -> Person | None:
         row = self._session.get(UserRow, (org_id, username))

@@ -112,6 +112,16 @@ class SigningKeyRepository:
         self._session.flush()
         return new
 
+    def supersede(self, kid: str, *, at: datetime, org_ids: Collection[str]) -> TrustedKey:
+        """Stop `kid` signing from `at` (rotated out, not compromised: what it signed before
+        stays valid); an earlier end stands."""
+        row = self._row(kid, org_ids)
+        when = from_unix_seconds(unix_seconds(at))
+        if row.superseded_at is None or when < row.superseded_at:
+            row.superseded_at = when
+        self._session.flush()
+        return _trusted(row)
+
     def revoke(self, kid: str, *, at: datetime, org_ids: Collection[str]) -> TrustedKey:
         """Revoke `kid` from `at` (an earlier revocation stands); return the key."""
         row = self._row(kid, org_ids)

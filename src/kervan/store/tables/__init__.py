@@ -17,6 +17,8 @@ from kervan.store.tables.base import (
 from kervan.store.tables.border import BorderControlRow, BorderDeclarationRow, CustomsCrossingRow
 from kervan.store.tables.exchange import (
     ChannelRow,
+    DeadLetterRow,
+    EpermitPartnerRow,
     EpermitPeerChainRow,
     EpermitPeerEventRow,
     InboxRow,
@@ -45,6 +47,8 @@ from kervan.store.tables.records import (
     SigningKeyRow,
     UserRow,
 )
+from kervan.store.tables.sessions import LoginFailureRow, RevokedTokenRow
+from kervan.store.tables.witness import LogCheckpointRow, LogWitnessRow, WitnessedLogRow
 
 __all__ = [
     "DOCUMENT_KINDS",
@@ -56,15 +60,20 @@ __all__ = [
     "BorderDeclarationRow",
     "ChannelRow",
     "CustomsCrossingRow",
+    "DeadLetterRow",
     "DocumentRow",
     "DocumentSignatureRow",
     "DocumentVersionRow",
+    "EpermitPartnerRow",
     "EpermitPeerChainRow",
     "EpermitPeerEventRow",
     "IdempotencyKeyRow",
     "InboxRow",
     "LedgerEntryRow",
     "LedgerPendingRow",
+    "LogCheckpointRow",
+    "LogWitnessRow",
+    "LoginFailureRow",
     "OrganisationAddressRow",
     "OrganisationRow",
     "OutboxRow",
@@ -72,6 +81,7 @@ __all__ = [
     "PermitRow",
     "PermitUsageRow",
     "RejectedMessageRow",
+    "RevokedTokenRow",
     "ShipmentDocumentRow",
     "ShipmentEventRow",
     "ShipmentPartyRow",
@@ -80,5 +90,6 @@ __all__ = [
     "SigningKeyRow",
     "UserRow",
     "UtcDateTime",
+    "WitnessedLogRow",
     "table_of",
 ]

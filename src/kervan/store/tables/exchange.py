@@ -1,4 +1,5 @@
-"""The exchange's tables: outbox, channel heads, inbox, rejected messages, e-Permit peer events.
+"""The exchange's tables: outbox, channel heads, inbox, rejected and dead-lettered messages,
+e-Permit peer events.
 
 Every table leads its primary key with `org_id`, the authority the node acts for (the sender
 for the outbox, the receiver for the inbox), so several authorities share one store in the
@@ -13,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kervan.store.tables.base import ORG_ID, Base, UtcDateTime, one_of
@@ -111,11 +112,34 @@ class RejectedMessageRow(Base):
     rejected_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class DeadLetterRow(Base):
+    """A message this authority gave up on: bytes that are no envelope at all, a message that
+    failed `deliveries` times, or one of a sequence gap an operator skipped. `resolved` is how
+    an operator settled it (replayed, skipped), None while it waits."""
+
+    __tablename__ = "exchange_dead_letters"
+    __table_args__ = (Index(None, "org_id", "resolved"),)
+
+    org_id: Mapped[str] = mapped_column(String(ORG_ID), primary_key=True)
+    dead_letter_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    message_id: Mapped[str | None] = mapped_column(String(MESSAGE_ID))
+    sender: Mapped[str | None] = mapped_column(String(ORG_ID))
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    deliveries: Mapped[int] = mapped_column(BigInteger)
+    dead_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    resolved: Mapped[str | None] = mapped_column(String(16))
+
+
 class EpermitPeerEventRow(Base):
     """An e-Permit peer event received from ("in") or produced for ("out") a partner authority.
 
     `body` is the exact serialisation the detached `proof` signs; `sent_at` marks an outgoing
-    event the partner accepted (or already had).
+    event the partner accepted (or already had). An outgoing event the partner could not be
+    reached for waits until `next_attempt_at` (`attempts` so far, the last `error_code` and
+    `error_message`); one the partner refused is a dead letter from `dead_at` on.
     """
 
     __tablename__ = "epermit_peer_events"
@@ -137,10 +161,17 @@ class EpermitPeerEventRow(Base):
     proof: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    dead_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class EpermitPeerChainRow(Base):
-    """The last event of one producer->consumer chain (the next event's previous_event_id)."""
+    """The last event of one producer->consumer chain (the next event's previous_event_id), and
+    for this authority's own chains the last event the partner accepted (`accepted_event_id`):
+    an event produced after one the partner refused is chained anew onto that one."""
 
     __tablename__ = "epermit_peer_chains"
 
@@ -149,3 +180,18 @@ class EpermitPeerChainRow(Base):
     event_consumer: Mapped[str] = mapped_column(String(16), primary_key=True)
     last_event_id: Mapped[str] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    accepted_event_id: Mapped[str | None] = mapped_column(String(100))
+
+
+class EpermitPartnerRow(Base):
+    """A partner e-Permit authority of the organisation `org_id`: its code (e.g. "UZ"), the base
+    URL of its public API, and the public keys (JWKs, JSON list) its events are checked with."""
+
+    __tablename__ = "epermit_partners"
+
+    org_id: Mapped[str] = mapped_column(String(ORG_ID), primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(500))
+    keys: Mapped[str] = mapped_column(Text)
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -255,6 +255,8 @@ class PermitRow(Base):
     qr_code: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Why the issuing authority revoked it, when this node knows (its own revocations).
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class PermitUsageRow(Base):

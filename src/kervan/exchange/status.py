@@ -1,0 +1,153 @@
+"""What an authority's node can tell its operators: applied, held, refused and dead-lettered
+messages, channel heads and the outbox's lag, read from the node's own store.
+
+The node's `/metrics`, `/ready` and the `kervan messages` commands read these; each call reads
+in the session it is given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kervan.store.tables.exchange import (
+    ChannelRow,
+    DeadLetterRow,
+    InboxRow,
+    OutboxRow,
+    RejectedMessageRow,
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HeldGap:
+    """Messages from `sender` held behind a gap: the head (last applied), the first held
+    number, how many are held, and when the oldest of them arrived."""
+
+    sender: str
+    head: int
+    first_held: int
+    held: int
+    since: datetime
+
+    @property
+    def missing(self) -> range:
+        """The sequence numbers the gap waits for."""
+        return range(self.head + 1, self.first_held)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OutboxLag:
+    """The outbox's unsent messages and when the oldest of them was written (None: empty)."""
+
+    waiting: int
+    oldest: datetime | None
+
+
+def applied_count(session: Session, authority: str) -> int:
+    """How many messages `authority`'s inbox has applied."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(InboxRow)
+            .where(InboxRow.org_id == authority, InboxRow.outcome == "applied")
+        )
+        or 0
+    )
+
+
+def rejections(session: Session, authority: str) -> list[RejectedMessageRow]:
+    """`authority`'s refused messages, oldest first."""
+    return list(
+        session.scalars(
+            select(RejectedMessageRow)
+            .where(RejectedMessageRow.org_id == authority)
+            .order_by(RejectedMessageRow.rejected_at, RejectedMessageRow.rejection_id)
+        )
+    )
+
+
+def refusals_by_reason(session: Session, authority: str) -> dict[str, int]:
+    """How many messages `authority` refused, by reason."""
+    rows = session.execute(
+        select(RejectedMessageRow.reason, func.count())
+        .where(RejectedMessageRow.org_id == authority)
+        .group_by(RejectedMessageRow.reason)
+    ).all()
+    return {reason: int(count) for reason, count in rows}
+
+
+def dead_letters(
+    session: Session, authority: str, *, unresolved_only: bool = False
+) -> list[DeadLetterRow]:
+    """`authority`'s dead letters, oldest first (only those waiting for an operator, if asked)."""
+    query = select(DeadLetterRow).where(DeadLetterRow.org_id == authority)
+    if unresolved_only:
+        query = query.where(DeadLetterRow.resolved.is_(None))
+    return list(
+        session.scalars(query.order_by(DeadLetterRow.dead_at, DeadLetterRow.dead_letter_id))
+    )
+
+
+def dead_letter_counts(session: Session, authority: str) -> dict[str, int]:
+    """How many messages `authority` dead-lettered, by reason."""
+    rows = session.execute(
+        select(DeadLetterRow.reason, func.count())
+        .where(DeadLetterRow.org_id == authority)
+        .group_by(DeadLetterRow.reason)
+    ).all()
+    return {reason: int(count) for reason, count in rows}
+
+
+def held_gaps(session: Session, authority: str) -> list[HeldGap]:
+    """Every sender whose messages `authority` holds behind a sequence gap."""
+    rows = session.execute(
+        select(
+            InboxRow.sender,
+            func.min(InboxRow.seq),
+            func.count(),
+            func.min(InboxRow.received_at),
+        )
+        .where(InboxRow.org_id == authority, InboxRow.outcome == "held")
+        .group_by(InboxRow.sender)
+        .order_by(InboxRow.sender)
+    ).all()
+    heads = channel_heads(session, authority)
+    return [
+        HeldGap(sender, heads.get(sender, 0), int(first), int(count), since)
+        for sender, first, count, since in rows
+    ]
+
+
+def held_messages(session: Session, authority: str) -> list[InboxRow]:
+    """`authority`'s held messages, by sender and number."""
+    return list(
+        session.scalars(
+            select(InboxRow)
+            .where(InboxRow.org_id == authority, InboxRow.outcome == "held")
+            .order_by(InboxRow.sender, InboxRow.seq)
+        )
+    )
+
+
+def channel_heads(session: Session, authority: str) -> dict[str, int]:
+    """The last sequence number `authority` applied from each sender."""
+    rows = session.execute(
+        select(ChannelRow.peer, ChannelRow.last_seq).where(
+            ChannelRow.org_id == authority, ChannelRow.direction == "in"
+        )
+    ).all()
+    return {peer: int(seq) for peer, seq in rows}
+
+
+def outbox_lag(session: Session, authority: str) -> OutboxLag:
+    """`authority`'s messages waiting for the relay, and the oldest one's time."""
+    count, oldest = session.execute(
+        select(func.count(), func.min(OutboxRow.created_at)).where(
+            OutboxRow.org_id == authority, OutboxRow.sent_at.is_(None)
+        )
+    ).one()
+    return OutboxLag(int(count or 0), oldest)

@@ -1,0 +1,116 @@
+"""What an authority's operators do with its node's messages: list the held, refused and
+dead-lettered ones; skip a gap that will never be filled; replay a dead letter once its fault
+is mended; receive again messages asked for from the sender's channel in the stream.
+
+Each is a use case `(uow, caller, command)`; the caller administers the node. Receiving goes
+through the authority's inbox with the customs handlers, as the running node does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kervan.exchange.inbox import Inbox, Receipt
+from kervan.exchange.status import (
+    HeldGap,
+    dead_letters,
+    held_gaps,
+    held_messages,
+    refusals_by_reason,
+    rejections,
+)
+from kervan.services.access import Scope, Who, identify
+from kervan.services.customs.handlers import message_handler
+from kervan.signatures.trustlist import TrustList
+from kervan.store.tables.exchange import DeadLetterRow, InboxRow, RejectedMessageRow
+from kervan.store.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorityMessages:
+    """Which authority's messages the operator asks about."""
+
+    authority: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessagesReport:
+    """An authority's messages that need an operator's eye."""
+
+    gaps: list[HeldGap]
+    held: list[InboxRow]
+    refused: list[RejectedMessageRow]
+    refusals_by_reason: dict[str, int]
+    dead_letters: list[DeadLetterRow]
+
+
+@dataclass(frozen=True, slots=True)
+class SkipGap:
+    """Give up on the messages missing before `sender`'s held ones at `authority`."""
+
+    authority: str
+    sender: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayDeadLetter:
+    """Receive dead letter `dead_letter_id` of `authority` again, judged by `trust`."""
+
+    authority: str
+    dead_letter_id: str
+    trust: TrustList = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiveAgain:
+    """Messages for `authority` read again from the stream, judged by `trust`."""
+
+    authority: str
+    messages: list[bytes]
+    trust: TrustList = field(compare=False)
+
+
+def _inbox(uow: UnitOfWork, authority: str, trust: TrustList) -> Inbox:
+    return Inbox(authority, trust, message_handler(uow.clock), clock=uow.clock)
+
+
+def messages_report(uow: UnitOfWork, caller: Who, command: AuthorityMessages) -> MessagesReport:
+    """The authority's held gaps and messages, refusals and dead letters."""
+    with uow.for_reading():
+        identify(uow, caller).require(Scope.ADMIN)
+        session = uow.session
+        report = MessagesReport(
+            gaps=held_gaps(session, command.authority),
+            held=held_messages(session, command.authority),
+            refused=rejections(session, command.authority),
+            refusals_by_reason=refusals_by_reason(session, command.authority),
+            dead_letters=dead_letters(session, command.authority),
+        )
+        session.expunge_all()
+        return report
+
+
+def skip_gap(uow: UnitOfWork, caller: Who, command: SkipGap) -> list[str]:
+    """Skip the gap before `sender`'s held messages; return the ids applied because of it."""
+    with uow:
+        identify(uow, caller).require(Scope.ADMIN)
+        # Skipping judges nothing new: the held messages were verified when they came.
+        inbox = _inbox(uow, command.authority, TrustList())
+        return inbox.skip_gap(uow.session, command.sender)
+
+
+def replay_dead_letter(uow: UnitOfWork, caller: Who, command: ReplayDeadLetter) -> Receipt:
+    """Receive a dead letter again; return what became of it."""
+    with uow:
+        identify(uow, caller).require(Scope.ADMIN)
+        inbox = _inbox(uow, command.authority, command.trust)
+        return inbox.replay(uow.session, command.dead_letter_id)
+
+
+def receive_again(uow: UnitOfWork, caller: Who, command: ReceiveAgain) -> list[Receipt]:
+    """Run messages read again from the stream through the inbox (those already received are
+    duplicates, missing ones fill their gaps); return the receipts."""
+    with uow:
+        identify(uow, caller).require(Scope.ADMIN)
+        inbox = _inbox(uow, command.authority, command.trust)
+        return [inbox.receive(uow.session, data) for data in command.messages]
