@@ -30,6 +30,13 @@ PUBLIC_OPERATIONS: Final = frozenset(
         ("post", "/v1/routes/plan"),
         ("get", "/v1/places"),
         ("get", "/v1/network"),
+        # The witnessed corridor log: its checkpoints, proofs and keys are public, and a
+        # checkpoint to co-sign proves itself by its signature (C2SP tlog-witness).
+        ("get", "/v1/log/checkpoint"),
+        ("get", "/v1/log/consistency"),
+        ("get", "/v1/log/key"),
+        ("get", "/v1/witness/key"),
+        ("post", "/v1/witness/add-checkpoint"),
     }
 )
 PROBLEM_SCHEMA: Final[dict[str, Any]] = {

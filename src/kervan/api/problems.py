@@ -119,14 +119,19 @@ def leaf_routes(routes: Iterable[Any]) -> Iterator[Any]:
 
 
 def allowed_methods(request: Request) -> list[str]:
-    """The methods some route of the app answers on the request's path."""
-    methods: set[str] = set()
+    """The methods some route of the app answers on the request's path: a concrete path's
+    routes before templated ones (as OpenAPI matches paths), so `/v1/permits/quotas` names
+    its own methods, not those of `/v1/permits/{permit_id}`."""
+    concrete: set[str] = set()
+    templated: set[str] = set()
     for route in leaf_routes(request.app.router.routes):
         # A route matching the path but not the method matches partly.
         match, _ = route.matches(request.scope)
         if match is not Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
-    return sorted(methods)
+            methods = set(getattr(route, "methods", None) or ())
+            fixed = getattr(route, "path_format", None) == request.url.path
+            (concrete if fixed else templated).update(methods)
+    return sorted(concrete or templated)
 
 
 def _database(request: Request, exc: Exception) -> JSONResponse:

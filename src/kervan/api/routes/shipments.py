@@ -73,7 +73,7 @@ def shipment_documents(shipment_id: ObjectId, request: Request) -> list[Document
 
 
 @router.get("/{shipment_id}/consignment", response_model=ConsignmentRecord, responses=NOT_FOUND)
-def get_consignment(shipment_id: str, request: Request) -> ConsignmentRecord:
+def get_consignment(shipment_id: ObjectId, request: Request) -> ConsignmentRecord:
     """One consignment record: every identifier the regimes gave the shipment's consignment
     (e-CMR and CIM/SMGS numbers, eTIR reference and guarantee, permit ids, eFTI UILs,
     containers, plates, wagons) and where each document stands."""
