@@ -146,3 +146,13 @@ def test_partners_a_served_authority_its_delivery_and_a_border_device(
     removed = kervan("epermit", "partner", "remove", "uz-permits", "AZ")
     assert removed.exit_code == 0
     assert "AZ" not in kervan("epermit", "partner", "list", "uz-permits").output
+
+    # The same partner again, from a file of partners.
+    partners = tmp_path / "partners.json"
+    entry = {"code": "AZ", "url": az.url, "name": "Azerbaijan", "keys": az.peer.describe()["keys"]}
+    partners.write_text(json.dumps([entry]), encoding="utf-8")
+    imported = kervan("epermit", "partner", "import", "uz-permits", str(partners))
+    assert imported.exit_code == 0, imported.output
+    assert "AZ" in kervan("epermit", "partner", "list", "uz-permits").output
+    partners.write_text(json.dumps([{**entry, "code": "az"}]), encoding="utf-8")
+    assert kervan("epermit", "partner", "import", "uz-permits", str(partners)).exit_code == 2

@@ -13,10 +13,12 @@ from typer.testing import CliRunner
 from kervan.cli import app
 
 HEAVY = ("numpy", "scipy", "pydantic", "sqlalchemy", "alembic", "fastapi", "simpy", "rich")
-COMMANDS = ["route", "places", "verify", "simulate", "compare", "kpis", "serve", "node"]
+COMMANDS = [
+    "route", "places", "verify", "simulate", "compare", "kpis", "targets", "serve", "node", "audit",
+]  # fmt: skip
 GROUPS = [
     "network", "evidence", "trust-list", "document", "db", "org", "client", "key", "user", "log",
-    "witness",
+    "witness", "messages", "corridor", "epermit",
 ]  # fmt: skip
 
 

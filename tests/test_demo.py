@@ -51,7 +51,8 @@ def test_demo_seeds_a_node_people_can_log_in_to(tmp_path: Path) -> None:
             json={"username": "ministry-analyst", "password": passwords["ministry-analyst"]},
         )
         headers = {"authorization": f"Bearer {analyst.json()['access_token']}"}
-        kpis = client.get("/v1/observatory/kpis", headers=headers).json()["kpis"]
+        report = client.get("/v1/observatory/kpis", headers=headers).json()
+        kpis = report["kpis"]
         assert (kpis["shipments"], kpis["delivered"], kpis["in_transit"]) == (2, 1, 1)
         assert kpis["digital_share"] == 1.0
         plan = client.get(f"/v1/shipments/{shipments[1][0]}", headers=officer).json()["plan"]
@@ -61,6 +62,15 @@ def test_demo_seeds_a_node_people_can_log_in_to(tmp_path: Path) -> None:
         assert dwell[first["border"]["crossing_id"]]["p50"] == pytest.approx(
             first["border"]["dwell_hours_p50"], abs=0.01
         )
+        # CAREC CPMM from the signed events: time to clear each crossing, speed of the delivery
+        cpmm = report["cpmm"]
+        tcb = {c["crossing"]: c for c in cpmm["crossings"]}
+        assert tcb[first["border"]["crossing_id"]]["tcb_hours_p50"] == pytest.approx(
+            first["border"]["dwell_hours_p50"], abs=0.01
+        )
+        (whole,) = [s for s in cpmm["sections"] if s["key"] == "all"]
+        assert whole["shipments"] == 1
+        assert 0 < whole["sswd_kmh"] <= whole["sswod_kmh"]
         csv = client.get("/v1/observatory/kpis", params={"format": "csv"}, headers=headers)
         assert csv.headers["content-type"].startswith("text/csv")
         assert csv.text.startswith("table,key,metric,value")

@@ -30,7 +30,7 @@ from kervan.services.demo_corridor import (
 from kervan.services.node import NodeContext, ensure_node_organisation
 from kervan.settings import Environment, Settings
 from kervan.store.db import make_engine, make_session_factory, unit_of_work
-from kervan.store.keyfiles import KeyFileStore
+from kervan.store.node_files import node_keys
 from kervan.store.repositories.organisations import OrganisationKind
 from kervan.store.schema import upgrade
 
@@ -86,7 +86,7 @@ def seed(settings: Settings) -> tuple[dict[str, str], list[tuple[str, str, str]]
     upgrade(url)
     engine = make_engine(url)
     sessions = make_session_factory(engine)
-    keys = KeyFileStore(settings.keys_dir)
+    keys = node_keys(settings)
     with unit_of_work(sessions) as session:
         ensure_node_organisation(session, keys, settings)
     register_corridor(sessions, keys)

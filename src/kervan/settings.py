@@ -82,6 +82,13 @@ class Settings(BaseSettings):
     login_address_failures_allowed: int = Field(default=20, ge=1, le=10_000)
     login_window_seconds: int = Field(default=900, ge=1, le=86_400)
     _secret_origin: str = PrivateAttr(default="configured")
+    # -- the node's private keys at rest and its start-up audit (kervan.store.node_files) --
+    #: Passphrase the key files are encrypted with; or a file holding it. Required (and not
+    #: empty) in production; development and test generate a random one in data_dir.
+    key_passphrase: SecretStr | None = Field(default=None, repr=False)
+    key_passphrase_file: Path | None = None
+    #: Serve even when the start-up audit finds the store does not verify (logged loudly).
+    serve_unverified_ledger: bool = False
 
     @model_validator(mode="after")
     def _complete_and_refuse_unsafe(self) -> Settings:
@@ -118,6 +125,7 @@ class Settings(BaseSettings):
             object.__setattr__(self, "metrics_token", SecretStr(token))
         elif not development:
             _refuse_weak("KERVAN_METRICS_TOKEN", token, self.environment)
+        _refuse_missing_key_passphrase(self)
         return self
 
     @property
@@ -152,6 +160,19 @@ class Settings(BaseSettings):
         """Return the secret for signing API access tokens (never logged by `repr`)."""
         assert self.secret_key is not None
         return self.secret_key.get_secret_value()
+
+
+def _refuse_missing_key_passphrase(settings: Settings) -> None:
+    # Development and test generate a passphrase file in the data directory on first use.
+    if settings.environment is not Environment.PRODUCTION:
+        return
+    given = settings.key_passphrase
+    if settings.key_passphrase_file is None and (given is None or not given.get_secret_value()):
+        raise ConfigurationError(
+            "KERVAN_KEY_PASSPHRASE or KERVAN_KEY_PASSPHRASE_FILE is required in production: the "
+            "node's private key files are encrypted with it (a random value of at least "
+            f"{MIN_SECRET_KEY_LENGTH} characters)"
+        )
 
 
 def entropy_bits(secret: str) -> float:

@@ -66,6 +66,9 @@ def test_an_authority_revokes_its_unused_permit_once(corridor_node: CorridorNode
     scan = node.client.post("/v1/verify/permit", json={"qr": permit["qr_code"]}).json()
     assert scan["status"] == "revoked"
     assert scan["permit_id"] == permit_id
+    # The check says when and why.
+    assert scan["revoked_at"] == revoked.json()["revoked_at"]
+    assert scan["revoke_reason"] == "plate reported stolen"
     document = node.client.get(
         f"/v1/documents/{document_id}", headers=node.tokens("tashkent-cotton")
     ).json()

@@ -11,9 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kervan.ledger.evidence import verify_bundle_json
+from kervan.services.audit import AuditNode, audit_node
 from kervan.services.demo_corridor import BATTERIES, COTTON
 from kervan.signatures.encoding import b64url_decode
 from kervan.signatures.trustlist import TrustList
+from kervan.store.uow import UnitOfWork
 from tests.api.conftest import CorridorNode
 from tests.api.corridor_parties import UZBEK_TRUCK_TO_ISTANBUL
 
@@ -184,6 +186,7 @@ def test_container_xian_to_istanbul_by_rail_and_ferry(corridor_node: CorridorNod
     assert report.ok, report.summary()
     bundle["document"]["content"]["goods"][0]["gross_weight_kg"] = "1.000"
     assert not verify_bundle_json(bundle, trust).ok
+    assert_node_audit_holds(node)
 
 
 def test_uzbek_truck_tashkent_to_istanbul_on_an_ecmr(corridor_node: CorridorNode) -> None:
@@ -369,3 +372,14 @@ def test_uzbek_truck_tashkent_to_istanbul_on_an_ecmr(corridor_node: CorridorNode
         f"/v1/shipments/{shipment_id}/consignment", headers=node.tokens("xian-forwarding")
     )
     assert stranger.status_code == 404
+    # Every state the journey reached (e-CMR delivered, e-TIR ended, e-Permits issued) is the one
+    # its signed steps lead to.
+    assert_node_audit_holds(node)
+
+
+def assert_node_audit_holds(node: CorridorNode) -> None:
+    """The node's audit (`kervan audit`, and every start) finds nothing after the journey."""
+    state = node.app.state
+    report = audit_node(UnitOfWork(state.sessions), AuditNode(), log_id=state.settings.node_id)
+    assert report.ok, [finding.line() for finding in report.findings]
+    assert report.signatures > 0

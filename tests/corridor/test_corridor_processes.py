@@ -59,6 +59,7 @@ from kervan.settings import Settings
 from kervan.shipments.events import EventType
 from kervan.store.db import make_engine, make_session_factory, normalise_url, unit_of_work
 from kervan.store.keyfiles import KeyFileStore
+from kervan.store.node_files import node_keys
 from kervan.store.schema import upgrade
 from tests.databases import postgres_server_url
 from tests.exchange.conftest import nats_server_url
@@ -237,7 +238,8 @@ def running(tmp_path: Path) -> Iterator[Running]:
                 secret_key="t" * 48,
             )
             own = (*TRADE_SIDE,) if code == FORWARDER else (code,)
-            keys = KeyFileStore(node.data_dir / "keys")
+            # The node's keys as its own process opens them (encrypted with its passphrase).
+            keys = node_keys(settings)
             contexts[code] = NodeContext(
                 settings, make_session_factory(engine), network, planner, keys
             )

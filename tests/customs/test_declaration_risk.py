@@ -123,12 +123,13 @@ def test_history_route_and_country_rules(tashkent_istanbul: Plan, offices: Custo
     assert found.weight == 30.0
     assert "2 infringement(s)" in found.finding
     assert checked.lane is Lane.GREEN  # -20 AEO + 30 = 10
-    # arriving at Alat instead of the planned Baku: AZ weighs route deviations at 30
+    # arriving at Baku instead of the planned Alat (where the ferries call): AZ weighs route
+    # deviations at 30
     deviated = assess(
-        content, "AZ", load_rules("AZ"), on=DAY, arrival_office="AZ-ALAT", infringements=history
+        content, "AZ", load_rules("AZ"), on=DAY, arrival_office="AZ-BAKU", infringements=history
     )
     assert deviated.lane is Lane.YELLOW
-    assert "arrived at AZ-ALAT, the planned corridor enters AZ at AZ-BAKU" in [
+    assert "arrived at AZ-BAKU, the planned corridor enters AZ at AZ-ALAT" in [
         r.finding for r in deviated.reasons if r.rule == "route_deviation"
     ]
     detour = assess(content, "AZ", load_rules("AZ"), on=DAY, countries_passed=("UZ", "KZ", "RU"))

@@ -76,7 +76,7 @@ def test_every_tir_operation_is_discharged_and_the_transport_ends(
     data = transport.data
     assert data.itinerary == ("UZ", "KZ", "AZ", "GE", "TR")
     assert [o.id for o in data.offices_en_route] == [
-        "UZ-TASHKENT", "KZ-SARYAGASH", "KZ-AKTAU", "AZ-BAKU", "AZ-RED-BRIDGE",
+        "UZ-TASHKENT", "KZ-SARYAGASH", "KZ-AKTAU", "AZ-ALAT", "AZ-RED-BRIDGE",
         "GE-TBILISI", "GE-SARPI", "TR-HOPA",
     ]  # fmt: skip
     assert data.office_of_destination.id == "TR-ISTANBUL"
@@ -294,3 +294,27 @@ def test_the_control_authoritys_usage_rule_applies(
         rules=load_rules("GE").permits,
     )
     assert (ok.trip_kind.value, ok.signed_by) == ("transit", "uz-permit-2025")
+
+
+def test_a_usage_rule_per_permit_type_overrides_the_authoritys_general_rule(
+    authorities: dict[str, Es256Signer], trust: TrustList
+) -> None:
+    # KZ allows two entries per permit; an authority that spends transit permits after one
+    # crossing says so for type 2 alone.
+    kz_rules = load_rules("KZ").permits
+    per_type = kz_rules.model_copy(update={"type_rules": {"2": "one_round_trip"}})
+    kz = permit("KZ", PermitType.TRANSIT, authorities["UZ"])
+    for activity, day in ((ActivityType.ENTRANCE, 0), (ActivityType.EXIT, 1)):
+        kz = record_permit_use(
+            kz, kz.permit.qr_code or "", trust, activity=activity, control_country="KZ",
+            at=AT + timedelta(days=day), vehicles=(TRUCK, TRAILER), trip=TRIP, rules=per_type,
+        )  # fmt: skip
+    with pytest.raises(PermitRefusedError, match="single round trip"):
+        record_permit_use(
+            kz, kz.permit.qr_code or "", trust, activity=ActivityType.ENTRANCE,
+            control_country="KZ", at=AT + timedelta(days=10), vehicles=(TRUCK, TRAILER),
+            trip=TRIP, rules=per_type,
+        )  # fmt: skip
+    # Under the general rule the same permit enters a second time.
+    again = use(kz, "KZ", ActivityType.ENTRANCE, AT + timedelta(days=10), trust)
+    assert len(again.usages) == 3

@@ -55,7 +55,7 @@ from kervan.services.node import NodeContext
 from kervan.store.db import unit_of_work
 from tests.api.conftest import CorridorNode, book_truck, node_settings
 from tests.api.corridor_parties import register_corridor, tokens_for
-from tests.databases import migrated_database
+from tests.databases import BACKENDS, migrated_database
 from tests.exchange.independent_peer import IndependentPeer, Key, PeerServer, serialise, write_json
 
 YEAR = datetime.now(UTC).year
@@ -148,13 +148,17 @@ def shipped_network() -> Network:
 
 
 def _kervan_authority(
-    stack: contextlib.ExitStack, code: str, tmp_path: Path, shipped_network: Network
+    stack: contextlib.ExitStack,
+    code: str,
+    tmp_path: Path,
+    shipped_network: Network,
+    backend: str = "sqlite",
 ) -> Authority:
     """A Kervan node (API) with the corridor's organisations, and its authority's e-Permit
     app served on a loopback socket (delivery rounds run by the test)."""
     folder = tmp_path / code
     folder.mkdir()
-    url = stack.enter_context(migrated_database("sqlite", folder))
+    url = stack.enter_context(migrated_database(backend, folder))
     app = create_app(node_settings(url, folder), network=shipped_network)
     register_corridor(app.state.sessions, app.state.node.keys)
     client = stack.enter_context(TestClient(app))
@@ -196,11 +200,13 @@ class Pair:
     az: IndependentPeer
 
 
-@pytest.fixture
-def pair(tmp_path: Path, shipped_network: Network) -> Iterator[Pair]:
-    """UZ (Kervan) and AZ (independent) as partners."""
+@pytest.fixture(params=BACKENDS)
+def pair(
+    request: pytest.FixtureRequest, tmp_path: Path, shipped_network: Network
+) -> Iterator[Pair]:
+    """UZ (Kervan, on SQLite and on PostgreSQL) and AZ (independent) as partners."""
     with contextlib.ExitStack() as stack:
-        uz = _kervan_authority(stack, "UZ", tmp_path, shipped_network)
+        uz = _kervan_authority(stack, "UZ", tmp_path, shipped_network, request.param)
         az = IndependentPeer("AZ")
         server = PeerServer(az)
         stack.callback(server.stop)
@@ -288,7 +294,13 @@ def test_quotas_a_permit_its_use_and_its_revocation_travel_between_authorities(
     # UZ issues its haulier the permit for entering TR; TR hears of it.
     permit = _issue(uz, to_tr)
     assert permit["permit_id"] == f"UZ-TR-{YEAR}-{kind}-1"
+    # Until TR accepts it, UZ's reconciliation shows the drift.
+    [line] = [q for q in uz.view().quotas if q.partner == "TR"]
+    assert (line.granted, line.issued, line.not_delivered) == (2, 1, 1)
+    assert line.drift == ["1 issued permits not yet accepted by TR"]
     assert len(_delivered(uz)) == 1
+    [line] = [q for q in uz.view().quotas if q.partner == "TR"]
+    assert (line.not_delivered, line.drift) == (0, [])
     tr_view = tr.view()
     assert [(q.partner, q.role, q.granted, q.issued) for q in tr_view.quotas] == [
         ("UZ", "quota authority", 2, 1)

@@ -139,15 +139,30 @@ def test_figure_without_a_source(corridor: Network, tmp_path: Path) -> None:
 
 
 def test_impossible_demand_is_refused_before_running(corridor: Network, tmp_path: Path) -> None:
-    # A 20,000 t shipment: more than Kuryk handles in a day (16,438 t), it could never pass.
-    _demand(tmp_path, size=20000)
+    # A 17,000 t shipment: more than Kuryk handles in a day (16,438 t). Shippers route it over
+    # the alternatives that can carry it; it is an error only when none can.
+    _demand(tmp_path, size=17000)
     scenario = load_scenario(_scenario(tmp_path, header='demand = "flows-test"'), corridor)
+    options = compile_scenario(scenario, corridor).flows[0].options
+    assert options
+    assert not any("CASP-KUR" in o.label for o in options)
+    # Every route out of Astana takes at most 10,000 t a day: it could never pass.
+    body = """
+[[resource]]
+id = "track:astana"
+kind = "track"
+links = ["KZ-ASTANA-PPK", "KZ-MOINTY-ASTANA"]
+unit = "tonnes"
+capacity_per_day = 10000
+sources = { capacity_per_day = "est-obs-own" }
+"""
+    scenario = load_scenario(_scenario(tmp_path, body, header='demand = "flows-test"'), corridor)
     with pytest.raises(DatasetError) as caught:
         compile_scenario(scenario, corridor)
     e = caught.value
     assert e.file.endswith("flows-test.toml")
     assert (e.record, e.field) == ("astana-poti", "units_per_shipment")
-    assert "port:KZKUR:ferry" in e.problem
+    assert "track:astana" in e.problem
     with pytest.raises(DatasetError):
         run(scenario.with_years(0.01), seed=1)
 

@@ -40,7 +40,7 @@ def test_every_shipment_is_delivered_or_still_on_its_way(baseline_run: Replicati
     assert r.created > 1000
     assert r.delivered > 0
     assert r.in_system > 0  # shipments created near the end are still travelling
-    assert r.created == r.delivered + r.in_system
+    assert r.created == r.delivered + r.in_system + r.refused
 
 
 def test_capacity_never_exceeded_even_when_overloaded(
@@ -51,11 +51,10 @@ def test_capacity_never_exceeded_even_when_overloaded(
     assert capacity_respected(stressed) == []
     for res in stressed.resources:
         assert all(u <= 1.0 + 1e-9 for u in res.utilisation), res.id
-    # The check is not vacuous: at 11 Mt the Caspian sailings run full and queues build.
+    # The check is not vacuous: at 11 Mt the Caspian sailings run full.
     full = [r for r in stressed.resources if r.utilisation_peak > 0.999]
     assert any(r.id.startswith("sailings:CASP") for r in full)
-    assert stressed.created == stressed.delivered + stressed.in_system
-    assert stressed.in_system > 10 * baseline_run.in_system
+    assert stressed.created == stressed.delivered + stressed.in_system + stressed.refused
 
 
 def test_calibration_against_published_2024_figures(corridor: Network) -> None:
@@ -94,6 +93,7 @@ def test_digital_documents_cut_border_dwell_and_nothing_else(
             "description": baseline.description,
             "files": baseline.files,
             "sources": baseline.sources,
+            "uncosted": baseline.uncosted,
         }
     ) == (baseline)
     result = run(digital, seed=7)
@@ -122,13 +122,19 @@ def test_cku_opening_shifts_china_uzbekistan_flows_onto_the_cku(
         result.link_tonnes_per_year.get("KZUZ-SRY-KELES", 0.0)
         < 0.2 * (baseline_run.link_tonnes_per_year["KZUZ-SRY-KELES"])
     )
+    # Xi'an's containers for Istanbul are counted in the Trans-Caspian volume: their route today
+    # stays across the Caspian from a Kazakh port, with the CKU (to Turkmenbashi and across the
+    # Caspian, shorter than round by Khorgos and Aktau) among the routes they may take.
     moved = {"xian-tashkent-containers", "kashgar-tashkent-bulk"}
+    istanbul = next(f for f in compiled_for(cku).flows if f.flow.id == "xian-istanbul-containers")
+    assert any(o.label.startswith("CKU") for o in istanbul.options)
     before = {f.flow.id: f.plan.link_ids for f in compiled_for(baseline).flows}
     for flow in compiled_for(cku).flows:
         if flow.flow.id in moved:
             assert any(link.startswith("CKU-") for link in flow.plan.link_ids)
-        else:
-            assert flow.plan.link_ids == before[flow.flow.id], flow.flow.id
+        else:  # the others keep off the CKU (their route today may shift with the year's network)
+            assert not any(link.startswith("CKU-") for link in flow.plan.link_ids), flow.flow.id
+            assert before[flow.flow.id]
     transit = {o.flow: o.p50 for o in result.od}
     base_transit = {o.flow: o.p50 for o in baseline_run.od}
     assert transit["kashgar-tashkent-bulk"] < 0.6 * base_transit["kashgar-tashkent-bulk"]
@@ -189,6 +195,24 @@ def test_report_is_self_contained(baseline: Scenario, baseline_run: ReplicationR
     assert '"scenario": "baseline-2024"' in summary_json(summary)
     rows = {r.metric: r for r in compare(summary, summary)}
     assert rows["Trans-Caspian t/year"].change == 0
+    assert math.isnan(rows["Trans-Caspian t/year"].low)  # one replication: no interval
+    assert not rows["Trans-Caspian t/year"].clear
+
+
+def test_differences_come_with_intervals(corridor: Network, baseline: Scenario) -> None:
+    """A reform's effect is shown as a difference only where its interval excludes zero."""
+    digital = load_scenario("digital-documents", corridor).with_years(SHORT)
+    runs = {
+        s.id: summarise(s, replicate(s, 3, seed=4, backend=Backend.SEQUENTIAL))
+        for s in (baseline, digital)
+    }
+    rows = {r.key: r for r in compare(runs["baseline-2024"], runs["digital-documents"])}
+    border = rows["cause:border"]
+    assert border.low <= border.change <= border.high
+    assert border.clear  # digital documents cut border dwell, beyond the dice
+    assert border.change < 0
+    same = {r.key: r for r in compare(runs["baseline-2024"], runs["baseline-2024"])}
+    assert not same["titr_tonnes"].clear
 
 
 def test_marginal_capacity_at_the_top_bottleneck_delivers_more(corridor: Network) -> None:

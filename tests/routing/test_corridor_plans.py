@@ -316,3 +316,12 @@ def test_through_tariff_and_emissions_add_up_per_segment(corridor_planner: Plann
     assert t.co2_hub_kg > 0
     assert t.emissions_quality == "default"
     assert t.tariff_years == tuple(sorted(t.tariff_years))
+
+
+def test_a_truck_on_a_ro_ro_ferry_keeps_its_road_documents(corridor_planner: Planner) -> None:
+    plan = corridor_planner.plan(
+        PlanRequest("Turkmenbashi", "Baku", unit=CargoUnit.TRUCK, alternatives=1)
+    )[0]
+    ferry = next(leg for leg in plan.legs if leg.mode is Mode.FERRY)
+    assert DocumentKind.ECMR in ferry.documents
+    assert DocumentKind.BILL_OF_LADING not in ferry.documents

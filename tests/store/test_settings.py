@@ -110,6 +110,7 @@ def test_settings_come_from_kervan_environment_variables(
     monkeypatch.setenv("KERVAN_ENVIRONMENT", "production")
     monkeypatch.setenv("KERVAN_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("KERVAN_SECRET_KEY", STRONG)
+    monkeypatch.setenv("KERVAN_KEY_PASSPHRASE", STRONG)
     monkeypatch.setenv("KERVAN_DATABASE_URL", "postgresql://kervan@db/kervan")
     settings = get_settings()
     assert settings is get_settings()

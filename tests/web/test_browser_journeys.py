@@ -105,6 +105,8 @@ def test_forwarder_plans_and_books_xian_istanbul(page: Page, base_url: str) -> N
     page.goto(base_url + "/")
     page.locator("#origin").fill("Xi'an")
     page.locator("#destination").fill("Istanbul")
+    # A road journey under TIR: the forwarder books a semi-trailer (a container goes by rail).
+    page.locator("#unit").select_option("truck")
     page.get_by_role("button", name="Plan routes").click()
     rows = page.locator("table.plans-table tbody tr")
     expect(rows.first).to_be_visible()
@@ -123,7 +125,7 @@ def test_forwarder_plans_and_books_xian_istanbul(page: Page, base_url: str) -> N
     page.locator("#goods-0-packages").fill("24")
     page.locator("#goods-0-gross_weight_kg").fill("18200")
     page.locator("#goods-0-value").fill("412000")
-    page.locator("#container_number").fill("CSQU3054383")
+    page.locator("#container_number").fill("CSQU3054383")  # on the truck's chassis
     page.locator("#seal_number").fill("CN2026118")
     page.locator("#plate-0-number").fill("123ABC02")
     page.locator("#plate-0-country").select_option("KZ")
@@ -310,6 +312,7 @@ def test_evidence_verified_without_login(page: Page, base_url: str, tmp_path: Pa
 
 
 def test_observatory_draws_kpis_and_scenarios(page: Page, base_url: str) -> None:
+    page.set_default_timeout(180_000)  # the first visit simulates the two scenarios
     log_in(page, base_url, "ministry-analyst")
     expect(page).to_have_url(base_url + "/observatory")
     expect(page.get_by_role("heading", level=1)).to_have_text("Corridor observatory")
@@ -323,7 +326,61 @@ def test_observatory_draws_kpis_and_scenarios(page: Page, base_url: str) -> None
     for i in (3, 4, 5):
         assert charts.nth(i).locator("rect.series-1").count() >= 1
     expect(page.locator("table.headline-table tbody tr").first).to_be_visible()
+    # headline figures in words, with intervals; CAREC CPMM from the signed events
+    expect(page.locator("table.headline-table")).to_contain_text("Trans-Caspian volume")
+    expect(page.locator("table.headline-table")).not_to_contain_text("h/shipment")
+    expect(page.locator("table.cpmm-table tbody tr").first).to_be_visible()
+    expect(page.locator("table.cpmm-sections")).to_contain_text("Published CAREC CPMM")
     page.screenshot(path=screenshot_path("observatory"), full_page=True)
+
+
+def test_targets_page_in_three_languages(page: Page, base_url: str) -> None:
+    # the first visit simulates the scenarios (seconds on a quiet laptop, more on a busy one)
+    page.set_default_timeout(180_000)
+    log_in(page, base_url, "ministry-analyst")
+    page.get_by_role("link", name="2030 targets: which scenario meets them").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("2030 freight targets")
+    page.set_default_timeout(20_000)
+    charts = page.locator("svg.target-chart")
+    expect(charts).to_have_count(4)
+    for i in range(4):
+        chart = charts.nth(i)
+        expect(chart.locator("line.target-line")).to_have_count(1)  # the target, drawn
+        expect(chart.locator("path.interval")).to_have_count(2)  # each scenario's interval
+        assert float(chart.locator("rect").last.get_attribute("width") or "0") > 0  # 2030
+    tables = page.locator("table.targets-table")
+    expect(tables).to_have_count(4)
+    expect(tables.first).to_contain_text("2024 as measured")
+    expect(tables.first).to_contain_text("not met")
+    expect(page.locator(".context")).to_contain_text("not simulated")
+    body = page.locator("main").inner_text()
+    for raw in ("trans_caspian_volume", "aktau_containers", "line_haul", "tg."):
+        assert raw not in body
+    page.screenshot(path=screenshot_path("targets-en"), full_page=True)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the figures (CSV)").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert text.startswith("scenario,target,goal")
+    assert "corridor-2030,cku_volume" in text
+
+    page.get_by_role("button", name="Türkçe").click()
+    expect(page.locator("html")).to_have_attribute("lang", "tr")
+    expect(page.get_by_role("heading", level=1)).to_have_text("2030 yük hedefleri")
+    expect(tables.first).to_contain_text("ulaşılmadı")
+    expect(page.locator("svg.target-chart").first).to_contain_text("hedef 11,00")
+    page.screenshot(path=screenshot_path("targets-tr"), full_page=True)
+
+    page.get_by_role("button", name="Русский").click()
+    expect(page.locator("html")).to_have_attribute("lang", "ru")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Грузовые цели 2030 года")
+    expect(tables.first).to_contain_text("не достигнута")
+    expect(page.locator("section.target h3").first).to_contain_text("Объём перевозок через Каспий")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Скачать отчёт (HTML)").click()
+    html = Path(download.value.path()).read_text(encoding="utf-8")
+    assert '<html lang="ru">' in html
+    assert html.count('class="target-line"') == 4
+    page.screenshot(path=screenshot_path("targets-ru"), full_page=True)
 
 
 def test_console_in_turkish_and_russian_and_on_a_phone(page: Page, base_url: str) -> None:

@@ -4,6 +4,7 @@ with its reason, and nobody else's view of it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,3 +82,37 @@ def test_the_authority_grants_a_quota_and_checks_a_permit_at_its_border(
 def test_only_a_permit_authority_sees_the_network_page(client: TestClient) -> None:
     login(client, "tashkent-cotton")
     assert client.get("/permits/network").status_code == 403
+
+
+def test_a_revoked_permits_check_shows_when_and_why(client: TestClient) -> None:
+    login(client, "uz-permits")
+    desk = client.get("/permits")
+    found = re.search(r'data-document="([^"]+)"', desk.text)
+    assert found, "the seeded truck's e-Permit requests wait on the desk"
+    issued = client.post(
+        "/permits/issue", data={"document_id": found.group(1), "csrf": csrf_of(desk)}
+    )
+    assert "Permit issued:" in issued.text
+    permit_id = re.search(
+        r"Permit issued:</strong> <span lang=\"en\">([A-Z]+-[A-Z]+-\d{4}-\d-\d+)", issued.text
+    )
+    assert permit_id, issued.text[:2000]
+    revoked = client.post(
+        f"/permits/{permit_id.group(1)}/revoke",
+        data={"reason": "vehicle written off", "csrf": csrf_of(issued)},
+    )
+    assert "Permit revoked:" in revoked.text
+    qr = re.search(r'/verify\?qr=([^"&]+)', revoked.text.split(permit_id.group(1), 1)[1])
+    assert qr
+    check = client.get(f"/verify?qr={qr.group(1)}")
+    assert 'data-status="revoked"' in check.text
+    assert "Revoked at" in check.text
+    assert "vehicle written off" in check.text
+
+
+def test_the_network_page_is_the_current_link_alone(client: TestClient) -> None:
+    login(client, "tr-permits")
+    page = client.get("/permits/network").text
+    assert '<a href="/permits/network" aria-current="page">' in page
+    assert '<a href="/permits" aria-current="page">' not in page
+    assert '<a href="/permits" aria-current="page">' in client.get("/permits").text

@@ -21,6 +21,7 @@ from anyio import to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from kervan import __version__
 from kervan.api import docs, problems
@@ -48,16 +49,19 @@ from kervan.api.routes import (
 )
 from kervan.api.text_guard import ControlCharacterGuard
 from kervan.documents.goods import hs2022_subheadings
+from kervan.errors import LedgerIntegrityError
 from kervan.network.dataset import load_network
 from kervan.network.model import Network
 from kervan.routing.planner import Planner
+from kervan.services.audit import startup_audit
 from kervan.services.ledger_sequencer import LedgerSequencer
 from kervan.services.node import NodeContext, ensure_node_organisation
 from kervan.services.throttle import TokenBucket
 from kervan.settings import Settings, get_settings
 from kervan.store.db import make_session_factory, unit_of_work
-from kervan.store.keyfiles import KeyFileStore
+from kervan.store.node_files import node_keys
 from kervan.store.schema import connect_migrated
+from kervan.store.uow import UnitOfWork
 from kervan.web import install as install_web
 
 log = logging.getLogger("kervan.api")
@@ -128,9 +132,10 @@ def create_app(
         redoc_url=None,
     )
     sessions = make_session_factory(engine)
-    keys = KeyFileStore(settings.keys_dir)
+    keys = node_keys(settings)
     with unit_of_work(sessions) as session:
         ensure_node_organisation(session, keys, settings)
+    _audit_at_start(settings, sessions, engine)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = sessions
@@ -190,6 +195,20 @@ def create_app(
     app.add_middleware(RequestContext, observe=metrics.observe)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def _audit_at_start(settings: Settings, sessions: sessionmaker[Session], engine: Engine) -> None:
+    """A node re-verifies its store before it serves it (services.audit); LedgerIntegrityError
+    (the engine disposed) when it does not verify and the operator did not say to serve it."""
+    try:
+        startup_audit(
+            UnitOfWork(sessions),
+            log_id=settings.node_id,
+            serve_unverified=settings.serve_unverified_ledger,
+        )
+    except LedgerIntegrityError:
+        engine.dispose()
+        raise
 
 
 #: Seconds between the node's looks for ledger events left pending (a failed batch, a crash).

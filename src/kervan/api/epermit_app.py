@@ -56,7 +56,7 @@ from kervan.services.epermit_network import (
 from kervan.services.node import Clock, NodeContext, utc_now
 from kervan.settings import Settings, get_settings
 from kervan.store.db import make_session_factory
-from kervan.store.keyfiles import KeyFileStore
+from kervan.store.node_files import node_keys
 from kervan.store.schema import connect_migrated
 
 log = logging.getLogger("kervan.epermit")
@@ -117,9 +117,7 @@ def create_epermit_app(
     engine = engine or connect_migrated(settings.resolved_database_url)
     network = network or load_network()
     sessions = make_session_factory(engine)
-    node = NodeContext(
-        settings, sessions, network, Planner(network), KeyFileStore(settings.keys_dir), clock
-    )
+    node = NodeContext(settings, sessions, network, Planner(network), node_keys(settings), clock)
     metrics = DeliveryMetrics()
     client = http or httpx.Client(timeout=httpx.Timeout(10.0))
     ref = AuthorityRef(org_id)

@@ -30,8 +30,8 @@ PUBLIC_OPERATIONS: Final = frozenset(
         ("post", "/v1/routes/plan"),
         ("get", "/v1/places"),
         ("get", "/v1/network"),
-        # The witnessed corridor log: its checkpoints, proofs and keys are public, and a
-        # checkpoint to co-sign proves itself by its signature (C2SP tlog-witness).
+        # The witnessed log is published: witnesses and verifiers need no account here, and a
+        # co-signing request carries the log's own signature.
         ("get", "/v1/log/checkpoint"),
         ("get", "/v1/log/consistency"),
         ("get", "/v1/log/key"),

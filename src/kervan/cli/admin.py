@@ -24,6 +24,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from kervan.cli.errors import report
@@ -45,7 +46,7 @@ from kervan.services.members import NewMember, register_member
 from kervan.services.node import ensure_node_organisation, utc_now
 from kervan.settings import Settings, get_settings
 from kervan.store.db import display_url, make_engine, make_session_factory, unit_of_work
-from kervan.store.keyfiles import KeyFileStore
+from kervan.store.node_files import node_keys
 from kervan.store.repositories.organisations import (
     Organisation,
     OrganisationAddress,
@@ -69,19 +70,35 @@ def db_upgrade() -> None:
     try:
         settings = get_settings()
         url = settings.resolved_database_url
+        keys = node_keys(settings)  # the passphrase before the database: refused early
         upgrade(url)
         engine = make_engine(url)
-        with unit_of_work(make_session_factory(engine)) as session:
-            ensure_node_organisation(session, KeyFileStore(settings.keys_dir), settings)
-        engine.dispose()
+        try:
+            with unit_of_work(make_session_factory(engine)) as session:
+                ensure_node_organisation(session, keys, settings)
+        finally:
+            engine.dispose()
     except KervanError as exc:
         raise report(exc) from None
+    finally:
+        _dispose()
     out.print(f"[green]migrated[/]: {display_url(url)}")
+
+
+#: Engines the running command opened (disposed when it ends: no connection left open).
+_ENGINES: list[Engine] = []
 
 
 def _sessions() -> tuple[Settings, sessionmaker[Session]]:
     settings = get_settings()
-    return settings, make_session_factory(connect_migrated(settings.resolved_database_url))
+    engine = connect_migrated(settings.resolved_database_url)
+    _ENGINES.append(engine)
+    return settings, make_session_factory(engine)
+
+
+def _dispose() -> None:
+    while _ENGINES:
+        _ENGINES.pop().dispose()
 
 
 def _operator(settings: Settings) -> Caller:
@@ -106,10 +123,12 @@ def org_create(
             Organisation(org_id, name, country.upper(), kind, utc_now()),
             OrganisationAddress(street, city, postcode),
         )
-        uow = UnitOfWork(sessions, keys=KeyFileStore(settings.keys_dir))
+        uow = UnitOfWork(sessions, keys=node_keys(settings))
         register_member(uow, _operator(settings), member)
     except KervanError as exc:
         raise report(exc) from None
+    finally:
+        _dispose()
     out.print(f"[green]registered[/] {org_id} ({kind.value}, {country.upper()}) with signing keys")
 
 
@@ -125,6 +144,8 @@ def client_create(
         issued = create_client(UnitOfWork(sessions), _operator(settings), command)
     except KervanError as exc:
         raise report(exc) from None
+    finally:
+        _dispose()
     out.print(f"client_id={issued.identifier}\nclient_secret={issued.secret}", highlight=False)
 
 
@@ -140,6 +161,8 @@ def key_create(
         issued = create_api_key(UnitOfWork(sessions), _operator(settings), command)
     except KervanError as exc:
         raise report(exc) from None
+    finally:
+        _dispose()
     out.print(issued.secret, highlight=False)
 
 
@@ -155,6 +178,8 @@ def client_revoke(
         revoke_client(UnitOfWork(sessions), _operator(settings), command)
     except KervanError as exc:
         raise report(exc) from None
+    finally:
+        _dispose()
     out.print(f"[green]revoked[/] client {client_id} of {org_id}")
 
 
@@ -169,6 +194,8 @@ def key_revoke(
         revoke_api_key(UnitOfWork(sessions), _operator(settings), RevokeCredential(org_id, key_id))
     except KervanError as exc:
         raise report(exc) from None
+    finally:
+        _dispose()
     out.print(f"[green]revoked[/] API key {key_id} of {org_id}")
 
 
@@ -189,6 +216,8 @@ def user_create(
         create_user(UnitOfWork(sessions), _operator(settings), person)
     except KervanError as exc:
         raise report(exc) from None
+    finally:
+        _dispose()
     out.print(f"[green]created[/] user {username} of {org_id}")
 
 

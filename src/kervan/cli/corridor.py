@@ -107,15 +107,16 @@ def trust_list_command(
     from kervan.errors import InvalidRequestError, TrustListError  # noqa: PLC0415
     from kervan.exchange.corridor import build_trust_list  # noqa: PLC0415
     from kervan.exchange.trustfile import TrustListFile, write_atomically  # noqa: PLC0415
+    from kervan.settings import get_settings  # noqa: PLC0415
     from kervan.signatures.encoding import from_unix_seconds  # noqa: PLC0415
-    from kervan.store.keyfiles import KeyFileStore  # noqa: PLC0415
+    from kervan.store.node_files import keys_of_node_dir  # noqa: PLC0415
 
     topology = load_topology(topology_file)
     path = topology.corridor.trust_list
     previous = TrustListFile(path).current() if path.exists() else None
     signers: list[Signer] = []
     for node in topology.node:
-        keys = KeyFileStore(node.keys_dir)
+        keys = keys_of_node_dir(node.data_dir, get_settings())
         kids = keys.kids(node.authority)
         if not kids:
             raise InvalidRequestError(f"{node.authority} has no key in {node.keys_dir}")

@@ -45,13 +45,13 @@ def _node() -> Iterator[NodeContext]:
     from kervan.services.node import NodeContext, ensure_node_organisation  # noqa: PLC0415
     from kervan.settings import get_settings  # noqa: PLC0415
     from kervan.store.db import make_session_factory, unit_of_work  # noqa: PLC0415
-    from kervan.store.keyfiles import KeyFileStore  # noqa: PLC0415
+    from kervan.store.node_files import node_keys  # noqa: PLC0415
     from kervan.store.schema import connect_migrated  # noqa: PLC0415
 
     settings = get_settings()
     engine = connect_migrated(settings.resolved_database_url)
     try:
-        sessions, keys = make_session_factory(engine), KeyFileStore(settings.keys_dir)
+        sessions, keys = make_session_factory(engine), node_keys(settings)
         # The node signs its log as itself: registered on first use, as `kervan serve` does.
         with unit_of_work(sessions) as session:
             ensure_node_organisation(session, keys, settings)

@@ -3,6 +3,7 @@
     kervan epermit serve uz-permits --port 8701          # the protocol face + delivery loop
     kervan epermit partner add uz-permits TR https://epermit.tr.example  # keys from its GET /
     kervan epermit partner add uz-permits AZ https://... --keys-file az-keys.json
+    kervan epermit partner import uz-permits partners.json  # [{"code", "url", "name", "keys"}]
     kervan epermit partner list uz-permits
     kervan epermit partner remove uz-permits AZ
     kervan epermit quota grant tr-permits UZ 2026 1 500  # TR grants UZ 500 bilateral permits
@@ -25,6 +26,7 @@ from typing import Annotated, Literal
 
 import httpx
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from kervan.cli.errors import report
@@ -62,7 +64,7 @@ from kervan.services.epermit_sync import dead_letters
 from kervan.services.node import NodeContext
 from kervan.settings import get_settings
 from kervan.store.db import make_session_factory
-from kervan.store.keyfiles import KeyFileStore
+from kervan.store.node_files import node_keys
 from kervan.store.schema import connect_migrated
 
 out = Console()
@@ -88,7 +90,7 @@ def _node() -> tuple[NodeContext, Caller]:
         make_session_factory(engine),
         network,
         Planner(network),
-        KeyFileStore(settings.keys_dir),
+        node_keys(settings),
     )
     return ctx, node_operator(settings.node_id, settings.node_country)
 
@@ -159,6 +161,35 @@ def partner_add(
     except KervanError as exc:
         raise report(exc) from None
     out.print(f"[green]partner[/] {view.code} {view.url} keys {', '.join(view.kids)}")
+
+
+@partner_app.command("import")
+def partner_import(
+    org_id: OrgArg,
+    file: Annotated[
+        Path, typer.Argument(help='JSON: [{"code", "url", "name", "keys": [JWK, ...]}, ...]')
+    ],
+) -> None:
+    """Configure the partners listed in a file (each with its code, URL, name and keys)."""
+    try:
+        try:
+            entries = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InvalidRequestError(f"cannot read {file}: {exc}") from exc
+        if not isinstance(entries, list):
+            raise InvalidRequestError(f"{file}: a JSON list of partners")
+        specs = []
+        for entry in entries:
+            try:
+                specs.append(PartnerSpec.model_validate(entry))
+            except ValidationError as exc:
+                raise InvalidRequestError(f"{file}: {exc}") from exc
+        ctx, operator = _node()
+        for spec in specs:
+            view = add_partner(ctx.unit_of_work(), operator, NewPartner(org_id, spec))
+            out.print(f"[green]partner[/] {view.code} {view.url}", highlight=False)
+    except KervanError as exc:
+        raise report(exc) from None
 
 
 @partner_app.command("list")

@@ -85,12 +85,15 @@ def node(
     """Run the exchange node of one authority, or of all of them in one process."""
     import asyncio  # noqa: PLC0415
 
+    from kervan.services.audit import startup_audit  # noqa: PLC0415
     from kervan.settings import get_settings  # noqa: PLC0415
-    from kervan.store.keyfiles import KeyFileStore  # noqa: PLC0415
+    from kervan.store.db import make_session_factory  # noqa: PLC0415
+    from kervan.store.node_files import node_keys  # noqa: PLC0415
     from kervan.store.schema import connect_migrated  # noqa: PLC0415
+    from kervan.store.uow import UnitOfWork  # noqa: PLC0415
 
     settings = get_settings()
-    keys = KeyFileStore(settings.keys_dir)
+    keys = node_keys(settings)
     known = (
         sorted(path.name for path in keys.directory.iterdir()) if keys.directory.is_dir() else []
     )
@@ -112,6 +115,12 @@ def node(
     engine = connect_migrated(settings.resolved_database_url)
     options = _Options(broker, corridor, listen, max_deliveries, gap_timeout, ack_wait, seconds)
     try:
+        # A node re-verifies its store before it exchanges anything (services.audit).
+        startup_audit(
+            UnitOfWork(make_session_factory(engine)),
+            log_id=settings.node_id,
+            serve_unverified=settings.serve_unverified_ledger,
+        )
         asyncio.run(_run(authorities, signers, trust, engine, options))
     finally:
         engine.dispose()

@@ -69,7 +69,7 @@ def export_evidence(
     from kervan.services.node import NodeContext  # noqa: PLC0415
     from kervan.settings import get_settings  # noqa: PLC0415
     from kervan.store.db import make_session_factory  # noqa: PLC0415
-    from kervan.store.keyfiles import KeyFileStore  # noqa: PLC0415
+    from kervan.store.node_files import node_keys  # noqa: PLC0415
     from kervan.store.schema import connect_migrated  # noqa: PLC0415
 
     settings = get_settings()
@@ -81,7 +81,7 @@ def export_evidence(
             make_session_factory(engine),
             network,
             Planner(network),
-            KeyFileStore(settings.keys_dir),
+            node_keys(settings),
         )
         bundle = operator_evidence(ctx.unit_of_work(), DocumentRef(document_id))
     finally:

@@ -4,6 +4,7 @@ simulator (SimPy, scipy), the network and Rich are imported inside the commands.
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -149,10 +150,16 @@ def compare_scenarios(
     second = _summarise(network, b, replications, years, seed, backend)
     rows = compare(first, second)
     table = Table(title=f"{first.scenario} vs {second.scenario}")
-    for column in ("figure", first.scenario, second.scenario, "change"):
-        table.add_column(column, justify="left" if column == "figure" else "right")
+    for column in ("figure", first.scenario, second.scenario, "change", "95% interval"):
+        left = column == "figure"
+        table.add_column(column, justify="left" if left else "right", no_wrap=left)
     for r in rows:
-        table.add_row(r.metric, f"{r.a:,.2f}", f"{r.b:,.2f}", f"{r.change:+,.2f}")
+        interval = (
+            "no interval (1 replication)"
+            if math.isnan(r.low)
+            else f"{r.low:+,.2f} to {r.high:+,.2f}" + ("" if r.clear else " (no clear difference)")
+        )
+        table.add_row(r.metric, f"{r.a:,.2f}", f"{r.b:,.2f}", f"{r.change:+,.2f}", interval)
     out = Console()
     out.print(table)
     stem = f"compare-{first.scenario}-{second.scenario}"
@@ -170,6 +177,7 @@ def kpis(
 ) -> None:
     """Compute corridor KPIs from EVENTS.json; print them as JSON (with the published baselines)."""
     from kervan.network.dataset import load_network  # noqa: PLC0415
+    from kervan.observatory.cpmm import cpmm_csv_rows, cpmm_indicators  # noqa: PLC0415
     from kervan.observatory.events import load_events  # noqa: PLC0415
     from kervan.observatory.kpis import (  # noqa: PLC0415
         compare_with_published,
@@ -179,8 +187,148 @@ def kpis(
     )
 
     network = load_network()
-    computed = compute_kpis(load_events(events), network)
+    recorded = load_events(events)
+    computed = compute_kpis(recorded, network)
     baseline = compare_with_published(computed, network)
+    cpmm = cpmm_indicators(recorded, network)
     if csv_out is not None:
-        _write(csv_out.parent, csv_out.name, kpis_to_csv(computed, baseline))
-    sys.stdout.write(kpis_to_json(computed, baseline) + "\n")
+        text = kpis_to_csv(computed, baseline) + cpmm_csv_rows(cpmm)
+        _write(csv_out.parent, csv_out.name, text)
+    sys.stdout.write(kpis_to_json(computed, baseline, {"cpmm": cpmm}) + "\n")
+
+
+UNITS = {
+    "trans_caspian_volume": "Mt/year",
+    "travel_time": "x today",
+    "cku_volume": "Mt/year",
+    "aktau_containers": "1000 TEU/year",
+}
+
+
+@user_errors
+def targets(
+    scenarios: Annotated[
+        list[str] | None,
+        typer.Argument(help="Scenarios to assess (default: baseline-2024 corridor-2030)."),
+    ] = None,
+    replications: Replications = 4,
+    years: Years = 1.0,
+    seed: Seed = 0,
+    out_dir: OutDir = Path("observatory-report"),
+    backend: BackendOpt = Backend.PROCESS,
+    portfolio: Annotated[
+        bool, typer.Option("--portfolio/--no-portfolio", help="Rank reform combinations too.")
+    ] = False,
+    max_reforms: Annotated[
+        int, typer.Option("--max-reforms", help="Largest combination tried (and all together).")
+    ] = 2,
+    reforms: Annotated[
+        str | None, typer.Option("--reforms", help="Comma-separated reform scenarios to combine.")
+    ] = None,
+    lang: Annotated[str, typer.Option("--lang", help="Report language: en, tr or ru.")] = "en",
+) -> None:
+    """Whether each scenario meets the 2030 freight targets (with 95% intervals over
+    replications) and what binds; optionally rank reform portfolios. Writes targets.html and
+    targets.csv to --out."""
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    from kervan.network.dataset import load_network  # noqa: PLC0415
+    from kervan.observatory.scenario import load_scenario  # noqa: PLC0415
+    from kervan.observatory.targets import (  # noqa: PLC0415
+        REFORMS,
+        assess_scenario,
+        portfolio_search,
+    )
+    from kervan.observatory.targets_report import (  # noqa: PLC0415
+        SCALE,
+        place_label,
+        targets_csv,
+        targets_document,
+    )
+    from kervan.web.i18n import LANGUAGES, locale  # noqa: PLC0415
+
+    if replications < 1 or replications > 1000:
+        raise InvalidRequestError("--replications must be between 1 and 1000")
+    if not 0 < years <= 50:
+        raise InvalidRequestError("--years must be above 0 and at most 50")
+    if not 1 <= max_reforms <= 7:
+        raise InvalidRequestError("--max-reforms must be between 1 and 7")
+    if lang not in LANGUAGES:
+        raise InvalidRequestError(f"--lang must be one of {', '.join(LANGUAGES)}")
+    network = load_network()
+    names = scenarios or ["baseline-2024", "corridor-2030"]
+    loc = locale(lang)
+    err = Console(stderr=True, soft_wrap=True)
+    assessments = []
+    for name in names:
+        scenario = load_scenario(name, network).with_years(years)
+        err.print(f"simulating {scenario.id} ({replications} x {years:g} year)", highlight=False)
+        assessments.append(assess_scenario(scenario, replications, seed, backend))
+    ranked = []
+    if portfolio:
+        chosen = tuple(r.strip() for r in reforms.split(",")) if reforms else REFORMS
+        ranked = portfolio_search(
+            network,
+            chosen,
+            max_size=max_reforms,
+            replications=replications,
+            years=years,
+            seed=seed,
+            backend=backend,
+            progress=lambda done, total: err.print(f"portfolio {done}/{total}", highlight=False),
+        )
+
+    def node_name(ident: str) -> str:
+        node = network.nodes.get(ident)
+        return node.name if node is not None else ident
+
+    out = Console()
+    for a in assessments:
+        table = Table(title=f"{a.title} ({a.year})")
+        for column in ("target", "unit", "goal", "mean", "95% interval", "status", "binds"):
+            left = column in ("target", "unit", "binds")
+            table.add_column(column, justify="left" if left else "right")
+        for r in a.results:
+            div, digits = SCALE[r.target]
+            table.add_row(
+                loc.t(f"tg.target.{r.target}"),
+                UNITS[r.target],
+                f"{r.goal / div:,.{digits}f}",
+                f"{r.value.mean / div:,.{digits}f}",
+                f"{r.value.low / div:,.{digits}f} - {r.value.high / div:,.{digits}f}",
+                r.status,
+                place_label(r.binding, loc.t, node_name),
+            )
+        out.print(table)
+        out.print(
+            f"diverted {a.diverted_tonnes_per_year.mean / 1e6:,.2f} Mt/year; refused "
+            f"{a.refused_tonnes_per_year.mean / 1e6:,.2f} Mt/year; longest ferry wait "
+            f"{a.ferry_wait_max_hours:,.0f} h",
+            highlight=False,
+        )
+        for u in a.unstable:
+            out.print(
+                f"unstable: {place_label(u.id, loc.t, node_name)} offered "
+                f"{u.offered_per_year.mean:,.0f} {u.unit}/year against {u.capacity_per_year:,.0f}"
+                f"; needs {u.capacity_needed_per_year:,.0f}",
+                highlight=False,
+            )
+    if ranked:
+        table = Table(title="reform portfolios on the 2030 demand")
+        for column in ("reforms", "share of targets", "US$ bn", "points per US$ bn"):
+            table.add_column(column, justify="left" if column == "reforms" else "right")
+        for p in ranked:
+            gain = p.score_gain_per_billion_usd
+            table.add_row(
+                "+".join(p.reforms) or "none",
+                f"{p.score * 100:.0f} %",
+                f"{p.investment_usd / 1e9:,.1f}" if p.investment_usd else "-",
+                f"{gain * 100:,.2f}" if gain is not None else "no published cost",
+            )
+        out.print(table)
+    out.print(loc.t("tg.trade_context", share="7", goal="10"), highlight=False)
+    html = targets_document(assessments, ranked, loc.t, loc.number, lang, node_name)
+    path = _write(out_dir, "targets.html", html)
+    _write(out_dir, "targets.csv", targets_csv(assessments, ranked))
+    out.print(f"report: {path}", highlight=False)

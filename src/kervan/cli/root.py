@@ -17,7 +17,7 @@ from typer.main import get_group
 
 # Command modules import only Typer and light enums at their top, the rest inside each command:
 # --help 5.3 -> 0.23 s median, route 5.9 -> 2.1 s (cached bytecode, load ~8; bench/cli_startup.py).
-from kervan.cli import exchange, exports, observatory, planning, serve, verify
+from kervan.cli import audit, exchange, exports, observatory, planning, serve, verify
 from kervan.cli.errors import report
 from kervan.documents.control_characters import first_control
 from kervan.errors import InvalidRequestError
@@ -81,8 +81,10 @@ app.command("verify")(verify.verify)
 app.command("simulate")(observatory.simulate)
 app.command("compare")(observatory.compare_scenarios)
 app.command("kpis")(observatory.kpis)
+app.command("targets")(observatory.targets)
 app.command("serve")(serve.serve)
 app.command("node")(exchange.node)
+app.command("audit")(audit.audit)
 
 network_app = typer.Typer(
     help="Inspect and validate the corridor network.", no_args_is_help=True, rich_markup_mode=None

@@ -6,11 +6,14 @@ that entry point, not this command, tunes the process for serving (kervan.api.as
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kervan.cli.errors import user_errors
+
+if TYPE_CHECKING:
+    from kervan.settings import Settings
 
 
 @user_errors
@@ -38,6 +41,7 @@ def serve(
             "workers": workers,
         },
     )
+    _audit_before_serving(settings)
     uvicorn.run(
         "kervan.api.asgi:app",
         host=host,
@@ -46,3 +50,23 @@ def serve(
         log_config=None,
         access_log=False,
     )
+
+
+def _audit_before_serving(settings: Settings) -> None:
+    """Re-verify the store here, so a store that does not verify stops the command with its
+    error and exit code (15) rather than a server that fails to load; every worker's app runs
+    the same audit again when it starts (kervan.api.app)."""
+    from kervan.services.audit import startup_audit  # noqa: PLC0415
+    from kervan.store.db import make_session_factory  # noqa: PLC0415
+    from kervan.store.schema import connect_migrated  # noqa: PLC0415
+    from kervan.store.uow import UnitOfWork  # noqa: PLC0415
+
+    engine = connect_migrated(settings.resolved_database_url)
+    try:
+        startup_audit(
+            UnitOfWork(make_session_factory(engine)),
+            log_id=settings.node_id,
+            serve_unverified=settings.serve_unverified_ledger,
+        )
+    finally:
+        engine.dispose()

@@ -55,9 +55,13 @@ class Trip:
         return TripKind.BILATERAL if self.truck_flag in ends else TripKind.THIRD_COUNTRY
 
 
-def usage_rule(rules: PermitRules) -> UsageRule:
-    """The control authority's usage rule from its rule file."""
-    if rules.usage_rule == "max_entries_per_country":
+def usage_rule(rules: PermitRules, permit_type: int | None = None) -> UsageRule:
+    """The control authority's usage rule from its rule file, for permits of `permit_type`
+    (its `type_rules` entry where it has one, else its general rule)."""
+    name = rules.usage_rule
+    if permit_type is not None:
+        name = rules.type_rules.get(str(permit_type), name)  # type: ignore[call-overload]
+    if name == "max_entries_per_country":
         return MaxEntriesPerCountry(max_entries=rules.max_entries)
     return OneRoundTrip()
 
@@ -186,6 +190,6 @@ def record_permit_use(
         activity_details=details,
     )
     try:
-        return record.record_usage(usage, usage_rule(rules))
+        return record.record_usage(usage, usage_rule(rules, int(record.permit.permit_type)))
     except (PermitUsageRefusedError, DocumentValidationError, IllegalTransitionError) as exc:
         raise PermitRefusedError(record.permit.permit_id, "usage_rule", exc.message) from exc

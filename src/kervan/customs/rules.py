@@ -164,6 +164,10 @@ class PermitRules(_Strict):
 
     usage_rule: Literal["one_round_trip", "max_entries_per_country"]
     max_entries: Annotated[int, Field(ge=1, le=100)] = 2
+    # The rule for one permit type where it differs from `usage_rule` (key: the type's number).
+    type_rules: dict[
+        Literal["1", "2", "3", "4"], Literal["one_round_trip", "max_entries_per_country"]
+    ] = Field(default_factory=dict)
     bilateral_trip: tuple[Annotated[int, Field(ge=1, le=4)], ...]
     transit_trip: tuple[Annotated[int, Field(ge=1, le=4)], ...]
     third_country_trip: tuple[Annotated[int, Field(ge=1, le=4)], ...]

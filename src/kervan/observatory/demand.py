@@ -12,7 +12,7 @@ from __future__ import annotations
 import tomllib
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -42,6 +42,9 @@ class Flow(BaseModel):
     teu_per_year: float | None = Field(default=None, gt=0)
     tonnes_per_year: float | None = Field(default=None, gt=0)
     shipments_per_year: float | None = Field(default=None, gt=0)
+    # the route its shippers use today: the planner's fastest, or the fastest that crosses the
+    # Caspian from a Kazakh port (flows counted in the Trans-Caspian volume)
+    route_today: Literal["fastest", "trans-caspian"] = "fastest"
     sources: dict[str, str] = Field(default_factory=dict)
     note: str | None = None
 

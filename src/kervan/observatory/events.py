@@ -50,8 +50,9 @@ class CorridorEvent(BaseModel):
     """One thing that happened to one shipment, at one time, at one place of the network.
 
     `teu` and `tonnes` are the shipment's whole load; `planned_p90_hours` is the transit time the
-    plan promised at its 90th percentile (on-time means delivered within it); `mode` is the mode
-    of the link or crossing when the event names one.
+    plan promised at its 90th percentile (on-time means delivered within it); `route_km` and
+    `route_cost_usd` are its planned route's length and freight (for CAREC CPMM speed and
+    cost); `mode` is the mode of the link or crossing when the event names one.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -71,6 +72,8 @@ class CorridorEvent(BaseModel):
     transfer_kind: TransferEventKind | None = None
     planned_p90_hours: float | None = Field(default=None, gt=0)
     digital_documents: bool = False
+    route_km: float | None = Field(default=None, gt=0)  # the planned route's length
+    route_cost_usd: float | None = Field(default=None, ge=0)  # its freight, the whole shipment
 
     @model_validator(mode="after")
     def _names_its_place(self) -> CorridorEvent:

@@ -131,7 +131,7 @@ def time_stat(key: str, hours: Sequence[float]) -> TimeStat:
 
 
 @dataclass
-class _Journey:
+class Journey:
     """One shipment's events folded into intervals."""
 
     first: CorridorEvent
@@ -154,9 +154,10 @@ def _overlap(a: tuple[datetime, datetime], b: tuple[datetime, datetime]) -> floa
     return max(_hours(lo, hi), 0.0)
 
 
-def _fold(events: Sequence[CorridorEvent]) -> _Journey:
+def fold_journey(events: Sequence[CorridorEvent]) -> Journey:
+    """One shipment's events (any order) folded into segments, borders and transfers."""
     ordered = sorted(enumerate(events), key=lambda p: (p[1].at, p[0]))
-    journey = _Journey(first=events[0])
+    journey = Journey(first=events[0])
     open_link: dict[str, datetime] = {}
     open_border: dict[str, datetime] = {}
     open_transfer: dict[tuple[str, TransferEventKind], datetime] = {}
@@ -195,7 +196,8 @@ def _fold(events: Sequence[CorridorEvent]) -> _Journey:
     return journey
 
 
-def _causes(j: _Journey) -> dict[Cause, float]:
+def journey_causes(j: Journey) -> dict[Cause, float]:
+    """Hours of a journey by cause (what no event explains is node dwell)."""
     out = dict.fromkeys(Cause, 0.0)
     stops = [(b[2], b[3]) for b in j.borders] + [(t[1], t[2]) for t in j.transfers]
     for _, _, a, b in j.borders:
@@ -224,7 +226,7 @@ def compute_kpis(events: Iterable[CorridorEvent], network: Network | None = None
     by_shipment: dict[str, list[CorridorEvent]] = defaultdict(list)
     for e in events:
         by_shipment[e.shipment_id].append(e)
-    journeys = [_fold(evs) for evs in by_shipment.values()]
+    journeys = [fold_journey(evs) for evs in by_shipment.values()]
     od: dict[str, list[float]] = defaultdict(list)
     seg: dict[str, list[float]] = defaultdict(list)
     border: dict[tuple[str, str], list[float]] = defaultdict(list)
@@ -248,7 +250,7 @@ def compute_kpis(events: Iterable[CorridorEvent], network: Network | None = None
             continue
         transit = _hours(j.start, j.delivered)
         od[f"{f.origin}>{f.destination}"].append(transit)
-        for cause, hours in _causes(j).items():
+        for cause, hours in journey_causes(j).items():
             causes[cause] += hours
         pair = f"{_country(f.origin, network)}>{_country(f.destination, network)}"
         _add(pair_vol[pair], f.teu, f.tonnes)
@@ -366,11 +368,16 @@ def compare_with_published(
     return rows
 
 
-def kpis_to_json(kpis: CorridorKpis, baseline: Sequence[BaselineRow] = ()) -> str:
-    """KPIs and the baseline comparison as one JSON document."""
+def kpis_to_json(
+    kpis: CorridorKpis,
+    baseline: Sequence[BaselineRow] = (),
+    extra: Mapping[str, BaseModel] | None = None,
+) -> str:
+    """KPIs and the baseline comparison (and `extra` sections) as one JSON document."""
     doc = {
         "kpis": kpis.model_dump(mode="json"),
         "baseline": [r.model_dump(mode="json") for r in baseline],
+        **{k: v.model_dump(mode="json") for k, v in (extra or {}).items()},
     }
     return json.dumps(doc, indent=2)
 

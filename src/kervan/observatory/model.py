@@ -10,18 +10,21 @@ sails in parts.)
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 
 from kervan.errors import DatasetError, NoRouteError
-from kervan.network.model import Link, Mode, Network, TransferKind
+from kervan.network.model import CargoUnit, Link, Mode, Network, TransferKind
 from kervan.observatory import published
+from kervan.observatory.choice import Offer, generalised_cost
 from kervan.observatory.demand import Flow, ShipmentSize, shipment_size, shipments_per_year
+from kervan.observatory.links import extended
 from kervan.observatory.scenario import CapacityUnit, ResourceKind, ResourceSpec, Scenario
 from kervan.routing.plan import Plan
-from kervan.routing.planner import Planner, PlanRequest
+from kervan.routing.planner import Objective, Planner, PlanRequest
 from kervan.routing.timing import Z90
 
 HOURS_PER_YEAR = 8760.0
@@ -65,20 +68,52 @@ class Step:
     digital_factor: float = 1.0
     green_factor: float = 1.0
     titr: bool = False
+    offset: float = 0.0  # P50 hours from the shipment's start to this step
+
+
+@dataclass(frozen=True)
+class RouteOption:
+    """One of the planner's alternatives for a flow, compiled into steps, with what a shipper
+    weighs: money per shipment and the P50/P90 of the uncongested route."""
+
+    plan: Plan
+    steps: tuple[Step, ...]
+    draws: int
+    titr: bool
+    label: str
+    cost_usd: float
+    hours_p50: float
+    hours_p90: float
+    # calibrated constant (US$ a shipment) for leaving the route used today: see choice.py
+    constant_usd: float = 0.0
 
 
 @dataclass(frozen=True)
 class FlowRoute:
-    """A flow with its planned route compiled into steps."""
+    """A flow with the routes its shippers choose among (the planner's best first)."""
 
     flow: Flow
     size: ShipmentSize
     per_year: float
-    plan: Plan
-    steps: tuple[Step, ...]
-    draws: int
+    options: tuple[RouteOption, ...]
     reference_p50_hours: float
-    titr: bool
+
+    @property
+    def plan(self) -> Plan:
+        return self.options[0].plan
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return self.options[0].steps
+
+    @property
+    def titr(self) -> bool:
+        return self.options[0].titr
+
+    @property
+    def draws(self) -> int:
+        """Standard-normal draws a shipment needs on whichever option it takes."""
+        return max(o.draws for o in self.options)
 
 
 @dataclass
@@ -181,10 +216,15 @@ def amount(spec: ResourceSpec, size: ShipmentSize) -> float:
 
 
 def compile_scenario(
-    scenario: Scenario, network: Network, overrides: dict[str, float] | None = None
+    scenario: Scenario,
+    network: Network,
+    overrides: dict[str, float] | None = None,
+    openings: dict[str, int] | None = None,
 ) -> CompiledScenario:
     """Route every flow once and compile steps and capacities; `overrides` scales resources by
-    id (1.1 = 10% more capacity). Raises DatasetError for anything that cannot run."""
+    id (1.1 = 10% more capacity), `openings` gives the year each uncertain opening opens (drawn
+    per replication). Raises DatasetError for anything that cannot run."""
+    network = extended(network, scenario.additions, openings or {}, scenario.sources)
     specs = {s.id: s for s in network_resources(network)}
     specs.update({s.id: s for s in scenario.resources})
     for ident, factor in (overrides or {}).items():
@@ -210,9 +250,9 @@ def compile_scenario(
     compiled = CompiledScenario(scenario, network, [], quotas, [], fleets, pools, 1.0)
     line_index: dict[tuple[str, str, str], int] = {}
     for flow in scenario.demand.flows:
-        plan = _plan(planner, scenario, flow, scenario.year)
-        reference = _plan(planner, scenario, flow, published.REFERENCE_YEAR)
-        compiled.flows.append(_route(compiled, flow, plan, reference.totals.hours_p50, line_index))
+        plans = _plans(planner, scenario, flow, scenario.year)
+        reference = _reference(flow, _plans(planner, scenario, flow, published.REFERENCE_YEAR))
+        compiled.flows.append(_route(compiled, flow, plans, reference.totals.hours_p50, line_index))
     target = scenario.demand_target_tonnes_per_year
     if target is not None:
         titr = sum(f.per_year * f.size.tonnes for f in compiled.flows if f.titr)
@@ -227,34 +267,124 @@ def compile_scenario(
     return compiled
 
 
-def _plan(planner: Planner, scenario: Scenario, flow: Flow, year: int) -> Plan:
-    request = PlanRequest(
-        origin=flow.origin,
-        destination=flow.destination,
-        unit=flow.unit,
-        avoid_modes=frozenset(flow.avoid_modes),
-        year=year,
-        alternatives=1,
-    )
-    try:
-        return planner.plan(request)[0]
-    except NoRouteError as exc:
-        raise DatasetError(scenario.demand.file, flow.id, "destination", exc.message) from exc
+#: Alternatives asked of the planner per objective (fastest, cheapest), and kept per flow.
+ALTERNATIVES_ASKED = 4
+OPTIONS_KEPT = 6
+
+
+def _plans(planner: Planner, scenario: Scenario, flow: Flow, year: int) -> list[Plan]:
+    """The planner's fastest plans, then its cheapest: the routes a shipper of the flow weighs
+    (the fastest first; the same route once)."""
+    plans: dict[str, Plan] = {}
+    for objective in (Objective.TIME, Objective.COST):
+        request = PlanRequest(
+            origin=flow.origin,
+            destination=flow.destination,
+            objective=objective,
+            unit=flow.unit,
+            avoid_modes=frozenset(flow.avoid_modes),
+            year=year,
+            alternatives=ALTERNATIVES_ASKED,
+        )
+        try:
+            found = planner.plan(request)
+        except NoRouteError as exc:
+            raise DatasetError(scenario.demand.file, flow.id, "destination", exc.message) from exc
+        for plan in found:
+            plans.setdefault(plan.plan_key, plan)
+    return list(plans.values())[:OPTIONS_KEPT]
 
 
 def _route(
     c: CompiledScenario,
     flow: Flow,
-    plan: Plan,
+    plans: list[Plan],
     reference_p50: float,
     line_index: dict[tuple[str, str, str], int],
 ) -> FlowRoute:
-    net, size = c.network, shipment_size(flow, c.network)
+    """The flow with every alternative that can carry its shipments (a shipment too large for a
+    day's or a sailing's capacity on a route cannot take it; on none of them is an error)."""
+    size = shipment_size(flow, c.network)
+    options: list[RouteOption] = []
+    first_error: DatasetError | None = None
+    for plan in plans:
+        try:
+            options.append(_option(c, flow, size, plan, line_index))
+        except DatasetError as exc:
+            first_error = first_error or exc
+    if not options:
+        assert first_error is not None
+        raise first_error
+    if flow.route_today == "trans-caspian":
+        today = next((o for o in options if o.titr), None)
+        if today is None:
+            raise DatasetError(
+                c.scenario.demand.file,
+                flow.id,
+                "route_today",
+                "no route the planner offers crosses the Caspian from a Kazakh port",
+            )
+        options = [today, *(o for o in options if o is not today)]
+    options = with_constants(options, flow.unit, flow.units_per_shipment)
+    return FlowRoute(flow, size, shipments_per_year(flow, c.network), tuple(options), reference_p50)
+
+
+def with_constants(options: list[RouteOption], unit: CargoUnit, units: float) -> list[RouteOption]:
+    """Every other route carries the constant that makes the route used today (the first) the
+    choice on an empty corridor: what the demand data records shippers chose in 2024 reveals that
+    they value it at least as much as the others (alternative-specific constants, calibrated to
+    the base year). Zero where the route today is already the cheapest."""
+
+    def cost(o: RouteOption) -> float:
+        return generalised_cost(Offer(o.cost_usd, o.hours_p50, o.hours_p90, 0.0, ""), unit, units)
+
+    today = cost(options[0])
+    return [options[0]] + [
+        dataclasses.replace(o, constant_usd=max(0.0, today - cost(o))) for o in options[1:]
+    ]
+
+
+def _reference(flow: Flow, plans: list[Plan]) -> Plan:
+    """The flow's route today in the reference year (its time is what the target halves)."""
+    if flow.route_today == "trans-caspian":
+        for plan in plans:
+            if _crosses_from_kazakhstan(plan):
+                return plan
+    return plans[0]
+
+
+def _crosses_from_kazakhstan(plan: Plan) -> bool:
+    return any(
+        leg.mode in (Mode.FERRY, Mode.SEA)
+        and bool({leg.from_node, leg.to_node} & published.TITR_PORTS)
+        for leg in plan.legs
+    )
+
+
+def route_label(plan: Plan) -> str:
+    """What tells a route apart for a reader: its water crossings, the CKU, the Northern route."""
+    parts = [leg.link_id for leg in plan.legs if leg.mode in (Mode.FERRY, Mode.SEA)]
+    if any(leg.link_id.startswith("CKU-") for leg in plan.legs):
+        parts.insert(0, "CKU")
+    if any("BREST" in leg.link_id for leg in plan.legs):
+        parts.insert(0, "Northern (Brest)")
+    return " + ".join(parts) if parts else "overland"
+
+
+def _option(
+    c: CompiledScenario,
+    flow: Flow,
+    size: ShipmentSize,
+    plan: Plan,
+    line_index: dict[tuple[str, str, str], int],
+) -> RouteOption:
+    net = c.network
     steps: list[Step] = []
     draws = 0
     holding = -1
     titr_route = False
     transfers = {t.after_leg: t for t in plan.transfers}
+    elapsed = 0.0
     for leg in plan.legs:
         link = net.links[leg.link_id]
         pool = next((i for i, p in enumerate(c.pools) if link.id in p.links), -1)
@@ -269,8 +399,16 @@ def _route(
             titr = bool({leg.from_node, leg.to_node} & published.TITR_PORTS)
             titr_route |= titr
             steps.append(
-                Step(StepKind.SAIL, link.id, Cause.FERRY_WAIT, line=line_index[key], titr=titr)
+                Step(
+                    StepKind.SAIL,
+                    link.id,
+                    Cause.FERRY_WAIT,
+                    line=line_index[key],
+                    titr=titr,
+                    offset=elapsed,
+                )
             )
+            elapsed += link.hours.p50
         else:
             quotas = _quotas(c, flow, size, _on_track(link.id))
             take = pool if pool >= 0 and holding < 0 else -1
@@ -285,8 +423,10 @@ def _route(
                     draws,
                     quotas,
                     take_pool=take,
+                    offset=elapsed,
                 )
             )
+            elapsed += link.hours.p50
             draws += 1
         crossing = net.crossing_on(link.id)
         if crossing is not None:
@@ -308,8 +448,10 @@ def _route(
                     quotas,
                     digital_factor=crossing.digital_dwell_factor,
                     green_factor=crossing.green_lane_dwell_factor,
+                    offset=elapsed,
                 )
             )
+            elapsed += d.p50
             draws += 1
         step = transfers.get(leg.index)
         if step is not None:
@@ -326,20 +468,23 @@ def _route(
                     sigma_of(step.hours_p50, step.hours_p90),
                     draws,
                     _quotas(c, flow, size, matches),
+                    offset=elapsed,
                 )
             )
+            elapsed += step.hours_p50
             draws += 1
     if holding >= 0:
         steps[-1] = _with(steps[-1], give_pool=holding)
-    return FlowRoute(
-        flow,
-        size,
-        shipments_per_year(flow, net),
+    units = flow.units_per_shipment
+    return RouteOption(
         plan,
         tuple(steps),
         draws,
-        reference_p50,
         titr_route,
+        route_label(plan),
+        plan.totals.cost_usd * units,
+        plan.totals.hours_p50,
+        plan.totals.hours_p90,
     )
 
 

@@ -26,6 +26,21 @@ TARGET_VOLUME_2030 = PublishedFigure(
 )
 TARGET_TIME_FACTOR_2030 = PublishedFigure("travel time 2030 vs today", 0.5, "ratio", "wb-mtc-2023")
 
+TARGET_CKU_2030 = PublishedFigure(
+    "China-Kyrgyzstan-Uzbekistan railway volume", 15_000_000.0, "t/year", "ots-2025"
+)
+TARGET_AKTAU_TEU = PublishedFigure(
+    "Aktau sea hub containers", 300_000.0, "TEU/year", "kz-ports-2024"
+)
+
+# Trade context (not simulated: a freight simulator does not model trade values).
+INTRA_OTS_TRADE_SHARE = PublishedFigure(
+    "intra-OTS trade, share of external trade (about US$57bn)", 0.07, "share", "ots-2025"
+)
+TARGET_INTRA_OTS_TRADE_SHARE = PublishedFigure(
+    "intra-OTS trade share goal", 0.10, "share", "ots-2025"
+)
+
 # The reference year the time target is measured from (the network without reforms).
 REFERENCE_YEAR = 2024
 
@@ -38,4 +53,8 @@ ALL = (
     TITR_TEU_2025,
     TARGET_VOLUME_2030,
     TARGET_TIME_FACTOR_2030,
+    TARGET_CKU_2030,
+    TARGET_AKTAU_TEU,
+    INTRA_OTS_TRADE_SHARE,
+    TARGET_INTRA_OTS_TRADE_SHARE,
 )

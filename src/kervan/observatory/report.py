@@ -263,39 +263,83 @@ def _clean(value: object) -> object:
 
 
 class ComparisonRow(BaseModel):
+    """One figure of two scenarios: B minus A with a 95 % interval on the difference."""
+
     model_config = ConfigDict(frozen=True)
 
     metric: str
+    key: str  # what the figure is, for labels in the reader's language ("cause:border")
     a: float
     b: float
     change: float  # b - a
+    low: float  # 95 % interval of the change (NaN with a single replication)
+    high: float
+
+    @property
+    def clear(self) -> bool:
+        """The interval of the change excludes zero: a difference, not the dice."""
+        return not math.isnan(self.low) and (self.low > 0 or self.high < 0)
+
+
+def _difference(x: Estimate, y: Estimate) -> ComparisonRow:
+    """y - x with a conservative 95 % interval: the two half-widths combined as independent
+    (the scenarios share seeds, so the paired interval would be narrower, never wider)."""
+    change = y.mean - x.mean
+    if x.n < 2 or y.n < 2 or math.isnan(x.low) or math.isnan(y.low):
+        return ComparisonRow(
+            metric="", key="", a=x.mean, b=y.mean, change=change, low=math.nan, high=math.nan
+        )
+    half = math.hypot(x.high - x.mean, y.high - y.mean)
+    return ComparisonRow(
+        metric="", key="", a=x.mean, b=y.mean, change=change, low=change - half, high=change + half
+    )
 
 
 def compare(a: ScenarioSummary, b: ScenarioSummary) -> list[ComparisonRow]:
-    """The headline figures of two scenarios side by side (B minus A as the change)."""
-    pairs: list[tuple[str, float, float]] = [
-        ("Trans-Caspian t/year", a.titr_tonnes_per_year.mean, b.titr_tonnes_per_year.mean),
-        ("Trans-Caspian TEU/year", a.titr_teu_per_year.mean, b.titr_teu_per_year.mean),
-        ("delivered t/year", a.throughput_tonnes_per_year.mean, b.throughput_tonnes_per_year.mean),
-        ("transit / today (P50)", a.targets.time_ratio.mean, b.targets.time_ratio.mean),
-        ("in the system at the end", a.in_system.mean, b.in_system.mean),
+    """The headline figures of two scenarios side by side (B minus A as the change, with its
+    interval over replications)."""
+    pairs: list[tuple[str, str, Estimate, Estimate]] = [
+        ("Trans-Caspian t/year", "titr_tonnes", a.titr_tonnes_per_year, b.titr_tonnes_per_year),
+        ("Trans-Caspian TEU/year", "titr_teu", a.titr_teu_per_year, b.titr_teu_per_year),
+        (
+            "delivered t/year",
+            "delivered_tonnes",
+            a.throughput_tonnes_per_year,
+            b.throughput_tonnes_per_year,
+        ),
+        ("transit / today (P50)", "time_ratio", a.targets.time_ratio, b.targets.time_ratio),
+        (
+            "refused t/year",
+            "refused_tonnes",
+            a.refused_tonnes_per_year,
+            b.refused_tonnes_per_year,
+        ),
+        ("in the system at the end", "in_system", a.in_system, b.in_system),
     ]
     for k in a.hours_by_cause:
-        pairs.append((f"{k} h/shipment", a.hours_by_cause[k].mean, b.hours_by_cause[k].mean))
+        pairs.append((f"{k} h/shipment", f"cause:{k}", a.hours_by_cause[k], b.hours_by_cause[k]))
     flows_b = {o.flow: o for o in b.od}
     for o in a.od:
         if o.flow in flows_b:
-            pairs.append((f"{o.flow} P50 h", o.p50.mean, flows_b[o.flow].p50.mean))
+            pairs.append((f"{o.flow} P50 h", f"flow:{o.flow}", o.p50, flows_b[o.flow].p50))
     for c, e in a.border_dwell.items():
         if c in b.border_dwell:
-            pairs.append((f"{c} dwell P50 h", e.mean, b.border_dwell[c].mean))
+            pairs.append((f"{c} dwell P50 h", f"dwell:{c}", e, b.border_dwell[c]))
     res_b = {r.id: r for r in b.resources}
     for r in a.resources:
         if r.id in res_b:
             pairs.append(
-                (f"{r.id} utilisation", r.utilisation_mean.mean, res_b[r.id].utilisation_mean.mean)
+                (
+                    f"{r.id} utilisation",
+                    f"utilisation:{r.id}",
+                    r.utilisation_mean,
+                    res_b[r.id].utilisation_mean,
+                )
             )
-    return [ComparisonRow(metric=m, a=x, b=y, change=y - x) for m, x, y in pairs]
+    return [
+        _difference(x, y).model_copy(update={"metric": metric, "key": key})
+        for metric, key, x, y in pairs
+    ]
 
 
 def comparison_json(a: ScenarioSummary, b: ScenarioSummary, rows: Sequence[ComparisonRow]) -> str:
@@ -306,8 +350,18 @@ def comparison_json(a: ScenarioSummary, b: ScenarioSummary, rows: Sequence[Compa
 def comparison_html(a: ScenarioSummary, b: ScenarioSummary, rows: Sequence[ComparisonRow]) -> str:
     """The comparison as a self-contained HTML table."""
     body = _table(
-        ["figure", a.scenario, b.scenario, "change"],
-        [[escape(r.metric), _fmt(r.a, 2), _fmt(r.b, 2), _fmt(r.change, 2)] for r in rows],
+        ["figure", a.scenario, b.scenario, "change", "95% interval of the change"],
+        [
+            [
+                escape(r.metric),
+                _fmt(r.a, 2),
+                _fmt(r.b, 2),
+                _fmt(r.change, 2),
+                f"{_fmt(r.low, 2)} to {_fmt(r.high, 2)}"
+                + ("" if r.clear else " (no clear difference)"),
+            ]
+            for r in rows
+        ],
     )
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Kervan: '

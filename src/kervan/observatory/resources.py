@@ -87,6 +87,19 @@ class DailyQuota:
         self.starts.append(start)
         return start
 
+    def expected_wait(self, at: float, amount: float, horizon: float) -> float:
+        """Hours a shipment reaching the quota at `at` would wait for a day with room, as the
+        bookings stand (without booking); `horizon` once it would wait longer than that."""
+        if amount <= 0:
+            return 0.0
+        day = max(int(at // HOURS_PER_DAY), self._first_open)
+        last = int((at + horizon) // HOURS_PER_DAY) + 1
+        while self.used.get(day, 0.0) + amount > self.capacity + EPS:
+            day += 1
+            if day > last:
+                return horizon
+        return max(0.0, day * HOURS_PER_DAY - at)
+
     def usage(self, window: Window) -> Usage:
         first = int(window.start // HOURS_PER_DAY)
         days = range(first, first + window.days)
@@ -142,6 +155,23 @@ class SailingLine:
         self.departures: list[float] = []
         # (first sailing after asking, sailed at): the wait for lack of room, not for the headway
         self.waits: list[tuple[float, float]] = []
+        # cargo of shipments that chose a route over this line and have not yet sailed
+        self.committed = 0.0
+
+    @property
+    def capacity_per_hour(self) -> float:
+        """What the line's fleets carry an hour at their headways (inf: a fleet without limit)."""
+        return sum(
+            math.inf if f.capacity is None else f.capacity / f.headway_hours for f in self.fleets
+        )
+
+    def expected_wait(self, after: float, amount: float) -> float:
+        """Hours a shipment reaching the port in `after` hours would queue for room: the cargo
+        committed ahead of it that the fleets have not carried away by then."""
+        rate = self.capacity_per_hour
+        if math.isinf(rate) or rate <= 0:
+            return 0.0
+        return max(0.0, (self.committed + amount) / rate - after)
 
     def board(self, env: simpy.Environment, amount: float) -> simpy.Event:
         """Join the queue; the returned event fires with the sailing's hours when it sails."""
@@ -225,6 +255,11 @@ class LocomotivePool:
         queue = _queue_series(self.arrivals, self.starts, samples)
         waits = [s - a for a, s in zip(self.arrivals, self.starts, strict=True) if a in window]
         return Usage(util, [float(q) for q in queue], float(sum(waits)), len(waits))
+
+    def expected_wait(self, hold_hours: float) -> float:
+        """Hours a train asking now would wait for a locomotive, each held `hold_hours`."""
+        ahead = len(self.resource.queue) + 1 - (self.count - self.resource.count)
+        return max(0, ahead) * hold_hours / self.count
 
     def peak_in_use(self) -> int:
         return max(n for _, n in self.changes)

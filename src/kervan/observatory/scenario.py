@@ -18,6 +18,7 @@ impossible demand raise `DatasetError` naming the file, the record and the field
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -27,7 +28,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kervan.errors import DatasetError
-from kervan.network.model import Mode, Network, Source
+from kervan.network.model import BorderCrossing, Link, Mode, Network, Node, Source, Transfer
 from kervan.observatory.demand import (
     DataFile,
     Demand,
@@ -37,6 +38,7 @@ from kervan.observatory.demand import (
     validate_record,
     validate_records,
 )
+from kervan.observatory.links import Additions, Opening, check_additions
 
 
 class ResourceKind(StrEnum):
@@ -149,11 +151,13 @@ class _Header(BaseModel):
     digital_documents_share: float | None = Field(default=None, ge=0, le=1)
     green_lane_share: float | None = Field(default=None, ge=0, le=1)
     warmup_days: float | None = Field(default=None, ge=0, le=3650)
+    investment_usd: float | None = Field(default=None, gt=0)
     sources: dict[str, str] = Field(default_factory=dict)
     note: str | None = None
 
 
 _HEADER_FIGURES = (
+    "investment_usd",
     "demand_target_tonnes_per_year",
     "digital_documents_share",
     "green_lane_share",
@@ -179,6 +183,10 @@ class Scenario(BaseModel):
     weather: tuple[WeatherSpec, ...]
     sources: dict[str, Source]
     years: float = Field(default=1.0, gt=0, le=50)
+    # published investment of the reforms it includes (US$), and the reforms without one
+    investment_usd: float = 0.0
+    uncosted: tuple[str, ...] = ()
+    additions: Additions = Additions()
 
     def with_years(self, years: float) -> Scenario:
         """The same scenario simulated over `years` (after the warm-up)."""
@@ -227,6 +235,7 @@ class _File(BaseModel):
     resources: tuple[ResourceSpec, ...]
     weather: tuple[WeatherSpec, ...]
     sources: tuple[Source, ...]
+    additions: Additions = Additions()
 
 
 def _read(path: DataFile, name: str) -> _File:
@@ -239,7 +248,24 @@ def _read(path: DataFile, name: str) -> _File:
         resources=tuple(validate_records(raw, "resource", ResourceSpec, name)),
         weather=tuple(validate_records(raw, "weather", WeatherSpec, name)),
         sources=tuple(validate_records(raw, "source", Source, name)),
+        additions=Additions(
+            nodes=tuple(validate_records(raw, "node", Node, name)),
+            links=tuple(validate_records(raw, "link", Link, name)),
+            crossings=tuple(validate_records(raw, "crossing", BorderCrossing, name)),
+            transfers=tuple(
+                validate_record(Transfer, t, name, f"transfer #{i}")
+                for i, t in enumerate(_list(raw, "transfer", name), start=1)
+            ),
+            openings=tuple(validate_records(raw, "opening", Opening, name)),
+        ),
     )
+
+
+def _list(raw: dict[str, Any], table: str, file: str) -> list[Any]:
+    items = raw.get(table, [])
+    if not isinstance(items, list):
+        raise DatasetError(file, "-", table, f"must be an array of tables ([[{table}]])")
+    return items
 
 
 def _linearise(
@@ -267,7 +293,37 @@ def load_scenario(name: str, network: Network) -> Scenario:
     path, label = _locate(name, None)
     if not path.is_file():
         raise DatasetError(label, "-", "-", f"no scenario file (shipped: {shipped_scenarios()})")
-    files = _linearise(name, None, {}, ())
+    return _resolve(_linearise(name, None, {}, ()), network)
+
+
+def load_combination(names: Sequence[str], network: Network, ident: str, title: str) -> Scenario:
+    """Several scenarios applied in turn on one another (as a file with `includes = names`)."""
+    seen: dict[str, _File] = {}
+    files: list[_File] = []
+    for name in names:
+        path, label = _locate(name, None)
+        if not path.is_file():
+            raise DatasetError(label, ident, "includes", f"no scenario {name!r}")
+        files += _linearise(name, None, seen, ())
+    header = _Header(id=ident, title=title, includes=tuple(names))
+    files.append(
+        _File(
+            name=ident,
+            folder=scenario_folder(),
+            header=header,
+            resources=(),
+            weather=(),
+            sources=(),
+        )
+    )
+    return _resolve(files, network)
+
+
+#: Scenario files that only set demand or the time frame: not reforms, carry no investment.
+_NOT_REFORMS = frozenset({"baseline-2024", "demand-2030"})
+
+
+def _resolve(files: list[_File], network: Network) -> Scenario:
     settings: dict[str, Any] = {}
     setting_file: dict[str, _File] = {}
     by_id: dict[str, tuple[ResourceSpec, str]] = {}
@@ -301,6 +357,12 @@ def load_scenario(name: str, network: Network) -> Scenario:
             for link in w.links:
                 if link not in network.links:
                     raise DatasetError(f.name, w.id, "links", f"unknown link {link!r}")
+    additions = _merged_additions(files)
+    if additions:
+        check_additions(additions, network, known, top.name)
+        network = network.model_copy(
+            update={"links": {**network.links, **{k.id: k for k in additions.links}}}
+        )
     for spec, file in by_id.values():
         check_resource(spec, network, known, file)
     for key in ("year", "demand"):
@@ -322,6 +384,37 @@ def load_scenario(name: str, network: Network) -> Scenario:
         resources=tuple(spec for spec, _ in by_id.values()),
         weather=tuple(weather.values()),
         sources={**own_sources, **demand.sources},
+        additions=additions,
+        investment_usd=sum(f.header.investment_usd or 0.0 for f in files),
+        uncosted=tuple(
+            f.header.id
+            for f in files
+            if f.header.investment_usd is None
+            and f.header.id not in _NOT_REFORMS
+            and (f.resources or f.header.year or f.header.digital_documents_share is not None)
+        ),
+    )
+
+
+def _merged_additions(files: list[_File]) -> Additions:
+    """Every file's additions, a later record replacing an earlier one with the same id."""
+    nodes: dict[str, Node] = {}
+    links: dict[str, Link] = {}
+    crossings: dict[str, BorderCrossing] = {}
+    transfers: list[Transfer] = []
+    openings: dict[str, Opening] = {}
+    for f in files:
+        nodes.update({n.id: n for n in f.additions.nodes})
+        links.update({k.id: k for k in f.additions.links})
+        crossings.update({c.id: c for c in f.additions.crossings})
+        transfers += [t for t in f.additions.transfers if t not in transfers]
+        openings.update({o.id: o for o in f.additions.openings})
+    return Additions(
+        nodes=tuple(nodes.values()),
+        links=tuple(links.values()),
+        crossings=tuple(crossings.values()),
+        transfers=tuple(transfers),
+        openings=tuple(openings.values()),
     )
 
 

@@ -421,7 +421,7 @@ def build_plan(compiled: CompiledNetwork, path: list[int], truck_flag: str | Non
         )
         for f in fields
     ]
-    needs = documents_needed(facts, truck_flag)
+    needs = documents_needed(facts, truck_flag, truck_aboard=compiled.unit is CargoUnit.TRUCK)
     kinds: list[dict[DocumentKind, None]] = [{} for _ in fields]
     for need in needs:
         for index in need.legs:

@@ -80,12 +80,18 @@ class CustomsOffice:
     node: str
 
 
-def _runs(legs: list[LegFacts], carrier_modes: set[Mode], own: Mode) -> list[list[int]]:
-    """Maximal runs of consecutive legs of mode `own` (plus ferries within the run)."""
+def _runs(
+    legs: list[LegFacts], carrier_modes: set[Mode], own: Mode, aboard: bool = False
+) -> list[list[int]]:
+    """Maximal runs of consecutive legs of mode `own` (plus ferries within the run).
+
+    `aboard`: the vehicle itself rides the ferries (a truck on a Ro-Ro), so a run may start or
+    end on one.
+    """
     runs: list[list[int]] = []
     current: list[int] = []
     for i, leg in enumerate(legs):
-        if leg.mode is own or (leg.mode in carrier_modes and current):
+        if leg.mode is own or (leg.mode in carrier_modes and (current or aboard)):
             current.append(i)
             continue
         if current:
@@ -94,6 +100,8 @@ def _runs(legs: list[LegFacts], carrier_modes: set[Mode], own: Mode) -> list[lis
     if current:
         runs.append(current)
     # A run ending on ferries without going on by its own mode ends at the last own-mode leg.
+    if aboard:
+        return runs
     trimmed = []
     for run in runs:
         end = len(run)
@@ -145,14 +153,17 @@ def _permits(legs: list[LegFacts], run: list[int], flag: str) -> list[DocumentNe
     return needs
 
 
-def documents_needed(legs: list[LegFacts], truck_flag: str | None = None) -> list[DocumentNeed]:
+def documents_needed(
+    legs: list[LegFacts], truck_flag: str | None = None, truck_aboard: bool = False
+) -> list[DocumentNeed]:
     """The documents a route needs, in the order the shipment meets them.
 
     `truck_flag` is the registration country of the truck on road runs; by default the country
-    where each road run starts.
+    where each road run starts. `truck_aboard`: the booked unit is a truck, which keeps its road
+    documents (e-CMR, e-TIR, permits) on a Ro-Ro ferry even where the trip starts or ends on one.
     """
     needs: list[DocumentNeed] = []
-    for run in _runs(legs, {Mode.FERRY}, Mode.ROAD):
+    for run in _runs(legs, {Mode.FERRY}, Mode.ROAD, aboard=truck_aboard):
         countries = _countries(legs, run)
         if len(countries) < 2:
             continue

@@ -26,11 +26,13 @@ DETOUR_DISTANCE_FACTOR = 1.3
 DETOUR_DISTANCE_SLACK_KM = 300.0
 #: A Pareto front is thinned to at most this many plans.
 PARETO_PLANS = 8
-#: A plan may pass a place at most this far off the way (km beyond the straight line from origin
-#: to destination via that place, as a share of that line plus a fixed allowance): a container
-#: from Shanghai to Almaty does not go by way of Poti.
-WANDER_SHARE = 0.6
-WANDER_ALLOWANCE_KM = 1800.0
+#: A plan may pass a place at most this far off the way: km beyond the straight line from origin
+#: to destination via that place, up to this share of the line or the allowance, whichever is
+#: more. A container from Shanghai to Almaty does not go by way of Poti, nor one from Xi'an to
+#: Istanbul by way of Duisburg; from Kashgar to Bishkek it may go round by Urumqi where no line
+#: crosses the mountains.
+WANDER_SHARE = 0.4
+WANDER_ALLOWANCE_KM = 2000.0
 #: Alternatives sharing this share of their links or more are the same route for a forwarder.
 SAME_ROUTE_LINK_SHARE = 0.8
 
@@ -156,7 +158,7 @@ def wandering(plan: Route, places: Mapping[str, tuple[float, float]]) -> str | N
         return None
     a, b = places[nodes[0]], places[nodes[-1]]
     line = great_circle_km(a, b)
-    allowed = WANDER_SHARE * line + WANDER_ALLOWANCE_KM
+    allowed = max(WANDER_SHARE * line, WANDER_ALLOWANCE_KM)
     for node in nodes[1:-1]:
         p = places[node]
         off = great_circle_km(a, p) + great_circle_km(p, b) - line

@@ -22,6 +22,7 @@ from kervan.services.booking import book_shipment
 from kervan.services.credentials import NewPerson, create_user
 from kervan.services.customs.release import ReleaseCargo, ReleaseRequest, SealFound, release
 from kervan.services.documents import SignRequest, SignStep, shipment_documents, sign_step
+from kervan.services.epermit_border import Grant, GrantRequest, grant_quota
 from kervan.services.members import NewMember, register_member
 from kervan.services.node import NodeContext
 from kervan.services.permits import QuotaRequest, add_quota
@@ -393,11 +394,17 @@ UZBEK_QUOTA = 50
 
 
 def grant_uzbek_quotas(ctx: NodeContext, year: int) -> None:
-    """The quotas KZ, AZ, GE and TR granted Uzbekistan for `year`, of each permit type, held by
-    the Uzbek permit authority: it issues its truck's permits against them."""
+    """The quotas KZ, AZ, GE and TR grant Uzbekistan for `year`, of each permit type: each
+    quota authority grants it (its side: the permits it will see at its border), and the Uzbek
+    permit authority holds it (its side: it issues its truck's permits against them). On one
+    demonstration node the authorities are not e-Permit partners of each other, so each side
+    is recorded by its own authority rather than carried by QUOTA_CREATED."""
     authority = _caller(ctx, "uz-permits")
     for partner in UZBEK_QUOTA_PARTNERS:
+        granting = _caller(ctx, f"{partner.lower()}-permits")
         for kind in (PermitType.BILATERAL, PermitType.TRANSIT, PermitType.THIRD_COUNTRY):
+            grant = GrantRequest(issuer="UZ", year=year, permit_type=kind, quantity=UZBEK_QUOTA)
+            grant_quota(ctx.unit_of_work(), granting, Grant(None, grant))
             quota = QuotaRequest(
                 issued_for=partner, year=year, permit_type=kind, quantity=UZBEK_QUOTA
             )

@@ -195,7 +195,9 @@ def _use(uow: NodeUnitOfWork, org_id: str, body: BorderUse) -> RecordedUse:
         details=body.details,
     )
     usage = updated.usages[-1]
-    stored = uow.permits.record_usage(permit_id, usage, usage_rule(rules), at=at, org_ids=[org_id])
+    stored = uow.permits.record_usage(
+        permit_id, usage, usage_rule(rules, int(permit.permit_type)), at=at, org_ids=[org_id]
+    )
     announce(
         uow,
         org_id,

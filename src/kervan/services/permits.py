@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kervan.documents.epermit import PermitRecord, PermitType, Quota
+from kervan.documents.epermit import EARLIEST_EVENT_TIMESTAMP, PermitRecord, PermitType, Quota
 from kervan.documents.kinds import DocumentKind
 from kervan.documents.text import FreeText, Line
 from kervan.errors import InvalidRequestError, NotFoundError, ScopeError, SignatureError
@@ -28,7 +28,7 @@ from kervan.services.idempotency import answer_once
 from kervan.services.parties import party_of
 from kervan.services.planning import CountryCode
 from kervan.shipments.booking import Cargo
-from kervan.signatures.encoding import unix_seconds
+from kervan.signatures.encoding import from_unix_seconds, unix_seconds
 from kervan.signatures.jws import verify_compact
 from kervan.signatures.trustlist import TrustList
 from kervan.store.repositories.organisations import OrganisationKind
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from kervan.services.node import NodeUnitOfWork
     from kervan.store.uow import UnitOfWork
 
+_EARLIEST = from_unix_seconds(EARLIEST_EVENT_TIMESTAMP)
 PERMIT_TYPES = {
     "bilateral": PermitType.BILATERAL,
     "transit": PermitType.TRANSIT,
@@ -120,6 +121,8 @@ class PermitCheck(BaseModel):
     valid_until: date
     issuer: str
     status: str
+    revoked_at: datetime | None = Field(None, description="When the issuer revoked it")
+    revoke_reason: str | None = Field(None, description="Why, when the issuer said so here")
 
 
 def _authority(caller: Caller) -> None:
@@ -211,26 +214,22 @@ def _issue(uow: NodeUnitOfWork, caller: Caller, body: IssueRequest) -> dict[str,
         qr_signer=ctx.signer(uow.session, caller.org_id, "ES256"),
     )
     wire = permit.to_wire()
-    version = repository.add_version(
-        body.document_id,
-        {
-            "document_id": body.document_id,
-            "kind": DocumentKind.EPERMIT.value,
-            "version": 2,
-            "content": {**content, "permit": wire},
-        },
-        at=at,
-        org_ids=owner,
-    )
+    issued = {
+        "document_id": body.document_id,
+        "kind": DocumentKind.EPERMIT.value,
+        "version": 2,
+        "content": {**content, "permit": wire},
+    }
+    # The ledger event first: a document's state changes only with the event that records it
+    # (the database's guard on documents.state looks for it).
+    ctx.ledger(uow.session, link.org_id).append(body.document_id, "version:2", issued, at)
     repository.set_state(body.document_id, "issued", at=at, org_ids=owner)
+    repository.add_version(body.document_id, issued, at=at, org_ids=owner)
     uow.shipment_documents.set_lifecycle(
         link, json.dumps({"state": "issued", "permit_id": permit.permit_id})
     )
     # The partner whose quota this is hears of the permit (if it is on the e-Permit network).
     announce(uow, caller.org_id, permit.permit_issued_for, permit_created(permit))
-    ctx.ledger(uow.session, link.org_id).append(
-        body.document_id, "version:2", json.loads(version.body), at
-    )
     return wire
 
 
@@ -280,11 +279,12 @@ def _revoke(
         "reason": body.reason,
     }
     owner = [link.org_id]
-    uow.documents.set_state(link.document_id, "revoked", at=at, org_ids=owner)
-    uow.shipment_documents.set_lifecycle(link, json.dumps(lifecycle))
+    # The event before the state (the guard on documents.state looks for it).
     ctx.ledger(uow.session, link.org_id).append(
         link.document_id, "revoke", {**lifecycle, "authority": caller.org_id}, at
     )
+    uow.documents.set_state(link.document_id, "revoked", at=at, org_ids=owner)
+    uow.shipment_documents.set_lifecycle(link, json.dumps(lifecycle))
     return revocation.model_copy(update={"document_id": link.document_id})
 
 
@@ -309,6 +309,10 @@ def check_qr(uow: UnitOfWork, command: QrScan) -> PermitCheck:
     with uow.for_reading():
         at = uow.clock()
         trust = uow.signing_keys.trust_list()
+        # Permits of partner authorities this node exchanges with verify against their keys.
+        for code, jwk in uow.epermit_network.partner_keys():
+            if jwk.get("kid") not in trust:
+                trust.add(jwk, party=code, not_before=_EARLIEST)
         return _checked(token, trust, at, uow)
 
 
@@ -323,7 +327,8 @@ def _checked(token: str, trust: TrustList, at: datetime, uow: UnitOfWork) -> Per
     except (KeyError, ValueError) as exc:
         raise SignatureError("claims", f"the QR lacks a permit claim: {exc}") from exc
     status = "valid"
-    if uow.permits.qr_revoked(permit_id, token.strip()):
+    revocation = uow.permits.qr_revocation(permit_id, token.strip())
+    if revocation is not None:
         status = "revoked"
     elif at.date() > valid_until:
         status = "expired"
@@ -337,6 +342,8 @@ def _checked(token: str, trust: TrustList, at: datetime, uow: UnitOfWork) -> Per
         valid_until=valid_until,
         issuer=verified.party,
         status=status,
+        revoked_at=None if revocation is None else revocation[0],
+        revoke_reason=None if revocation is None else revocation[1],
     )
 
 

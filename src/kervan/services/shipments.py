@@ -217,18 +217,25 @@ def plan_of(shipment: Shipment) -> Plan:
     return Plan.model_validate_json(shipment.plan)
 
 
+#: What the plan says of money: the trade's business, not customs'.
+_PRICE_KEYS = frozenset({"cost_usd", "charges"})
+
+
+def _without_prices(part: Any) -> Any:
+    """The plan (or a part of it) with every price and tariff line left out, at any depth."""
+    if isinstance(part, dict):
+        return {k: _without_prices(v) for k, v in part.items() if k not in _PRICE_KEYS}
+    if isinstance(part, list):
+        return [_without_prices(item) for item in part]
+    return part
+
+
 def view_of(uow: UnitOfWork, seen: Access) -> ShipmentView:
     """The shipment as the caller may see it: customs gets goods, route and borders, no prices."""
     shipment = seen.shipment
     plan = json.loads(shipment.plan)
     if not seen.full:
-        for leg in plan["legs"]:
-            leg.pop("cost_usd", None)
-            if leg.get("border"):
-                leg["border"].pop("cost_usd", None)
-        for step in plan["transfers"]:
-            step.pop("cost_usd", None)
-        plan["totals"].pop("cost_usd", None)
+        plan = _without_prices(plan)
     parties = uow.shipments.parties(shipment)
     return ShipmentView(
         id=shipment.id,

@@ -133,9 +133,17 @@ def _act(
     return evidence
 
 
-def _save(uow: UnitOfWork, link: DocumentLink, state: str, lifecycle: dict[str, Any]) -> TirView:
-    """Store the transport's new state and lifecycle; the transport as it now stands."""
-    uow.documents.set_state(link.document_id, state, at=uow.clock(), org_ids=[link.org_id])
+def _save(
+    uow: UnitOfWork,
+    link: DocumentLink,
+    state: str,
+    lifecycle: dict[str, Any],
+    step: SignatureEvidence,
+) -> TirView:
+    """Store the transport's new state (at the time of the signed `step` the ledger recorded:
+    the guard on documents.state looks for its event) and lifecycle; the transport as it now
+    stands."""
+    uow.documents.set_state(link.document_id, state, at=step.signed_at, org_ids=[link.org_id])
     return view(uow.shipment_documents.set_lifecycle(link, json.dumps(lifecycle)))
 
 
@@ -197,6 +205,7 @@ def _register_guarantee(
         link,
         "guarantee_registered",
         {"state": "guarantee_registered", "guarantee": guarantee.model_dump(mode="json")},
+        evidence,
     )
 
 
@@ -260,6 +269,7 @@ def _submit_declaration(uow: NodeUnitOfWork, caller: Caller, document_id: str) -
         link,
         transport.state.value,
         {**lifecycle, "transport": transport.model_dump(mode="json")},
+        evidence,
     )
 
 
@@ -297,6 +307,7 @@ def _accept(uow: NodeUnitOfWork, caller: Caller, document_id: str) -> TirView:
         link,
         transport.state.value,
         {**json.loads(link.lifecycle), "transport": transport.model_dump(mode="json")},
+        evidence,
     )
 
 
@@ -329,6 +340,7 @@ def _operation(
         link,
         transport.state.value,
         {**json.loads(link.lifecycle), "transport": transport.model_dump(mode="json")},
+        evidence,
     )
 
 

@@ -10,6 +10,7 @@ PostgreSQL goes through psycopg 3; a plain postgresql:// URL is rewritten to the
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -17,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
@@ -58,14 +59,15 @@ def is_sqlite(bind: Engine | Connection | Session) -> bool:
 def make_engine(url: str | URL, **options: Any) -> Engine:
     """Return an engine for `url` (see `normalise_url`); extra options go to create_engine.
 
-    For a SQLite file the parent directory is created; connections get WAL, foreign_keys=ON and
-    a busy timeout, and transactions begin IMMEDIATE.
+    For a SQLite file the parent directory is created (0700) and the file is its owner's only
+    (0600; SQLite gives its -wal and -shm files the same mode); connections get WAL,
+    foreign_keys=ON and a busy timeout, and transactions begin IMMEDIATE.
     """
     parsed = normalise_url(url)
     if parsed.drivername.startswith("sqlite"):
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            _owner_only_file(Path(database))
         engine = create_engine(parsed, **options)
         _configure_sqlite(engine)
         return engine
@@ -78,6 +80,15 @@ def make_engine(url: str | URL, **options: Any) -> Engine:
     options.setdefault("pool_size", POSTGRES_POOL_SIZE)
     options.setdefault("max_overflow", POSTGRES_POOL_SIZE)
     return create_engine(parsed, **options)
+
+
+def _owner_only_file(path: Path) -> None:
+    # Created here, before SQLite would create it with the process's umask (0644 by default).
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if name.exists() and name.stat().st_mode & 0o077:
+            name.chmod(0o600)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -182,6 +193,29 @@ def read_only(sessions: sessionmaker[Session]) -> Iterator[Session]:
     session = sessions(bind=_read_only_engine(engine))
     try:
         with session.begin():
+            yield session
+    finally:
+        session.close()
+
+
+@contextmanager
+def read_snapshot(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """Open a session that reads one consistent snapshot of the whole store, with no write
+    lock (for reading many tables that must agree, e.g. an audit). Do not write inside it.
+
+    SQLite: `read_only` (one DEFERRED transaction already reads one snapshot). PostgreSQL: one
+    REPEATABLE READ, READ ONLY transaction.
+    """
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, Engine) or bind.dialect.name == "sqlite":
+        with read_only(sessions) as session:
+            yield session
+        return
+    session = sessions()
+    try:
+        with session.begin():
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            session.execute(text("SET TRANSACTION READ ONLY"))
             yield session
     finally:
         session.close()

@@ -1,7 +1,9 @@
 """The file key store: organisations' private signing keys under `data_dir/keys`.
 
 Layout: `keys/<org_id>/<kid>.pem`, PKCS#8 PEM (encrypted when a passphrase is given), files
-0600 in directories 0700. A key file anyone but its owner could read is refused on load. Keys
+0600 in directories 0700. A key file anyone but its owner could read is refused on load. A node
+always gives a passphrase (kervan.store.node_files); a key file written before keys were
+encrypted is still read, and `encrypt_plain_files` re-writes such files encrypted. Keys
 come back only as the core's `Signer` objects, which never hand out private bytes; nothing here
 logs or returns key material. An HSM or vault can stand behind the same `Signer` protocol.
 """
@@ -26,6 +28,8 @@ from kervan.signatures.keys import (
 _SAFE_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _FILE_MODE: Final = 0o600
 _DIR_MODE: Final = 0o700
+#: How an unencrypted PKCS#8 PEM starts (an encrypted one says ENCRYPTED PRIVATE KEY).
+_PLAIN_PEM: Final = b"-----BEGIN PRIVATE KEY-----"
 
 
 class KeyFileStore:
@@ -65,6 +69,8 @@ class KeyFileStore:
     def save(self, signer: Ed25519Signer | Es256Signer) -> Path:
         """Write `signer`'s private key to its file (created 0600, never overwritten)."""
         path = self._path(signer.party, signer.kid)
+        self._directory.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+        self._directory.chmod(_DIR_MODE)
         path.parent.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
         path.parent.chmod(_DIR_MODE)
         pem = signer.export_private_pem_for_keystore(self._passphrase)
@@ -98,15 +104,39 @@ class KeyFileStore:
                 f"key file {path} is accessible by group or others (mode "
                 f"{stat.S_IMODE(mode):o}); run `chmod 600 {path}`"
             )
+        pem = path.read_bytes()
+        # A file written before the node's keys were encrypted is read as it is.
+        password = None if pem.startswith(_PLAIN_PEM) else self._passphrase
         try:
-            return load_signer_from_keystore_pem(
-                path.read_bytes(), kid=kid, party=org_id, password=self._passphrase
-            )
+            return load_signer_from_keystore_pem(pem, kid=kid, party=org_id, password=password)
         except (ValueError, TypeError) as exc:
             # The cryptography message names no key bytes; keep only the file in the message.
             raise KeyFileError(
                 f"key file {path} cannot be loaded (not a PKCS#8 key or wrong passphrase)"
             ) from exc
+
+    def encrypt_plain_files(self) -> list[Path]:
+        """Re-write every unencrypted key file encrypted with the store's passphrase (each
+        replaced atomically, 0600); return the files re-written. Raises KeyFileError without
+        a passphrase or for a file that is not a key."""
+        if not self._passphrase:
+            raise KeyFileError("key files can only be encrypted with a passphrase")
+        rewritten = []
+        for path in sorted(self._directory.glob("*/*.pem")):
+            if not path.read_bytes().startswith(_PLAIN_PEM):
+                continue
+            signer = self.load(path.parent.name, path.stem)
+            pem = signer.export_private_pem_for_keystore(self._passphrase)
+            partial = path.with_name(f".{path.name}.encrypting")
+            partial.unlink(missing_ok=True)
+            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(pem)
+                handle.flush()
+                os.fsync(handle.fileno())
+            partial.replace(path)
+            rewritten.append(path)
+        return rewritten
 
     def kids(self, org_id: str) -> list[str]:
         """Return the kids of `org_id`'s stored keys, sorted."""

@@ -34,8 +34,9 @@ from typing import Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from kervan.store.db import read_only, unit_of_work
+from kervan.store.db import read_only, read_snapshot, unit_of_work
 from kervan.store.keyfiles import KeyFileStore
+from kervan.store.repositories.audit import AuditRepository
 from kervan.store.repositories.credentials import CredentialRepository
 from kervan.store.repositories.customs import CustomsRepository
 from kervan.store.repositories.documents import DocumentRepository
@@ -83,6 +84,7 @@ class UnitOfWork:
     ) -> None:
         self._sessions = sessions
         self._reading = reading
+        self._snapshot = False
         self._opened: AbstractContextManager[Session] | None = None
         self._session: Session | None = None
         self._clock = clock
@@ -114,6 +116,8 @@ class UnitOfWork:
             raise RuntimeError("a unit of work is entered once")
         if self._joined is not None:
             self._opened = nullcontext(self._joined)
+        elif self._snapshot:
+            self._opened = read_snapshot(self._sessions)
         elif self._reading:
             self._opened = read_only(self._sessions)
         else:
@@ -128,6 +132,14 @@ class UnitOfWork:
         if self._opened is not None:
             raise RuntimeError("a unit of work is made read-only before it is entered")
         self._reading = True
+        return self
+
+    def for_one_snapshot(self) -> Self:
+        """This unit of work as one consistent read-only snapshot of the whole store (tables
+        read one after another still agree: PostgreSQL REPEATABLE READ), for a use case that
+        reads much and writes nothing, such as the node's audit."""
+        self.for_reading()
+        self._snapshot = True
         return self
 
     def __exit__(
@@ -164,6 +176,10 @@ class UnitOfWork:
         """Now, by the node's clock (the wall clock in UTC for a unit of work built without
         one: an administrator's command line)."""
         return self._clock() if self._clock is not None else datetime.now(UTC)
+
+    @cached_property
+    def audit(self) -> AuditRepository:
+        return AuditRepository(self.session)
 
     @cached_property
     def organisations(self) -> OrganisationRepository:

@@ -305,11 +305,15 @@ def render(
     user = user or current_user(request)
     flash = _take_flash(request)
     path = request.url.path
-    nav = [
-        (href, loc.t(key), href == path or (href != "/" and path.startswith(href + "/")))
+    links = [
+        (href, key)
         for href, key, scope in NAV
         if scope is None or (user is not None and user.may(scope))
     ]
+    # The most specific link is the current one (/permits/network, not /permits as well).
+    matching = [h for h, _ in links if h == path or (h != "/" and path.startswith(h + "/"))]
+    current = max(matching, key=len, default=None)
+    nav = [(href, loc.t(key), href == current) for href, key in links]
     full: dict[str, Any] = {
         "loc": loc,
         "languages": [(code, locale(code).name) for code in LANGUAGES],

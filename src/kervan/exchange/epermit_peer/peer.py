@@ -469,7 +469,11 @@ class EpermitPeer:
         the client delivers it after the commit."""
         if consumer not in self.partners:
             raise EpermitPeerError("AUTHORITY_NOT_FOUND", f"{consumer} is not a partner")
-        head = session.get(EpermitPeerChainRow, (self.org_id, self.code, consumer))
+        # Locked until the transaction ends: two use cases producing for the same partner at
+        # once chain one after the other instead of both onto the same previous event.
+        head = session.get(
+            EpermitPeerChainRow, (self.org_id, self.code, consumer), with_for_update=True
+        )
         kind = event_type_of(body)
         common = Common(
             event_producer=self.code,

@@ -149,6 +149,16 @@ class EpermitNetworkRepository:
         )
         return [_partner(row) for row in rows]
 
+    def partner_keys(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every partner key configured on this node, as (partner code, JWK), once per kid."""
+        seen: dict[str, tuple[str, dict[str, Any]]] = {}
+        for row in self._session.scalars(
+            select(EpermitPartnerRow).order_by(EpermitPartnerRow.code)
+        ):
+            for jwk in json.loads(row.keys):
+                seen.setdefault(str(jwk.get("kid")), (row.code, jwk))
+        return list(seen.values())
+
     # -- delivery --------------------------------------------------------------------------------
 
     def undelivered(self, org_id: str, producer: str) -> list[OutgoingRow]:

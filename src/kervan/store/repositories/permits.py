@@ -316,13 +316,16 @@ class PermitRepository:
         )
         return [IssuedPermit(_permit(row), row.revoked_at) for row in rows]
 
-    def qr_revoked(self, permit_id: str, qr_code: str) -> bool:
-        """True when the permit this exact QR code was issued with is revoked (False when this
-        node holds no such permit: it cannot say)."""
-        row = self._session.scalars(
+    def qr_revocation(self, permit_id: str, qr_code: str) -> tuple[datetime, str | None] | None:
+        """When (and why, when known) the permit this exact QR code was issued with was
+        revoked; None while it stands or when this node holds no such permit (it cannot say)."""
+        rows = self._session.scalars(
             select(PermitRow).where(PermitRow.permit_id == permit_id, PermitRow.qr_code == qr_code)
-        ).one_or_none()
-        return row is not None and row.revoked_at is not None
+        ).all()
+        for row in rows:
+            if row.revoked_at is not None:
+                return row.revoked_at, row.revoke_reason
+        return None
 
     def _permit_row(
         self, permit_id: str, org_ids: Collection[str], *, lock: bool = False

@@ -300,10 +300,11 @@ class ShipmentDocumentRepository:
                 _SIGNED_STEP_AND_EVENT.run(self._session, {**params, **event})
         else:
             self._session.execute(_INSERT_SIGNATURE, params)
-            self._session.execute(_SET_STATE, params)
-            self._session.execute(_SET_LIFECYCLE, params)
+            # The event before the state: the state's guard trigger looks for it.
             if event is not None:
                 self._session.execute(INSERT_EVENT, event)
+            self._session.execute(_SET_STATE, params)
+            self._session.execute(_SET_LIFECYCLE, params)
         stored: JwsSignature = {"protected": entry["protected"], "signature": entry["signature"]}
         return StoredSignature(position, kid, party, role, signed_at, stored)
 
