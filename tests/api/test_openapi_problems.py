@@ -73,3 +73,83 @@ def test_a_request_that_fails_validation_gets_the_documented_problem(
     jsonschema.validate(problem, PROBLEM_SCHEMA)
     assert problem["status"] == 422
     assert "destination" in problem["detail"]
+
+
+def _request_strings(node: Any, where: str) -> list[str]:
+    """Where a string the node reads has no pattern, enum or format in the document."""
+    loose: list[str] = []
+    if isinstance(node, dict):
+        if node.get("type") == "string" and not {"pattern", "enum", "const", "format"} & set(node):
+            loose.append(where)
+        for key, value in node.items():
+            loose += _request_strings(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            loose += _request_strings(value, f"{where}/{index}")
+    return loose
+
+
+def test_the_document_states_the_bounds_the_node_enforces(sqlite_client: TestClient) -> None:
+    spec = sqlite_client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    # Every text the node reads has a pattern: no control characters, one line where one is
+    # meant (the guard and the models refuse what the pattern refuses).
+    read: list[str] = []
+    for method, path, operation in _operations(spec):
+        for parameter in operation.get("parameters", []):
+            read += _request_strings(parameter["schema"], f"{method} {path} {parameter['name']}")
+    for name in (
+        "BookingRequest",
+        "RouteQuery",
+        "Cargo",
+        "GoodsItem",
+        "Container",
+        "Seal",
+        "VehiclePlate",
+        "Wagon",
+        "EventRequest",
+        "SignRequest",
+        "Reservation",
+        "ReleaseRequest",
+        "SealFound",
+        "IssueRequest",
+        "RevokeRequest",
+        "QrScan",
+        "Login",
+        "Body_token_v1_oauth_token_post",
+        "QuotaRequest",
+        "GuaranteeRequest",
+    ):
+        read += _request_strings(schemas[name], name)
+    assert read == []
+    goods = schemas["Cargo"]["properties"]["goods"]
+    assert goods["maxItems"] == 99
+    assert schemas["Cargo"]["properties"]["date_of_taking_over"]["pattern"] == "^20[0-9]{2}-"
+    assert schemas["Wagon"]["properties"]["number"]["pattern"] == "^[0-9]{8}([0-9]{4})?$"
+    booking = spec["paths"]["/v1/shipments"]["post"]
+    assert {"400", "401", "403", "409", "413", "422", "429", "503"} <= set(booking["responses"])
+    assert spec["paths"]["/v1/shipments/{shipment_id}"]["get"]["responses"]["404"]
+
+
+def test_security_schemes_are_declared(sqlite_client: TestClient) -> None:
+    spec = sqlite_client.get("/openapi.json").json()
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["bearerToken"]["scheme"] == "bearer"
+    assert schemes["apiKey"] == {**schemes["apiKey"], "in": "header", "name": "X-API-Key"}
+    for method, path, operation in _operations(spec):
+        if not path.startswith("/v1/"):
+            continue
+        public = (method, path) in PUBLIC_OPERATIONS
+        assert (operation["security"] == []) == public, (method, path)
+
+
+def test_method_not_allowed_names_the_allowed_ones(sqlite_client: TestClient) -> None:
+    for method, path, allowed in (
+        ("DELETE", "/v1/shipments", "GET, POST"),
+        ("TRACE", "/health", "GET"),
+        ("PUT", "/v1/oauth/token", "POST"),
+    ):
+        answer = sqlite_client.request(method, path)
+        assert answer.status_code == 405
+        assert answer.headers["allow"] == allowed
+        assert answer.headers["content-type"] == "application/problem+json"

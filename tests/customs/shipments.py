@@ -129,7 +129,7 @@ def container_declaration(
         goods=(batteries(),),
         transport=TransportMeans(
             mode=Mode.RAIL,
-            wagons=("53765432",),
+            wagons=("53765434",),
             containers=(Container(number="CSQU3054383", size_type="45G1", seals=seals),),
         ),
         itinerary=route.countries,

@@ -61,7 +61,7 @@ def test_every_country_sees_the_container_before_it_arrives(
         assert item.goods[0].startswith("HS 850760 ")
         assert "UN3480 class 9" in item.goods[0]
         assert item.seals == ("CN2025XA778812 (intact)",)
-        assert item.transport == ("wagon 53765432", "CSQU3054383")
+        assert item.transport == ("wagon 53765434", "CSQU3054383")
         assert item.documents == ("CIM/SMGS SMGS-XIA-2025-0317",)
     # batteries are dangerous, sensitive goods: yellow everywhere before any control
     kz = j.records["KZ"].decision

@@ -220,7 +220,7 @@ def btk_content() -> CimSmgsContent:
         goods=(COTTON,),
         wagons=(
             Wagon(
-                number="315424561234",
+                number="315424561233",
                 seals=(Seal(number="AZ778812", affixed_by=SealingParty.CARRIER),),
             ),
         ),

@@ -222,6 +222,122 @@ def test_uncefact_download_from_the_document_cards(seeded: Seeded) -> None:
     assert client.get(f"/documents/{note}/uncefact.json").status_code == 403
 
 
+def _booking_form(client: TestClient) -> dict[str, str]:
+    """The planner's question and key for Xi'an -> Istanbul by container, as the Book button
+    posts them (the person is logged in)."""
+    planner = client.get("/", params={"origin": "Xi'an", "destination": "Istanbul"})
+    key = re.search(r'name="plan_key" value="([^"]+)"', planner.text)
+    assert key is not None
+    return {
+        "origin": "CNXIA",
+        "destination": "TRIST",
+        "unit": "container",
+        "objective": "time",
+        "plan_key": key.group(1).replace("&amp;", "&"),
+        "csrf": csrf_of(planner),
+    }
+
+
+def _error_after(page: str, field: str) -> str:
+    """The refusal shown right after input `field` (its aria-describedby points at it)."""
+    found = re.search(
+        rf'id="{re.escape(field)}"[^>]*aria-invalid="true" aria-describedby="{re.escape(field)}'
+        rf'-error">(?:</select>)?<p class="field-error" id="{re.escape(field)}-error">([^<]+)</p>',
+        page,
+    )
+    assert found, f"no refusal next to {field}"
+    return found.group(1)
+
+
+@pytest.mark.parametrize(
+    ("language", "check_digit", "date_window"),
+    [
+        ("en", "ISO 6346 check digit does not match", "between 2000-01-01 and 2099-12-31"),
+        ("tr", "ISO 6346 kontrol rakamı tutmuyor", "2000-01-01 ile 2099-12-31 arasında"),
+        ("ru", "Контрольная цифра ISO 6346 не совпадает", "от 2000-01-01 до 2099-12-31"),
+    ],
+)
+def test_booking_refusals_sit_next_to_their_fields_translated(
+    seeded: Seeded, language: str, check_digit: str, date_window: str
+) -> None:
+    client, _ = seeded
+    login(client, "xian-forwarding")
+    client.cookies.set("kervan_lang", language)
+    refused = client.post(
+        "/shipments/book",
+        data={
+            **_booking_form(client),
+            "reference": "LIMITS-1",
+            "consignee": "istanbul-imports",
+            "goods-0-description": "Cotton yarn",
+            "goods-0-hs_code": "520512",
+            "goods-0-packages": "20",
+            "goods-0-gross_weight_kg": "18000",
+            # A second row left blank, the third filled: its refusal lands on row 2, not 1.
+            "goods-2-description": "Cotton bales",
+            "goods-2-hs_code": "520100",
+            "goods-2-packages": "0",
+            "goods-2-gross_weight_kg": "100",
+            "container_number": "CSQU3054384",
+            "date_of_taking_over": "1900-01-01",
+        },
+    )
+    assert refused.status_code == 422
+    page = refused.text
+    assert check_digit in _error_after(page, "container_number")
+    assert date_window in _error_after(page, "date_of_taking_over")
+    assert _error_after(page, "goods-2-packages")
+    assert 'aria-invalid="true"' not in page.split('id="goods-1-packages"')[1].split(">")[0]
+    # No pydantic English left on the page.
+    assert "Value error" not in page
+    assert "should be greater" not in page
+
+
+def test_booking_refuses_goods_heavier_than_their_container(seeded: Seeded) -> None:
+    client, _ = seeded
+    login(client, "xian-forwarding")
+    client.cookies.set("kervan_lang", "en")
+    refused = client.post(
+        "/shipments/book",
+        data={
+            **_booking_form(client),
+            "reference": "LIMITS-2",
+            "consignee": "istanbul-imports",
+            "goods-0-description": "Cotton yarn",
+            "goods-0-hs_code": "520512",
+            "goods-0-packages": "20",
+            "goods-0-gross_weight_kg": "999999999",
+            "container_number": "CSQU3054383",
+            "container_type": "22G1",
+            "date_of_taking_over": "2026-12-10",
+        },
+    )
+    assert refused.status_code == 422
+    message = _error_after(refused.text, "goods-0-gross_weight_kg")
+    assert "30480 kg gross" in message
+
+
+def test_permit_forms_show_refusals_next_to_their_fields(seeded: Seeded) -> None:
+    client, _ = seeded
+    login(client, "tr-permits")
+    client.cookies.set("kervan_lang", "tr")
+    desk = client.get("/permits")
+    refused = client.post(
+        "/permits/quotas",
+        data={
+            "issued_for": "UZ",
+            "year": "1990",
+            "permit_type": "1",
+            "quantity": "many",
+            "csrf": csrf_of(desk),
+        },
+    )
+    assert refused.status_code == 422
+    assert "En az 2021 olmalı" in _error_after(refused.text, "quota-year")
+    assert "tam sayı" in _error_after(refused.text, "quantity")
+    assert 'value="many"' in refused.text  # what was typed is kept
+
+
 def test_consignment_record_and_efti_download_on_the_shipment_page(seeded: Seeded) -> None:
     client, shipments = seeded
     rail = shipments[1]

@@ -3,9 +3,9 @@
 `create_app(settings)` connects to the node's database (refusing an unmigrated one with the
 message to run `kervan db upgrade`), loads the corridor network, and wires the middleware:
 request ids with JSON access logs, a body size limit, per-client rate limits (counted after
-authentication), problem+json errors, security headers on every answer and Prometheus metrics
-(for a scraper presenting the node's metrics token). It logs the node's environment and where its
-token secret came from.
+authentication), a guard refusing control characters in any text, problem+json errors, security
+headers on every answer and Prometheus metrics (for a scraper presenting the node's metrics
+token). It logs the node's environment and where its token secret came from.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from kervan.api.routes import (
     shipments,
     tir,
 )
+from kervan.api.text_guard import ControlCharacterGuard
 from kervan.documents.goods import hs2022_subheadings
 from kervan.errors import LedgerIntegrityError
 from kervan.network.dataset import load_network
@@ -188,6 +189,7 @@ def create_app(
         return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     app.add_middleware(LedgerSettled, sequencer=app.state.node.sequencer)
+    app.add_middleware(ControlCharacterGuard)
     app.add_middleware(RateLimit, bucket=bucket, exempt=("/health", "/ready", "/metrics"))
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)
     app.add_middleware(RequestContext, observe=metrics.observe)

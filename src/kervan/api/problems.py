@@ -8,6 +8,7 @@ errors list the failing fields; anything unexpected is a 500 with no internals i
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from http import HTTPStatus
 from typing import Any
 
@@ -16,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from kervan.errors import KervanError, NoRouteError, TooManyAttemptsError, UnknownPlaceError
 
@@ -79,7 +81,11 @@ def _problem(request: Request, exc: Exception) -> JSONResponse:
 def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"field": ".".join(str(p) for p in e.get("loc", ())), "message": str(e.get("msg", ""))}
+        {
+            "field": ".".join(str(p) for p in e.get("loc", ())),
+            "message": str(e.get("msg", "")),
+            "type": str(e.get("type", "")),
+        }
         for e in exc.errors()
     ]
     fields = ", ".join(e["field"] for e in errors) or "the request"
@@ -93,7 +99,39 @@ def _http(request: Request, exc: Exception) -> JSONResponse:
     code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
         exc.status_code, "http_error"
     )
-    return problem_response(request, exc.status_code, code, str(exc.detail))
+    answer = problem_response(request, exc.status_code, code, str(exc.detail))
+    if exc.status_code == 405:
+        # RFC 9110 §15.5.6: a 405 names the methods the resource has, on every route of the
+        # path (Starlette's own header names only the first route's).
+        answer.headers["Allow"] = ", ".join(allowed_methods(request))
+    return answer
+
+
+def leaf_routes(routes: Iterable[Any]) -> Iterator[Any]:
+    """The routes that answer, inside the routers FastAPI includes (the node includes its
+    routers without a prefix of their own: their routes carry their whole paths)."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from leaf_routes(included.routes)
+        else:
+            yield route
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route of the app answers on the request's path: a concrete path's
+    routes before templated ones (as OpenAPI matches paths), so `/v1/permits/quotas` names
+    its own methods, not those of `/v1/permits/{permit_id}`."""
+    concrete: set[str] = set()
+    templated: set[str] = set()
+    for route in leaf_routes(request.app.router.routes):
+        # A route matching the path but not the method matches partly.
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods = set(getattr(route, "methods", None) or ())
+            fixed = getattr(route, "path_format", None) == request.url.path
+            (concrete if fixed else templated).update(methods)
+    return sorted(concrete or templated)
 
 
 def _database(request: Request, exc: Exception) -> JSONResponse:

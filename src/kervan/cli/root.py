@@ -18,6 +18,9 @@ from typer.main import get_group
 # Command modules import only Typer and light enums at their top, the rest inside each command:
 # --help 5.3 -> 0.23 s median, route 5.9 -> 2.1 s (cached bytecode, load ~8; bench/cli_startup.py).
 from kervan.cli import audit, exchange, exports, observatory, planning, serve, verify
+from kervan.cli.errors import report
+from kervan.documents.control_characters import first_control
+from kervan.errors import InvalidRequestError
 
 
 def _lazy_group(module: str, attribute: str) -> type[TyperGroup]:
@@ -41,12 +44,35 @@ def _lazy_group(module: str, attribute: str) -> type[TyperGroup]:
     return LazyGroup
 
 
+class GuardedGroup(TyperGroup):
+    """The root group: refuses an argument holding a control character before any command
+    runs (a text reaching the database may not hold one; kervan.documents.text)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        for position, argument in enumerate(args, start=1):
+            character = first_control(argument, lines=False)
+            if character is not None:
+                option = (
+                    args[position - 2] if position > 1 and args[position - 2][:1] == "-" else ""
+                )
+                where = f"{option} " if option else ""
+                raise report(
+                    InvalidRequestError(
+                        f"argument {position} ({where}{argument!r}) holds the control character "
+                        f"{character}; arguments may not hold control characters"
+                    )
+                )
+        parsed: list[str] = super().parse_args(ctx, args)
+        return parsed
+
+
 # Plain (click) help, not Typer's Rich panels (typer.rich_utils): --help 0.45 -> 0.23 s median
 # with cached bytecode, A/B in one run of bench/cli_startup.py's measurement at load ~7.
 app = typer.Typer(
     help="Kervan: the Middle Corridor's digital trade corridor.",
     no_args_is_help=True,
     rich_markup_mode=None,
+    cls=GuardedGroup,
 )
 
 app.command("route")(planning.route)

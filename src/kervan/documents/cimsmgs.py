@@ -13,10 +13,11 @@ from __future__ import annotations
 from enum import IntEnum, StrEnum
 from typing import Annotated, ClassVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from kervan.documents.goods import Container, NonEmptyGoods, Seal
 from kervan.documents.lifecycle import require_signatory, require_step
+from kervan.documents.limits import MAX_CONTAINERS, MAX_SEALS, MAX_WAGONS, check_wagon_number
 from kervan.documents.parties import CountryCode, NonBlank, Party, PartyRole, SignatureEvidence
 from kervan.errors import IllegalTransitionError
 
@@ -86,8 +87,10 @@ class Wagon(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    number: Annotated[str, Field(pattern=r"^[0-9]{8}([0-9]{4})?$")]
-    seals: tuple[Seal, ...] = ()
+    number: Annotated[
+        str, Field(pattern=r"^[0-9]{8}([0-9]{4})?$"), AfterValidator(check_wagon_number)
+    ]
+    seals: tuple[Seal, ...] = Field(default=(), max_length=MAX_SEALS)
 
 
 class CimSmgsContent(BaseModel):
@@ -99,8 +102,8 @@ class CimSmgsContent(BaseModel):
     consignee: Party
     route: Annotated[tuple[RailSection, ...], Field(min_length=1)]
     goods: NonEmptyGoods
-    wagons: tuple[Wagon, ...] = ()
-    containers: tuple[Container, ...] = ()
+    wagons: tuple[Wagon, ...] = Field(default=(), max_length=MAX_WAGONS)
+    containers: tuple[Container, ...] = Field(default=(), max_length=MAX_CONTAINERS)
 
     @model_validator(mode="after")
     def _route_connects(self) -> CimSmgsContent:

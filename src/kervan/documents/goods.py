@@ -15,9 +15,20 @@ from functools import cache
 from importlib import resources
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
+from kervan.documents.limits import MAX_GOODS_ITEMS, MAX_SEALS
 from kervan.documents.parties import CountryCode, CurrencyCode, NonBlank
+from kervan.documents.text import FreeText, Line
 
 _HS_DATA = "hs2022.csv"
 
@@ -45,12 +56,18 @@ def check_hs_code(code: str) -> str:
     """
     digits = re.sub(r"[.\s]", "", code)
     if not re.fullmatch(r"\d{6}(\d{2}){0,3}", digits):
-        raise ValueError(
-            f"{code!r} is not an HS code: give 6 digits (HS subheading) or a national 8, 10 or "
-            "12-digit code"
+        raise PydanticCustomError(
+            "hs_code_format",
+            "{code} is not an HS code: give 6 digits (HS subheading) or a national 8, 10 or "
+            "12-digit code",
+            {"code": code},
         )
     if digits[:6] not in hs2022_subheadings():
-        raise ValueError(f"{digits[:6]} is not a subheading of the HS 2022 nomenclature")
+        raise PydanticCustomError(
+            "hs_code_unknown",
+            "{subheading} is not a subheading of the HS 2022 nomenclature",
+            {"subheading": digits[:6]},
+        )
     return digits
 
 
@@ -59,7 +76,9 @@ def hs_description(code: str) -> str:
     return hs2022_subheadings()[check_hs_code(code)[:6]]
 
 
-HsCode = Annotated[str, AfterValidator(check_hs_code)]
+#: What an HS code looks like as typed: digits, with dots or spaces between groups.
+HS_CODE_PATTERN = r"^[0-9]{4}[. ]?[0-9]{2}([. ]?[0-9]{2}){0,3}$"
+HsCode = Annotated[str, Field(pattern=HS_CODE_PATTERN), AfterValidator(check_hs_code)]
 
 # ISO 6346 letter values: 10 upwards, skipping multiples of 11.
 _LETTER_VALUES: dict[str, int] = {}
@@ -92,17 +111,28 @@ def check_container_number(number: str) -> str:
     """
     compact = re.sub(r"\s", "", number).upper()
     if not re.fullmatch(r"[A-Z]{3}[UJZ]\d{7}", compact):
-        raise ValueError(f"{number!r} is not an ISO 6346 container number like CSQU3054383")
+        raise PydanticCustomError(
+            "container_number_format",
+            "{number} is not an ISO 6346 container number like CSQU3054383",
+            {"number": number},
+        )
     expected = iso6346_check_digit(compact[:10])
     if int(compact[10]) != expected:
-        raise ValueError(
-            f"{number!r} fails the ISO 6346 check digit: it ends in {compact[10]}, "
-            f"the owner code and serial give {expected}"
+        raise PydanticCustomError(
+            "container_check_digit",
+            "{number} fails the ISO 6346 check digit: it ends in {given}, the owner code and "
+            "serial give {expected}",
+            {"number": number, "given": compact[10], "expected": expected},
         )
     return compact
 
 
-ContainerNumber = Annotated[str, AfterValidator(check_container_number)]
+#: An ISO 6346 number as written: owner code and category, serial, check digit, with a space
+#: between the groups or none (the printed "CSQU 305438 3" and the compact "CSQU3054383").
+CONTAINER_NUMBER_PATTERN = r"^[A-Za-z]{3}[UJZujz] ?[0-9]{6} ?[0-9]$"
+ContainerNumber = Annotated[
+    str, Field(pattern=CONTAINER_NUMBER_PATTERN), AfterValidator(check_container_number)
+]
 
 
 class SealCondition(StrEnum):
@@ -129,7 +159,7 @@ class Seal(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     number: Annotated[str, Field(min_length=1, max_length=35, pattern=r"^[A-Za-z0-9-]+$")]
-    identifier: str | None = Field(default=None, max_length=64)
+    identifier: Line | None = Field(default=None, max_length=64)
     affixed_by: SealingParty = SealingParty.SHIPPER
     condition: SealCondition = SealCondition.INTACT
 
@@ -140,11 +170,18 @@ def check_plate_number(plate: str) -> str:
     and hyphens or is not 2-15 characters long."""
     normal = " ".join(plate.split()).upper()
     if not re.fullmatch(r"[A-Z0-9][A-Z0-9 -]{0,13}[A-Z0-9]", normal):
-        raise ValueError(f"{plate!r} is not a registration plate (Latin letters, digits, 2-15)")
+        raise PydanticCustomError(
+            "plate_format",
+            "{plate} is not a registration plate (Latin letters, digits, 2-15)",
+            {"plate": plate},
+        )
     return normal
 
 
-PlateNumber = Annotated[str, AfterValidator(check_plate_number)]
+#: A plate as typed: Latin letters and digits, spaces and hyphens between them, 2-15 long
+#: (the same rule check_plate_number applies, as a pattern for the API's schema).
+PLATE_PATTERN = r"^ *[A-Za-z0-9][A-Za-z0-9 -]{0,13}[A-Za-z0-9] *$"
+PlateNumber = Annotated[str, Field(pattern=PLATE_PATTERN), AfterValidator(check_plate_number)]
 
 
 class VehiclePlate(BaseModel):
@@ -163,7 +200,7 @@ class Container(BaseModel):
 
     number: ContainerNumber
     size_type: str | None = Field(default=None, pattern=r"^[0-9A-Z]{4}$")  # ISO 6346, e.g. 45G1
-    seals: tuple[Seal, ...] = ()
+    seals: tuple[Seal, ...] = Field(default=(), max_length=MAX_SEALS)
 
 
 _ADR_CLASSES = frozenset(
@@ -183,8 +220,68 @@ class DangerousGoods(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     un_number: Annotated[str, Field(pattern=r"^UN\d{4}$")]
-    hazard_class: Annotated[str, AfterValidator(_check_adr_class)]
+    hazard_class: Annotated[
+        str, Field(pattern=r"^[1-9](\.[1-3])?$"), AfterValidator(_check_adr_class)
+    ]
     packing_group: str | None = Field(default=None, pattern=r"^(I|II|III)$")
+
+
+#: A mass in kilograms as JSON text: up to nine whole digits and three decimals, not zero.
+KILOGRAMS_PATTERN = r"^(?=[0-9.]*[1-9])[0-9]{1,9}(\.[0-9]{1,3})?$"
+
+
+def _kilograms_text(value: object) -> object:
+    """A mass given as text must be plain digits (no exponent, no sign, no spaces)."""
+    if isinstance(value, str) and not re.fullmatch(KILOGRAMS_PATTERN, value):
+        raise PydanticCustomError(
+            "mass_format", "{value} is not a mass in kg like 18200.5", {"value": value}
+        )
+    return value
+
+
+Kilograms = Annotated[
+    Decimal,
+    BeforeValidator(_kilograms_text),
+    Field(gt=0, max_digits=12, decimal_places=3),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0, "maximum": 999_999_999.999},
+                {"type": "string", "pattern": KILOGRAMS_PATTERN},
+            ]
+        }
+    ),
+]
+"""A gross mass in kilograms, to the gram."""
+
+
+#: An amount as JSON text: up to thirteen whole digits and two decimals.
+MONEY_PATTERN = r"^[0-9]{1,13}(\.[0-9]{1,2})?$"
+
+
+def _money_text(value: object) -> object:
+    """An amount given as text must be plain digits (no exponent, no sign, no spaces)."""
+    if isinstance(value, str) and not re.fullmatch(MONEY_PATTERN, value):
+        raise PydanticCustomError(
+            "money_format", "{value} is not an amount like 38000.00", {"value": value}
+        )
+    return value
+
+
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_money_text),
+    Field(ge=0, max_digits=15, decimal_places=2),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 9_999_999_999_999.99},
+                {"type": "string", "pattern": MONEY_PATTERN},
+            ]
+        }
+    ),
+]
+"""A goods value in its currency, to the cent."""
 
 
 class GoodsItem(BaseModel):
@@ -199,11 +296,11 @@ class GoodsItem(BaseModel):
     description: NonBlank
     packages: Annotated[int, Field(gt=0)]
     package_kind: Annotated[str, Field(pattern=r"^[0-9A-Z]{2}$")]
-    marks: str | None = Field(default=None, max_length=512)
-    gross_weight_kg: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=3)]
+    marks: FreeText | None = Field(default=None, max_length=512)
+    gross_weight_kg: Kilograms
     hs_code: HsCode
     dangerous_goods: DangerousGoods | None = None
-    value: Annotated[Decimal, Field(ge=0, max_digits=15, decimal_places=2)] | None = None
+    value: Money | None = None
     currency: CurrencyCode | None = None
 
     @model_validator(mode="after")
@@ -213,8 +310,8 @@ class GoodsItem(BaseModel):
         return self
 
 
-NonEmptyGoods = Annotated[tuple[GoodsItem, ...], Field(min_length=1)]
-"""A consignment's goods: at least one item."""
+NonEmptyGoods = Annotated[tuple[GoodsItem, ...], Field(min_length=1, max_length=MAX_GOODS_ITEMS)]
+"""A consignment's goods: at least one item, at most MAX_GOODS_ITEMS."""
 
 __all__ = [
     "Container",

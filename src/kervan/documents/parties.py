@@ -14,6 +14,9 @@ from typing import Annotated, Final
 
 import pycountry
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from kervan.documents.text import NON_BLANK_LINE_PATTERN
 
 #: The ISO code lists, read once from pycountry's tables (validation looks codes up per field).
 _COUNTRY_CODES: Final = frozenset(country.alpha_2 for country in pycountry.countries)
@@ -24,7 +27,11 @@ def check_country_code(code: str) -> str:
     """Take an ISO 3166-1 alpha-2 code (any case); return it upper-cased, or raise ValueError."""
     upper = code.strip().upper()
     if upper not in _COUNTRY_CODES:
-        raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-2 country code (e.g. KZ, AZ, TR)")
+        raise PydanticCustomError(
+            "country_code",
+            "{code} is not an ISO 3166-1 alpha-2 country code (e.g. KZ, AZ, TR)",
+            {"code": code},
+        )
     return upper
 
 
@@ -32,17 +39,22 @@ def check_currency_code(code: str) -> str:
     """Take an ISO 4217 alphabetic code (any case); return it upper-cased, or raise ValueError."""
     upper = code.strip().upper()
     if upper not in _CURRENCY_CODES:
-        raise ValueError(f"{code!r} is not an ISO 4217 currency code (e.g. USD, KZT, AZN)")
+        raise PydanticCustomError(
+            "currency_code",
+            "{code} is not an ISO 4217 currency code (e.g. USD, KZT, AZN)",
+            {"code": code},
+        )
     return upper
 
 
-CountryCode = Annotated[str, AfterValidator(check_country_code)]
+CountryCode = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$"), AfterValidator(check_country_code)]
 """ISO 3166-1 alpha-2 country code, stored upper-case."""
 
-CurrencyCode = Annotated[str, AfterValidator(check_currency_code)]
+CurrencyCode = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$"), AfterValidator(check_currency_code)]
 """ISO 4217 alphabetic currency code, stored upper-case."""
 
-NonBlank = Annotated[str, Field(min_length=1, max_length=512, pattern=r"\S")]
+NonBlank = Annotated[str, Field(min_length=1, max_length=512, pattern=NON_BLANK_LINE_PATTERN)]
+"""One line of text with something visible in it (no control characters, no line breaks)."""
 
 
 class PartyRole(StrEnum):

@@ -320,6 +320,9 @@ def identify(uow: UnitOfWork, who: Who) -> Caller:
 
 
 def _proven_caller(uow: UnitOfWork, who: Credentials) -> Caller:
+    if who.api_key is not None and who.authorization is not None:
+        # Two credentials, one maybe forged: the request proves nothing until it picks one.
+        raise AuthenticationError("send one credential: Authorization or X-API-Key, not both")
     if who.api_key:
         return _api_key_caller(uow, who.api_key)
     authorization = who.authorization

@@ -21,6 +21,7 @@ from kervan.documents.ecmr_lifecycle import Ecmr, EcmrStep
 from kervan.documents.kinds import PARTY_SIGNED_KINDS, DocumentKind
 from kervan.documents.lifecycle_cache import ParsedLifecycles
 from kervan.documents.parties import PartyRole, SignatureEvidence
+from kervan.documents.text import FreeText, Line
 from kervan.errors import (
     CanonicalJsonError,
     InvalidRequestError,
@@ -56,9 +57,9 @@ class SignRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    step: str = Field(min_length=1, max_length=64, examples=["issue", "sign_taking_over"])
+    step: Line = Field(min_length=1, max_length=64, examples=["issue", "sign_taking_over"])
     reservations: list[Reservation] = Field(default_factory=list, max_length=20)
-    reason: str | None = Field(None, max_length=1024)
+    reason: FreeText | None = Field(None, max_length=1024)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from kervan.customs.permits import Trip, record_permit_use, usage_rule
 from kervan.customs.rules import load_rules
 from kervan.documents.epermit import ActivityType, PermitType, Quota
 from kervan.documents.goods import VehiclePlate
+from kervan.documents.text import FreeText, Line
 from kervan.errors import (
     InvalidRequestError,
     NotFoundError,
@@ -126,10 +127,10 @@ class BorderUse(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    qr: str = Field(min_length=10, max_length=4096)
-    plate: str = Field(min_length=2, max_length=16)
+    qr: Line = Field(min_length=10, max_length=4096)
+    plate: Line = Field(min_length=2, max_length=16)
     activity: Literal["ENTRANCE", "EXIT"]
-    details: str | None = Field(None, max_length=500)
+    details: FreeText | None = Field(None, max_length=500)
 
 
 class RecordedUse(BaseModel):

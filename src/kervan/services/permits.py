@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kervan.documents.epermit import EARLIEST_EVENT_TIMESTAMP, PermitRecord, PermitType, Quota
 from kervan.documents.kinds import DocumentKind
+from kervan.documents.text import FreeText, Line
 from kervan.errors import InvalidRequestError, NotFoundError, ScopeError, SignatureError
 from kervan.exchange.epermit_peer.peer import permit_created
 from kervan.exchange.epermit_peer.wire import PermitRevoked
@@ -67,14 +68,14 @@ class QuotaView(BaseModel):
 class IssueRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    document_id: str = Field(min_length=1, max_length=128)
+    document_id: Line = Field(min_length=1, max_length=128)
     valid_days: int = Field(90, ge=1, le=366)
 
 
 class RevokeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    reason: str = Field(min_length=3, max_length=500, description="Why the permit is revoked")
+    reason: FreeText = Field(min_length=3, max_length=500, description="Why the permit is revoked")
 
 
 class PermitRevocation(BaseModel):

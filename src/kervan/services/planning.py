@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kervan.documents.limits import CorridorDate
+from kervan.documents.text import NonBlankLine
 from kervan.errors import InvalidRequestError
 from kervan.network.model import CargoUnit, Mode, Passage
 from kervan.routing.plan import Plan
@@ -28,15 +29,15 @@ class RouteQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    origin: str = Field(min_length=1, max_length=100, examples=["Xi'an"])
-    destination: str = Field(min_length=1, max_length=100, examples=["Duisburg"])
+    origin: NonBlankLine = Field(min_length=1, max_length=100, examples=["Xi'an"])
+    destination: NonBlankLine = Field(min_length=1, max_length=100, examples=["Duisburg"])
     objective: Objective = Objective.TIME
     weights: Weights = Field(default_factory=Weights)
     unit: CargoUnit = CargoUnit.CONTAINER
     avoid_countries: list[CountryCode] = Field(default_factory=list, max_length=50)
     avoid_modes: list[Mode] = Field(default_factory=list, max_length=4)
     year: int | None = Field(None, ge=1990, le=2100)
-    on_date: date | None = Field(None, description="Date of travel (decides planned links)")
+    on_date: CorridorDate | None = Field(None, description="Date of travel (decides planned links)")
     max_transfers: int | None = Field(None, ge=0, le=20)
     alternatives: int = Field(3, ge=1, le=10)
     pareto: bool = False

@@ -12,10 +12,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator
 
+from kervan.documents.limits import CorridorMoment
+from kervan.documents.text import (
+    FREE_TEXT_PATTERN,
+    LINE_PATTERN,
+    FreeText,
+    Line,
+    NonBlankLine,
+)
 from kervan.errors import InvalidRequestError, NotFoundError, ScopeError
 from kervan.routing.plan import Plan
 from kervan.services.access import Caller, Scope, Who, identify
@@ -48,23 +56,52 @@ class BookingRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reference: str = Field(min_length=1, max_length=128, examples=["PO-2026-0117"])
+    reference: NonBlankLine = Field(min_length=1, max_length=128, examples=["PO-2026-0117"])
     route: RouteQuery
-    plan_key: str = Field(min_length=3, max_length=8000)
-    consignee: str = Field(min_length=1, max_length=64, description="Consignee organisation id")
-    road_carrier: str | None = Field(None, max_length=64)
-    rail_carrier: str | None = Field(None, max_length=64)
-    guarantee_chain: str | None = Field(None, max_length=64)
+    plan_key: Line = Field(min_length=3, max_length=8000)
+    consignee: Line = Field(min_length=1, max_length=64, description="Consignee organisation id")
+    road_carrier: Line | None = Field(None, max_length=64)
+    rail_carrier: Line | None = Field(None, max_length=64)
+    guarantee_chain: Line | None = Field(None, max_length=64)
     cargo: Cargo
+
+    @field_validator("cargo")
+    @classmethod
+    def _mass_fits_the_units(cls, cargo: Cargo, info: ValidationInfo) -> Cargo:
+        route = info.data.get("route")
+        if isinstance(route, RouteQuery):
+            cargo.check_mass(route.unit)
+        return cargo
+
+
+DetailName = Annotated[Line, Field(min_length=1, max_length=64)]
+DetailText = Annotated[FreeText, Field(max_length=512)]
 
 
 class EventRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: EventType
-    at: AwareDatetime
+    at: CorridorMoment
     leg_index: int | None = Field(None, ge=0, le=500)
-    details: dict[str, str] = Field(default_factory=dict, max_length=20)
+    details: Annotated[
+        dict[DetailName, DetailText],
+        Field(max_length=20),
+        # pydantic writes a pattern on keys as patternProperties, which lets any other key
+        # through; the node refuses those, and so does the document.
+        WithJsonSchema(
+            {
+                "type": "object",
+                "maxProperties": 20,
+                "propertyNames": {"minLength": 1, "maxLength": 64, "pattern": LINE_PATTERN},
+                "additionalProperties": {
+                    "type": "string",
+                    "maxLength": 512,
+                    "pattern": FREE_TEXT_PATTERN,
+                },
+            }
+        ),
+    ] = Field(default_factory=dict)
 
 
 class ShipmentParty(BaseModel):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kervan.documents.etir import AdvanceTirData, Guarantee, TirTransport
 from kervan.documents.kinds import DocumentKind
+from kervan.documents.limits import CorridorDate
 from kervan.documents.parties import Party, PartyRole, SignatureEvidence
 from kervan.errors import InvalidRequestError, NotFoundError, ScopeError
 from kervan.services.access import Caller, Scope, Who, identify
@@ -37,8 +37,8 @@ class GuaranteeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reference: str = Field(pattern=r"^[A-Z]{2}\d{8,10}$", examples=["XG71234567"])
-    valid_from: date
-    valid_until: date
+    valid_from: CorridorDate
+    valid_until: CorridorDate
 
 
 class OperationAction(StrEnum):

@@ -10,7 +10,7 @@ foreign country the truck enters. Bills of lading for sea legs are outside Kerva
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,9 +19,19 @@ from kervan.documents.cimsmgs import CimSmgsContent, Gauge, RailLaw, RailSection
 from kervan.documents.ecmr import EcmrContent, Place
 from kervan.documents.goods import Container, NonEmptyGoods, VehiclePlate
 from kervan.documents.kinds import DocumentKind
+from kervan.documents.limits import (
+    MAX_CONTAINERS,
+    MAX_WAGONS,
+    ROAD_VEHICLE_MAX_GROSS_KG,
+    ROAD_VEHICLE_WITH_CONTAINER_MAX_GROSS_KG,
+    CorridorDate,
+    check_gross_mass,
+    container_max_gross_kg,
+)
 from kervan.documents.parties import Party
 from kervan.errors import InvalidRequestError
 from kervan.network.model import Network, Node
+from kervan.network.modes import CargoUnit
 from kervan.routing.plan import Leg, Plan
 
 # Countries whose railways carry under SMGS law (OSJD members on the corridor); CIM elsewhere.
@@ -44,10 +54,32 @@ class Cargo(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     goods: NonEmptyGoods
-    containers: tuple[Container, ...] = Field(default=(), max_length=50)
+    containers: tuple[Container, ...] = Field(default=(), max_length=MAX_CONTAINERS)
     vehicle_plates: tuple[VehiclePlate, ...] = Field(default=(), max_length=4)
-    wagons: tuple[Wagon, ...] = Field(default=(), max_length=100)
-    date_of_taking_over: date
+    wagons: tuple[Wagon, ...] = Field(default=(), max_length=MAX_WAGONS)
+    date_of_taking_over: CorridorDate
+
+    def check_mass(self, unit: CargoUnit) -> None:
+        """Refuse goods heavier than the units carrying them may weigh (kervan.documents.limits):
+        the containers listed (or, booked by the container, one 40 ft box), or one truck."""
+        goods = sum((g.gross_weight_kg for g in self.goods), Decimal(0))
+        if self.containers:
+            limit = sum(container_max_gross_kg(c.size_type) for c in self.containers)
+            carried_by = f"{len(self.containers)} container(s)"
+        elif unit is CargoUnit.CONTAINER:
+            limit, carried_by = container_max_gross_kg("4"), "one 40 ft container"
+        else:
+            limit, carried_by = 0, ""
+        if unit is CargoUnit.TRUCK:
+            road = (
+                ROAD_VEHICLE_WITH_CONTAINER_MAX_GROSS_KG
+                if self.containers
+                else ROAD_VEHICLE_MAX_GROSS_KG
+            )
+            limit = min(limit, road) if limit else road
+            carried_by = "one road vehicle (EU Directive 96/53/EC)"
+        if limit:
+            check_gross_mass(goods, limit, carried_by)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """The booking form: the chosen plan's question (as the planner asked it), the parties and the
 cargo, read from form fields into the services' RouteQuery and Cargo.
 
-Blank optional rows are skipped; what the cargo model refuses comes back as (field, message)
-pairs to show next to the form, never as a JSON error.
+Blank optional rows are skipped; what the cargo model refuses comes back as problems on the
+form's own fields (kervan.web.form_errors), shown next to each field in the reader's language,
+never as a JSON error.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from kervan.documents.kinds import DocumentKind
 from kervan.network.model import Network, Passage
 from kervan.services.planning import RouteQuery
 from kervan.shipments.booking import Cargo
+from kervan.web.form_errors import FieldProblem, FormProblems, Location, problems_of
 from kervan.web.planner_form import PlannerForm, parse_form
 
 GOODS_ROWS = 3
@@ -120,10 +122,33 @@ class BookingForm:
     """What the booking form holds, as typed (to show it again after a refusal)."""
 
     values: dict[str, str] = field(default_factory=dict)
-    problems: list[tuple[str, str]] = field(default_factory=list)
+    problems: FormProblems = field(default_factory=FormProblems)
+    # Which form row each goods item and plate came from (blank rows are skipped).
+    goods_rows: list[int] = field(default_factory=list)
+    plate_rows: list[int] = field(default_factory=list)
 
     def get(self, name: str, default: str = "") -> str:
         return self.values.get(name, default)
+
+    def refuse(self, exc: ValidationError, prefix: Location = ()) -> None:
+        """Record the refusals of a model built from this form (`prefix`: where the cargo
+        sits in that model) on the form's fields."""
+        self.problems.problems += problems_of(exc, lambda loc: self.field_of(loc, prefix))
+
+    def refuse_all(self, key: str, **values: str) -> None:
+        """Record a refusal of the form as a whole (message key `key`)."""
+        self.problems.problems.append(FieldProblem("", key, values))
+
+    def field_of(self, loc: Location, prefix: Location = ()) -> str:
+        """The form field a refusal at `loc` (a pydantic location) belongs to, or ''."""
+        if prefix and loc[: len(prefix)] == prefix:
+            loc = loc[len(prefix) :]
+            if not loc:  # the cargo as a whole: its mass against its units
+                return "goods-0-gross_weight_kg"
+        elif prefix:
+            top = str(loc[0]) if loc else ""
+            return top if top in ("reference", *PARTY_FIELDS) else ""
+        return _cargo_field(loc, self.goods_rows, self.plate_rows)
 
 
 def read_booking(form: Mapping[str, Any]) -> BookingForm:
@@ -136,12 +161,51 @@ def read_booking(form: Mapping[str, Any]) -> BookingForm:
     return BookingForm(values=values)
 
 
+_GOODS_FIELDS = {
+    "description": "description",
+    "hs_code": "hs_code",
+    "packages": "packages",
+    "package_kind": "package_kind",
+    "gross_weight_kg": "gross_weight_kg",
+    "value": "value",
+    "currency": "currency",
+    "un_number": "un_number",
+    "hazard_class": "hazard_class",
+}
+
+
+def _cargo_field(loc: Location, goods_rows: list[int], plate_rows: list[int]) -> str:
+    """The booking form's field for a refusal at `loc` inside the Cargo model."""
+    parts = [str(p) for p in loc]
+    head = parts[0] if parts else ""
+    if head == "goods":
+        if len(parts) < 2 or not parts[1].isdigit():
+            return "goods-0-description"
+        index = int(parts[1])
+        row = goods_rows[index] if index < len(goods_rows) else 0
+        name = next((p for p in reversed(parts[2:]) if p in _GOODS_FIELDS), "value")
+        return f"goods-{row}-{_GOODS_FIELDS[name]}"
+    if head == "containers":
+        if "seals" in parts:
+            return "seal_number"
+        return "container_type" if "size_type" in parts else "container_number"
+    if head == "vehicle_plates":
+        index = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+        row = plate_rows[index] if index < len(plate_rows) else 0
+        return f"plate-{row}-{'country' if 'country' in parts else 'number'}"
+    if head == "date_of_taking_over":
+        return head
+    return ""
+
+
 def _goods(f: BookingForm) -> list[dict[str, Any]]:
     goods: list[dict[str, Any]] = []
+    f.goods_rows = []
     for i in range(GOODS_ROWS):
         description = f.get(f"goods-{i}-description")
         if not description and i > 0:
             continue
+        f.goods_rows.append(i)
         item: dict[str, Any] = {
             "description": description,
             "hs_code": f.get(f"goods-{i}-hs_code"),
@@ -174,19 +238,17 @@ def cargo_of(f: BookingForm, default_day: date) -> Cargo | None:
         if f.get("seal_number"):
             container["seals"] = [{"number": f.get("seal_number"), "affixed_by": "customs"}]
         raw["containers"] = [container]
+    f.plate_rows = [i for i in range(PLATE_ROWS) if f.get(f"plate-{i}-number")]
     plates = [
         {"number": f.get(f"plate-{i}-number").upper(), "country": f.get(f"plate-{i}-country")}
-        for i in range(PLATE_ROWS)
-        if f.get(f"plate-{i}-number")
+        for i in f.plate_rows
     ]
     if plates:
         raw["vehicle_plates"] = plates
     try:
         return Cargo.model_validate(raw)
     except ValidationError as exc:
-        for error in exc.errors():
-            where = ".".join(str(part) for part in error["loc"])
-            f.problems.append((where, error["msg"]))
+        f.refuse(exc)
         return None
 
 

@@ -41,8 +41,16 @@ from kervan.web.common import (
     secure_headers,
     uow_of,
 )
+from kervan.web.form_errors import FormProblems, problems_of
 
 router = APIRouter(include_in_schema=False)
+#: The quota form's inputs by the QuotaRequest field they fill.
+QUOTA_FIELDS = {
+    "issued_for": "issued_for",
+    "year": "quota-year",
+    "permit_type": "permit_type",
+    "quantity": "quantity",
+}
 PERMIT_TYPE_NUMBER = {"bilateral": 1, "transit": 2, "third-country": 3}
 
 
@@ -53,6 +61,14 @@ def is_authority(caller: Caller) -> bool:
 @router.get("/permits", response_class=HTMLResponse)
 def permits_page(request: Request) -> Response:
     """Quotas and their use, pending requests, and the permits issued (with QR to print)."""
+    return _desk(request, FormProblems(), {})
+
+
+def _desk(
+    request: Request, problems: FormProblems, typed: dict[str, str], status_code: int = 200
+) -> Response:
+    """The permit desk; `problems` are a refused form's, shown next to their fields (the form
+    as typed in `typed`)."""
     caller = person(request).caller
     if not is_authority(caller):
         return render(request, "error.html", {"message_key": "error.not_for_you"}, status_code=403)
@@ -78,8 +94,10 @@ def permits_page(request: Request) -> Response:
         "permit_type_number": PERMIT_TYPE_NUMBER,
         "countries": sorted(c for c in node_of(request).network.countries() if c != caller.country),
         "year": node_of(request).clock().year,
+        "problems": problems,
+        "typed": typed,
     }
-    return render(request, "permits.html", context)
+    return render(request, "permits.html", context, status_code=status_code)
 
 
 def _line(p: IssuedPermitLine) -> dict[str, Any]:
@@ -97,20 +115,25 @@ def _line(p: IssuedPermitLine) -> dict[str, Any]:
 @router.post("/permits/quotas")
 def create_quota(
     request: Request,
-    issued_for: Annotated[str, Form(max_length=2)],
-    year: Annotated[int, Form()],
-    permit_type: Annotated[int, Form()],
-    quantity: Annotated[int, Form()],
+    issued_for: Annotated[str, Form(max_length=64)] = "",
+    year: Annotated[str, Form(max_length=64)] = "",
+    permit_type: Annotated[str, Form(max_length=64)] = "",
+    quantity: Annotated[str, Form(max_length=64)] = "",
     csrf: Annotated[str, Form(alias=CSRF_FIELD, max_length=128)] = "",
 ) -> Response:
     """Record a quota the authority may issue to a partner country (services.permits)."""
     check_csrf(request, csrf)
+    typed = {
+        "issued_for": issued_for,
+        "year": year,
+        "permit_type": permit_type,
+        "quantity": quantity,
+    }
     try:
-        body = QuotaRequest(
-            issued_for=issued_for, year=year, permit_type=permit_type, quantity=quantity
-        )
+        body = QuotaRequest.model_validate({k: v.strip() for k, v in typed.items()})
     except ValidationError as exc:
-        return redirect_with(request, "/permits", Flash(False, "action.refused", str(exc)))
+        found = problems_of(exc, lambda loc: QUOTA_FIELDS.get(str(loc[0]) if loc else "", ""))
+        return _desk(request, FormProblems(found), typed, status_code=422)
     caller = person(request).caller
     try:
         add_quota(uow_of(request), caller, body)
@@ -124,14 +147,20 @@ def create_quota(
 def issue(
     request: Request,
     document_id: Annotated[str, Form(max_length=128)],
-    valid_days: Annotated[int, Form(ge=1, le=366)] = 90,
+    valid_days: Annotated[str, Form(max_length=64)] = "90",
     csrf: Annotated[str, Form(alias=CSRF_FIELD, max_length=128)] = "",
 ) -> Response:
     """Issue the permit a shipment's request asks for, from the matching quota."""
     check_csrf(request, csrf)
     caller = person(request).caller
     try:
-        command = IssueRequest(document_id=document_id, valid_days=valid_days)
+        command = IssueRequest.model_validate(
+            {"document_id": document_id, "valid_days": valid_days.strip()}
+        )
+    except ValidationError as exc:
+        found = problems_of(exc, lambda _: f"valid_days:{document_id}")
+        return _desk(request, FormProblems(found), {}, status_code=422)
+    try:
         wire = issue_for_shipment(uow_of(request), caller, command)
     except KervanError as exc:
         return redirect_with(request, "/permits", Flash(False, "action.refused", exc.message))
@@ -151,8 +180,8 @@ def revoke(
     try:
         body = RevokeRequest(reason=reason.strip())
     except ValidationError as exc:
-        message = exc.errors()[0]["msg"]
-        return redirect_with(request, "/permits", Flash(False, "action.refused", message))
+        found = problems_of(exc, lambda _: f"reason:{permit_id}")
+        return _desk(request, FormProblems(found), {}, status_code=422)
     caller = person(request).caller
     try:
         revoke_permit(uow_of(request), caller, RevokePermit(permit_id, body))

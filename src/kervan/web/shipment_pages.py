@@ -214,12 +214,12 @@ async def book(request: Request) -> Response:
             cargo=cargo,
         )
     except ValidationError as exc:
-        form.problems += [(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
+        form.refuse(exc, prefix=("cargo",))
         return _booking_page(request, caller, chosen, form, status_code=422)
     try:
         shipment_id = book_shipment(uow_of(request), caller, body).id
     except KervanError as exc:
-        form.problems.append(("", exc.message))
+        form.refuse_all("book.refused", detail=exc.message)
         return _booking_page(request, caller, chosen, form, status_code=422)
     return redirect_with(
         request, f"/shipments/{shipment_id}", Flash(True, "book.done", shipment_id)

@@ -4,13 +4,13 @@ disabling people)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Path, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from kervan.api.deps import credentials, source_of, uow_of
-from kervan.errors import InvalidRequestError
+from kervan.documents.text import LINE_PATTERN, Line
 from kervan.services import access
 from kervan.services import credentials as managing
 from kervan.services.access import TOKEN_LIFETIME, ClientToken, IssuedToken
@@ -40,8 +40,10 @@ class TokenResponse(BaseModel):
 
 
 class Login(BaseModel):
-    username: str = Field(min_length=1, max_length=128)
-    password: str = Field(min_length=1, max_length=256)
+    model_config = ConfigDict(extra="forbid")
+
+    username: Line = Field(min_length=1, max_length=128)
+    password: Line = Field(min_length=1, max_length=256)
 
 
 @router.post(
@@ -55,14 +57,12 @@ class Login(BaseModel):
 def token(
     request: Request,
     response: Response,
-    grant_type: Annotated[str, Form(max_length=64)],
-    client_id: Annotated[str, Form(min_length=1, max_length=64)],
-    client_secret: Annotated[str, Form(min_length=1, max_length=256)],
-    scope: Annotated[str | None, Form(max_length=512)] = None,
+    grant_type: Annotated[Literal["client_credentials"], Form()],  # noqa: ARG001 (checked by type)
+    client_id: Annotated[str, Form(min_length=1, max_length=64, pattern=LINE_PATTERN)],
+    client_secret: Annotated[str, Form(min_length=1, max_length=256, pattern=LINE_PATTERN)],
+    scope: Annotated[str | None, Form(max_length=512, pattern=LINE_PATTERN)] = None,
 ) -> TokenResponse:
     """OAuth2 client credentials (RFC 6749 §4.4): trade a client id and secret for a token."""
-    if grant_type != "client_credentials":
-        raise InvalidRequestError("grant_type must be client_credentials")
     asked = tuple(scope.split()) if scope else None
     issued = access.client_credentials_token(
         uow_of(request), ClientToken(client_id, client_secret, asked, source_of(request))
@@ -97,8 +97,8 @@ def logout(request: Request) -> Response:
 )
 def revoke_client(
     request: Request,
-    org_id: Annotated[str, Path(max_length=64)],
-    client_id: Annotated[str, Path(max_length=64)],
+    org_id: Annotated[str, Path(min_length=1, max_length=64, pattern=LINE_PATTERN)],
+    client_id: Annotated[str, Path(min_length=1, max_length=64, pattern=LINE_PATTERN)],
 ) -> Response:
     """Revoke a client of the organisation: its tokens are refused from their next use (the
     node's administrator, or the organisation's own credential with the `credentials` scope)."""
@@ -112,8 +112,8 @@ def revoke_client(
 )
 def revoke_api_key(
     request: Request,
-    org_id: Annotated[str, Path(max_length=64)],
-    key_id: Annotated[str, Path(max_length=32)],
+    org_id: Annotated[str, Path(min_length=1, max_length=64, pattern=LINE_PATTERN)],
+    key_id: Annotated[str, Path(min_length=1, max_length=32, pattern=LINE_PATTERN)],
 ) -> Response:
     """Revoke an API key of the organisation (its id, the part after `kvn_`): it is refused from
     its next use."""
@@ -127,8 +127,8 @@ def revoke_api_key(
 )
 def disable_user(
     request: Request,
-    org_id: Annotated[str, Path(max_length=64)],
-    username: Annotated[str, Path(max_length=128)],
+    org_id: Annotated[str, Path(min_length=1, max_length=64, pattern=LINE_PATTERN)],
+    username: Annotated[str, Path(min_length=1, max_length=128, pattern=LINE_PATTERN)],
 ) -> Response:
     """Disable a person of the organisation: their login is refused and the tokens they hold
     stop working."""

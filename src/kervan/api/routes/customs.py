@@ -7,9 +7,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from kervan.api.deps import credentials, uow_of
+from kervan.api.params import ObjectId
+from kervan.documents.limits import CorridorMoment
+from kervan.documents.text import LINE_PATTERN
 from kervan.services.customs.crossing import RecordArrival, record_arrival
 from kervan.services.customs.release import ReleaseCargo, ReleaseRequest, release
 from kervan.services.customs.worklist import WorkItem, WorkList, WorkListQuery, work_list
@@ -23,7 +26,9 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 @router.get("/worklist", response_model=WorkList)
 def get_work_list(
     request: Request,
-    crossing: Annotated[str | None, Query(max_length=32, description="Entry node id")] = None,
+    crossing: Annotated[
+        str | None, Query(max_length=32, pattern=LINE_PATTERN, description="Entry node id")
+    ] = None,
 ) -> WorkList:
     """Cargo coming to the caller's country (pre-arrival) and at its border, with lanes."""
     return work_list(uow_of(request), credentials(request), WorkListQuery(crossing))
@@ -35,7 +40,7 @@ class ArrivalRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     leg_index: int = Field(ge=0, le=500)
-    at: AwareDatetime
+    at: CorridorMoment
 
 
 @router.post(
@@ -43,7 +48,7 @@ class ArrivalRequest(BaseModel):
     response_model=WorkItem,
     responses={**NOT_FOUND, 409: {"description": "The arrival is recorded already"}},
 )
-def post_arrival(shipment_id: str, body: ArrivalRequest, request: Request) -> WorkItem:
+def post_arrival(shipment_id: ObjectId, body: ArrivalRequest, request: Request) -> WorkItem:
     """Record that the cargo arrived at this border (the trade side's timeline follows)."""
     command = RecordArrival(shipment_id, body.leg_index, body.at)
     return record_arrival(uow_of(request), credentials(request), command)
@@ -54,6 +59,6 @@ def post_arrival(shipment_id: str, body: ArrivalRequest, request: Request) -> Wo
     response_model=WorkItem,
     responses={**NOT_FOUND, 409: {"description": "The lane requires another check first"}},
 )
-def post_release(shipment_id: str, body: ReleaseRequest, request: Request) -> WorkItem:
+def post_release(shipment_id: ObjectId, body: ReleaseRequest, request: Request) -> WorkItem:
     """Release the cargo at this border, signing off the control the next country sees."""
     return release(uow_of(request), credentials(request), ReleaseCargo(shipment_id, body))

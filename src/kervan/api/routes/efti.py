@@ -8,6 +8,7 @@ from typing import Any, Final
 from fastapi import APIRouter, Request, Response
 
 from kervan.api.deps import credentials, uow_of
+from kervan.api.params import ObjectId
 from kervan.errors import InvalidRequestError
 from kervan.services.efti import (
     EftiDocument,
@@ -50,7 +51,7 @@ async def _message(request: Request) -> EftiMessage:
     },
     summary="The note as the eFTI common data set (XML)",
 )
-def get_efti(document_id: str, request: Request) -> Response:
+def get_efti(document_id: ObjectId, request: Request) -> Response:
     """An e-CMR or CIM/SMGS note as the eFTI consignment common data set (XML valid against
     consignment-common.xsd of the eFTI reference implementation): parties, places, dates,
     goods, transport means and equipment with seals, the note as transport contract document."""

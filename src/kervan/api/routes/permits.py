@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from kervan.api.deps import created, credentials, uow_of
+from kervan.api.params import ObjectId
 from kervan.documents.epermit import PermitRecord
 from kervan.services import permits
 from kervan.services.epermit_border import (
@@ -40,7 +41,12 @@ router = APIRouter(prefix="/v1", tags=["permits"])
 
 
 class QrScan(BaseModel):
-    qr: str = Field(min_length=10, max_length=4096, description="The scanned QR text (a JWS)")
+    qr: str = Field(
+        min_length=10,
+        max_length=4096,
+        pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$",
+        description="The scanned QR text (a compact JWS: three base64url parts)",
+    )
 
 
 @router.post("/permits/quotas", status_code=201, response_model=QuotaView)
@@ -70,7 +76,7 @@ def issue_permit(body: IssueRequest, request: Request) -> Response:
         409: {"description": "The permit is used or already revoked"},
     },
 )
-def revoke(permit_id: str, body: RevokeRequest, request: Request) -> Response:
+def revoke(permit_id: ObjectId, body: RevokeRequest, request: Request) -> Response:
     """Revoke an unused permit your authority issued: its QR code then checks as revoked."""
     uow = uow_of(request, body)
     return created(uow, revoke_permit(uow, credentials(request), RevokePermit(permit_id, body)))
@@ -109,7 +115,7 @@ def network(request: Request) -> NetworkView:
     response_model=PermitRecord,
     responses={404: {"description": "No such permit at the caller's authority"}},
 )
-def permit(permit_id: str, request: Request) -> PermitRecord:
+def permit(permit_id: ObjectId, request: Request) -> PermitRecord:
     """A permit your authority issued or was told of, with its usages and revocation."""
     return issued_permit(uow_of(request), credentials(request), PermitRef(permit_id))
 

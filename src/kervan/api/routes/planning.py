@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
+from kervan.documents.text import LINE_PATTERN
 from kervan.network.model import CargoUnit, NodeKind
 from kervan.routing.plan import Plan
 from kervan.routing.planner import Objective, Planner
@@ -38,7 +39,11 @@ def planner_of(request: Request) -> Planner:
     return planner
 
 
-@router.post("/routes/plan", response_model=PlanResponse)
+@router.post(
+    "/routes/plan",
+    response_model=PlanResponse,
+    responses={404: {"description": "No place of that name on the network (with suggestions)"}},
+)
 def plan_route(body: RouteQuery, request: Request) -> PlanResponse:
     """Best plans (or the Pareto set) with legs, borders, P50/P90 times, cost, CO2, documents."""
     plans = plan_routes(planner_of(request), body)
@@ -56,7 +61,9 @@ def plan_route(body: RouteQuery, request: Request) -> PlanResponse:
 @router.get("/places", response_model=list[Place])
 def search_places(
     request: Request,
-    q: Annotated[str, Query(min_length=1, max_length=100, description="Part of a name")],
+    q: Annotated[
+        str, Query(min_length=1, max_length=100, pattern=LINE_PATTERN, description="Part of a name")
+    ],
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> list[Place]:
     """Places whose name, alias or id matches what was typed so far."""

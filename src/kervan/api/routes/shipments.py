@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from kervan.api.deps import created, credentials, page_bounds, uow_of
+from kervan.api.params import ObjectId
 from kervan.services import documents, shipments
 from kervan.services.booking import book_shipment
 from kervan.services.consignment import ConsignmentRecord, consignment_record
@@ -58,13 +59,13 @@ def list_shipments(
 
 
 @router.get("/{shipment_id}", response_model=ShipmentView, responses=NOT_FOUND)
-def get_shipment(shipment_id: str, request: Request) -> ShipmentView:
+def get_shipment(shipment_id: ObjectId, request: Request) -> ShipmentView:
     """One shipment: plan, parties, cargo, events (customs see no prices)."""
     return shipment_view(uow_of(request), credentials(request), ShipmentRef(shipment_id))
 
 
 @router.get("/{shipment_id}/documents", response_model=list[DocumentView], responses=NOT_FOUND)
-def shipment_documents(shipment_id: str, request: Request) -> list[DocumentView]:
+def shipment_documents(shipment_id: ObjectId, request: Request) -> list[DocumentView]:
     """The shipment's documents, their state, versions and who signed what."""
     return documents.shipment_documents(
         uow_of(request), credentials(request), ShipmentRef(shipment_id)
@@ -72,7 +73,7 @@ def shipment_documents(shipment_id: str, request: Request) -> list[DocumentView]
 
 
 @router.get("/{shipment_id}/consignment", response_model=ConsignmentRecord, responses=NOT_FOUND)
-def get_consignment(shipment_id: str, request: Request) -> ConsignmentRecord:
+def get_consignment(shipment_id: ObjectId, request: Request) -> ConsignmentRecord:
     """One consignment record: every identifier the regimes gave the shipment's consignment
     (e-CMR and CIM/SMGS numbers, eTIR reference and guarantee, permit ids, eFTI UILs,
     containers, plates, wagons) and where each document stands."""
@@ -82,13 +83,13 @@ def get_consignment(shipment_id: str, request: Request) -> ConsignmentRecord:
 @router.post(
     "/{shipment_id}/events", status_code=201, response_model=ShipmentEvent, responses=NOT_FOUND
 )
-def post_event(shipment_id: str, body: EventRequest, request: Request) -> Response:
+def post_event(shipment_id: ObjectId, body: EventRequest, request: Request) -> Response:
     """Record what happened: taken over, border arrival and release, delivered."""
     uow = uow_of(request, body)
     return created(uow, record_event(uow, credentials(request), RecordEvent(shipment_id, body)))
 
 
 @router.get("/{shipment_id}/timeline", response_model=list[TimelineEntry], responses=NOT_FOUND)
-def get_timeline(shipment_id: str, request: Request) -> list[TimelineEntry]:
+def get_timeline(shipment_id: ObjectId, request: Request) -> list[TimelineEntry]:
     """Planned (from the plan's P50 times) against actual, step by step."""
     return shipment_timeline(uow_of(request), credentials(request), ShipmentRef(shipment_id))

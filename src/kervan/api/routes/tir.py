@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from kervan.api.deps import credentials, uow_of
+from kervan.api.params import ObjectId
 from kervan.services import tir
 from kervan.services.etir_relay import etir_messages
 from kervan.services.tir import (
@@ -25,7 +26,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/{document_id}", response_model=TirView, responses=NOT_FOUND)
-def get_transport(document_id: str, request: Request) -> TirView:
+def get_transport(document_id: ObjectId, request: Request) -> TirView:
     """The TIR transport: guarantee, operations per country and what may happen next."""
     return tir.tir_view(uow_of(request), credentials(request), TirRef(document_id))
 
@@ -40,26 +41,26 @@ def get_messages(document_id: str, request: Request) -> dict[str, Any]:
 
 
 @router.post("/{document_id}/guarantee", response_model=TirView, responses=NOT_FOUND)
-def guarantee(document_id: str, body: GuaranteeRequest, request: Request) -> TirView:
+def guarantee(document_id: ObjectId, body: GuaranteeRequest, request: Request) -> TirView:
     """The shipment's guarantee chain registers the guarantee."""
     command = RegisterGuarantee(document_id, body)
     return tir.register_guarantee(uow_of(request), credentials(request), command)
 
 
 @router.post("/{document_id}/declaration", response_model=TirView, responses=NOT_FOUND)
-def declaration(document_id: str, request: Request) -> TirView:
+def declaration(document_id: ObjectId, request: Request) -> TirView:
     """The holder submits the advance TIR data built from the shipment."""
     return tir.submit_declaration(uow_of(request), credentials(request), TirRef(document_id))
 
 
 @router.post("/{document_id}/acceptance", response_model=TirView, responses=NOT_FOUND)
-def acceptance(document_id: str, request: Request) -> TirView:
+def acceptance(document_id: ObjectId, request: Request) -> TirView:
     """Customs of departure accepts the declaration."""
     return tir.accept(uow_of(request), credentials(request), TirRef(document_id))
 
 
 @router.post("/{document_id}/operations", response_model=TirView, responses=NOT_FOUND)
-def operations(document_id: str, body: OperationRequest, request: Request) -> TirView:
+def operations(document_id: ObjectId, body: OperationRequest, request: Request) -> TirView:
     """The caller's customs starts, terminates or discharges its country's TIR operation."""
     command = TirOperation(document_id, body)
     return tir.operation(uow_of(request), credentials(request), command)

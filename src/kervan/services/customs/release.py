@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from kervan.customs.recognition import ControlResult, InspectionResult
 from kervan.documents.goods import Seal, SealCondition
+from kervan.documents.limits import CorridorMoment
+from kervan.documents.text import Line
 from kervan.errors import IllegalTransitionError, InvalidRequestError, NotFoundError
 from kervan.exchange.envelope import MessageType
 from kervan.services.access import Who, identify
@@ -27,7 +29,7 @@ from kervan.signatures.jws import sign_detached
 class SealFound(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    number: str = Field(min_length=1, max_length=35)
+    number: Line = Field(min_length=1, max_length=35)
     condition: SealCondition
 
 
@@ -37,7 +39,7 @@ class ReleaseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     leg_index: int = Field(ge=0, le=500)
-    at: AwareDatetime
+    at: CorridorMoment
     documentary_check_passed: bool
     inspection: InspectionResult | None = None
     seals: list[SealFound] = Field(default_factory=list, max_length=50)
