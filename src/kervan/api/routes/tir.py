@@ -32,7 +32,7 @@ def get_transport(document_id: ObjectId, request: Request) -> TirView:
 
 
 @router.get("/{document_id}/messages", response_model=dict[str, Any], responses=NOT_FOUND)
-def get_messages(document_id: str, request: Request) -> dict[str, Any]:
+def get_messages(document_id: ObjectId, request: Request) -> dict[str, Any]:
     """The transport as the eTIR international system's messages (eTIR specifications v4.3):
     I7 register guarantee, I19 check customs offices, E9 advance TIR data, I15 record
     declaration data, I9/I11/I13 start, terminate and discharge each TIR operation, E7 notify
