@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from typer.testing import CliRunner, Result
 from kervan.cli import app
 from kervan.settings import get_settings
 from tests.exchange.independent_peer import IndependentPeer, PeerServer
+from tests.ports import free_port
 
 runner = CliRunner()
 YEAR = datetime.now(UTC).year
@@ -29,13 +29,6 @@ YEAR = datetime.now(UTC).year
 
 def kervan(*args: str) -> Result:
     return runner.invoke(app, list(args))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -29,7 +29,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -76,6 +75,7 @@ from tests.exchange.test_customs_corridor_e2e import (
     scenario,
     share_directory,
 )
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.nats, pytest.mark.postgres, pytest.mark.slow]
 
@@ -83,12 +83,6 @@ WAIT = 180.0
 OUTAGE = 30.0
 PERMITS = ("kz-permits", "az-permits", "ge-permits", "tr-permits")
 runner = CliRunner()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def wait_until(condition: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
