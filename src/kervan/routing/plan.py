@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, computed_field
 
 from kervan.documents.kinds import DocumentKind
 from kervan.network.model import CargoUnit, HandlingWhere, Mode, Network, TransferKind
+from kervan.routing import sketch
 from kervan.routing.charges import (
     DEFAULT_FACTOR,
     ChargeLine,
@@ -179,24 +180,17 @@ class Plan(_Out):
     @property
     def node_ids(self) -> tuple[str, ...]:
         """The places the route passes, origin first."""
-        return (self.legs[0].from_node, *(leg.to_node for leg in self.legs)) if self.legs else ()
+        return sketch.node_ids(self.legs)
 
     @property
     def entered_countries(self) -> tuple[str, ...]:
         """Countries the route stops in, in order (a ship passing a strait enters none)."""
-        out: list[str] = []
-        for leg in self.legs:
-            for c in (leg.from_country, leg.to_country):
-                if not out or out[-1] != c:
-                    out.append(c)
-        return tuple(out)
+        return sketch.entered_countries(self.legs)
 
     @property
     def signature(self) -> tuple[tuple[str, Mode], ...]:
         """The route as a forwarder reads it: each place and the mode that leaves it."""
-        return tuple((leg.from_node, leg.mode) for leg in self.legs) + (
-            ((self.legs[-1].to_node, self.legs[-1].mode),) if self.legs else ()
-        )
+        return sketch.signature(self.legs)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

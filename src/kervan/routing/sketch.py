@@ -7,10 +7,49 @@ cost and CO2) at a fraction of the cost of a full plan, which is built only for 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from kervan.network.model import CargoUnit, Mode
 from kervan.routing.graph import CompiledNetwork, EdgeKind
+
+
+class RouteLeg(Protocol):
+    """What reading a route's shape needs of a leg (a plan's or a sketch's)."""
+
+    @property
+    def mode(self) -> Mode: ...
+    @property
+    def from_node(self) -> str: ...
+    @property
+    def to_node(self) -> str: ...
+    @property
+    def from_country(self) -> str: ...
+    @property
+    def to_country(self) -> str: ...
+
+
+def node_ids(legs: Sequence[RouteLeg]) -> tuple[str, ...]:
+    """The places the route passes, origin first."""
+    return (legs[0].from_node, *(leg.to_node for leg in legs)) if legs else ()
+
+
+def entered_countries(legs: Sequence[RouteLeg]) -> tuple[str, ...]:
+    """Countries the route stops in, in order (a ship passing a strait enters none)."""
+    out: list[str] = []
+    for leg in legs:
+        for c in (leg.from_country, leg.to_country):
+            if not out or out[-1] != c:
+                out.append(c)
+    return tuple(out)
+
+
+def signature(legs: Sequence[RouteLeg]) -> tuple[tuple[str, Mode], ...]:
+    """The route as a forwarder reads it: each place and the mode that leaves it."""
+    return tuple((leg.from_node, leg.mode) for leg in legs) + (
+        ((legs[-1].to_node, legs[-1].mode),) if legs else ()
+    )
 
 
 @dataclass(frozen=True)
@@ -46,22 +85,15 @@ class Sketch:
 
     @property
     def node_ids(self) -> tuple[str, ...]:
-        return (self.legs[0].from_node, *(leg.to_node for leg in self.legs)) if self.legs else ()
+        return node_ids(self.legs)
 
     @property
     def entered_countries(self) -> tuple[str, ...]:
-        out: list[str] = []
-        for leg in self.legs:
-            for c in (leg.from_country, leg.to_country):
-                if not out or out[-1] != c:
-                    out.append(c)
-        return tuple(out)
+        return entered_countries(self.legs)
 
     @property
     def signature(self) -> tuple[tuple[str, Mode], ...]:
-        return tuple((leg.from_node, leg.mode) for leg in self.legs) + (
-            ((self.legs[-1].to_node, self.legs[-1].mode),) if self.legs else ()
-        )
+        return signature(self.legs)
 
 
 def sketch(compiled: CompiledNetwork, path: list[int]) -> Sketch:
