@@ -57,8 +57,8 @@ def test_appending_canonical_bytes_records_what_appending_the_value_does(
     events: list[tuple[str, dict[str, Any]]],
 ) -> None:
     events = [(doc, payload) for doc, payload in events if carried(payload)]
-    by_value = Ledger(InMemoryLedgerStore(), SIGNER)
-    by_bytes = Ledger(InMemoryLedgerStore(), SIGNER)
+    values, bytes_ = InMemoryLedgerStore(), InMemoryLedgerStore()
+    by_value, by_bytes = Ledger(values, SIGNER), Ledger(bytes_, SIGNER)
     for i, (document_id, payload) in enumerate(events):
         at = T0 + timedelta(minutes=i)
         one = by_value.append(document_id, "signed", payload, at)
@@ -68,16 +68,16 @@ def test_appending_canonical_bytes_records_what_appending_the_value_does(
     assert by_bytes.root() == by_value.root()
     for document_id in {doc for doc, _ in events}:
         mine = [CanonicalJson(p) for d, p in events if d == document_id]
-        assert verify_chain(by_bytes.document_chain(document_id), mine).ok
-        assert verify_chain(by_value.document_chain(document_id), mine).ok
+        assert verify_chain(bytes_.entries_for_document(document_id), mine).ok
+        assert verify_chain(values.entries_for_document(document_id), mine).ok
 
 
 def test_a_changed_payload_still_breaks_the_chain() -> None:
-    ledger = Ledger(InMemoryLedgerStore(), SIGNER)
+    store = InMemoryLedgerStore()
     payload = {"id": "ecmr:1", "kg": 24000}
-    ledger.append("ecmr:1", "signed", CanonicalJson(payload), T0)
+    Ledger(store, SIGNER).append("ecmr:1", "signed", CanonicalJson(payload), T0)
     changed = [CanonicalJson(dict(payload, kg=24001))]
-    verdict = verify_chain(ledger.document_chain("ecmr:1"), changed)
+    verdict = verify_chain(store.entries_for_document("ecmr:1"), changed)
     assert verdict.broken_seq == 1
     assert "payload changed" in (verdict.reason or "")
 

@@ -161,10 +161,6 @@ class Ledger:
         """Return the entry at log `index`; raise IndexError if there is none."""
         return self._store.get(index)
 
-    def document_chain(self, document_id: str) -> list[LedgerEntry]:
-        """Return the document's chain of entries, seq 1 first."""
-        return self._store.entries_for_document(document_id)
-
     def root(self, tree_size: int | None = None) -> bytes:
         """Return the Merkle root at `tree_size` (default: now)."""
         return self._tree.root(tree_size)
