@@ -9,7 +9,7 @@ import pytest
 
 from kervan.customs.declaration import PreArrivalDeclaration
 from kervan.customs.offices import CustomsOffices
-from kervan.customs.risk import Infringement, assess
+from kervan.customs.risk import Infringement, RiskAssessment, assess
 from kervan.customs.route import customs_route
 from kervan.customs.rules import Lane, load_rules
 from kervan.errors import DocumentValidationError, IllegalTransitionError
@@ -56,6 +56,10 @@ def test_amendments_make_new_immutable_versions(
         amended.version(3)
 
 
+def fired(assessment: RiskAssessment, rule: str) -> bool:
+    return any(r.rule == rule for r in assessment.reasons)
+
+
 def test_undervalued_cotton_is_flagged_with_the_reference_and_its_source(
     tashkent_istanbul: Plan, offices: CustomsOffices
 ) -> None:
@@ -77,7 +81,7 @@ def test_undervalued_cotton_is_flagged_with_the_reference_and_its_source(
     assert expired_aeo.lane is Lane.YELLOW
     uzs = cotton().model_copy(update={"value": Decimal("480000000"), "currency": "UZS"})
     content = truck_declaration(route).model_copy(update={"goods": (uzs,)})
-    assert not assess(content, "KZ", load_rules("KZ"), on=DAY).fired("value_below_reference")
+    assert not fired(assess(content, "KZ", load_rules("KZ"), on=DAY), "value_below_reference")
 
 
 def test_history_route_and_country_rules(tashkent_istanbul: Plan, offices: CustomsOffices) -> None:
@@ -112,10 +116,10 @@ def test_history_route_and_country_rules(tashkent_istanbul: Plan, offices: Custo
     no_value = content.model_copy(
         update={"goods": (cotton().model_copy(update={"value": None, "currency": None}),)}
     )
-    assert assess(no_value, "KZ", load_rules("KZ"), on=DAY).fired("value_missing")
+    assert fired(assess(no_value, "KZ", load_rules("KZ"), on=DAY), "value_missing")
     unsealed = content.model_copy(
         update={"transport": content.transport.model_copy(update={"seals": ()})}
     )
-    assert not assess(unsealed, "KZ", load_rules("KZ"), on=DAY).fired(
-        "seal_missing"
+    assert not fired(
+        assess(unsealed, "KZ", load_rules("KZ"), on=DAY), "seal_missing"
     )  # no container
