@@ -41,6 +41,12 @@ def seal_number(described: str) -> str:
     return described.split(" (", 1)[0].strip()
 
 
+def seal_condition(described: str) -> str:
+    """The condition of a work item's seal text ("CN2026118 (intact)" -> "intact")."""
+    _, _, rest = described.partition(" (")
+    return rest.rstrip(")").strip()
+
+
 @router.get("/console", response_class=HTMLResponse)
 def console_page(
     request: Request,
@@ -85,6 +91,7 @@ def console_page(
         "transport": transport,
         "tir_error": tir_error,
         "seal_number": seal_number,
+        "seal_condition": seal_condition,
         "seal_conditions": list(SealCondition),
         "inspections": list(InspectionResult),
         "now": ctx.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M"),
@@ -127,7 +134,8 @@ async def arrival_at_border(request: Request) -> Response:
         record_arrival(ctx.unit_of_work(), caller, command)
     except KervanError as exc:
         return redirect_with(request, back, Flash(False, "action.refused", exc.message))
-    return redirect_with(request, back, Flash(True, "console.arrived", shipment_id))
+    arrived = Flash(True, "console.arrived", shipment_id, next="console.next.arrived")
+    return redirect_with(request, back, arrived)
 
 
 @router.post("/console/release")
@@ -159,7 +167,8 @@ async def release_cargo(request: Request) -> Response:
         release(ctx.unit_of_work(), caller, ReleaseCargo(shipment_id, body))
     except KervanError as exc:
         return redirect_with(request, back, Flash(False, "action.refused", exc.message))
-    return redirect_with(request, back, Flash(True, "console.released", shipment_id))
+    released = Flash(True, "console.released", shipment_id, next="console.next.released")
+    return redirect_with(request, back, released)
 
 
-__all__ = ["router", "seal_number"]
+__all__ = ["router", "seal_condition", "seal_number"]
