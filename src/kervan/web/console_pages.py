@@ -6,6 +6,7 @@ lanes with their reasons (services.customs.worklist.work_list); recording arriva
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -27,11 +28,13 @@ from kervan.web.common import (
     CSRF_FIELD,
     Flash,
     check_csrf,
+    language_of,
     node_of,
     person,
     redirect_with,
     render,
 )
+from kervan.web.i18n import Locale
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,6 +42,25 @@ router = APIRouter(include_in_schema=False)
 def seal_number(described: str) -> str:
     """The seal number of a work item's seal text ("CN2026118 (intact)" -> "CN2026118")."""
     return described.split(" (", 1)[0].strip()
+
+
+_TIR_PHRASES = {
+    "amend the advance TIR data": "tir.step.amend",
+    "accept the declaration": "tir.step.accept",
+    "cancel the guarantee": "tir.step.cancel_guarantee",
+    "register the guarantee": "tir.step.register_guarantee",
+}
+_TIR_OPERATION = re.compile(r"^(start|terminate|discharge) the TIR operation in ([A-Z]{2})$")
+
+
+def tir_step(loc: Locale, step: str) -> str:
+    """A TIR transport's next step (as the e-TIR lifecycle words it) in `loc`'s language."""
+    operation = _TIR_OPERATION.match(step)
+    if operation:
+        country = loc.label("country.", operation.group(2))
+        return loc.t(f"tir.step.{operation.group(1)}", country=country)
+    key = _TIR_PHRASES.get(step)
+    return loc.t(key) if key else step
 
 
 def seal_condition(described: str) -> str:
@@ -92,6 +114,7 @@ def console_page(
         "tir_error": tir_error,
         "seal_number": seal_number,
         "seal_condition": seal_condition,
+        "tir_step": lambda step: tir_step(language_of(request), step),
         "seal_conditions": list(SealCondition),
         "inspections": list(InspectionResult),
         "now": ctx.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M"),
@@ -171,4 +194,4 @@ async def release_cargo(request: Request) -> Response:
     return redirect_with(request, back, released)
 
 
-__all__ = ["router", "seal_condition", "seal_number"]
+__all__ = ["router", "seal_condition", "seal_number", "tir_step"]

@@ -72,9 +72,14 @@ def signable_steps(document: DocumentView, org_id: str) -> list[str]:
     if document.kind not in SIGNED_KINDS:
         return []
     held = roles_on(document, org_id)
-    # Taking over is signed once by each side: not offered again to a side that has signed.
+    # Taking over is signed once by each side: not offered again to a side that has signed it
+    # (the consignor's signature that issued the note does not count).
     signed = {
-        s.role for s in document.signatures if s.party == org_id and s.version == document.version
+        s.role
+        for s in document.signatures
+        if s.party == org_id
+        and s.version == document.version
+        and s.step in ("sign_taking_over", None)
     }
     steps = [
         step
