@@ -15,6 +15,7 @@ from kervan.shipments.events import ShipmentStatus
 from kervan.web.console_pages import seal_condition, seal_number, tir_step
 from kervan.web.document_parts import CONTENT_STEPS, FINAL_STEPS, WORK_ORDER, split_final
 from kervan.web.i18n import LANGUAGES, locale
+from kervan.web.shipment_pages import scheme_words
 
 KEYS = sorted(
     {f"state.{s.value}" for e in (EcmrState, CimSmgsState, TirState, OperationState) for s in e}
@@ -67,3 +68,10 @@ def test_tir_steps_and_seals_in_words() -> None:
     assert tir_step(ru, "something new") == "something new"
     assert seal_number("CN2026118 (intact)") == "CN2026118"
     assert seal_condition("CN2026118 (intact)") == "intact"
+
+
+def test_consignment_identifier_schemes_in_words() -> None:
+    tr, ru = locale("tr"), locale("ru")
+    assert scheme_words(tr, "registration plate (UZ)") == "plaka (Özbekistan)"
+    assert scheme_words(ru, "container number") == "номер контейнера"
+    assert scheme_words(ru, "a scheme from a newer node") == "a scheme from a newer node"

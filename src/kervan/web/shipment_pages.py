@@ -9,6 +9,7 @@ is told on the page, and a shipment the organisation may not see answers 404 as 
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -307,6 +308,7 @@ def shipment_page(request: Request, shipment_id: str) -> Response:
         "customs_here": customs_here,
         "qr": lambda payload: Markup(qr_svg(payload)),  # noqa: S704 (segno writes the SVG)
         "anchor": _anchor,
+        "scheme_words": lambda scheme: scheme_words(loc, scheme),
         **route_map(request, loc, [plan]),
     }
     return render(request, "shipment.html", context)
@@ -337,6 +339,19 @@ def _todo(cards: list[dict[str, Any]], next_event: str | None) -> list[dict[str,
         item = {"key": f"event.record.{next_event}", "doc": "", "anchor": "event-form"}
         ranked.append((_EVENT_RANK.get(next_event, len(WORK_ORDER)), len(cards), item))
     return [item for _, _, item in sorted(ranked, key=lambda r: (r[0], r[1]))]
+
+
+_PLATE_SCHEME = re.compile(r"^registration plate \(([A-Z]{2})\)$")
+
+
+def scheme_words(loc: Locale, scheme: str) -> str:
+    """An identifier scheme of the consignment record ("container number", "registration
+    plate (UZ)") in `loc`'s language; a scheme the catalogue does not name stays as it is."""
+    plate = _PLATE_SCHEME.match(scheme)
+    if plate:
+        return loc.t("scheme.plate", country=loc.label("country.", plate.group(1)))
+    key = "scheme." + re.sub(r"[^a-z]+", "_", scheme.lower()).strip("_")
+    return loc.t(key) if key in loc.fallback else scheme
 
 
 def _anchor(document_id: str, step: str) -> str:
@@ -478,4 +493,4 @@ def download_uncefact(request: Request, document_id: str) -> Response:
     return secure_headers(response)
 
 
-__all__ = ["route_map", "router"]
+__all__ = ["route_map", "router", "scheme_words"]
