@@ -277,6 +277,7 @@ def test_permit_issued_and_its_qr_checked_anonymously(
     log_in(page, base_url, "uz-permits")
     row = page.locator("table.issued-table tbody tr", has_text=permit_id)
     row.get_by_label("Reason for revoking").fill("plate reported stolen")
+    row.get_by_label("I understand that the permit is revoked for good").check()
     row.get_by_role("button", name="Revoke").click()
     expect(page.locator(".flash.ok")).to_contain_text(f"Permit revoked: {permit_id}")
     expect(row.locator(".state-badge")).to_have_text("revoked")
