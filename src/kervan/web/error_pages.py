@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kervan.errors import KervanError
 from kervan.web.common import language_of, render, secure_headers
 
 Handler = Callable[[Request, Exception], Response | Awaitable[Response]]
@@ -97,6 +98,7 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(kind, handle)
 
     wrap(StarletteHTTPException, lambda exc: getattr(exc, "status_code", 500))
+    wrap(KervanError, lambda exc: getattr(exc, "http_status", 500))
     wrap(RequestValidationError, lambda _: 422)
     wrap(Exception, lambda _: 500)
 
