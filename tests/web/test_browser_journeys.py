@@ -133,6 +133,7 @@ def test_forwarder_plans_and_books_xian_istanbul(page: Page, base_url: str) -> N
     page.get_by_role("button", name="Book and open the documents").click()
 
     expect(page.locator(".flash.ok")).to_contain_text("Shipment booked")
+    expect(page.locator(".flash.ok .flash-next")).to_contain_text("sign them in the order")
     expect(page.get_by_role("heading", level=1)).to_have_text("Shipment WEB-XIA-IST-1")
     shipment_id = page.url.rsplit("/", 1)[-1]
     JOURNEY["shipment"] = shipment_id

@@ -230,9 +230,8 @@ async def book(request: Request) -> Response:
     except KervanError as exc:
         form.refuse_all("book.refused", detail=exc.message)
         return _booking_page(request, caller, chosen, form, status_code=422)
-    return redirect_with(
-        request, f"/shipments/{shipment_id}", Flash(True, "book.done", shipment_id)
-    )
+    booked = Flash(True, "book.done", shipment_id, next="book.next")
+    return redirect_with(request, f"/shipments/{shipment_id}", booked)
 
 
 def _encoded(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
