@@ -447,3 +447,33 @@ def test_permit_prints_as_the_authority_prints_it(page: Page, printed: Printed) 
     verdict = page.locator(".verdict")
     expect(verdict).to_have_attribute("data-status", "valid")
     expect(verdict).to_contain_text(printed.permit_id)
+
+
+def test_the_carrier_prints_its_permit_and_a_revoked_permit_says_so(
+    page: Page, printed: Printed
+) -> None:
+    # The carrier holding the permit prints it from its shipment's documents.
+    log_in(page, printed.base_url, "uz-trucking")
+    url = f"{printed.base_url}/documents/{printed.permit_document}/print"
+    carried = print_pdf(page, url, "epermit-carrier-en")
+    one_a4_page(carried)
+    text = words(carried.text)
+    assert printed.permit_id in text
+    assert "Bilateral road transport permit" in text
+    assert "chain of" in text  # the shipment's e-Permit document has its ledger chain
+    assert carried.codes == [printed.permit_qr]
+    # The authority revokes it (the plate was reported stolen); the print says so at the top.
+    log_in(page, printed.base_url, "uz-permits")
+    page.goto(f"{printed.base_url}/permits")
+    row = page.locator("table.issued-table tbody tr", has_text=printed.permit_id)
+    row.get_by_label("Reason for revoking").fill("plate reported stolen")
+    row.get_by_role("button", name="Revoke").click()
+    expect(page.locator(".flash.ok")).to_contain_text(printed.permit_id)
+    revoked = print_pdf(
+        page, f"{printed.base_url}/permits/{printed.permit_id}/print", "epermit-revoked-en"
+    )
+    one_a4_page(revoked)
+    stamp = r"Revoked \d\d\.\d\d\.\d{4} \d\d:\d\d UTC"  # set in capitals, as a stamp
+    assert re.search(stamp, words(revoked.text), re.IGNORECASE)
+    page.goto(f"{printed.base_url}/verify?qr={quote(revoked.codes[0])}")
+    expect(page.locator(".verdict")).to_have_attribute("data-status", "revoked")
