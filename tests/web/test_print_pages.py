@@ -5,8 +5,10 @@ not verified, and a permit's control stamps and revocation as the form lays them
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -14,22 +16,32 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from kervan.api.app import create_app
+from kervan.documents.cimsmgs import CimSmgsStep
+from kervan.documents.ecmr import ChargeKind
+from kervan.documents.ecmr_lifecycle import Ecmr, EcmrStep
 from kervan.documents.epermit import ActivityType, PermitType, PermitUsage, Quota, issue_permit
+from kervan.documents.goods import SealingParty
 from kervan.documents.kinds import DocumentKind
+from kervan.documents.parties import PartyRole
+from kervan.documents.parties import PartyRole as R
 from kervan.network.model import Network
 from kervan.services.demo_corridor import SeededShipment, caller_for
 from kervan.services.documents import SignRequest, SignStep, sign_step
 from kervan.services.node import NodeContext
 from kervan.services.printing import Printable, PrintedSignature
+from kervan.services.tir import OperationAction
 from kervan.store.uow import UnitOfWork
 from kervan.web.i18n import locale
 from kervan.web.print_forms import render_printable
 from tests.api.conftest import node_settings
 from tests.databases import migrated_database
+from tests.documents.corridor_samples import CONSIGNOR, T0, ecmr_content, sig
 from tests.web.conftest import seed_corridor
 from tests.web.test_pages_http import login
 
 Seeded = tuple[TestClient, NodeContext, list[SeededShipment]]
+#: The steps services.tir signs besides the operations (their JWS headers name them so).
+TIR_STEPS = ("register_guarantee", "submit_declaration", "accept_declaration")
 
 
 @pytest.fixture(scope="module")
@@ -180,3 +192,61 @@ def test_permit_stamps_and_revocation_as_printed() -> None:
     assert "Sarp border gate" in page
     assert "İptal edildi: 20.03.2026 09:00 UTC" in page
     assert "01.03.2026 – 30.04.2026" in page
+
+
+def _ecmr_printable(full: bool) -> Printable:
+    note = Ecmr.draft("ECMR-CN-2025-000731", ecmr_content(), T0).issue(sig(CONSIGNOR, R.CONSIGNOR))
+    if not full:  # as services.printing hands it to customs: the charges taken out
+        versions = tuple(
+            v.model_copy(update={"content": v.content.model_copy(update={"charges": ()})})
+            for v in note.versions
+        )
+        note = note.model_copy(update={"versions": versions})
+    return Printable(
+        document_id=note.note_id,
+        kind=DocumentKind.ECMR,
+        state=note.state.value,
+        version=1,
+        digest="0" * 64,
+        qr="https://kervan.example/verify?document=ECMR-CN-2025-000731",
+        verification="https://kervan.example/verify?document=ECMR-CN-2025-000731",
+        form=note,
+        signatures=(),
+        ledger=None,
+        full=full,
+    )
+
+
+def test_ecmr_charges_successive_carriers_and_instructions_in_their_boxes() -> None:
+    page = render_printable(_ecmr_printable(True), locale("en"), T0)
+    assert "Carriage charges" in page
+    assert "9,800.00" in page  # box 20, paid by the sender
+    assert "Export declaration filed at Xi&#39;an customs; transit under TIR." in page  # box 13
+    assert "UN3480, class 9" in page
+    assert "CN2025001234 (CN-XIAN-CUSTOMS), customs" in page
+    assert "10 AB 123 (AZ), 10 TT 456 (AZ)" in page
+    assert page.count('class="tick">X</span>') == 1  # box 15: carriage paid
+    customs = render_printable(_ecmr_printable(False), locale("ru"), T0)
+    assert "Расходы таможне не показываются." in customs
+    assert "9 800,00" not in customs
+
+
+def test_every_label_the_forms_print_is_in_the_catalogues() -> None:
+    english = locale("en").messages
+    templates = resources.files("kervan.web").joinpath("templates")
+    used: set[str] = set()
+    for item in templates.iterdir():
+        if item.name.startswith(("print_", "_print_")):
+            page = item.read_text("utf-8")
+            used |= set(re.findall(r"lbl\(\"([\w.]+)\"\)", page))
+            used |= set(re.findall(r"box\((?:\d+|None), \"([\w.]+)\"\)", page))
+    used |= {f"print.role.{role.value}" for role in PartyRole}
+    used |= {f"print.act.{step.name.lower()}" for step in (*EcmrStep, *CimSmgsStep)}
+    used |= {f"print.act.{a.value}_operation" for a in OperationAction}
+    used |= {f"print.act.{step}" for step in TIR_STEPS}
+    used |= {f"print.permit.title.{t.value}" for t in PermitType}
+    used |= {f"print.permit.kind.{t.value}" for t in PermitType}
+    used |= {f"print.charge.{kind.value}" for kind in ChargeKind}
+    used |= {f"print.sealed_by.{who.value}" for who in SealingParty}
+    assert len(used) > 100
+    assert sorted(k for k in used if k not in english) == []
