@@ -69,7 +69,8 @@ def test_print_page_is_a4_in_the_language_asked_for(seeded: Seeded) -> None:
     assert printed.status_code == 200
     assert printed.headers["content-security-policy"].startswith("default-src 'none'")
     page = printed.text
-    assert "@page { size: A4; margin: 10mm; }" in page
+    assert "@page { size: A4; margin: 10mm 10mm 12mm; }" in page
+    assert f'@bottom-left {{ content: "{note}";' in page  # every page names the document
     assert '<html lang="en">' in page
     assert "International consignment note (CMR)" in page
     assert "Tashkent Cotton Export" in page

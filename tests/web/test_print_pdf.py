@@ -71,6 +71,7 @@ class Printed:
 
     base_url: str
     ecmr: str
+    groupage: str
     cimsmgs: str
     tir: str
     permit_document: str
@@ -96,20 +97,55 @@ def _sign(ctx: NodeContext, org_id: str, document_id: str, step: str) -> None:
     )
 
 
-def _container_by_road(ctx: NodeContext) -> str:
-    """Lithium-ion batteries in container CSQU3054383 on a Kazakh truck Xi'an -> Istanbul,
-    booked by the Xi'an forwarder; its e-CMR issued and both signatures of the taking over."""
+#: A groupage container from Xi'an's land port: what consolidated boxes to Türkiye carry
+#: (HS 2022 subheadings; masses an estimate for a 45' box, 15.8 t in all).
+GROUPAGE = [
+    ("Photovoltaic modules", "854143", 40, "PX", "2400"),
+    ("Parts for electric buses", "870899", 30, "PX", "1500"),
+    ("Cotton yarn, single, uncombed", "520512", 60, "BL", "1200"),
+    ("Glazed ceramic wall tiles", "690721", 24, "PX", "2200"),
+    ("New tyres for buses and lorries", "401120", 80, "PK", "1600"),
+    ("LED light sources", "853952", 120, "CT", "480"),
+    ("Polyethylene film", "392010", 20, "PX", "900"),
+    ("Portable computers", "847130", 60, "CT", "300"),
+    ("Static converters (inverters)", "850440", 40, "CT", "520"),
+    ("Network switches and routers", "851762", 50, "CT", "250"),
+    ("Steel fasteners and fittings", "732690", 30, "BX", "750"),
+    ("Split air conditioners", "841510", 50, "CT", "1100"),
+    ("Wooden furniture, flat-packed", "940360", 40, "CT", "800"),
+    ("Cotton T-shirts, knitted", "610910", 70, "CT", "420"),
+    ("Men's cotton trousers", "620342", 60, "CT", "360"),
+    ("Sports footwear", "640299", 80, "CT", "400"),
+    ("Plastic household articles", "392690", 45, "CT", "270"),
+    ("Valves for pipes", "848180", 25, "BX", "350"),
+]
+
+
+GROUPAGE_BOX = {
+    "number": "TGHU8712040",
+    "size_type": "45G1",
+    "seals": [{"number": "CN2026120", "identifier": "CN-XIAN", "affixed_by": "customs"}],
+}
+
+
+def _container_by_road(
+    ctx: NodeContext, reference: str = "XIA-IST-0007", goods: list[dict[str, object]] | None = None
+) -> str:
+    """A container on a Kazakh truck Xi'an -> Istanbul, booked by the Xi'an forwarder (lithium-
+    ion batteries in CSQU3054383 unless `goods` says otherwise); its e-CMR issued and both
+    signatures of the taking over."""
     route = RouteQuery(origin="Xi'an", destination="Istanbul", unit=CargoUnit.TRUCK, alternatives=1)
     plan = plan_routes(ctx.planner, route)[0]
     cargo = Cargo.model_validate(
         {
             **BATTERIES,
+            **({"goods": goods, "containers": [GROUPAGE_BOX]} if goods else {}),
             "vehicle_plates": [{"number": "123ABC02", "country": "KZ"}],
             "date_of_taking_over": ctx.clock().date(),
         }
     )
     booking = BookingRequest(
-        reference="XIA-IST-0007",
+        reference=reference,
         route=route,
         plan_key=plan.plan_key,
         consignee="istanbul-imports",
@@ -133,6 +169,18 @@ def printed(tmp_path_factory: pytest.TempPathFactory, web_network: Network) -> I
         seeded = seed_corridor(app)
         ctx: NodeContext = app.state.node
         ecmr = _container_by_road(ctx)
+        lines = [
+            {
+                "description": d,
+                "hs_code": hs,
+                "packages": n,
+                "package_kind": kind,
+                "gross_weight_kg": kg,
+                "marks": f"XIA-IST-0008/{i:02d}",
+            }
+            for i, (d, hs, n, kind, kg) in enumerate(GROUPAGE, start=1)
+        ]
+        groupage = _container_by_road(ctx, "XIA-IST-0008", lines)
         truck = next(s for s in seeded if s.stage == "booked")
         delivered = next(s for s in seeded if s.stage == "delivered")
         (cimsmgs,) = _documents(ctx, "xian-forwarding", delivered.id)["CIM-SMGS"]
@@ -166,6 +214,7 @@ def printed(tmp_path_factory: pytest.TempPathFactory, web_network: Network) -> I
             yield Printed(
                 base_url=base_url,
                 ecmr=ecmr,
+                groupage=groupage,
                 cimsmgs=cimsmgs,
                 tir=tir,
                 permit_document=permits["TR"],
@@ -240,7 +289,7 @@ def print_pdf(page: Page, url: str, name: str) -> Pdf:
             width, height = pdf_page.get_size()
             sizes.append((float(width), float(height)))
             textpage = pdf_page.get_textpage()
-            texts.append(textpage.get_text_range())
+            texts.append(textpage.get_text_range())  # pages joined by form feeds below
             textpage.close()
             bitmap = pdf_page.render(scale=4, grayscale=True)  # 288 dpi
             pixels = np.ascontiguousarray(bitmap.to_numpy())
@@ -249,7 +298,7 @@ def print_pdf(page: Page, url: str, name: str) -> Pdf:
             pdf_page.close()
     finally:
         document.close()
-    return Pdf(path, sizes, "\n".join(texts), codes)
+    return Pdf(path, sizes, "\f".join(texts), codes)
 
 
 def one_a4_page(pdf: Pdf) -> None:
@@ -318,6 +367,27 @@ def test_ecmr_prints_as_the_cmr_form_on_one_a4_page(page: Page, printed: Printed
     # Three verified signatures: the sender's issue and taking over, the carrier's taking over.
     assert text.count("signature verified") >= 3
     assert pdf.codes == [f"{printed.base_url}/verify?document={printed.ecmr}"]
+
+
+def test_a_groupage_note_runs_over_two_a4_pages(page: Page, printed: Printed) -> None:
+    log_in(page, printed.base_url, "xian-forwarding")
+    url = f"{printed.base_url}/documents/{printed.groupage}/print"
+    pdf = print_pdf(page, url, "ecmr-groupage-en")
+    assert len(pdf.sizes) == 2
+    for width, height in pdf.sizes:
+        assert abs(width - A4_POINTS[0]) < 1.5
+        assert abs(height - A4_POINTS[1]) < 1.5
+    pages = pdf.text.split("\f")
+    assert len(pages) == 2
+    for number, text in enumerate(pages, start=1):
+        assert printed.groupage in words(text)  # each page names its document
+        assert f"page {number} / 2" in words(text)
+    text = words(pdf.text)
+    for description, hs_code, *_ in GROUPAGE:
+        assert description in text
+        assert hs_code in text
+    assert "15,800" in text  # box 11's total, kg
+    assert pdf.codes == [f"{printed.base_url}/verify?document={printed.groupage}"]  # once
 
 
 def test_ecmr_prints_in_turkish_and_russian(page: Page, printed: Printed) -> None:
