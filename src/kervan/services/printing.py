@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 #: Partner authorities' keys count from the e-Permit specification's earliest event time.
 EARLIEST_PARTNER_KEY = from_unix_seconds(EARLIEST_EVENT_TIMESTAMP)
 
+#: Sorts a signature without a time first.
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
 #: A form as its document model holds it.
 Form = Ecmr | CimSmgsNote | TirTransport | Permit
 
@@ -204,7 +207,7 @@ def _document_signatures(
                     problem=problem,
                 )
             )
-    return tuple(sorted(printed, key=lambda s: s.signed_at or datetime.min.replace(tzinfo=UTC)))
+    return tuple(sorted(printed, key=lambda s: s.signed_at or _NEVER))
 
 
 def _ledger_status(
@@ -259,7 +262,7 @@ def printable_document(uow: UnitOfWork, caller: Who, command: PrintDocument) -> 
                 raise NotFoundError("declared e-TIR transport", document_id)
             form = TirTransport.model_validate(transport)
         else:
-            return _document_permit(uow, document, lifecycle, command)
+            return _document_permit(uow, link.org_id, document, lifecycle, command)
         trust = uow.signing_keys.trust_list()
         attached = tuple(
             (d.kind, d.id)
@@ -326,7 +329,11 @@ def _permit_signature(uow: UnitOfWork, permit: Permit) -> tuple[PrintedSignature
 
 
 def _document_permit(
-    uow: UnitOfWork, document: DocumentView, lifecycle: Mapping[str, object], command: PrintDocument
+    uow: UnitOfWork,
+    owner: str,
+    document: DocumentView,
+    lifecycle: Mapping[str, object],
+    command: PrintDocument,
 ) -> Printable:
     permit = permit_of(document)
     if permit is None or permit.qr_code is None:
@@ -340,8 +347,6 @@ def _document_permit(
         except NotFoundError:
             usages = ()
     revoked = lifecycle.get("revoked_at")
-    link = uow.shipment_documents.link(document.id)
-    assert link is not None  # the document's own link, read by the caller
     return Printable(
         document_id=document.id,
         kind=DocumentKind.EPERMIT,
@@ -352,7 +357,7 @@ def _document_permit(
         verification=command.verification,
         form=permit,
         signatures=signatures,
-        ledger=_ledger_status(uow, link.org_id, document, command.log_origin),
+        ledger=_ledger_status(uow, owner, document, command.log_origin),
         usages=usages,
         revoked_at=datetime.fromisoformat(revoked) if isinstance(revoked, str) else None,
     )
