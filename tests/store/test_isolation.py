@@ -109,6 +109,10 @@ def test_another_organisations_key_is_not_found(stored: Session) -> None:
 def test_another_organisations_ledger_chain_and_idempotency_keys_are_not_found(
     stored: Session,
 ) -> None:
+    store = SqlLedgerStore(stored, org_id=OTHER)
+    assert len(store.document_entries("ecmr-1", org_ids=[OWNER])) == 1
+    with pytest.raises(NotFoundError):
+        store.document_entries("ecmr-1", org_ids=[OTHER])
     idempotency = IdempotencyRepository(stored)
     assert idempotency.lookup(OWNER, "req-1", "a" * 64, org_ids=[OWNER]) is not None
     assert idempotency.lookup(OWNER, "req-1", "a" * 64, org_ids=[OTHER]) is None

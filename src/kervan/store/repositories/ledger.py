@@ -1,8 +1,8 @@
 """The ledger in SQL: `SqlLedgerStore` implements the core's `LedgerStore`, plus tree heads.
 
 The Merkle log is one per node and holds only digests, so the `LedgerStore` methods the core
-`Ledger` calls read the whole log. A caller's evidence reads one entry (`entry_for_event`) of a
-document the use case has already found the caller may see.
+`Ledger` calls read the whole log. Reads on behalf of a caller go through
+`document_entries(..., org_ids=...)`, which filters by the organisation owning the chain.
 
 Appends must be serialised: call `lock_for_append()` first in the unit of work that builds a
 `Ledger` (PostgreSQL: a transaction-scoped advisory lock; SQLite: BEGIN IMMEDIATE already holds
@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kervan.errors import LedgerIntegrityError
+from kervan.errors import LedgerIntegrityError, NotFoundError
 from kervan.ledger.chain import LedgerEntry
 from kervan.ledger.log import Ledger
 from kervan.ledger.report import Check, VerificationReport
@@ -28,6 +28,7 @@ from kervan.ledger.sth import SignedTreeHead
 from kervan.signatures.trustlist import TrustList
 from kervan.store.db import is_sqlite
 from kervan.store.direct import DirectStatement
+from kervan.store.repositories._common import visible
 from kervan.store.tables import (
     DocumentRow,
     LedgerEntryRow,
@@ -277,6 +278,20 @@ class SqlLedgerStore:
             self._session, {"document_id": document_id, "event_type": event_type}
         )
         return None if row is None else _entry_of(row)
+
+    def document_entries(self, document_id: str, *, org_ids: Collection[str]) -> list[LedgerEntry]:
+        """Return a chain owned by one of the caller's organisations; NotFound otherwise."""
+        rows = self._session.scalars(
+            select(LedgerEntryRow)
+            .where(
+                LedgerEntryRow.document_id == document_id,
+                LedgerEntryRow.org_id.in_(visible(org_ids)),
+            )
+            .order_by(LedgerEntryRow.seq)
+        ).all()
+        if not rows:
+            raise NotFoundError("ledger chain", document_id)
+        return [_entry_of(row) for row in rows]
 
     def column_checks(self) -> list[Check]:
         """Check what the core's audit cannot see: the stored entry_hash of every entry, and
