@@ -88,7 +88,7 @@ def test_empty_tree_root_is_sha256_of_nothing() -> None:
 
 
 @given(st.data())
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 def test_inclusion_proofs_match_reference_and_verify(data: st.DataObject) -> None:
     count = data.draw(st.integers(min_value=1, max_value=200))
     tree, leaves = build(count)
@@ -100,7 +100,7 @@ def test_inclusion_proofs_match_reference_and_verify(data: st.DataObject) -> Non
 
 
 @given(st.data())
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 def test_consistency_proofs_match_reference_and_verify(data: st.DataObject) -> None:
     count = data.draw(st.integers(min_value=1, max_value=200))
     tree, leaves = build(count)
@@ -113,7 +113,7 @@ def test_consistency_proofs_match_reference_and_verify(data: st.DataObject) -> N
 
 
 @given(st.data())
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 def test_flipping_any_bit_of_an_inclusion_proof_fails(data: st.DataObject) -> None:
     count = data.draw(st.integers(min_value=2, max_value=130))
     tree, leaves = build(count)
@@ -133,7 +133,7 @@ def test_flipping_any_bit_of_an_inclusion_proof_fails(data: st.DataObject) -> No
 
 
 @given(st.data())
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 def test_flipping_any_bit_of_a_consistency_proof_fails(data: st.DataObject) -> None:
     count = data.draw(st.integers(min_value=2, max_value=130))
     tree, _ = build(count)
@@ -153,7 +153,7 @@ def test_flipping_any_bit_of_a_consistency_proof_fails(data: st.DataObject) -> N
 
 
 @given(st.data())
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 def test_wrong_index_or_size_fails(data: st.DataObject) -> None:
     count = data.draw(st.integers(min_value=3, max_value=100))
     tree, leaves = build(count)
