@@ -2,7 +2,9 @@
 
 A node relays its authority's outbox to the broker and applies what the broker brings for it
 through its inbox (signatures checked against the trust list, each message applied once) with
-the customs corridor's handlers (`kervan.services.customs.handlers`). With
+the corridor's handlers (`kervan.services.customs.handlers`: a customs authority's and the
+trade side's messages; a permit authority also applies its partners' e-Permit events,
+`kervan.services.epermit_corridor`). With
 `--all`, every authority holding a key in the node's key store runs in this one process (the
 embedded default, with the in-process broker unless --broker names NATS). Keys come from the
 file key store (KERVAN_DATA_DIR/keys/<authority>/<kid>.pem); the trust list from --trust-list
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
 
     from kervan.exchange.bus import Broker
     from kervan.exchange.trustfile import TrustListFile
+    from kervan.services.node import NodeContext
+    from kervan.settings import Settings
     from kervan.signatures.keys import Signer
     from kervan.signatures.trustlist import TrustList
     from kervan.store.keyfiles import KeyFileStore
@@ -121,7 +125,8 @@ def node(
             log_id=settings.node_id,
             serve_unverified=settings.serve_unverified_ledger,
         )
-        asyncio.run(_run(authorities, signers, trust, engine, options))
+        context = _permit_context(settings, engine, keys, authorities)
+        asyncio.run(_run(authorities, signers, trust, engine, options, context))
     finally:
         engine.dispose()
 
@@ -160,6 +165,29 @@ def _trust(path: Path | None, keys: KeyFileStore, known: list[str]) -> TrustList
     return trust
 
 
+def _permit_context(
+    settings: Settings, engine: Engine, keys: KeyFileStore, authorities: list[str]
+) -> NodeContext | None:
+    """The node's context when it runs a permit authority (it applies the e-Permit events its
+    partners' nodes send; see kervan.services.epermit_corridor); None for customs and trade."""
+    from kervan.network.dataset import load_network  # noqa: PLC0415
+    from kervan.routing.planner import Planner  # noqa: PLC0415
+    from kervan.services.node import NodeContext  # noqa: PLC0415
+    from kervan.store.db import make_session_factory, read_only  # noqa: PLC0415
+    from kervan.store.repositories.organisations import (  # noqa: PLC0415
+        OrganisationKind,
+        OrganisationRepository,
+    )
+
+    sessions = make_session_factory(engine)
+    with read_only(sessions) as session:
+        found = [OrganisationRepository(session).find(code) for code in authorities]
+    if not any(org is not None and org.kind is OrganisationKind.PERMIT_AUTHORITY for org in found):
+        return None
+    network = load_network()
+    return NodeContext(settings, sessions, network, Planner(network), keys)
+
+
 def _broker(options: _Options, authorities: list[str]) -> Broker:
     from kervan.exchange.bus import InProcessBroker, NatsJetStreamBroker  # noqa: PLC0415
 
@@ -185,6 +213,7 @@ async def _run(
     trust: TrustList | TrustListFile,
     engine: Engine,
     options: _Options,
+    context: NodeContext | None,
 ) -> None:
     import asyncio  # noqa: PLC0415
     import contextlib  # noqa: PLC0415
@@ -209,9 +238,10 @@ async def _run(
         except BrokerUnavailableError as exc:
             # The loops keep trying: a node started before its broker catches up when it comes.
             out.print(f"broker not reachable yet ({exc.message}); retrying", highlight=False)
-    # Every authority applies what it receives with the customs corridor's handlers, as the
-    # authorities on one serving node do right after each commit.
-    handler = message_handler(utc_now)
+    # Every authority applies what it receives with the corridor's handlers, as the
+    # authorities on one serving node do right after each commit: customs messages, and for a
+    # permit authority the e-Permit events of its partners on the corridor.
+    handler = message_handler(utc_now, context)
     group = AllInOne(
         [
             Node(
