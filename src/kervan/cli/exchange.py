@@ -9,7 +9,9 @@ trade side's messages; a permit authority also applies its partners' e-Permit ev
 embedded default, with the in-process broker unless --broker names NATS). Keys come from the
 file key store (KERVAN_DATA_DIR/keys/<authority>/<kid>.pem); the trust list from --trust-list
 (JWKS, re-read when the file changes) or, without it, from the public halves of the keys in
-that store. `--listen host:port` serves /health, /ready and Prometheus /metrics.
+that store. `--listen host:port` serves /health, /ready and Prometheus /metrics. On start a
+node asks the stream again for what each sender sent after the last message its store holds,
+so a node restored from a backup re-syncs by sequence.
 """
 
 from __future__ import annotations
@@ -253,6 +255,8 @@ async def _run(
                 handler=handler,
                 max_deliveries=options.max_deliveries,
                 gap_timeout=options.gap_timeout,
+                # A store restored from a backup catches up with the stream before anything.
+                resync_on_start=True,
             )
             for code in authorities
         ]
