@@ -8,7 +8,8 @@ trade side's messages; a permit authority also applies its partners' e-Permit ev
 `--all`, every authority holding a key in the node's key store runs in this one process (the
 embedded default, with the in-process broker unless --broker names NATS). Keys come from the
 file key store (KERVAN_DATA_DIR/keys/<authority>/<kid>.pem); the trust list from --trust-list
-(JWKS, re-read when the file changes) or, without it, from the public halves of the keys in
+(JWKS, re-read when the file changes; with --trust-list-key, only a list the corridor operator
+signed, no older than the one in force) or, without it, from the public halves of the keys in
 that store. `--listen host:port` serves /health, /ready and Prometheus /metrics. On start a
 node asks the stream again for what each sender sent after the last message its store holds,
 so a node restored from a backup re-syncs by sequence.
@@ -61,6 +62,14 @@ def node(
         typer.Option(
             "--trust-list",
             help="Trust list as JWKS; re-read when the file changes (rotation, revocation).",
+            dir_okay=False,
+        ),
+    ] = None,
+    trust_list_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--trust-list-key",
+            help="The corridor operator's public key (JWKS): only trust lists it signed apply.",
             dir_okay=False,
         ),
     ] = None,
@@ -117,7 +126,7 @@ def node(
         if not kids:
             raise InvalidRequestError(f"{code} has no key in {keys.directory / code}")
         signers[code] = keys.load(code, kids[-1])
-    trust = _trust(trust_list, keys, known)
+    trust = _trust(trust_list, keys, known, trust_list_key)
     engine = connect_migrated(settings.resolved_database_url)
     options = _Options(broker, corridor, listen, max_deliveries, gap_timeout, ack_wait, seconds)
     try:
@@ -144,16 +153,27 @@ class _Options:
     seconds: float
 
 
-def _trust(path: Path | None, keys: KeyFileStore, known: list[str]) -> TrustList | TrustListFile:
+def _trust(
+    path: Path | None, keys: KeyFileStore, known: list[str], signed_by: Path | None
+) -> TrustList | TrustListFile:
+    import json  # noqa: PLC0415
+
     from kervan.documents.epermit import EARLIEST_EVENT_TIMESTAMP  # noqa: PLC0415
     from kervan.errors import TrustListError  # noqa: PLC0415
     from kervan.exchange.trustfile import TrustListFile  # noqa: PLC0415
     from kervan.signatures.encoding import from_unix_seconds  # noqa: PLC0415
     from kervan.signatures.trustlist import TrustList  # noqa: PLC0415
 
+    if signed_by is not None and path is None:
+        raise InvalidRequestError("--trust-list-key checks a --trust-list: name the list too")
     if path is not None:
         try:
-            return TrustListFile(path)
+            operator = None
+            if signed_by is not None:
+                operator = TrustList.from_jwks(json.loads(signed_by.read_text(encoding="utf-8")))
+            return TrustListFile(path, signed_by=operator)
+        except (OSError, ValueError) as exc:
+            raise InvalidRequestError(f"cannot read {signed_by}: {exc}") from exc
         except TrustListError as exc:
             raise InvalidRequestError(exc.message) from exc
     trust = TrustList()
