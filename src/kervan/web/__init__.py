@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from kervan.web import (
     auth_pages,
     console_pages,
+    exchange_pages,
     observatory_pages,
     pages,
     permit_network_pages,
@@ -41,6 +42,7 @@ def install(app: FastAPI) -> None:
         standard_pages,
         verify_pages,
         console_pages,
+        exchange_pages,
         permit_network_pages,
         permit_pages,
         observatory_pages,
