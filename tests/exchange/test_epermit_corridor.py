@@ -7,7 +7,8 @@ handler `kervan node` runs for a permit authority.
 KZ grants Uzbekistan a transit quota (QUOTA_CREATED reaches UZ, which issues against it); UZ
 issues the truck's permit for entering KZ (PERMIT_CREATED reaches KZ, whose border can then
 check it); KZ's border records the truck's ENTRANCE at Saryagash (PERMIT_USED reaches UZ).
-An event from an authority that is not (or no longer) a partner is refused by the receiver.
+A dead-lettered event is received again through the operator's use case and applied. An event
+from an authority that is not (or no longer) a partner is refused by the receiver.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sqlalchemy import Engine
 from kervan.errors import InvalidRequestError
 from kervan.exchange.bus import InProcessBroker
 from kervan.exchange.node import Node
-from kervan.exchange.status import rejections
+from kervan.exchange.status import dead_letters, rejections
 from kervan.network.dataset import load_network
 from kervan.network.model import Network
 from kervan.routing.planner import Planner
@@ -46,6 +47,7 @@ from kervan.services.epermit_network import (
     add_partner,
     remove_partner,
 )
+from kervan.services.exchange_messages import ReplayDeadLetter, replay_dead_letter
 from kervan.services.node import NodeContext
 from kervan.services.permits import IssueRequest, issue_for_shipment, permit_desk
 from kervan.settings import Settings
@@ -191,6 +193,27 @@ async def scenario(pair: Pair) -> None:
         ("ENTRANCE", "Saryagash")
     ]
 
+    # A dead-lettered e-Permit event is received again through the operator's use case (what
+    # the messages page and `kervan messages replay` run) and applied by the permit authority.
+    more = GrantRequest(issuer="UZ", year=YEAR, permit_type=2, quantity=10)
+    grant_quota(kz.unit_of_work(), kz_officer, Grant(None, more))
+    assert await pair.nodes[KZ].relay_once() == 1
+    (delivery,) = await pair.nodes[UZ].broker.fetch(UZ, batch=10, timeout=2.0)
+    with unit_of_work(uz.sessions) as session:
+        pair.nodes[UZ].inbox.dead_letter(
+            session, delivery.data, "max_deliveries", "failed on each of 5 deliveries",
+            deliveries=5,
+        )  # fmt: skip
+    await delivery.ack()
+    with unit_of_work(uz.sessions) as session:
+        (letter,) = dead_letters(session, UZ)
+    replay = ReplayDeadLetter(UZ, letter.dead_letter_id)
+    receipt = replay_dead_letter(uz.unit_of_work(), operator_of(uz), replay)
+    assert receipt.outcome == "applied"
+    with UnitOfWork(uz.sessions, reading=True) as uow:
+        after = {int(q.quota.permit_type): q for q in uow.permits.quotas_of(UZ)}
+    assert after[2].quota.quantity == 50
+
     # UZ no longer counts KZ as a partner: KZ's next event is refused by UZ's node.
     remove_partner(uz.unit_of_work(), operator_of(uz), PartnerRef(UZ, "KZ"))
     grant_quota(kz.unit_of_work(), kz_officer, Grant(None, grant))
@@ -208,4 +231,4 @@ async def scenario(pair: Pair) -> None:
             (q.quota.permit_issued_for, int(q.quota.permit_type)): q
             for q in uow.permits.quotas_of(UZ)
         }
-    assert again[("KZ", 2)].quota.quantity == 40  # the refused grant changed nothing
+    assert again[("KZ", 2)].quota.quantity == 50  # the refused grant changed nothing

@@ -136,7 +136,7 @@ def node(
             log_id=settings.node_id,
             serve_unverified=settings.serve_unverified_ledger,
         )
-        context = _permit_context(settings, engine, keys, authorities)
+        context = permit_context(settings, engine, keys, authorities)
         asyncio.run(_run(authorities, signers, trust, engine, options, context))
     finally:
         engine.dispose()
@@ -187,7 +187,7 @@ def _trust(
     return trust
 
 
-def _permit_context(
+def permit_context(
     settings: Settings, engine: Engine, keys: KeyFileStore, authorities: list[str]
 ) -> NodeContext | None:
     """The node's context when it runs a permit authority (it applies the e-Permit events its
