@@ -9,8 +9,11 @@ signed EPERMIT_EVENT message for that organisation, carrying the peer event's ex
 its detached ES256 proof, instead of an HTTP POST. The receiving permit authority's node applies
 it with the peer protocol's receiver rules (`EpermitPeer.receive`: a known producer, its proof,
 the producer->consumer chain, the quota, ...); what those rules refuse is recorded by the
-receiving inbox with the standard's error code (`kervan messages list`), and the producer's
-next event in that chain is refused in turn until an operator resends or skips it.
+receiving inbox with the standard's error code (`kervan messages list`, the messages page).
+Known limit: the producer takes an event handed to the broker as delivered, so after a refusal
+its later events in that producer->consumer chain are refused in turn (PREVIOUS_EVENT_NOTFOUND)
+until the two authorities' operators mend the chain; over HTTP the producer hears the refusal
+and re-chains by itself.
 
 Payload of EPERMIT_EVENT: {"event_type": "PERMIT_USED", "event_id", "body", "proof"}.
 """
