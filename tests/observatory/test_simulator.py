@@ -164,15 +164,15 @@ def test_process_pool_gives_the_sequential_results(baseline: Scenario) -> None:
     assert [r.seed for r in pooled] == [5, 6]
 
 
-def test_capacity_override_and_ray_without_ray(baseline: Scenario) -> None:
+def test_capacity_override_and_bad_replications(baseline: Scenario) -> None:
     short = baseline.with_years(0.05)
     doubled = run(short, seed=1, overrides={"port:KZKUR:ferry": 2.0})
     by_id = {r.id: r for r in doubled.resources}
     assert by_id["port:KZKUR:ferry"].capacity == pytest.approx(2 * 16438)
-    with pytest.raises(InvalidRequestError, match="Ray"):
-        replicate(short, 1, backend=Backend.RAY)
     with pytest.raises(InvalidRequestError):
         replicate(short, 0)
+    with pytest.raises(InvalidRequestError, match="workers"):
+        replicate(short, 2, backend=Backend.PROCESS, workers=0)
 
 
 def test_confidence_interval() -> None:
