@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -66,7 +68,7 @@ def test_compare_prints_and_writes(tmp_path: Path) -> None:
             "baseline-2024",
             "digital-documents",
             "--replications",
-            "1",
+            "3",
             "--years",
             "0.05",
             "--backend",
@@ -77,6 +79,13 @@ def test_compare_prints_and_writes(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "border h/shipment" in result.stdout
+    stem = tmp_path / "compare-baseline-2024-digital-documents"
+    rows = {r["figure"]: r for r in csv.DictReader(io.StringIO(Path(f"{stem}.csv").read_text()))}
+    border = rows["border h/shipment"]
+    assert float(border["low"]) <= float(border["change"]) <= float(border["high"])
+    assert float(border["high"]) < 0  # digital documents cut the dwell, beyond the dice
+    assert border["clear"] == "yes"
+    assert "95% interval" in Path(f"{stem}.html").read_text(encoding="utf-8")
     doc = json.loads(
         (tmp_path / "compare-baseline-2024-digital-documents.json").read_text(encoding="utf-8")
     )

@@ -171,12 +171,18 @@ def compare_scenarios(
     workers: Workers = None,
     ray_address: RayAddress = RAY_LOCAL,
 ) -> None:
-    """Simulate A and B with the same seeds and print them side by side (and write it)."""
+    """Simulate A and B with the same seeds and print them side by side with each difference's
+    95% interval; write the comparison as HTML, CSV and JSON to --out."""
     from rich.console import Console  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
 
     from kervan.network.dataset import load_network  # noqa: PLC0415
-    from kervan.observatory.report import compare, comparison_html, comparison_json  # noqa: PLC0415
+    from kervan.observatory.report import (  # noqa: PLC0415
+        compare,
+        comparison_csv,
+        comparison_html,
+        comparison_json,
+    )
 
     runner = _runner(backend, workers, ray_address)
     network = load_network()
@@ -198,6 +204,7 @@ def compare_scenarios(
     out.print(table)
     stem = f"compare-{first.scenario}-{second.scenario}"
     _write(out_dir, f"{stem}.json", comparison_json(first, second, rows))
+    _write(out_dir, f"{stem}.csv", comparison_csv(first, second, rows))
     path = _write(out_dir, f"{stem}.html", comparison_html(first, second, rows))
     out.print(f"comparison: {path}", highlight=False)
 
