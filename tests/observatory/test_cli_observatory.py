@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from kervan.cli import app
@@ -89,8 +90,8 @@ def test_compare_prints_and_writes(tmp_path: Path) -> None:
     doc = json.loads(
         (tmp_path / "compare-baseline-2024-digital-documents.json").read_text(encoding="utf-8")
     )
-    border = next(r for r in doc["rows"] if r["metric"] == "border h/shipment")
-    assert border["change"] < 0
+    in_json = next(r for r in doc["rows"] if r["metric"] == "border h/shipment")
+    assert in_json["change"] == pytest.approx(float(border["change"]), rel=1e-5)
 
 
 def test_unknown_scenario_exits_3_and_bad_options_exit_2(tmp_path: Path) -> None:
