@@ -25,7 +25,13 @@ YEARS = 0.05  # a few short replications: Ray's start-up dominates anyway
 
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[None]:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # no workers started ahead of the first task: less to do while the node registers
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        _system_config={"enable_worker_prestart": False},
+    )
     try:
         yield
     finally:
