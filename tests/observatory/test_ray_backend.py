@@ -23,6 +23,20 @@ from kervan.observatory.scenario import Scenario, load_scenario
 YEARS = 0.05  # a few short replications: Ray's start-up dominates anyway
 
 
+def test_no_cluster_to_join_exits_2_naming_the_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(First in the module: before the local instance below starts.)"""
+    assert not ray.is_initialized()
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    args = ["simulate", "baseline-2024", "-n", "2", "--years", str(YEARS), "--out", str(tmp_path)]
+    result = CliRunner().invoke(app, [*args, "--backend", "ray", "--ray-address", "auto"])
+    assert result.exit_code == 2
+    assert "cannot reach the Ray cluster at 'auto'" in result.stderr
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "baseline-2024.html").exists()
+
+
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[None]:
     # no workers started ahead of the first task: less to do while the node registers
