@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from markupsafe import Markup
 from pydantic import ValidationError
@@ -72,8 +72,9 @@ from kervan.web.common import (
 )
 from kervan.web.corridor_map import HEIGHT, WIDTH, map_view
 from kervan.web.document_parts import REASON_STEPS, RESERVATION_STEPS, signable_steps
-from kervan.web.i18n import Locale
+from kervan.web.i18n import Locale, locale
 from kervan.web.pages import PLAN_COLOURS, planner_years
+from kervan.web.print_forms import LANG_PATTERN, render_printable
 
 router = APIRouter(include_in_schema=False)
 K = OrganisationKind
@@ -356,18 +357,24 @@ def sign(
 
 
 @router.get("/documents/{document_id}/print", response_class=HTMLResponse)
-def print_document(request: Request, document_id: str) -> Response:
-    """The printable page of a document, with its QR code (to the public verify page)."""
+def print_document(
+    request: Request, document_id: str, lang: Annotated[str, Query(pattern=LANG_PATTERN)] = ""
+) -> Response:
+    """The document as its paper form on A4 (web.print_forms), with its QR code to the public
+    verify page; `lang` prints it in another language than the page's."""
     verification = f"{str(request.base_url).rstrip('/')}/verify?document={document_id}"
     caller = person(request).caller
+    ctx = node_of(request)
     try:
-        origin = node_of(request).settings.node_id
-        html = printable_document(
+        origin = ctx.settings.node_id
+        printable = printable_document(
             uow_of(request), caller, PrintDocument(document_id, verification, origin)
         )
     except NotFoundError:
         context = {"message_key": "error.not_found", "detail": document_id}
         return render(request, "error.html", context, status_code=404)
+    loc = locale(lang) if lang else language_of(request)
+    html = render_printable(printable, loc, ctx.clock())
     return secure_headers(HTMLResponse(html), PRINT_POLICY)
 
 
