@@ -537,6 +537,7 @@ def test_the_carrier_prints_its_permit_and_a_revoked_permit_says_so(
     page.goto(f"{printed.base_url}/permits")
     row = page.locator("table.issued-table tbody tr", has_text=printed.permit_id)
     row.get_by_label("Reason for revoking").fill("plate reported stolen")
+    row.get_by_label("I understand that the permit is revoked for good").check()
     row.get_by_role("button", name="Revoke").click()
     expect(page.locator(".flash.ok")).to_contain_text(printed.permit_id)
     revoked = print_pdf(

@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from kervan.web import (
     auth_pages,
     console_pages,
+    error_pages,
     observatory_pages,
     pages,
     permit_network_pages,
@@ -48,6 +49,7 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router)
     app.add_exception_handler(LoginRequiredError, auth_pages.login_required)
     app.add_exception_handler(CsrfRefusedError, auth_pages.csrf_refused)
+    error_pages.install(app)
     app.mount(STATIC_PATH, StaticFiles(directory=static), name="web-static")
 
 

@@ -40,7 +40,7 @@ from kervan.web.common import (
     secure_headers,
     uow_of,
 )
-from kervan.web.form_errors import FormProblems, problems_of
+from kervan.web.form_errors import FieldProblem, FormProblems, problems_of
 from kervan.web.i18n import locale
 from kervan.web.print_forms import LANG_PATTERN, render_printable
 
@@ -166,7 +166,8 @@ def issue(
     except KervanError as exc:
         return redirect_with(request, "/permits", Flash(False, "action.refused", exc.message))
     issued = str(wire.get("permit_id", document_id))
-    return redirect_with(request, "/permits", Flash(True, "permits.issued_done", issued))
+    done = Flash(True, "permits.issued_done", issued, next="permits.next.issued")
+    return redirect_with(request, "/permits", done)
 
 
 @router.post("/permits/{permit_id}/revoke")
@@ -175,9 +176,14 @@ def revoke(
     permit_id: str,
     reason: Annotated[str, Form(max_length=500)] = "",
     csrf: Annotated[str, Form(alias=CSRF_FIELD, max_length=128)] = "",
+    confirm: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
-    """Revoke an unused permit the authority issued, with the reason given."""
+    """Revoke an unused permit the authority issued, with the reason given and the officer's
+    confirmation that it ends the permit for good."""
     check_csrf(request, csrf)
+    if confirm != "yes":
+        unconfirmed = FieldProblem(f"confirm:{permit_id}", "permits.revoke_unconfirmed")
+        return _desk(request, FormProblems([unconfirmed]), {}, status_code=422)
     try:
         body = RevokeRequest(reason=reason.strip())
     except ValidationError as exc:
@@ -188,7 +194,8 @@ def revoke(
         revoke_permit(uow_of(request), caller, RevokePermit(permit_id, body))
     except KervanError as exc:
         return redirect_with(request, "/permits", Flash(False, "action.refused", exc.message))
-    return redirect_with(request, "/permits", Flash(True, "permits.revoked_done", permit_id))
+    revoked = Flash(True, "permits.revoked_done", permit_id, next="permits.next.revoked")
+    return redirect_with(request, "/permits", revoked)
 
 
 @router.get("/permits/{permit_id}/print", response_class=HTMLResponse)
