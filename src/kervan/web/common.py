@@ -293,6 +293,7 @@ NAV: tuple[tuple[str, str, str | None], ...] = (
     ("/", "nav.planner", None),
     ("/shipments", "nav.shipments", Scope.SHIPMENTS_READ.value),
     ("/console", "nav.console", Scope.CUSTOMS.value),
+    ("/exchange/messages", "nav.messages", Scope.CUSTOMS.value),
     ("/permits", "nav.permits", Scope.PERMITS.value),
     ("/permits/network", "nav.permit_network", Scope.PERMITS.value),
     ("/observatory", "nav.observatory", Scope.OBSERVATORY.value),
