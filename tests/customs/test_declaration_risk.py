@@ -2,58 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
-import pytest
-
-from kervan.customs.declaration import PreArrivalDeclaration
 from kervan.customs.offices import CustomsOffices
 from kervan.customs.risk import Infringement, RiskAssessment, assess
 from kervan.customs.route import customs_route
 from kervan.customs.rules import Lane, load_rules
-from kervan.errors import DocumentValidationError, IllegalTransitionError
 from kervan.routing.plan import Plan
 from tests.customs.shipments import (
     T0,
     TASHKENT_COTTON,
-    batteries,
-    container_declaration,
     cotton,
     truck_declaration,
 )
 
 DAY = date(2025, 3, 4)
-
-
-def test_amendments_make_new_immutable_versions(
-    xian_istanbul: Plan, offices: CustomsOffices
-) -> None:
-    route = customs_route(xian_istanbul, offices, T0)
-    first = container_declaration(route)
-    declaration = PreArrivalDeclaration.lodge(first, T0 - timedelta(hours=6))
-    heavier = batteries().model_copy(update={"gross_weight_kg": Decimal("18500")})
-    amended = declaration.amend(
-        first.model_copy(update={"goods": (heavier,)}),
-        T0 - timedelta(hours=2),
-        "weighbridge at Xi'an",
-    )
-    assert [v.number for v in amended.versions] == [1, 2]
-    assert declaration.current.number == 1  # the old value is untouched
-    v2 = amended.current
-    assert [(c.path, c.before, c.after) for c in v2.changes] == [
-        ("goods[0].gross_weight_kg", "18000", "18500")
-    ]
-    assert v2.reason == "weighbridge at Xi'an"
-    assert amended.version(1).content.goods[0].gross_weight_kg == Decimal("18000")
-    with pytest.raises(DocumentValidationError, match="changes nothing"):
-        amended.amend(v2.content, T0, "again")
-    with pytest.raises(IllegalTransitionError, match="amend it at or after"):
-        amended.amend(first, T0 - timedelta(hours=3), "back-dated")
-    with pytest.raises(DocumentValidationError, match="shipment id"):
-        amended.amend(first.model_copy(update={"shipment": "OTHER"}), T0, "x")
-    with pytest.raises(DocumentValidationError, match="versions 1 to 2"):
-        amended.version(3)
 
 
 def fired(assessment: RiskAssessment, rule: str) -> bool:

@@ -140,18 +140,6 @@ def test_cancellation_in_use_takes_effect_at_the_next_operation() -> None:
         t.cancel_guarantee(sig(CHAIN, R.GUARANTEE_CHAIN))
 
 
-def test_amendments_are_versioned_and_stop_at_acceptance() -> None:
-    t = submitted()
-    amended = t.amend(data(seals=()), sig(HOLDER, R.HOLDER, version=2))
-    assert [v.number for v in amended.versions] == [1, 2]
-    assert amended.versions[0] == t.versions[0]
-    with pytest.raises(SignatoryError, match="version"):
-        amended.accept(sig(ALMATY, R.CUSTOMS_OFFICE, version=1))
-    accepted = amended.accept(sig(ALMATY, R.CUSTOMS_OFFICE, version=2))
-    with pytest.raises(IllegalTransitionError, match="amend"):
-        accepted.amend(data(), sig(HOLDER, R.HOLDER, version=3))
-
-
 def test_data_must_fit_itinerary_and_guarantee() -> None:
     with pytest.raises(ValueError, match="office of destination"):
         AdvanceTirData.model_validate({**data().model_dump(), "itinerary": ("KZ", "AZ", "GE")})

@@ -1,7 +1,7 @@
 """The pre-arrival declaration: one data set, from the shipment's documents, for every country.
 
-A version is immutable. An amendment makes version n+1 and lists what changed (field path,
-before, after) and why. The customs of every country on the route receive it before the cargo
+A version is immutable; a version after the first lists what changed (field path, before,
+after) and why. The customs of every country on the route receive it before the cargo
 reaches them (services.customs.declaration lodges it, the exchange delivers it).
 """
 
@@ -16,7 +16,7 @@ from kervan.customs.route import CustomsRoute
 from kervan.documents.goods import Container, NonEmptyGoods, Seal, VehiclePlate
 from kervan.documents.kinds import DocumentKind
 from kervan.documents.parties import CountryCode, Party
-from kervan.errors import DocumentValidationError, IllegalTransitionError
+from kervan.errors import DocumentValidationError
 from kervan.network.model import Mode
 
 
@@ -126,32 +126,6 @@ class DeclarationVersion(BaseModel):
     reason: str | None = None
 
 
-def _flatten(value: Any, path: str, out: dict[str, Any]) -> None:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _flatten(item, f"{path}.{key}" if path else str(key), out)
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            _flatten(item, f"{path}[{i}]", out)
-        if not value:
-            out[path] = []
-    else:
-        out[path] = value
-
-
-def changes_between(old: DeclarationContent, new: DeclarationContent) -> tuple[FieldChange, ...]:
-    """Every leaf value that differs between two contents, by path, in path order."""
-    a: dict[str, Any] = {}
-    b: dict[str, Any] = {}
-    _flatten(old.model_dump(mode="json"), "", a)
-    _flatten(new.model_dump(mode="json"), "", b)
-    return tuple(
-        FieldChange(path=path, before=a.get(path), after=b.get(path))
-        for path in sorted(a.keys() | b.keys())
-        if a.get(path) != b.get(path)
-    )
-
-
 class PreArrivalDeclaration(BaseModel):
     """A declaration with all its versions, oldest first; the last is in force."""
 
@@ -179,30 +153,3 @@ class PreArrivalDeclaration(BaseModel):
                 f"declaration {self.shipment} has versions 1 to {len(self.versions)}, not {number}"
             )
         return self.versions[number - 1]
-
-    def amend(
-        self, content: DeclarationContent, at: datetime, reason: str
-    ) -> PreArrivalDeclaration:
-        """Lodge an amendment: version n+1 with the changes listed. Refused when nothing
-        changes, when the shipment id changes, or when it is dated before version n."""
-        label = f"pre-arrival declaration {self.shipment}"
-        if content.shipment != self.shipment:
-            raise DocumentValidationError(f"{label}: an amendment cannot change the shipment id")
-        if at < self.current.lodged_at:
-            raise IllegalTransitionError(
-                label,
-                f"amend it at {at.isoformat()}",
-                f"at version {self.current.number} lodged {self.current.lodged_at.isoformat()}",
-                ["amend it at or after the last version"],
-            )
-        changes = changes_between(self.current.content, content)
-        if not changes:
-            raise DocumentValidationError(f"{label}: the amendment changes nothing")
-        nxt = DeclarationVersion(
-            number=self.current.number + 1,
-            lodged_at=at,
-            content=content,
-            changes=changes,
-            reason=reason,
-        )
-        return self.model_copy(update={"versions": (*self.versions, nxt)})

@@ -3,7 +3,7 @@
     guarantee:  registered -> in_use -> (released when the transport ends)
                 registered -> cancelled            (the chain cancels while unused)
                 in_use -> cancellation pending      (effect at the start of the next operation)
-    transport:  submitted (amendments make versions) -> accepted -> ended
+    transport:  submitted -> accepted -> ended
     operation per itinerary country, in order: pending -> started -> terminated -> discharged
 
 Every step returns a new value. Illegal steps raise IllegalTransitionError, wrong signatories
@@ -263,7 +263,7 @@ class TirTransport(BaseModel):
     def allowed_steps(self) -> list[str]:
         """What may happen next, in words, e.g. ["start the TIR operation in GE"]."""
         if self.state is TirState.SUBMITTED:
-            return ["amend the advance TIR data", "accept the declaration", "cancel the guarantee"]
+            return ["accept the declaration", "cancel the guarantee"]
         if self.state is TirState.ENDED:
             return []
         steps: list[str] = []
@@ -286,24 +286,6 @@ class TirTransport(BaseModel):
         where = ", ".join(f"{o.country} {o.state.value}" for o in self.operations)
         situation = self.state.value + (f" (operations: {where})" if where else "")
         return IllegalTransitionError(self.label, step, situation, self.allowed_steps())
-
-    def amend(self, data: AdvanceTirData, evidence: SignatureEvidence) -> TirTransport:
-        """The holder submits an amendment before acceptance; out, a new data version."""
-        step = "amend the advance TIR data"
-        if self.state is not TirState.SUBMITTED:
-            raise self._refuse(step)
-        number = self.versions[-1].number + 1
-        require_signatory(
-            self.label,
-            step,
-            evidence,
-            party_ids={self.data.holder.id},
-            role=PartyRole.HOLDER,
-            version=number,
-        )
-        _same_guarantee(self.label, self.guarantee, data)
-        nxt = TirDataVersion(number=number, data=data, evidence=evidence)
-        return self.model_copy(update={"versions": (*self.versions, nxt)})
 
     def accept(self, evidence: SignatureEvidence) -> TirTransport:
         """Customs of departure accepts the latest version of the declaration.

@@ -45,7 +45,6 @@ def seal_number(described: str) -> str:
 
 
 _TIR_PHRASES = {
-    "amend the advance TIR data": "tir.step.amend",
     "accept the declaration": "tir.step.accept",
     "cancel the guarantee": "tir.step.cancel_guarantee",
     "register the guarantee": "tir.step.register_guarantee",
