@@ -49,6 +49,7 @@ from kervan.documents.parties import Address, Party
 from kervan.ledger import (
     InMemoryLedgerStore,
     Ledger,
+    MerkleTree,
     sign_tree_head,
     verify_inclusion,
     verify_tree_head,
@@ -187,8 +188,23 @@ def raw_rate(payload: bytes, pairs: int) -> float:
     return pairs / (time.perf_counter() - start)
 
 
-def end_to_end(versions: list[EcmrVersion], who: Parties, ledger: Ledger, round_no: int) -> float:
+@dataclass(frozen=True)
+class Log:
+    """A ledger over its store with the Merkle tree it keeps in step, as a node holds them."""
+
+    store: InMemoryLedgerStore
+    tree: MerkleTree
+    ledger: Ledger
+
+
+def new_log(who: Parties) -> Log:
+    store, tree = InMemoryLedgerStore(), MerkleTree()
+    return Log(store, tree, Ledger(store, who.log, tree=tree))
+
+
+def end_to_end(versions: list[EcmrVersion], who: Parties, log: Log, round_no: int) -> float:
     """Documents per second: canonicalise, sign twice, append, prove, verify, for `versions`."""
+    ledger, tree = log.ledger, log.tree
     at = T0 + timedelta(days=round_no)
     start = time.perf_counter()
     signed: list[tuple[GeneralJws, int]] = []
@@ -201,13 +217,13 @@ def end_to_end(versions: list[EcmrVersion], who: Parties, ledger: Ledger, round_
         jws = add_signature(jws, who.carrier, "carrier", at)
         entry = ledger.append(document_id, "signed", document, at)
         signed.append((jws, entry.log_index))
-    head = sign_tree_head(ledger.size, ledger.root(), at, who.log)
+    head = sign_tree_head(tree.size, tree.root(), at, who.log)
     verify_tree_head(head, who.trust)
     for jws, index in signed:
         verify(jws, who.trust)
-        proof = ledger.inclusion_proof(index, head.tree_size)
-        leaf = ledger.entry(index).leaf_hash()
-        verify_inclusion(index, proof.tree_size, leaf, proof.hashes, head.root_hash)
+        proof = tree.inclusion_proof(index, head.tree_size)
+        leaf = log.store.get(index).leaf_hash()
+        verify_inclusion(index, head.tree_size, leaf, proof, head.root_hash)
     return len(versions) / (time.perf_counter() - start)
 
 
@@ -222,17 +238,17 @@ PROFILED: dict[str, tuple[str, str]] = {
     "ledger_append": ("kervan/ledger/log.py", "append"),
     "verify_signatures": ("kervan/signatures/jws.py", "verify"),
     "verify_canonical_read_back": ("kervan/signatures/canonical.py", "parse_canonical_json"),
-    "inclusion_proof": ("kervan/ledger/log.py", "inclusion_proof"),
+    "inclusion_proof": ("kervan/ledger/merkle.py", "inclusion_proof"),
     "entry_leaf_hash": ("kervan/ledger/chain.py", "leaf_hash"),
     "verify_inclusion": ("kervan/ledger/merkle.py", "verify_inclusion"),
 }
 
 
-def profile_round(versions: list[EcmrVersion], who: Parties, ledger: Ledger) -> dict[str, Any]:
+def profile_round(versions: list[EcmrVersion], who: Parties, log: Log) -> dict[str, Any]:
     """Profile one end-to-end round; return where its time goes (shares of the round)."""
     profiler = cProfile.Profile()
     profiler.enable()
-    end_to_end(versions, who, ledger, 99)
+    end_to_end(versions, who, log, 99)
     profiler.disable()
     stats: dict[tuple[str, int, str], Any] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
     total = sum(entry[2] for entry in stats.values())
@@ -262,19 +278,19 @@ def main() -> None:
     args = parser.parse_args()
 
     who = parties()
-    ledger = Ledger(InMemoryLedgerStore(), who.log)
+    log = new_log(who)
     versions = [ecmr_version(n) for n in range(args.documents)]
     sample = canonical_json(
         {"id": "ecmr:AZ-2025-0000000", "version": versions[0].model_dump(mode="json")}
     )
-    end_to_end(versions[:20], who, ledger, 0)  # warm up imports and caches
+    end_to_end(versions[:20], who, log, 0)  # warm up imports and caches
     raw_rate(sample, 200)
 
     raw: list[float] = []
     e2e: list[float] = []
     for round_no in range(1, args.rounds + 1):
         raw.append(raw_rate(sample, args.raw))
-        e2e.append(end_to_end(versions, who, ledger, round_no))
+        e2e.append(end_to_end(versions, who, log, round_no))
         print(
             f"round {round_no}: raw {raw[-1]:,.0f} pairs/s, end to end {e2e[-1]:,.0f} docs/s, "
             f"ratio {e2e[-1] * SIGNATURES_PER_DOCUMENT / raw[-1]:.3f}"
@@ -285,7 +301,7 @@ def main() -> None:
     # Paired per round (same minute, same machine load), then the median: robust to noise.
     paired = [d * SIGNATURES_PER_DOCUMENT / r for d, r in zip(e2e, raw, strict=True)]
     ratio = statistics.median(paired)
-    profile = profile_round(versions, who, ledger)
+    profile = profile_round(versions, who, log)
     result = {
         "benchmark": "documents",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -84,7 +84,8 @@ def world() -> World:
     for signer in (consignor, carrier, log, authority):
         trust.add_signer(signer, not_before=datetime(2025, 1, 1, tzinfo=UTC))
 
-    ledger = Ledger(InMemoryLedgerStore(), log)
+    store = InMemoryLedgerStore()
+    ledger = Ledger(store, log)
     for i in range(5):
         ledger.append(f"ecmr:AZ-2025-00{i}", "issued", {"n": i}, T0 - timedelta(hours=5 - i))
     version = EcmrVersion(number=1, content=ecmr_content(), created_at=T0, reason="issued")
@@ -113,17 +114,17 @@ def world() -> World:
         ledger.append("ecmr:AZ-2025-000731", "event", {"n": i}, T0 + timedelta(hours=3 + i))
     old = _permit(quota, 1, date(2025, 1, 2), date(2025, 3, 31))
 
-    head = tree_head(ledger, log, T0 + timedelta(hours=8))
+    head = tree_head(store, log, T0 + timedelta(hours=8))
     return World(
         consignor=consignor,
         carrier=carrier,
         log=log,
         permit_authority=authority,
         trust=trust,
-        ecmr_bundle=evidence_bundle(ledger, document, jws, entry.log_index, head),
+        ecmr_bundle=evidence_bundle(store, document, jws, entry.log_index, head),
         permit=permit,
         qr=qr,
-        permit_bundle=evidence_bundle(ledger, wire, permit_jws, permit_entry.log_index, head),
+        permit_bundle=evidence_bundle(store, wire, permit_jws, permit_entry.log_index, head),
         old_qr=sign_compact(qr_claims(old), authority),
     )
 
@@ -636,7 +637,8 @@ def test_trust_list_with_a_private_key_is_refused_and_not_echoed(
 def test_a_signature_names_the_version_the_ledger_entry_recorded(
     tmp_path: Path, world: World, trust_file: Path, recorded: int, ok: bool
 ) -> None:
-    ledger = Ledger(InMemoryLedgerStore(), world.log)
+    store = InMemoryLedgerStore()
+    ledger = Ledger(store, world.log)
     version = EcmrVersion(number=3, content=ecmr_content(), created_at=T0, reason="issued")
     document: dict[str, Any] = {
         "id": "ecmr:AZ-2025-000732",
@@ -647,9 +649,9 @@ def test_a_signature_names_the_version_the_ledger_entry_recorded(
     taking_over = sign_version(document, world.carrier, "carrier", at, step="take_over", version=3)
     jws["signatures"] = [taking_over]
     entry = ledger.append(document["id"], f"version:{recorded}", document, at)
-    head = tree_head(ledger, world.log, at + timedelta(minutes=1))
+    head = tree_head(store, world.log, at + timedelta(minutes=1))
     bundle = write(
-        tmp_path, "b.json", evidence_bundle(ledger, document, jws, entry.log_index, head).to_bytes()
+        tmp_path, "b.json", evidence_bundle(store, document, jws, entry.log_index, head).to_bytes()
     )
     result = run(bundle, trust_file, "--json")
     checks = checks_of(result)

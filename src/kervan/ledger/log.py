@@ -1,26 +1,23 @@
 """The append-only ledger: per-document hash chains on top of one global RFC 9162 Merkle log.
 
 `Ledger.append` records an event (its payload's digest, never the payload) as the next link of
-the document's chain and the next leaf of the log. The log proves inclusion of any entry and
-consistency between any two sizes, and audits its store (the node signs its tree heads and packs
-evidence bundles in kervan.services). Entries live behind the small `LedgerStore` protocol;
+the document's chain and the next leaf of the log (the node proves inclusion and consistency,
+signs its tree heads, packs evidence bundles and audits its store in kervan.services, over the
+Merkle tree of the stored leaves). Entries live behind the small `LedgerStore` protocol;
 `InMemoryLedgerStore` is the embedded one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
-from kervan.errors import InvalidRequestError, KervanError, LedgerIntegrityError
-from kervan.ledger.chain import LedgerEntry, next_entry, verify_chain
-from kervan.ledger.merkle import ConsistencyProof, InclusionProof, MerkleTree
-from kervan.ledger.report import Check, VerificationReport
-from kervan.ledger.sth import SignedTreeHead, verify_tree_head
+from kervan.errors import InvalidRequestError, LedgerIntegrityError
+from kervan.ledger.chain import LedgerEntry, next_entry
+from kervan.ledger.merkle import MerkleTree
 from kervan.signatures.canonical import CanonicalJson
 from kervan.signatures.keys import Signer
-from kervan.signatures.trustlist import TrustList
 
 
 class LedgerStore(Protocol):
@@ -156,76 +153,3 @@ class Ledger:
         self._store.append(entry, leaf)
         self._tree.append_leaf_hash(leaf)
         return entry
-
-    def entry(self, index: int) -> LedgerEntry:
-        """Return the entry at log `index`; raise IndexError if there is none."""
-        return self._store.get(index)
-
-    def root(self, tree_size: int | None = None) -> bytes:
-        """Return the Merkle root at `tree_size` (default: now)."""
-        return self._tree.root(tree_size)
-
-    def inclusion_proof(self, index: int, tree_size: int | None = None) -> InclusionProof:
-        """Return the proof that entry `index` is in the log at `tree_size` (default: now)."""
-        size = self.size if tree_size is None else tree_size
-        return InclusionProof(index, size, tuple(self._tree.inclusion_proof(index, size)))
-
-    def consistency_proof(self, size1: int, size2: int | None = None) -> ConsistencyProof:
-        """Return the proof that the log at `size2` (default: now) extends the log at `size1`."""
-        size = self.size if size2 is None else size2
-        return ConsistencyProof(size1, size, tuple(self._tree.consistency_proof(size1, size)))
-
-    def audit(
-        self, trust_list: TrustList | None = None, tree_heads: Sequence[SignedTreeHead] = ()
-    ) -> VerificationReport:
-        """Re-read the whole store and report what holds: every stored entry against its leaf
-        hash, every document chain, the Merkle root, and each given tree head (signature with
-        `trust_list`, and root at its size). O(n); for auditors, not for every request.
-        """
-        checks: list[Check] = []
-        leaves = list(self._store.leaf_hashes())
-        entries = [self._store.get(i) for i in range(self._store.count())]
-        for index, entry in enumerate(entries):
-            if entry.log_index != index or entry.leaf_hash() != leaves[index]:
-                checks.append(
-                    Check(f"entry[{index}]", False, "stored entry does not hash to its leaf")
-                )
-        if not checks:
-            checks.append(Check("entries", True, f"{len(entries)} entries hash to their leaves"))
-        seen: dict[str, None] = dict.fromkeys(entry.document_id for entry in entries)
-        for document_id in seen:
-            verdict = verify_chain([e for e in entries if e.document_id == document_id])
-            detail = (
-                f"{verdict.length} entries linked"
-                if verdict.ok
-                else f"seq {verdict.broken_seq}: {verdict.reason}"
-            )
-            checks.append(Check(f"chain[{document_id}]", verdict.ok, detail))
-        tree = MerkleTree(entry.leaf_hash() for entry in entries)
-        same_root = tree.root() == self._tree.root()
-        checks.append(
-            Check(
-                "merkle_root",
-                same_root,
-                "entries rebuild the log's root"
-                if same_root
-                else "entries rebuild a different root than the log holds",
-            )
-        )
-        for head in tree_heads:
-            checks.append(_audit_head(head, tree, trust_list))
-        return VerificationReport(f"ledger {self.log_id}", tuple(checks))
-
-
-def _audit_head(head: SignedTreeHead, tree: MerkleTree, trust_list: TrustList | None) -> Check:
-    name = f"tree_head[{head.tree_size}]"
-    if head.tree_size > tree.size:
-        return Check(name, False, f"tree head size {head.tree_size} exceeds the log ({tree.size})")
-    if tree.root(head.tree_size) != head.root_hash:
-        return Check(name, False, "the log's root at this size differs from the signed root")
-    if trust_list is not None:
-        try:
-            verify_tree_head(head, trust_list)
-        except KervanError as exc:
-            return Check(name, False, exc.message)
-    return Check(name, True, "root matches" + (" and signature verifies" if trust_list else ""))

@@ -11,7 +11,7 @@ from kervan.store.repositories.documents import (
     StoredVersion,
 )
 from kervan.store.repositories.idempotency import IdempotencyRepository, StoredResponse
-from kervan.store.repositories.ledger import SqlLedgerStore, TreeHeadRepository, audit_ledger
+from kervan.store.repositories.ledger import SqlLedgerStore, TreeHeadRepository
 from kervan.store.repositories.organisations import (
     Organisation,
     OrganisationKind,
@@ -42,5 +42,4 @@ __all__ = [
     "StoredSignature",
     "StoredVersion",
     "TreeHeadRepository",
-    "audit_ledger",
 ]

@@ -12,7 +12,7 @@ primary key and (document, seq) is unique, so its insert fails and its transacti
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from typing import Any, Final
 
 from sqlalchemy import String, any_, bindparam, func, insert, select, text
@@ -22,15 +22,11 @@ from sqlalchemy.orm import Session
 
 from kervan.errors import LedgerIntegrityError, NotFoundError
 from kervan.ledger.chain import LedgerEntry
-from kervan.ledger.log import Ledger
-from kervan.ledger.report import Check, VerificationReport
 from kervan.ledger.sth import SignedTreeHead
-from kervan.signatures.trustlist import TrustList
 from kervan.store.db import is_sqlite
 from kervan.store.direct import DirectStatement
 from kervan.store.repositories._common import visible
 from kervan.store.tables import (
-    DocumentRow,
     LedgerEntryRow,
     SignedTreeHeadRow,
     table_of,
@@ -292,51 +288,6 @@ class SqlLedgerStore:
         if not rows:
             raise NotFoundError("ledger chain", document_id)
         return [_entry_of(row) for row in rows]
-
-    def column_checks(self) -> list[Check]:
-        """Check what the core's audit cannot see: the stored entry_hash of every entry, and
-        that each chain has one owner, the owner of the document it records (when stored)."""
-        rows = self._session.scalars(select(LedgerEntryRow).order_by(LedgerEntryRow.log_index))
-        owners: dict[str, set[str]] = {}
-        bad_hashes = []
-        for row in rows:
-            if _entry_of(row).entry_hash() != row.entry_hash:
-                bad_hashes.append(row.log_index)
-            owners.setdefault(row.document_id, set()).add(row.org_id)
-        checks = [
-            Check("entry_hashes", False, f"stored entry_hash differs at entries {bad_hashes}")
-            if bad_hashes
-            else Check("entry_hashes", True, "every stored entry_hash matches its entry")
-        ]
-        documents = self._session.execute(
-            select(DocumentRow.id, DocumentRow.org_id).where(DocumentRow.id.in_(list(owners)))
-        ).all()
-        document_owners: dict[str, set[str]] = {}
-        for document_id, org_id in documents:
-            document_owners.setdefault(document_id, set()).add(org_id)
-        wrong = sorted(
-            document_id
-            for document_id, orgs in owners.items()
-            if len(orgs) != 1 or not orgs <= document_owners.get(document_id, orgs)
-        )
-        checks.append(
-            Check("chain_owners", False, f"chains with a wrong or mixed owner: {wrong}")
-            if wrong
-            else Check("chain_owners", True, f"{len(owners)} chains, each with its one owner")
-        )
-        return checks
-
-
-def audit_ledger(
-    ledger: Ledger,
-    store: SqlLedgerStore,
-    trust_list: TrustList | None = None,
-    tree_heads: Sequence[SignedTreeHead] = (),
-) -> VerificationReport:
-    """Return the core audit of `ledger` (entries vs leaves, chains, root, tree heads) together
-    with the stored-column checks of `store`, as one report."""
-    core = ledger.audit(trust_list, tree_heads)
-    return VerificationReport(core.subject, (*core.checks, *store.column_checks()))
 
 
 class TreeHeadRepository:
