@@ -2,8 +2,9 @@
 
 A version's body is stored as the exact RFC 8785 text its signatures cover, with its SHA-256.
 Once a version carries a signature it never changes: this repository refuses, and a trigger in
-the database refuses too. `verify_version` re-reads the stored bytes and checks digest, every
-JWS signature and the signature columns, so a changed byte anywhere is reported.
+the database refuses too. The node's audit (services.audit, `kervan audit`) re-reads the stored
+bytes and checks digest, every JWS signature and the signature columns, so a changed byte
+anywhere is reported.
 """
 
 from __future__ import annotations
@@ -26,8 +27,7 @@ from kervan.errors import (
 )
 from kervan.signatures.canonical import JsonValue, parse_canonical_json, parse_json
 from kervan.signatures.encoding import b64url_decode, b64url_encode, from_unix_seconds
-from kervan.signatures.jws import GeneralJws, JwsSignature, VerifiedSignature, verify
-from kervan.signatures.trustlist import TrustList
+from kervan.signatures.jws import GeneralJws, JwsSignature
 from kervan.store.repositories._common import canonical_text, sha256_hex, visible
 from kervan.store.tables import (
     DOCUMENT_KINDS,
@@ -198,7 +198,7 @@ class DocumentRepository:
 
         Each entry's protected header gives kid, party, role and signing time. Raises
         SignatureError(malformed) for an entry that is not a Kervan signature entry.
-        Cryptographic verification is the caller's (or `verify_version`'s) job.
+        Cryptographic verification is the caller's (and the node audit's) job.
         """
         row = self._version_row(document_id, version, org_ids, lock=True)
         start = self._signature_count(row.org_id, document_id, version)
@@ -266,59 +266,6 @@ class DocumentRepository:
         stored = self.get_version(document_id, version, org_ids=org_ids)
         entries = [s.entry for s in self.signatures(document_id, version, org_ids=org_ids)]
         return {"payload": b64url_encode(stored.body.encode("utf-8")), "signatures": entries}
-
-    def verify_version(
-        self,
-        document_id: str,
-        version: int,
-        trust_list: TrustList,
-        *,
-        org_ids: Collection[str],
-    ) -> list[VerifiedSignature]:
-        """Re-check a stored version from its stored bytes; return its verified signatures.
-
-        Checks that the body is canonical JSON hashing to the stored digest, that every JWS
-        signature verifies against `trust_list`, and that each signature row's kid, party, role
-        and time are what its signed header says. Raises LedgerIntegrityError (body, digest,
-        columns) or SignatureError (a signature) on the first thing that does not hold.
-        """
-        stored = self.get_version(document_id, version, org_ids=org_ids)
-        where = f"document {document_id!r} version {version}"
-        try:
-            parse_canonical_json(stored.body.encode("utf-8"))
-        except CanonicalJsonError as exc:
-            raise LedgerIntegrityError("document_body", f"{where}: {exc.message}") from exc
-        if sha256_hex(stored.body) != stored.digest:
-            raise LedgerIntegrityError(
-                "document_digest", f"{where}: the body does not hash to its stored digest"
-            )
-        rows = self.signatures(document_id, version, org_ids=org_ids)
-        if [row.position for row in rows] != list(range(len(rows))):
-            raise LedgerIntegrityError(
-                "signature_positions", f"{where}: signature positions are not 0, 1, 2, ..."
-            )
-        if not rows:
-            return []
-        jws: GeneralJws = {
-            "payload": b64url_encode(stored.body.encode("utf-8")),
-            "signatures": [row.entry for row in rows],
-        }
-        verified = verify(jws, trust_list)
-        for row, good in zip(rows, verified, strict=True):
-            if (row.kid, row.party, row.role, row.signed_at) != (
-                good.kid,
-                good.party,
-                good.role,
-                good.signed_at,
-            ):
-                raise LedgerIntegrityError(
-                    "signature_columns",
-                    f"{where}: signature {row.position} is stored as kid {row.kid!r}, party "
-                    f"{row.party!r}, role {row.role!r} at {row.signed_at.isoformat()} but was "
-                    f"signed as kid {good.kid!r}, party {good.party!r}, role {good.role!r} at "
-                    f"{good.signed_at.isoformat()}",
-                )
-        return verified
 
     def _insert_version(
         self, org_id: str, document_id: str, version: int, body: Mapping[str, Any], at: datetime
