@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from kervan.network.dataset import load_network
 from kervan.routing.planner import Planner
@@ -12,6 +15,7 @@ from kervan.services.node import NodeContext, ensure_node_organisation
 from kervan.settings import Environment, Settings
 from kervan.store.db import make_engine, make_session_factory, unit_of_work
 from kervan.store.keyfiles import KeyFileStore
+from kervan.store.repositories.ledger_pending import INSERT_EVENT
 
 
 def node_on(url: str, data_dir: Path) -> tuple[NodeContext, Engine]:
@@ -30,3 +34,20 @@ def another_worker(ctx: NodeContext) -> NodeContext:
     """A second worker process of the same node: same database and keys, its own in-process
     Merkle tree and ledger sequencer."""
     return NodeContext(ctx.settings, ctx.sessions, ctx.network, ctx.planner, ctx.keys)
+
+
+def record_step_event(
+    ctx: NodeContext,
+    session: Session,
+    org_id: str,
+    document_id: str,
+    event_type: str,
+    payload: dict[str, Any],
+    at: datetime,
+) -> None:
+    """Record a step's ledger event in the step's unit of work as a signed step does
+    (services.documents.sign_step: the node's `ledger_event`, stored by the statement
+    `ledger_pending.INSERT_EVENT` with the step's own changes)."""
+    session.execute(
+        INSERT_EVENT, ctx.ledger_event(session, org_id, document_id, event_type, payload, at)
+    )

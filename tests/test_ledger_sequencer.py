@@ -22,9 +22,13 @@ from kervan.signatures.canonical import canonical_digest_hex
 from kervan.signatures.keys import Signer
 from kervan.store.db import read_only, unit_of_work
 from kervan.store.repositories.ledger import SqlLedgerStore
-from kervan.store.repositories.ledger_pending import PendingLedgerEvents
+from kervan.store.repositories.ledger_pending import (
+    INSERT_EVENT,
+    PendingLedgerEvents,
+    event_params,
+)
 from tests.databases import BACKENDS, migrated_database
-from tests.nodes import another_worker, node_on
+from tests.nodes import another_worker, node_on, record_step_event
 
 T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 ECMR_STEPS = ("issue", "sign_taking_over", "depart", "deliver")
@@ -33,7 +37,8 @@ ECMR_STEPS = ("issue", "sign_taking_over", "depart", "deliver")
 def _step(ctx: NodeContext, document_id: str, step: int) -> None:
     """One signed step of an e-CMR, as sign_step records it: its event commits with it."""
     with unit_of_work(ctx.sessions) as session:
-        ctx.record_on_commit(
+        record_step_event(
+            ctx,
             session,
             ctx.settings.node_id,
             document_id,
@@ -131,13 +136,10 @@ def test_events_a_crash_left_pending_are_carried_by_the_sweep(backend: str, tmp_
         # Steps that committed before their process died, ahead of any batch.
         for step in range(3):
             with unit_of_work(ctx.sessions) as session:
-                PendingLedgerEvents(session).add(
-                    owner,
-                    document_id,
-                    ECMR_STEPS[step],
-                    canonical_digest_hex({"document": document_id, "step": step}),
-                    T0 + timedelta(minutes=step),
-                )
+                digest = canonical_digest_hex({"document": document_id, "step": step})
+                at = T0 + timedelta(minutes=step)
+                params = event_params(owner, document_id, ECMR_STEPS[step], digest, at)
+                session.execute(INSERT_EVENT, params)
         restarted = another_worker(ctx)  # the node, started again
         assert restarted.sequencer.sweep_if_pending() == 3
         assert restarted.sequencer.sweep_if_pending() == 0
@@ -181,7 +183,9 @@ def test_a_clock_set_back_never_sends_a_chain_back_in_time(backend: str, tmp_pat
         late, early = T0 + timedelta(hours=2), T0 + timedelta(hours=1)
         for step, at in enumerate((late, early)):
             with unit_of_work(ctx.sessions) as session:
-                ctx.record_on_commit(session, owner, document_id, ECMR_STEPS[step], {"n": step}, at)
+                record_step_event(
+                    ctx, session, owner, document_id, ECMR_STEPS[step], {"n": step}, at
+                )
         with read_only(ctx.sessions) as session:
             chain = SqlLedgerStore(session, org_id=owner).entries_for_document(document_id)
         assert [e.recorded_at for e in chain] == [late, late]
@@ -201,4 +205,4 @@ def test_a_blank_event_is_refused_before_anything_commits(tmp_path: Path) -> Non
 
 def _record_blank(ctx: NodeContext) -> None:
     with unit_of_work(ctx.sessions) as session:
-        ctx.record_on_commit(session, ctx.settings.node_id, "SHP-1-ECMR-1", " ", {}, T0)
+        record_step_event(ctx, session, ctx.settings.node_id, "SHP-1-ECMR-1", " ", {}, T0)

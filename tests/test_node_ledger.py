@@ -16,7 +16,7 @@ from kervan.store.db import read_only, unit_of_work
 from kervan.store.repositories.ledger import SqlLedgerStore, TreeHeadRepository
 from kervan.store.repositories.signing_keys import SigningKeyRepository
 from tests.databases import BACKENDS, migrated_database
-from tests.nodes import another_worker, node_on
+from tests.nodes import another_worker, node_on, record_step_event
 
 T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 
@@ -137,14 +137,14 @@ def test_events_recorded_for_commit_are_appended_with_it_or_not_at_all(
         ctx, engine = node_on(url, tmp_path)
         owner = ctx.settings.node_id
         with unit_of_work(ctx.sessions) as session:
-            ctx.record_on_commit(session, owner, "DOC-A", "issue", {"n": 1}, T0)
-            ctx.record_on_commit(session, owner, "DOC-A", "sign_taking_over", {"n": 2}, T0)
+            record_step_event(ctx, session, owner, "DOC-A", "issue", {"n": 1}, T0)
+            record_step_event(ctx, session, owner, "DOC-A", "sign_taking_over", {"n": 2}, T0)
             # Nothing is in the ledger until the unit of work commits.
             assert SqlLedgerStore(session, org_id=owner).entries_for_document("DOC-A") == []
 
         def refused_step() -> None:
             with unit_of_work(ctx.sessions) as session:
-                ctx.record_on_commit(session, owner, "DOC-B", "issue", {"n": 3}, T0)
+                record_step_event(ctx, session, owner, "DOC-B", "issue", {"n": 3}, T0)
                 raise RefusedStepError
 
         with pytest.raises(RefusedStepError):

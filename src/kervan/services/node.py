@@ -33,7 +33,7 @@ from kervan.signatures.keys import Ed25519Signer, Es256Signer
 from kervan.store.db import after_unit_of_work, read_only
 from kervan.store.keyfiles import KeyFileStore
 from kervan.store.repositories.ledger import SqlLedgerStore, TreeHeadRepository
-from kervan.store.repositories.ledger_pending import PendingLedgerEvents, event_params
+from kervan.store.repositories.ledger_pending import event_params
 from kervan.store.repositories.organisations import (
     Organisation,
     OrganisationKind,
@@ -123,26 +123,6 @@ class NodeContext:
             store.known_count(tree.size)
         return Ledger(store, _NodeKey(self, session), tree=tree)
 
-    def record_on_commit(
-        self,
-        session: Session,
-        org_id: str,
-        document_id: str,
-        event_type: str,
-        payload: dict[str, Any],
-        at: datetime,
-    ) -> None:
-        """Record this event on `org_id`'s document with the unit of work, for the ledger.
-
-        The event (its payload's digest) is committed with the step, without the append lock;
-        once the unit of work has committed, the call that made it returns only after the
-        sequencer has carried the event into the log (see `LedgerSequencer`; inside
-        `waiting_deferred()` the wait is left to the caller's event loop). Raises
-        InvalidRequestError for a blank id or event type or a naive time.
-        """
-        values = self.ledger_event(session, org_id, document_id, event_type, payload, at)
-        PendingLedgerEvents(session).store(values)
-
     def ledger_event(
         self,
         session: Session,
@@ -152,9 +132,13 @@ class NodeContext:
         payload: dict[str, Any],
         at: datetime,
     ) -> dict[str, Any]:
-        """`record_on_commit` for a step that stores the event itself, in the statement that
-        stores its own changes: the pending event's values (`ledger_pending.INSERT_EVENT`).
-        The unit of work must store them; the wait for the sequencer is the same."""
+        """An event of `org_id`'s document for the ledger: the pending event's values
+        (`ledger_pending.INSERT_EVENT`; only the payload's digest), which the step stores in
+        the statement that stores its own changes, so the event commits or rolls back with it.
+        Once the unit of work has committed, the call that made it returns only after the
+        sequencer has carried the event into the log (see `LedgerSequencer`; inside
+        `waiting_deferred()` the wait is left to the caller's event loop). Raises
+        InvalidRequestError for a blank id or event type or a naive time."""
         try:
             check_event(document_id, event_type, at)
         except ValueError as exc:

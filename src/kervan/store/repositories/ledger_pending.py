@@ -76,24 +76,6 @@ class PendingLedgerEvents:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def add(
-        self,
-        org_id: str,
-        document_id: str,
-        event_type: str,
-        payload_digest: str,
-        recorded_at: datetime,
-    ) -> None:
-        """Record an event of `org_id`'s document, to be sequenced once this unit of work
-        commits (it commits or rolls back with the step it records)."""
-        self._session.execute(
-            INSERT_EVENT, event_params(org_id, document_id, event_type, payload_digest, recorded_at)
-        )
-
-    def store(self, values: dict[str, Any]) -> None:
-        """`add` for values made by `event_params`."""
-        self._session.execute(INSERT_EVENT, values)
-
     def take(self, limit: int) -> list[PendingEvent]:
         """Remove the oldest `limit` committed events and return them, oldest first (they are
         gone only if this unit of work commits: call it under the append lock, and append
