@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from kervan.ledger.evidence import EvidenceBundle
+from kervan.services.access import node_operator
 from kervan.services.demo_corridor import book_uzbek_truck, caller_for, register_corridor
 from kervan.services.documents import (
     DocumentRef,
@@ -20,6 +20,7 @@ from kervan.services.documents import (
     sign_step,
     trust_list,
 )
+from kervan.services.members import RotateSigningKey, rotate_signing_key
 from kervan.services.node import NodeContext
 from kervan.signatures.jws import verify
 from kervan.signatures.trustlist import TrustList
@@ -56,15 +57,11 @@ def signs_with_current_keys(ctx: NodeContext) -> None:
         (SHIPPER, "consignor", first_kid)
     ]
 
-    # The shipper rotates its key: the next step is signed with the new one.
-    # Validity is kept in whole seconds: the new key takes over at the next one.
-    rotated = ctx.keys.generate(SHIPPER, f"{SHIPPER}-rotated")
-    at = (datetime.now(UTC) + timedelta(seconds=1)).replace(microsecond=0)
-    with unit_of_work(ctx.sessions) as session:
-        SigningKeyRepository(session).rotate(
-            SHIPPER, rotated.public_jwk(), at=at, org_ids=[SHIPPER]
-        )
-    time.sleep(max(0.0, (at - datetime.now(UTC)).total_seconds()) + 0.01)
+    # The node's administrator rotates the shipper's key (what `kervan org rotate-key` runs):
+    # the next step is signed with the new one.
+    operator = node_operator(ctx.settings.node_id, ctx.settings.node_country)
+    rotated = rotate_signing_key(ctx.unit_of_work(), operator, RotateSigningKey(SHIPPER))
+    assert rotated.previous_kids == (first_kid,)
     taking_over = SignStep(ecmr, SignRequest(step="sign_taking_over"))
     shipper_signed = sign_step(ctx.unit_of_work(), shipper, taking_over)
     taken = sign_step(ctx.unit_of_work(), carrier, taking_over)

@@ -3,6 +3,7 @@
     kervan db upgrade
     kervan org create kz-customs "State Revenue Committee (customs)" KZ customs_authority \
         --street "Zhenis 11" --city Astana
+    kervan org rotate-key kz-customs           # a new document-signing key from now on
     kervan client create kz-customs            # prints the client id and secret once
     kervan key create kz-customs               # prints the API key once
     kervan user create kz-customs officer.dostyk --password-file pw.txt
@@ -42,7 +43,12 @@ from kervan.services.credentials import (
     revoke_api_key,
     revoke_client,
 )
-from kervan.services.members import NewMember, register_member
+from kervan.services.members import (
+    NewMember,
+    RotateSigningKey,
+    register_member,
+    rotate_signing_key,
+)
 from kervan.services.node import ensure_node_organisation, utc_now
 from kervan.settings import Settings, get_settings
 from kervan.store.db import display_url, make_engine, make_session_factory, unit_of_work
@@ -130,6 +136,28 @@ def org_create(
     finally:
         _dispose()
     out.print(f"[green]registered[/] {org_id} ({kind.value}, {country.upper()}) with signing keys")
+
+
+@org_app.command("rotate-key")
+def org_rotate_key(
+    org_id: Annotated[str, typer.Argument(help="The organisation whose signing key to rotate")],
+) -> None:
+    """Give the organisation a new document-signing key: later steps are signed with it, and
+    what its old key signed stays valid. Exit 18 for an organisation the node does not know."""
+    try:
+        settings, sessions = _sessions()
+        uow = UnitOfWork(sessions, keys=node_keys(settings))
+        rotated = rotate_signing_key(uow, _operator(settings), RotateSigningKey(org_id))
+    except KervanError as exc:
+        raise report(exc) from None
+    finally:
+        _dispose()
+    out.print(
+        f"[green]rotated[/] {org_id}: {', '.join(rotated.previous_kids)} -> {rotated.kid} "
+        f"(signs from {rotated.valid_from.isoformat()})",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @client_app.command("create")

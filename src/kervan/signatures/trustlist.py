@@ -4,9 +4,9 @@ Rules a signature is judged by (signing time = the `iat` the signer put in the p
 - only EdDSA and ES256 are accepted, and the header's alg must be the key's alg;
 - a signature made before the key's `not_before` is invalid;
 - a signature made at or after the key's `revoked_at` is invalid; one made before stays valid;
-- after `rotate`, the old key keeps verifying what it signed before the rotation, but a
-  signature it makes at or after the rotation (`superseded_at`) is invalid: a party signs with
-  its current key.
+- a key rotated out (`superseded_at`: `kervan org rotate-key`, `kervan epermit key rotate`)
+  keeps verifying what it signed before the rotation, but a signature it makes at or after
+  the rotation is invalid: a party signs with its current key.
 Published as JWKS (RFC 7517) with extra members party, not_before, revoked_at, superseded_at
 (Unix seconds).
 """
@@ -129,23 +129,6 @@ class TrustList:
     def keys_of(self, party: str) -> list[TrustedKey]:
         """Return every key of `party`, oldest first."""
         return [key for key in self._keys.values() if key.party == party]
-
-    def current(self, party: str) -> TrustedKey:
-        """Return the key `party` signs with now: its newest key neither revoked nor superseded."""
-        live = [k for k in self.keys_of(party) if k.revoked_at is None and k.superseded_at is None]
-        if not live:
-            raise TrustListError(f"party {party!r} has no current (unrevoked) key")
-        return live[-1]
-
-    def rotate(self, party: str, jwk: Mapping[str, object], *, at: datetime) -> TrustedKey:
-        """Make `jwk` the party's current key from `at`; the old one stops signing at `at`.
-
-        The old key keeps verifying signatures made before `at`. Returns the new trusted key.
-        """
-        old = self.current(party)
-        new = self.add(jwk, party=party, not_before=at)
-        self._keys[old.kid] = dataclasses.replace(old, superseded_at=_whole_seconds(at))
-        return new
 
     def revoke(self, kid: str, *, at: datetime) -> TrustedKey:
         """Revoke `kid` from `at`: signatures made at or after `at` fail, earlier ones stand.

@@ -97,21 +97,6 @@ class SigningKeyRepository:
         )
         return [_trusted(row) for row in rows]
 
-    def rotate(
-        self, org_id: str, jwk: Mapping[str, object], *, at: datetime, org_ids: Collection[str]
-    ) -> TrustedKey:
-        """Make `jwk` `org_id`'s current key from `at`; its current keys stop signing at `at`."""
-        live = [k for k in self.keys_of(org_id, org_ids=org_ids)
-                if k.revoked_at is None and k.superseded_at is None]  # fmt: skip
-        if not live:
-            raise NotFoundError("current signing key of organisation", org_id)
-        new = self.add(org_id, jwk, not_before=at)
-        for key in live:
-            row = self._row(key.kid, org_ids)
-            row.superseded_at = new.not_before
-        self._session.flush()
-        return new
-
     def supersede(self, kid: str, *, at: datetime, org_ids: Collection[str]) -> TrustedKey:
         """Stop `kid` signing from `at` (rotated out, not compromised: what it signed before
         stays valid); an earlier end stands."""
