@@ -104,6 +104,9 @@ def test_plan_xian_to_istanbul_draws_routes_and_table(
     colours = {routes.nth(i).evaluate("e => getComputedStyle(e).stroke") for i in range(2)}
     assert len(colours) == 2, "each plan has its own colour"
     expect(page.locator("#status")).to_contain_text("Routes from Xi'an to Istanbul")
+    # The swapped-in map is set up like a loaded one: its tools, its route ends named.
+    expect(page.get_by_role("button", name="Zoom in")).to_be_visible()
+    assert {"Xi'an", "Istanbul"} <= set(visible_labels(page))
     # The URL holds the question (bookmarkable), pushed by HTMX.
     assert "origin=Xi" in page.url
     assert "destination=Istanbul" in page.url

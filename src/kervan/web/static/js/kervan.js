@@ -167,6 +167,11 @@
     var box = Object.assign({}, first);
     var labels = Array.prototype.slice.call(svg.querySelectorAll(".place-label"));
     var group = svg.querySelector(".labels");
+    // Markers keep their size on the screen too: each scaled about its own centre.
+    var markers = Array.prototype.slice.call(svg.querySelectorAll(".network-nodes .marker")).map(function (m) {
+      var b = m.getBBox();
+      return { el: m, x: b.x + b.width / 2, y: b.y + b.height / 2 };
+    });
 
     function apply() {
       box.w = Math.min(Math.max(box.w, 30), full.w);
@@ -182,6 +187,13 @@
         [box.x, box.y, box.w, box.h].map(function (v) { return v.toFixed(1); }).join(" ")
       );
       svg.setAttribute("data-zoom", (first.w / box.w).toFixed(2));
+      var s = Math.min(box.w / first.w, 1.5);
+      markers.forEach(function (m) {
+        m.el.setAttribute(
+          "transform",
+          "translate(" + m.x.toFixed(2) + " " + m.y.toFixed(2) + ") scale(" + s.toFixed(3) + ") translate(" + (-m.x).toFixed(2) + " " + (-m.y).toFixed(2) + ")"
+        );
+      });
       placeLabels();
     }
 
