@@ -176,7 +176,7 @@ class Node:
 
     def _receive_all(self, messages: list[bytes]) -> list[Receipt]:
         with unit_of_work(self.sessions) as session:
-            return [self.inbox.receive(session, data) for data in messages]
+            return self.inbox.receive_all(session, messages)
 
     def _dead_letter(self, delivery: Delivery, exc: Exception) -> None:
         with unit_of_work(self.sessions) as session:
@@ -232,8 +232,8 @@ class Node:
             return
         self._stopping.clear()
         self._tasks = [
-            asyncio.create_task(self._loop(self.relay_once, idle=True), name="relay"),
-            asyncio.create_task(self._loop(self.consume_once, idle=False), name="consume"),
+            asyncio.create_task(self._loop(self.relay_once, idle=self.relay.wait), name="relay"),
+            asyncio.create_task(self._loop(self.consume_once, idle=None), name="consume"),
         ]
 
     async def stop(self) -> None:
@@ -254,7 +254,14 @@ class Node:
         await self._worker.settle()
         await self.relay.settle()
 
-    async def _loop(self, step: Callable[[], Awaitable[int]], *, idle: bool) -> None:
+    async def _loop(
+        self,
+        step: Callable[[], Awaitable[int]],
+        *,
+        idle: Callable[[float], Awaitable[None]] | None,
+    ) -> None:
+        """Run `step` until stopped, backing off while it fails; when it found nothing to do,
+        `idle(poll_interval)` waits for the next work."""
         backoff = self._poll
         while not self._stopping.is_set():
             _end_if_cancelled()
@@ -271,8 +278,8 @@ class Node:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF)
                 continue
-            if idle and done == 0:
-                await asyncio.sleep(self._poll)
+            if idle is not None and done == 0:
+                await idle(self._poll)
 
 
 def _seq_of(data: bytes) -> int | None:
