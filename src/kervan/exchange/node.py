@@ -32,7 +32,7 @@ from kervan.exchange.channels import Clock, utc_now
 from kervan.exchange.envelope import CrossBorderMessage, MessageType
 from kervan.exchange.inbox import Handler, Inbox, Receipt
 from kervan.exchange.outbox import Outbox, OutboxRelay, OutgoingMessage
-from kervan.exchange.status import held_gaps
+from kervan.exchange.status import HeldGap, held_gaps
 from kervan.exchange.worker import Worker
 from kervan.signatures.canonical import JsonValue
 from kervan.signatures.keys import Signer
@@ -202,13 +202,9 @@ class Node:
         )
         if read is None:
             return 0
-        now = self.clock()
-        with unit_of_work(self.sessions) as session:
-            gaps = [
-                gap
-                for gap in held_gaps(session, self.authority)
-                if (now - gap.since).total_seconds() >= older_than
-            ]
+        # In the worker, as every database step of the loops: a query on the event loop would
+        # hold up the acknowledgements and fetches waiting there.
+        gaps = await self._worker.run(self._gaps_older_than, older_than)
         found = 0
         for gap in gaps:
             log.warning(
@@ -225,6 +221,15 @@ class Node:
                 self._count(await self._worker.run(self._receive_all, wanted))
                 found += len(wanted)
         return found
+
+    def _gaps_older_than(self, seconds: float) -> list[HeldGap]:
+        now = self.clock()
+        with unit_of_work(self.sessions) as session:
+            return [
+                gap
+                for gap in held_gaps(session, self.authority)
+                if (now - gap.since).total_seconds() >= seconds
+            ]
 
     def start(self) -> None:
         """Start the relay and consumer loops as tasks of the running event loop."""

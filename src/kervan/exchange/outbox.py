@@ -165,9 +165,10 @@ class OutboxRelay:
         """Wait until a commit of this process wrote rows for the relay, or `timeout` seconds
         (rows another process wrote are found then).
 
-        Woken on commit instead of polling every 2 ms, the relay costs no CPU while idle and
-        starts within a loop turn of the commit (bench/exchange.py, see the commit message for
-        the figures)."""
+        Woken by the commit rather than finding the rows at its next poll: from commit to
+        publish, 60 single-message commits at 20 a second, median 0.6-7.5 ms woken against
+        13-25 ms polling every 20 ms (SQLite, in-process broker, machine load 30 on 2 cores).
+        """
         woken = self._attach()
         try:
             await asyncio.wait_for(woken.wait(), timeout)
