@@ -337,11 +337,15 @@ class _Channel:
         self.sender = sender
         self.head = lock_incoming_head(session, authority, sender)
         self.last_seq = self.head.last_seq
+        # Held messages are those numbered above the head (the head moves past every message
+        # applied or refused): a range of the (org_id, sender, seq) index, however long the
+        # inbox has grown.
         self._held = set(
             session.scalars(
                 select(InboxRow.seq).where(
                     InboxRow.org_id == authority,
                     InboxRow.sender == sender,
+                    InboxRow.seq > self.last_seq,
                     InboxRow.outcome == "held",
                 )
             )
