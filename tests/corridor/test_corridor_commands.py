@@ -5,13 +5,22 @@ nodes' public keys, handed to every node, with a revocation kept when it is buil
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from kervan.cli import app
-from kervan.exchange.trustfile import TrustListFile
+from kervan.exchange.trustfile import (
+    TRUST_LIST_SIGNER,
+    TrustListFile,
+    sign_trust_list,
+    write_atomically,
+)
+from kervan.settings import get_settings
+from kervan.signatures.trustlist import TrustList
 from kervan.store.keyfiles import KeyFileStore
+from kervan.store.node_files import keys_of_node_dir
 
 runner = CliRunner()
 
@@ -111,3 +120,62 @@ def test_a_topology_with_mistakes_is_refused_naming_them(tmp_path: Path) -> None
     result = runner.invoke(app, ["corridor", "nats-config", str(topology(tmp_path, "[[node]\n"))])
     assert result.exit_code == 2
     assert "not TOML" in result.output
+
+
+def test_nodes_apply_only_trust_lists_the_operator_signed_and_never_an_older_one(
+    tmp_path: Path,
+) -> None:
+    path = topology(tmp_path)
+    kz = KeyFileStore(tmp_path / "nodes/kz/keys").generate("kz-customs", "kz-customs-2026")
+    KeyFileStore(tmp_path / "nodes/tr/keys").generate("tr-customs", "tr-customs-2026")
+    assert runner.invoke(app, ["corridor", "trust-list", str(path)]).exit_code == 0
+    node_file = tmp_path / "nodes/tr/trust-list.json"
+    operator = TrustList.from_jwks(
+        json.loads((tmp_path / "nodes/tr/trust-list-key.json").read_text(encoding="utf-8"))
+    )
+    assert [k.party for k in operator] == [TRUST_LIST_SIGNER]
+    assert "d" not in next(iter(operator)).to_jwk()  # only the public half leaves the operator
+    first = node_file.read_text(encoding="utf-8")
+    trust = TrustListFile(node_file, interval=0.0, signed_by=operator)
+    assert trust.current().get(kz.kid).revoked_at is None
+
+    # KZ's key revoked: the signed list reaches the running node.
+    revoke = ["corridor", "trust-list", str(path), "--revoke", kz.kid]
+    assert runner.invoke(app, [*revoke, "--at", "2026-12-01T00:00:00"]).exit_code == 0
+    revoked = node_file.read_text(encoding="utf-8")
+    assert trust.current().get(kz.kid).revoked_at is not None
+    assert (trust.reloads, trust.refused) == (1, 0)
+
+    # Someone lifts the revocation in the node's copy: the signature no longer holds.
+    document = json.loads(revoked)
+    for key in document["keys"]:
+        key.pop("revoked_at", None)
+    write_atomically(node_file, json.dumps(document))
+    assert trust.current().get(kz.kid).revoked_at is not None
+    assert trust.refused == 1
+    # A list signed by another key (here KZ's own) is refused the same way.
+    forged = json.loads(sign_trust_list(trust.current(), kz, datetime.now(UTC)))
+    forged["keys"] = [k for k in forged["keys"] if k["kid"] != kz.kid]
+    forged["signature"] = json.loads(sign_trust_list(TrustList(), kz, datetime.now(UTC)))[
+        "signature"
+    ]
+    write_atomically(node_file, json.dumps(forged))
+    assert kz.kid in trust.current()
+    # A list the operator signed earlier (without the revocation), put back: refused as
+    # older than the one in force, so the revocation stays.
+    keys = keys_of_node_dir(tmp_path / "operator", get_settings())
+    signer = keys.load(TRUST_LIST_SIGNER, keys.kids(TRUST_LIST_SIGNER)[-1])
+    before = TrustList.from_jwks(json.loads(first))
+    write_atomically(
+        node_file, sign_trust_list(before, signer, datetime.now(UTC) - timedelta(days=1))
+    )
+    assert trust.current().get(kz.kid).revoked_at is not None
+    assert trust.refused == 3
+    # An unsigned JWKS is no list for a node that knows the operator's key.
+    write_atomically(node_file, json.dumps(trust.current().to_jwks()))
+    assert trust.current().get(kz.kid).revoked_at is not None
+    assert trust.refused == 4
+    # The operator's next list applies again.
+    assert runner.invoke(app, ["corridor", "trust-list", str(path)]).exit_code == 0
+    assert trust.current().get(kz.kid).revoked_at is not None
+    assert trust.reloads == 2

@@ -1,13 +1,19 @@
 """The corridor as its operators run it: `kervan corridor up` starts every national node from a
-topology as its own OS process (the trade side's node, the customs of CN, KZ, AZ, GE and TR and
-the permit authorities of KZ, AZ, GE and TR), each on its own PostgreSQL schema with only its
-own keys, against a nats-server started here with the configuration `kervan corridor
-nats-config` wrote (one user per authority).
+topology as its own OS process (the trade side's node, the customs of CN, UZ, KZ, AZ, GE and TR,
+the permit authorities of KZ, AZ, GE and TR each on its own PostgreSQL schema, and the Uzbek
+permit authority on the trade side's database, where the truck's e-Permit requests are), each
+with only its own keys, against a nats-server started here with the configuration `kervan
+corridor nats-config` wrote (one user per authority).
 
 The test acts as the authorities' officers and the trade side's staff do, through the use cases
 on each node's own database; the node processes carry every message. In one run:
 - two containers Xi'an -> Halkali clear every border (the in-process scenario, now over
   processes);
+- an Uzbek truck Tashkent -> Istanbul on the planner's road route (Saryagash, the Aktau-Alat
+  ferry, Red Bridge, Sarpi): KZ, AZ, GE and TR's permit authorities grant Uzbekistan quotas on
+  their nodes (QUOTA_CREATED over the broker to the Uzbek authority), the Uzbek authority issues
+  the four permits (PERMIT_CREATED to each), each border's customs releases the truck once and
+  its permit authority records the ENTRANCE (PERMIT_USED back to the issuer);
 - the broker is stopped until every node reports it unreachable and for at least 30 s more
   (longer than the client library's own reconnection attempts last) while the trade side keeps
   working, then started again: the nodes resume by themselves and every customs sees the new
@@ -48,32 +54,61 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from kervan.cli import app
+from kervan.customs.recognition import InspectionResult
+from kervan.errors import NotFoundError
 from kervan.exchange.envelope import CrossBorderMessage, MessageType, message_id
 from kervan.exchange.status import dead_letters, rejections
 from kervan.network.dataset import load_network
 from kervan.network.model import Network
+from kervan.routing.plan import Plan
 from kervan.routing.planner import Planner
-from kervan.services.demo_corridor import caller_for, register_corridor
+from kervan.services.access import Caller, node_operator
+from kervan.services.booking import book_shipment
+from kervan.services.customs.release import ReleaseCargo, ReleaseRequest, release
+from kervan.services.demo_corridor import (
+    COTTON,
+    UZBEK_TRUCK_ROUTE,
+    caller_for,
+    register_corridor,
+)
+from kervan.services.epermit_border import (
+    BorderUse,
+    Grant,
+    GrantRequest,
+    UseAtBorder,
+    grant_quota,
+    record_border_use,
+)
+from kervan.services.epermit_network import NewPartner, PartnerSpec, add_partner
 from kervan.services.node import NodeContext
-from kervan.services.shipments import EventRequest, RecordEvent, record_event
+from kervan.services.permits import PERMIT_TYPES, IssueRequest, issue_for_shipment, permit_desk
+from kervan.services.planning import plan_routes
+from kervan.services.shipments import BookingRequest, EventRequest, RecordEvent, record_event
 from kervan.settings import Settings
+from kervan.shipments.booking import Cargo
 from kervan.shipments.events import EventType
 from kervan.store.db import make_engine, make_session_factory, unit_of_work
 from kervan.store.keyfiles import KeyFileStore
 from kervan.store.node_files import node_keys
 from kervan.store.schema import upgrade
+from kervan.store.uow import UnitOfWork
 from tests.databases import admin_sql, schema_url
-from tests.exchange.conftest import nats_server_url
+from tests.exchange.conftest import nats_server_url, wait_for
 from tests.exchange.test_customs_corridor_e2e import (
     CUSTOMS,
     FORWARDER,
     T0,
     TRADE_SIDE,
     Corridor,
+    arrive,
     arriving,
     book,
+    controls_held,
+    holds_controls,
+    released_on_timeline,
     scenario,
     share_directory,
+    timeline_of,
 )
 from tests.ports import free_port
 
@@ -82,6 +117,11 @@ pytestmark = [pytest.mark.nats, pytest.mark.postgres, pytest.mark.slow]
 WAIT = 180.0
 OUTAGE = 30.0
 PERMITS = ("kz-permits", "az-permits", "ge-permits", "tr-permits")
+UZ_PERMITS, UZ_CUSTOMS = "uz-permits", "uz-customs"
+TRUCK_PLATE = "01 A 123 BC"
+#: Nodes that work on another node's database: the Uzbek permit authority issues its hauliers'
+#: permits from the e-Permit requests the trade side's bookings open, on the trade side's node.
+SHARED_DATABASE = {UZ_PERMITS: FORWARDER}
 runner = CliRunner()
 
 
@@ -185,7 +225,7 @@ def topology_text(name: str, nats_port: int, nodes: dict[str, NodeProcess]) -> s
             "trade"
             if node.authority == FORWARDER
             else "permit"
-            if node.authority in PERMITS
+            if node.authority in (*PERMITS, UZ_PERMITS)
             else "customs"
         )
         lines += [
@@ -206,7 +246,7 @@ def running(tmp_path: Path) -> Iterator[Running]:
     network: Network = load_network()
     planner = Planner(network)
     tag = uuid.uuid4().hex[:10]
-    authorities = (FORWARDER, *CUSTOMS.values(), *PERMITS)
+    authorities = (FORWARDER, *CUSTOMS.values(), UZ_CUSTOMS, *PERMITS, UZ_PERMITS)
     created: list[str] = []
     engines: list[Engine] = []
     corridor_up: subprocess.Popen[bytes] | None = None
@@ -215,10 +255,13 @@ def running(tmp_path: Path) -> Iterator[Running]:
     try:
         nodes: dict[str, NodeProcess] = {}
         for code in authorities:
-            database = f"kervan_{code.replace('-', '_')}_{tag}"
-            url = create_schema(database)
-            created.append(database)
-            upgrade(url)
+            if code in SHARED_DATABASE:
+                url = nodes[SHARED_DATABASE[code]].url
+            else:
+                database = f"kervan_{code.replace('-', '_')}_{tag}"
+                url = create_schema(database)
+                created.append(database)
+                upgrade(url)
             nodes[code] = NodeProcess(code, url, tmp_path / code, f"127.0.0.1:{free_port()}")
         # Onboarding: the corridor's organisations and public keys in every node's store,
         # each node's private keys in its own folder only.
@@ -233,7 +276,12 @@ def running(tmp_path: Path) -> Iterator[Running]:
                 data_dir=node.data_dir,
                 secret_key="t" * 48,
             )
-            own = (*TRADE_SIDE,) if code == FORWARDER else (code,)
+            # The trade node holds the trade side's keys; each authority only its own.
+            own = (
+                tuple(o for o in TRADE_SIDE if o not in (*PERMITS, UZ_PERMITS))
+                if code == FORWARDER
+                else (code,)
+            )
             # The node's keys as its own process opens them (encrypted with its passphrase).
             keys = node_keys(settings)
             contexts[code] = NodeContext(
@@ -244,7 +292,7 @@ def running(tmp_path: Path) -> Iterator[Running]:
             for org_id in own:
                 shutil.copytree(everyone.directory / org_id, keys.directory / org_id)
         for code, ctx in contexts.items():
-            if code != FORWARDER:
+            if code != FORWARDER and code not in SHARED_DATABASE:
                 share_directory(contexts[FORWARDER].sessions, ctx.sessions)
         name = f"p{tag}"
         nats_port = free_port()
@@ -342,6 +390,186 @@ async def connect_as(run: Running, user: str, errors: list[str]) -> NatsClient:
     )
 
 
+def officer(ctx: NodeContext, org_id: str) -> Caller:
+    with unit_of_work(ctx.sessions) as session:
+        return caller_for(session, org_id)
+
+
+def make_partners(run: Running) -> None:
+    """The node operators make the Uzbek permit authority and those of KZ, AZ, GE and TR
+    e-Permit partners on the corridor (as `kervan epermit partner add ORG CODE kervan://ORG`
+    does): their events go over the broker, the keys come from the corridor's directory."""
+    operator = node_operator("kervan-test", "TR")
+    uz = run.contexts[UZ_PERMITS]
+    for code in PERMITS:
+        country = code[:2].upper()
+        spec = PartnerSpec(code=country, url=f"kervan://{code}")
+        add_partner(uz.unit_of_work(), operator, NewPartner(UZ_PERMITS, spec))
+        back = PartnerSpec(code="UZ", url=f"kervan://{UZ_PERMITS}")
+        add_partner(run.contexts[code].unit_of_work(), operator, NewPartner(code, back))
+
+
+def book_truck(run: Running, reference: str) -> tuple[str, Plan]:
+    """The forwarder books raw cotton on UZ Trucking's truck Tashkent -> Istanbul (the
+    planner's best road plan avoiding Turkmenistan and Iran); e-Permit requests open."""
+    trade = run.corridor.trade
+    plan = plan_routes(trade.planner, UZBEK_TRUCK_ROUTE)[0]
+    body = BookingRequest(
+        reference=reference,
+        route=UZBEK_TRUCK_ROUTE,
+        plan_key=plan.plan_key,
+        consignee="istanbul-imports",
+        road_carrier="uz-trucking",
+        guarantee_chain="uz-tir-association",
+        cargo=Cargo.model_validate({**COTTON, "date_of_taking_over": T0.date()}),
+    )
+    booked = book_shipment(trade.unit_of_work(), officer(trade, FORWARDER), body)
+    return booked.id, plan
+
+
+def uz_quotas(run: Running) -> set[str]:
+    with UnitOfWork(run.contexts[UZ_PERMITS].sessions, reading=True) as uow:
+        return {q.quota.permit_issued_for for q in uow.permits.quotas_of(UZ_PERMITS)}
+
+
+def knows_permit(run: Running, code: str, permit_id: str) -> bool:
+    with UnitOfWork(run.contexts[code].sessions, reading=True) as uow:
+        try:
+            uow.permits.get_permit(permit_id, org_ids=[code])
+        except NotFoundError:
+            return False
+        return True
+
+
+def usages(run: Running, permit_id: str) -> list[tuple[str, str | None]]:
+    with UnitOfWork(run.contexts[UZ_PERMITS].sessions, reading=True) as uow:
+        record = uow.permits.get_permit(permit_id, org_ids=[UZ_PERMITS])
+    return [(u.activity_type.value, u.activity_details) for u in record.usages]
+
+
+def used_once(run: Running, permit_id: str) -> bool:
+    return len(usages(run, permit_id)) >= 1
+
+
+def holds_declaration(run: Running, code: str, shipment: str) -> bool:
+    with UnitOfWork(run.contexts[code].sessions, reading=True) as uow:
+        return uow.customs.declaration(code, shipment) is not None
+
+
+async def truck_journey(run: Running) -> None:
+    """An Uzbek truck Tashkent -> Istanbul: its permits granted, issued and used across the
+    permit authorities' nodes, and every border on the planner's route cleared once."""
+    c = run.corridor
+    uz = run.contexts[UZ_PERMITS]
+    make_partners(run)
+    truck, plan = book_truck(run, "TAS-IST-TRUCK")
+    borders = [leg for leg in plan.legs if leg.border is not None]
+    assert [leg.to_country for leg in borders] == ["KZ", "AZ", "GE", "TR"]
+    assert [leg.to_name for leg in borders] == [
+        "Saryagash",
+        "Alat port (Port of Baku)",
+        "Tbilisi",
+        "Hopa",
+    ]
+
+    # One e-Permit request per country entered, for the Uzbek permit authority to answer.
+    uz_officer = officer(uz, UZ_PERMITS)
+    requests = {r.countries[0]: r for r in permit_desk(uz.unit_of_work(), uz_officer).requests}
+    assert sorted(requests) == ["AZ", "GE", "KZ", "TR"]
+    # Each country's permit authority grants Uzbek hauliers a quota of the type its request
+    # needs, on its own node: QUOTA_CREATED reaches the Uzbek authority over the broker.
+    year = datetime.now(UTC).year
+    for country, request in requests.items():
+        code = f"{country.lower()}-permits"
+        grant = GrantRequest(
+            issuer="UZ", year=year, permit_type=PERMIT_TYPES[request.permit_type], quantity=20
+        )
+        granted = grant_quota(
+            run.contexts[code].unit_of_work(), officer(run.contexts[code], code), Grant(None, grant)
+        )
+        assert granted.announced
+    await wait_until(
+        lambda: uz_quotas(run) == {"KZ", "AZ", "GE", "TR"}, "the quotas at the Uzbek authority"
+    )
+    # The Uzbek authority issues the four permits: PERMIT_CREATED reaches each country's node.
+    wires: dict[str, dict[str, object]] = {}
+    for country, request in requests.items():
+        issue = IssueRequest(document_id=request.document_id)
+        wires[country] = issue_for_shipment(uz.unit_of_work(), uz_officer, issue)
+    for country, wire in wires.items():
+        code = f"{country.lower()}-permits"
+        await wait_until(
+            partial(knows_permit, run, code, str(wire["permit_id"])), f"{code} to know its permit"
+        )
+
+    # The carrier takes the truck over: the pre-arrival declaration reaches every customs of
+    # the route, the Uzbek customs of departure included.
+    carrier = officer(c.trade, "uz-trucking")
+    taken = EventRequest(type=EventType.TAKEN_OVER, at=T0)
+    record_event(c.trade.unit_of_work(), carrier, RecordEvent(truck, taken))
+    await wait_until(
+        partial(holds_declaration, run, UZ_CUSTOMS, truck), "UZ customs to hold the declaration"
+    )
+    for leg in borders:
+        await wait_for(partial(arriving, c, leg.to_country, truck), f"{leg.to_country} expects it")
+
+    # At each border: customs arrival and release, and the permit checked and used.
+    at = T0 + timedelta(hours=30)
+    for index, leg in enumerate(borders):
+        country = leg.to_country
+        await wait_for(
+            partial(holds_controls, c, country, truck, index),
+            f"{country} customs to hold the controls of the countries before it",
+        )
+        found = arrive(c, country, truck, leg.index, at)
+        inspection = InspectionResult.CONFORM if found.physical_inspection_required else None
+        check = ReleaseRequest(
+            leg_index=leg.index,
+            at=at + timedelta(hours=3),
+            documentary_check_passed=True,
+            inspection=inspection,
+        )
+        ctx = c.customs[country]
+        release(ctx.unit_of_work(), officer(ctx, CUSTOMS[country]), ReleaseCargo(truck, check))
+        code = f"{country.lower()}-permits"
+        use = BorderUse(
+            qr=str(wires[country]["qr_code"]),
+            plate=TRUCK_PLATE,
+            activity="ENTRANCE",
+            details=leg.to_name,
+        )
+        permits = run.contexts[code]
+        used = record_border_use(
+            permits.unit_of_work(), officer(permits, code), UseAtBorder(None, use)
+        )
+        assert (used.issuer, used.uses) == ("UZ", 1)
+        await wait_for(
+            partial(released_on_timeline, c, truck, leg.index),
+            f"the trade side to record {country}'s release of the truck",
+        )
+        at += timedelta(hours=30)
+    for country, wire in wires.items():
+        permit_id = str(wire["permit_id"])
+        entered = next(leg.to_name for leg in borders if leg.to_country == country)
+        await wait_until(partial(used_once, run, permit_id), f"{country}'s PERMIT_USED")
+        assert usages(run, permit_id) == [("ENTRANCE", entered)]
+    # Every border's release is on the timeline exactly once.
+    released = [
+        s.leg_index
+        for s in timeline_of(c, truck)
+        if s.event is EventType.BORDER_RELEASE and s.actual_at is not None
+    ]
+    assert released == [leg.index for leg in borders]
+    with UnitOfWork(c.trade.sessions, reading=True) as uow:
+        shipment = uow.shipments.find(truck)
+        assert shipment is not None
+        recorded = [e.leg_index for e in uow.shipments.events(shipment)
+                    if e.type is EventType.BORDER_RELEASE]  # fmt: skip
+    assert recorded == [leg.index for leg in borders]  # one release per border, no second
+    # Turkiye holds the controls of the three borders before its own, once each, and its own.
+    assert controls_held(c, "TR", truck) == ["KZ", "AZ", "GE", "TR"]
+
+
 async def faults(run: Running) -> None:
     tr, az, kz, ge = CUSTOMS["TR"], CUSTOMS["AZ"], CUSTOMS["KZ"], CUSTOMS["GE"]
 
@@ -434,6 +662,7 @@ def test_the_corridor_runs_as_national_node_processes(running: Running) -> None:
     async def drive() -> None:
         await wait_until(partial(all_ready, running), "every node to be ready")
         await scenario(running.corridor)
+        await truck_journey(running)
         await faults(running)
 
     asyncio.run(asyncio.wait_for(drive(), 1500))

@@ -6,16 +6,20 @@ same transaction, so a lost or doubled message anywhere shows at TR)."""
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 
 from kervan.exchange.bus import NatsJetStreamBroker
+from kervan.exchange.node import Node
 from kervan.exchange.outbox import pending_count
 from kervan.exchange.status import held_gaps, rejections
 from kervan.signatures.keys import Ed25519Signer
 from kervan.signatures.trustlist import TrustList
+from kervan.store.schema import upgrade
 from kervan.store.tables.exchange import OutboxRow
 from tests.exchange.conftest import (
     AZ,
@@ -26,6 +30,7 @@ from tests.exchange.conftest import (
     Corridor,
     Store,
     drop_corridor,
+    forwarding_handler,
     nats_brokers,
     run,
     wait_for,
@@ -270,3 +275,79 @@ def test_a_gap_never_filled_is_asked_for_again_from_the_senders_channel(
     with stores[AZ].sessions.begin() as session:
         assert rejections(session, AZ) == []
         assert held_gaps(session, AZ) == []
+
+
+def test_a_node_restored_from_a_backup_resyncs_from_the_stream_by_sequence(
+    nats_url: str,
+    corridor_name: str,
+    tmp_path: Path,
+    signers: dict[str, Ed25519Signer],
+    trust: TrustList,
+) -> None:
+    """AZ's store is backed up after messages 1..3; 4 and 5 are applied and acknowledged; the
+    store is restored from the backup. Nothing is pending at the broker and KZ sends nothing
+    more, so no gap would ever show: the node's start asks the stream for KZ's messages after
+    number 3 and applies 4 and 5, once."""
+    stores = {code: Store(migrated_sqlite(tmp_path / code)) for code in (KZ, AZ)}
+    database = tmp_path / AZ / "kervan.sqlite3"
+    backup = tmp_path / "az-backup.sqlite3"
+
+    async def scenario() -> None:
+        brokers = await nats_brokers(nats_url, corridor_name, (KZ, AZ))
+        corridor = None
+        try:
+            corridor = Corridor(stores, signers, trust, brokers.__getitem__, (KZ, AZ))
+            corridor.send_from_kz(range(3))
+            assert await corridor.nodes[KZ].relay_once() == 3
+            while await corridor.nodes[AZ].consume_once():
+                pass
+            assert stores[AZ].numbers(AZ) == [0, 1, 2]
+            stores[AZ].engine.dispose()
+            shutil.copyfile(database, backup)  # the nightly backup, node at rest
+            corridor.send_from_kz(range(3, 5))
+            assert await corridor.nodes[KZ].relay_once() == 2
+            while await corridor.nodes[AZ].consume_once():
+                pass
+            assert stores[AZ].numbers(AZ) == [0, 1, 2, 3, 4]
+            await corridor.nodes[AZ].stop()
+            stores[AZ].engine.dispose()
+            shutil.copyfile(backup, database)  # the store is lost and restored
+            stores[AZ].reopen()
+            assert stores[AZ].numbers(AZ) == [0, 1, 2]
+            # Without a re-sync the node would wait for ever: the broker has nothing for it.
+            plain = corridor.make_node(AZ)
+            assert await plain.consume_once() == 0
+            restored = Node(
+                AZ,
+                sessions=stores[AZ].sessions,
+                signer=signers[AZ],
+                trust=trust,
+                broker=brokers[AZ],
+                handler=forwarding_handler(lambda: restored, GE),
+                fetch_timeout=0.2,
+                resync_on_start=True,
+            )
+            await restored.consume_once()
+            assert restored.counts["resynced"] == 2
+            assert await restored.resync() == 0  # caught up: nothing more to read
+        finally:
+            await stop_nodes(corridor)
+            await drop_corridor(nats_url, corridor_name, brokers)
+
+    try:
+        run(scenario())
+        assert stores[AZ].numbers(AZ) == [0, 1, 2, 3, 4]
+        assert set(stores[AZ].effects(AZ).values()) == {1}
+        with stores[AZ].sessions.begin() as session:
+            assert rejections(session, AZ) == []
+            assert held_gaps(session, AZ) == []
+    finally:
+        for store in stores.values():
+            store.engine.dispose()
+
+
+def migrated_sqlite(folder: Path) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{folder / 'kervan.sqlite3'}"
+    upgrade(url)
+    return url

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from kervan.cli import app
@@ -66,7 +69,7 @@ def test_compare_prints_and_writes(tmp_path: Path) -> None:
             "baseline-2024",
             "digital-documents",
             "--replications",
-            "1",
+            "3",
             "--years",
             "0.05",
             "--backend",
@@ -77,11 +80,18 @@ def test_compare_prints_and_writes(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "border h/shipment" in result.stdout
+    stem = tmp_path / "compare-baseline-2024-digital-documents"
+    rows = {r["figure"]: r for r in csv.DictReader(io.StringIO(Path(f"{stem}.csv").read_text()))}
+    border = rows["border h/shipment"]
+    assert float(border["low"]) <= float(border["change"]) <= float(border["high"])
+    assert float(border["high"]) < 0  # digital documents cut the dwell, beyond the dice
+    assert border["clear"] == "yes"
+    assert "95% interval" in Path(f"{stem}.html").read_text(encoding="utf-8")
     doc = json.loads(
         (tmp_path / "compare-baseline-2024-digital-documents.json").read_text(encoding="utf-8")
     )
-    border = next(r for r in doc["rows"] if r["metric"] == "border h/shipment")
-    assert border["change"] < 0
+    in_json = next(r for r in doc["rows"] if r["metric"] == "border h/shipment")
+    assert in_json["change"] == pytest.approx(float(border["change"]), rel=1e-5)
 
 
 def test_unknown_scenario_exits_3_and_bad_options_exit_2(tmp_path: Path) -> None:

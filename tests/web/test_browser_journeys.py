@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -133,6 +133,7 @@ def test_forwarder_plans_and_books_xian_istanbul(page: Page, base_url: str) -> N
     page.get_by_role("button", name="Book and open the documents").click()
 
     expect(page.locator(".flash.ok")).to_contain_text("Shipment booked")
+    expect(page.locator(".flash.ok .flash-next")).to_contain_text("sign them in the order")
     expect(page.get_by_role("heading", level=1)).to_have_text("Shipment WEB-XIA-IST-1")
     shipment_id = page.url.rsplit("/", 1)[-1]
     JOURNEY["shipment"] = shipment_id
@@ -150,6 +151,9 @@ def test_forwarder_plans_and_books_xian_istanbul(page: Page, base_url: str) -> N
     expect(ecmr.locator("table.signatures tbody tr")).to_have_count(1)
     expect(ecmr.locator("table.signatures")).to_contain_text("consignor")
     expect(ecmr.locator(".state-badge")).to_have_text("issued")
+    # The consignor signs the taking over too, as it hands the goods to the carrier.
+    ecmr.get_by_role("button", name="Sign: taking over").click()
+    expect(page.locator(".flash.ok")).to_contain_text("Signed")
     page.screenshot(path=screenshot_path("shipment-forwarder"), full_page=True)
     log_out(page)
 
@@ -162,9 +166,12 @@ def test_carrier_signs_and_takes_over(page: Page, base_url: str) -> None:
     ecmr.get_by_role("button", name="Sign: taking over").click()
     expect(page.locator(".flash.ok")).to_contain_text("Signed")
     ecmr = page.locator(f"article.document[data-document='{JOURNEY['ecmr']}']")
-    expect(ecmr.locator("table.signatures tbody tr")).to_have_count(2)
+    expect(ecmr.locator("table.signatures tbody tr")).to_have_count(3)
     expect(ecmr.locator("table.signatures")).to_contain_text("KTZ Express")
     expect(ecmr.get_by_role("button", name="Sign: taking over")).to_have_count(0)
+    # Taken over weeks ago: the borders on the route are due now.
+    weeks_ago = datetime.now(UTC) - timedelta(days=30)
+    page.locator("#event-at").fill(weeks_ago.strftime("%Y-%m-%dT%H:%M"))
     page.get_by_role("button", name="Record taking over").click()
     expect(page.locator(".flash.ok")).to_contain_text("Taking over recorded")
     expect(page.locator(".status-badge").first).to_have_text("in transit")
@@ -271,6 +278,7 @@ def test_permit_issued_and_its_qr_checked_anonymously(
     log_in(page, base_url, "uz-permits")
     row = page.locator("table.issued-table tbody tr", has_text=permit_id)
     row.get_by_label("Reason for revoking").fill("plate reported stolen")
+    row.get_by_label("I understand that the permit is revoked for good").check()
     row.get_by_role("button", name="Revoke").click()
     expect(page.locator(".flash.ok")).to_contain_text(f"Permit revoked: {permit_id}")
     expect(row.locator(".state-badge")).to_have_text("revoked")

@@ -140,6 +140,8 @@ def test_verdict_from_the_qr_alone(
     printed = page.request.get(f"{base_url}/documents/{note}/print")
     assert printed.ok
     assert "checkpoint=" in printed.text()
+    # and its ledger line says the version is in the checkpoint the witnesses co-signed.
+    assert re.search(r"in the checkpoint of \d+ entries co-signed by the witnesses", printed.text())
     bundle = page.request.get(f"{base_url}/documents/{note}/evidence.json")
     assert "checkpoint" in bundle.json()
     evidence = tmp_path / "evidence.json"

@@ -368,3 +368,40 @@ def test_consignment_record_and_efti_download_on_the_shipment_page(seeded: Seede
     login(client, "xian-forwarding")
     stranger = client.get(f"/documents/{shipments[2].id}-ECMR-1/efti.xml")
     assert stranger.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("language", "choose", "needed"),
+    [
+        ("en", "Choose the country of registration", "Choose the country where this vehicle"),
+        ("tr", "Tescil ülkesini seçin", "Bu aracın tescil edildiği ülkeyi seçin."),
+    ],
+)
+def test_a_vehicle_country_is_chosen_never_assumed(
+    seeded: Seeded, language: str, choose: str, needed: str
+) -> None:
+    client, _ = seeded
+    login(client, "xian-forwarding")
+    client.cookies.set("kervan_lang", language)
+    refused = client.post(
+        "/shipments/book",
+        data={
+            **_booking_form(client),
+            "reference": "PLATE-1",
+            "consignee": "istanbul-imports",
+            "goods-0-description": "Cotton yarn",
+            "goods-0-hs_code": "520512",
+            "goods-0-packages": "20",
+            "goods-0-gross_weight_kg": "18000",
+            "plate-0-number": "123ABC02",
+            "plate-0-country": "",
+        },
+    )
+    assert refused.status_code == 422
+    select = refused.text.split('id="plate-0-country"', 1)[1]
+    assert select.split(">", 1)[0].count('aria-invalid="true"') == 1
+    assert f'<option value="">{choose}</option>' in select.split("</select>", 1)[0]
+    assert " selected" not in select.split("</select>", 1)[0]  # no country picked for them
+    error = select.split("</select>", 1)[1]
+    assert error.startswith('<p class="field-error" id="plate-0-country-error">')
+    assert needed in error.split("</p>", 1)[0]

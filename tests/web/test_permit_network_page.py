@@ -97,11 +97,21 @@ def test_a_revoked_permits_check_shows_when_and_why(client: TestClient) -> None:
         r"Permit issued:</strong> <span lang=\"en\">([A-Z]+-[A-Z]+-\d{4}-\d-\d+)", issued.text
     )
     assert permit_id, issued.text[:2000]
-    revoked = client.post(
+    # Revoking ends the permit for good: without the officer's confirmation it is refused,
+    # the refusal next to the box.
+    unconfirmed = client.post(
         f"/permits/{permit_id.group(1)}/revoke",
         data={"reason": "vehicle written off", "csrf": csrf_of(issued)},
     )
+    assert unconfirmed.status_code == 422
+    assert "Tick the box to confirm that revoking ends this permit for good." in unconfirmed.text
+    assert "Permit revoked:" not in unconfirmed.text
+    revoked = client.post(
+        f"/permits/{permit_id.group(1)}/revoke",
+        data={"reason": "vehicle written off", "confirm": "yes", "csrf": csrf_of(issued)},
+    )
     assert "Permit revoked:" in revoked.text
+    assert "now checks as revoked at every border" in revoked.text
     qr = re.search(r'/verify\?qr=([^"&]+)', revoked.text.split(permit_id.group(1), 1)[1])
     assert qr
     check = client.get(f"/verify?qr={qr.group(1)}")

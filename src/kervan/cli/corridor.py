@@ -25,6 +25,7 @@ from kervan.cli.errors import user_errors
 if TYPE_CHECKING:
     from kervan.cli.topology import Topology
     from kervan.signatures.keys import Signer
+    from kervan.signatures.trustlist import TrustList
 
 corridor_app = typer.Typer(rich_markup_mode=None)
 
@@ -97,8 +98,9 @@ def trust_list_command(
         typer.Option("--at", help="When the revocation takes effect (UTC; default now)."),
     ] = None,
 ) -> None:
-    """Build the corridor's trust list from the authorities' public keys and hand it to every
-    node (each applies it from its next message, without a restart)."""
+    """Build the corridor's trust list from the authorities' public keys, sign it with the
+    operator's trust-list key and hand it to every node with that key's public half (each
+    checks the signature and applies the list from its next message, without a restart)."""
     import json  # noqa: PLC0415
     from datetime import UTC  # noqa: PLC0415
 
@@ -106,14 +108,19 @@ def trust_list_command(
     from kervan.documents.epermit import EARLIEST_EVENT_TIMESTAMP  # noqa: PLC0415
     from kervan.errors import InvalidRequestError, TrustListError  # noqa: PLC0415
     from kervan.exchange.corridor import build_trust_list  # noqa: PLC0415
-    from kervan.exchange.trustfile import TrustListFile, write_atomically  # noqa: PLC0415
+    from kervan.exchange.trustfile import (  # noqa: PLC0415
+        TrustListFile,
+        sign_trust_list,
+        write_atomically,
+    )
     from kervan.settings import get_settings  # noqa: PLC0415
     from kervan.signatures.encoding import from_unix_seconds  # noqa: PLC0415
     from kervan.store.node_files import keys_of_node_dir  # noqa: PLC0415
 
     topology = load_topology(topology_file)
     path = topology.corridor.trust_list
-    previous = TrustListFile(path).current() if path.exists() else None
+    operator, operator_keys = _operator_key(topology)
+    previous = TrustListFile(path, signed_by=operator_keys).current() if path.exists() else None
     signers: list[Signer] = []
     for node in topology.node:
         keys = keys_of_node_dir(node.data_dir, get_settings())
@@ -130,12 +137,39 @@ def trust_list_command(
             trust.revoke(kid, at=when)
         except TrustListError as exc:
             raise InvalidRequestError(exc.message) from exc
-    text = json.dumps(trust.to_jwks(), indent=2, sort_keys=True) + "\n"
+    text = sign_trust_list(trust, operator, datetime.now(UTC))
+    public = json.dumps(operator_keys.to_jwks(), indent=2, sort_keys=True) + "\n"
     write_atomically(path, text)
     for node in topology.node:
+        # The key first: a node reading the new list checks it with the key it already has.
+        write_atomically(node.trust_list_key, public)
         write_atomically(node.trust_list, text)
     revoked = f", revoked {' '.join(revoke)}" if revoke else ""
     typer.echo(f"trust list of {len(trust)} keys written to {len(topology.node)} nodes{revoked}")
+
+
+def _operator_key(topology: Topology) -> tuple[Signer, TrustList]:
+    """The operator's trust-list signing key (made on first use, in the operator's folder) and
+    its public keys as a trust list."""
+    from datetime import UTC  # noqa: PLC0415
+
+    from kervan.documents.epermit import EARLIEST_EVENT_TIMESTAMP  # noqa: PLC0415
+    from kervan.exchange.trustfile import TRUST_LIST_SIGNER  # noqa: PLC0415
+    from kervan.settings import get_settings  # noqa: PLC0415
+    from kervan.signatures.encoding import from_unix_seconds  # noqa: PLC0415
+    from kervan.signatures.trustlist import TrustList  # noqa: PLC0415
+    from kervan.store.node_files import keys_of_node_dir  # noqa: PLC0415
+
+    keys = keys_of_node_dir(topology.corridor.operator_dir, get_settings())
+    kids = keys.kids(TRUST_LIST_SIGNER)
+    if kids:
+        signer: Signer = keys.load(TRUST_LIST_SIGNER, kids[-1])
+    else:
+        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+        signer = keys.generate(TRUST_LIST_SIGNER, f"{TRUST_LIST_SIGNER}-{stamp}")
+    public = TrustList()
+    public.add_signer(signer, not_before=from_unix_seconds(EARLIEST_EVENT_TIMESTAMP))
+    return signer, public
 
 
 @corridor_app.command("up")

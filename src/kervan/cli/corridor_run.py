@@ -73,6 +73,7 @@ async def _keep_running(
         "--authority", node.authority,
         "--corridor", corridor.name,
         "--trust-list", str(node.trust_list),
+        "--trust-list-key", str(node.trust_list_key),
         "--listen", node.listen,
         "--max-deliveries", str(corridor.max_deliveries),
         "--gap-timeout", str(corridor.gap_timeout),

@@ -3,6 +3,7 @@
     kervan epermit serve uz-permits --port 8701          # the protocol face + delivery loop
     kervan epermit partner add uz-permits TR https://epermit.tr.example  # keys from its GET /
     kervan epermit partner add uz-permits AZ https://... --keys-file az-keys.json
+    kervan epermit partner add uz-permits KZ kervan://kz-permits  # a node of the same corridor
     kervan epermit partner import uz-permits partners.json  # [{"code", "url", "name", "keys"}]
     kervan epermit partner list uz-permits
     kervan epermit partner remove uz-permits AZ
@@ -134,7 +135,13 @@ def serve(
 def partner_add(
     org_id: OrgArg,
     code: Annotated[str, typer.Argument(help="The partner's authority code, e.g. TR")],
-    url: Annotated[str, typer.Argument(help="Base URL of its e-Permit API")],
+    url: Annotated[
+        str,
+        typer.Argument(
+            help="Base URL of its e-Permit API, or kervan://<its organisation id> for a permit "
+            "authority's node on the same corridor (events over the broker)"
+        ),
+    ],
     keys_file: Annotated[
         Path | None,
         typer.Option(help="Its public keys (JWKS or GET / answer); default: fetch its GET /"),
@@ -149,6 +156,8 @@ def partner_add(
             except OSError as exc:
                 raise InvalidRequestError(f"cannot read {keys_file}: {exc}") from exc
             keys = jwk_list(text)
+        elif url.startswith("kervan://"):
+            keys = []  # the directory's public keys of that organisation
         else:
             answer = _http_json(url.rstrip("/") + "/")
             if answer.get("code") != code.upper():

@@ -2,12 +2,17 @@
 
 A node relays its authority's outbox to the broker and applies what the broker brings for it
 through its inbox (signatures checked against the trust list, each message applied once) with
-the customs corridor's handlers (`kervan.services.customs.handlers`). With
+the corridor's handlers (`kervan.services.customs.handlers`: a customs authority's and the
+trade side's messages; a permit authority also applies its partners' e-Permit events,
+`kervan.services.epermit_corridor`). With
 `--all`, every authority holding a key in the node's key store runs in this one process (the
 embedded default, with the in-process broker unless --broker names NATS). Keys come from the
 file key store (KERVAN_DATA_DIR/keys/<authority>/<kid>.pem); the trust list from --trust-list
-(JWKS, re-read when the file changes) or, without it, from the public halves of the keys in
-that store. `--listen host:port` serves /health, /ready and Prometheus /metrics.
+(JWKS, re-read when the file changes; with --trust-list-key, only a list the corridor operator
+signed, no older than the one in force) or, without it, from the public halves of the keys in
+that store. `--listen host:port` serves /health, /ready and Prometheus /metrics. On start a
+node asks the stream again for what each sender sent after the last message its store holds,
+so a node restored from a backup re-syncs by sequence.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ if TYPE_CHECKING:
 
     from kervan.exchange.bus import Broker
     from kervan.exchange.trustfile import TrustListFile
+    from kervan.services.node import NodeContext
+    from kervan.settings import Settings
     from kervan.signatures.keys import Signer
     from kervan.signatures.trustlist import TrustList
     from kervan.store.keyfiles import KeyFileStore
@@ -55,6 +62,14 @@ def node(
         typer.Option(
             "--trust-list",
             help="Trust list as JWKS; re-read when the file changes (rotation, revocation).",
+            dir_okay=False,
+        ),
+    ] = None,
+    trust_list_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--trust-list-key",
+            help="The corridor operator's public key (JWKS): only trust lists it signed apply.",
             dir_okay=False,
         ),
     ] = None,
@@ -111,7 +126,7 @@ def node(
         if not kids:
             raise InvalidRequestError(f"{code} has no key in {keys.directory / code}")
         signers[code] = keys.load(code, kids[-1])
-    trust = _trust(trust_list, keys, known)
+    trust = _trust(trust_list, keys, known, trust_list_key)
     engine = connect_migrated(settings.resolved_database_url)
     options = _Options(broker, corridor, listen, max_deliveries, gap_timeout, ack_wait, seconds)
     try:
@@ -121,7 +136,8 @@ def node(
             log_id=settings.node_id,
             serve_unverified=settings.serve_unverified_ledger,
         )
-        asyncio.run(_run(authorities, signers, trust, engine, options))
+        context = permit_context(settings, engine, keys, authorities)
+        asyncio.run(_run(authorities, signers, trust, engine, options, context))
     finally:
         engine.dispose()
 
@@ -137,16 +153,27 @@ class _Options:
     seconds: float
 
 
-def _trust(path: Path | None, keys: KeyFileStore, known: list[str]) -> TrustList | TrustListFile:
+def _trust(
+    path: Path | None, keys: KeyFileStore, known: list[str], signed_by: Path | None
+) -> TrustList | TrustListFile:
+    import json  # noqa: PLC0415
+
     from kervan.documents.epermit import EARLIEST_EVENT_TIMESTAMP  # noqa: PLC0415
     from kervan.errors import TrustListError  # noqa: PLC0415
     from kervan.exchange.trustfile import TrustListFile  # noqa: PLC0415
     from kervan.signatures.encoding import from_unix_seconds  # noqa: PLC0415
     from kervan.signatures.trustlist import TrustList  # noqa: PLC0415
 
+    if signed_by is not None and path is None:
+        raise InvalidRequestError("--trust-list-key checks a --trust-list: name the list too")
     if path is not None:
         try:
-            return TrustListFile(path)
+            operator = None
+            if signed_by is not None:
+                operator = TrustList.from_jwks(json.loads(signed_by.read_text(encoding="utf-8")))
+            return TrustListFile(path, signed_by=operator)
+        except (OSError, ValueError) as exc:
+            raise InvalidRequestError(f"cannot read {signed_by}: {exc}") from exc
         except TrustListError as exc:
             raise InvalidRequestError(exc.message) from exc
     trust = TrustList()
@@ -158,6 +185,29 @@ def _trust(path: Path | None, keys: KeyFileStore, known: list[str]) -> TrustList
             except TrustListError as exc:
                 raise InvalidRequestError(f"key {kid} of {code}: {exc.message}") from exc
     return trust
+
+
+def permit_context(
+    settings: Settings, engine: Engine, keys: KeyFileStore, authorities: list[str]
+) -> NodeContext | None:
+    """The node's context when it runs a permit authority (it applies the e-Permit events its
+    partners' nodes send; see kervan.services.epermit_corridor); None for customs and trade."""
+    from kervan.network.dataset import load_network  # noqa: PLC0415
+    from kervan.routing.planner import Planner  # noqa: PLC0415
+    from kervan.services.node import NodeContext  # noqa: PLC0415
+    from kervan.store.db import make_session_factory, read_only  # noqa: PLC0415
+    from kervan.store.repositories.organisations import (  # noqa: PLC0415
+        OrganisationKind,
+        OrganisationRepository,
+    )
+
+    sessions = make_session_factory(engine)
+    with read_only(sessions) as session:
+        found = [OrganisationRepository(session).find(code) for code in authorities]
+    if not any(org is not None and org.kind is OrganisationKind.PERMIT_AUTHORITY for org in found):
+        return None
+    network = load_network()
+    return NodeContext(settings, sessions, network, Planner(network), keys)
 
 
 def _broker(options: _Options, authorities: list[str]) -> Broker:
@@ -185,6 +235,7 @@ async def _run(
     trust: TrustList | TrustListFile,
     engine: Engine,
     options: _Options,
+    context: NodeContext | None,
 ) -> None:
     import asyncio  # noqa: PLC0415
     import contextlib  # noqa: PLC0415
@@ -209,9 +260,10 @@ async def _run(
         except BrokerUnavailableError as exc:
             # The loops keep trying: a node started before its broker catches up when it comes.
             out.print(f"broker not reachable yet ({exc.message}); retrying", highlight=False)
-    # Every authority applies what it receives with the customs corridor's handlers, as the
-    # authorities on one serving node do right after each commit.
-    handler = message_handler(utc_now)
+    # Every authority applies what it receives with the corridor's handlers, as the
+    # authorities on one serving node do right after each commit: customs messages, and for a
+    # permit authority the e-Permit events of its partners on the corridor.
+    handler = message_handler(utc_now, context)
     group = AllInOne(
         [
             Node(
@@ -223,6 +275,8 @@ async def _run(
                 handler=handler,
                 max_deliveries=options.max_deliveries,
                 gap_timeout=options.gap_timeout,
+                # A store restored from a backup catches up with the stream before anything.
+                resync_on_start=True,
             )
             for code in authorities
         ]

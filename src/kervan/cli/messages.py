@@ -31,16 +31,24 @@ _AUTHORITY = typer.Option("--authority", help="The authority whose node this is.
 _TRUST = typer.Option("--trust-list", help="The trust list in force (JWKS).", dir_okay=False)
 
 
-def _operator() -> tuple[UnitOfWork, Caller]:
+def _operator(authority: str) -> tuple[UnitOfWork, Caller]:
+    """The node operator's unit of work; for a permit authority the node's own (what it
+    receives again may be its partners' e-Permit events, applied with the node's keys)."""
+    from kervan.cli.exchange import permit_context  # noqa: PLC0415
     from kervan.services.access import node_operator  # noqa: PLC0415
     from kervan.settings import get_settings  # noqa: PLC0415
     from kervan.store.db import make_session_factory  # noqa: PLC0415
+    from kervan.store.node_files import node_keys  # noqa: PLC0415
     from kervan.store.schema import connect_migrated  # noqa: PLC0415
     from kervan.store.uow import UnitOfWork  # noqa: PLC0415
 
     settings = get_settings()
-    sessions = make_session_factory(connect_migrated(settings.resolved_database_url))
-    return UnitOfWork(sessions), node_operator(settings.node_id, settings.node_country)
+    engine = connect_migrated(settings.resolved_database_url)
+    operator = node_operator(settings.node_id, settings.node_country)
+    context = permit_context(settings, engine, node_keys(settings), [authority])
+    if context is not None:
+        return context.unit_of_work(), operator
+    return UnitOfWork(make_session_factory(engine)), operator
 
 
 def _trust(path: Path) -> TrustList:
@@ -64,7 +72,7 @@ def list_messages(authority: Annotated[str, _AUTHORITY]) -> None:
         messages_report,
     )
 
-    uow, caller = _operator()
+    uow, caller = _operator(authority)
     report = messages_report(uow, caller, AuthorityMessages(authority))
     out = Console(highlight=False)
     out.print(f"[bold]{authority}[/]")
@@ -98,7 +106,7 @@ def skip(
     """Give up on the messages missing before the sender's held ones and apply those."""
     from kervan.services.exchange_messages import SkipGap, skip_gap  # noqa: PLC0415
 
-    uow, caller = _operator()
+    uow, caller = _operator(authority)
     applied = skip_gap(uow, caller, SkipGap(authority, sender))
     typer.echo(f"skipped the gap from {sender}; applied {len(applied)}: {' '.join(applied)}")
 
@@ -116,7 +124,7 @@ def replay(
         replay_dead_letter,
     )
 
-    uow, caller = _operator()
+    uow, caller = _operator(authority)
     receipt = replay_dead_letter(
         uow, caller, ReplayDeadLetter(authority, dead_letter_id, _trust(trust_list))
     )
@@ -153,7 +161,7 @@ def rerequest(
             await nats.close()
 
     found = asyncio.run(read())
-    uow, caller = _operator()
+    uow, caller = _operator(authority)
     messages = [data for code in senders for data in found[code]]
     receipts = receive_again(uow, caller, ReceiveAgain(authority, messages, trust))
     outcomes = collections.Counter(r.outcome for r in receipts)

@@ -13,7 +13,7 @@ import typer
 
 from kervan.cli.errors import user_errors
 from kervan.errors import InvalidRequestError
-from kervan.observatory.backend import Backend
+from kervan.observatory.backend import RAY_LOCAL, Backend, Runner
 
 if TYPE_CHECKING:
     from kervan.network.model import Network
@@ -26,15 +26,43 @@ OutDir = Annotated[Path, typer.Option("--out", help="Folder for the report files
 BackendOpt = Annotated[
     Backend, typer.Option("--backend", help="process (local cores), sequential or ray.")
 ]
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers", "-w", help="Processes running replications (or local Ray CPUs); all cores."
+    ),
+]
+RayAddress = Annotated[
+    str,
+    typer.Option(
+        "--ray-address",
+        help="With --backend ray: local (start one here), auto (this machine's cluster) or "
+        "the head's address.",
+    ),
+]
 
 
-def _summarise(
-    network: Network, name: str, replications: int, years: float, seed: int, backend: Backend
-) -> ScenarioSummary:
+def _check_run(replications: int, years: float) -> None:
     if replications < 1 or replications > 1000:
         raise InvalidRequestError("--replications must be between 1 and 1000")
     if not 0 < years <= 50:
         raise InvalidRequestError("--years must be above 0 and at most 50")
+
+
+def _runner(backend: Backend, workers: int | None, ray_address: str) -> Runner:
+    if workers is not None and not 1 <= workers <= 1024:
+        raise InvalidRequestError("--workers must be between 1 and 1024")
+    if ray_address != RAY_LOCAL and backend is not Backend.RAY:
+        raise InvalidRequestError("--ray-address needs --backend ray")
+    if not ray_address.strip():
+        raise InvalidRequestError("--ray-address must not be empty")
+    return Runner(backend, workers, ray_address)
+
+
+def _summarise(
+    network: Network, name: str, replications: int, years: float, seed: int, runner: Runner
+) -> ScenarioSummary:
+    _check_run(replications, years)
     from rich.console import Console  # noqa: PLC0415
     from rich.progress import (  # noqa: PLC0415
         BarColumn,
@@ -61,7 +89,7 @@ def _summarise(
             scenario,
             replications,
             seed,
-            backend=backend,
+            backend=runner,
             progress=lambda done: bar.update(task, completed=done),
         )
     return summarise(scenario, results)
@@ -85,6 +113,8 @@ def simulate(
     seed: Seed = 0,
     out_dir: OutDir = Path("observatory-report"),
     backend: BackendOpt = Backend.PROCESS,
+    workers: Workers = None,
+    ray_address: RayAddress = RAY_LOCAL,
     check_bottlenecks: Annotated[
         int, typer.Option("--check-bottlenecks", help="Rerun +10% capacity at the top K.")
     ] = 0,
@@ -98,8 +128,9 @@ def simulate(
     from kervan.observatory.report import render_html, summary_json  # noqa: PLC0415
     from kervan.observatory.scenario import load_scenario  # noqa: PLC0415
 
+    runner = _runner(backend, workers, ray_address)
     network = load_network()
-    summary = _summarise(network, scenario, replications, years, seed, backend)
+    summary = _summarise(network, scenario, replications, years, seed, runner)
     if check_bottlenecks > 0:
         resolved = load_scenario(scenario, network).with_years(years)
         gains = marginal_gains(
@@ -108,7 +139,7 @@ def simulate(
             top=check_bottlenecks,
             replications=min(replications, 2),
             seed=seed,
-            backend=backend,
+            backend=runner,
         )
         summary = summary.model_copy(update={"marginal_gains": gains})
     dwell = {c.id: c.dwell_hours.p50 for c in network.crossings.values()}
@@ -137,17 +168,26 @@ def compare_scenarios(
     seed: Seed = 0,
     out_dir: OutDir = Path("observatory-report"),
     backend: BackendOpt = Backend.PROCESS,
+    workers: Workers = None,
+    ray_address: RayAddress = RAY_LOCAL,
 ) -> None:
-    """Simulate A and B with the same seeds and print them side by side (and write it)."""
+    """Simulate A and B with the same seeds and print them side by side with each difference's
+    95% interval; write the comparison as HTML, CSV and JSON to --out."""
     from rich.console import Console  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
 
     from kervan.network.dataset import load_network  # noqa: PLC0415
-    from kervan.observatory.report import compare, comparison_html, comparison_json  # noqa: PLC0415
+    from kervan.observatory.report import (  # noqa: PLC0415
+        compare,
+        comparison_csv,
+        comparison_html,
+        comparison_json,
+    )
 
+    runner = _runner(backend, workers, ray_address)
     network = load_network()
-    first = _summarise(network, a, replications, years, seed, backend)
-    second = _summarise(network, b, replications, years, seed, backend)
+    first = _summarise(network, a, replications, years, seed, runner)
+    second = _summarise(network, b, replications, years, seed, runner)
     rows = compare(first, second)
     table = Table(title=f"{first.scenario} vs {second.scenario}")
     for column in ("figure", first.scenario, second.scenario, "change", "95% interval"):
@@ -164,6 +204,7 @@ def compare_scenarios(
     out.print(table)
     stem = f"compare-{first.scenario}-{second.scenario}"
     _write(out_dir, f"{stem}.json", comparison_json(first, second, rows))
+    _write(out_dir, f"{stem}.csv", comparison_csv(first, second, rows))
     path = _write(out_dir, f"{stem}.html", comparison_html(first, second, rows))
     out.print(f"comparison: {path}", highlight=False)
 
@@ -216,6 +257,8 @@ def targets(
     seed: Seed = 0,
     out_dir: OutDir = Path("observatory-report"),
     backend: BackendOpt = Backend.PROCESS,
+    workers: Workers = None,
+    ray_address: RayAddress = RAY_LOCAL,
     portfolio: Annotated[
         bool, typer.Option("--portfolio/--no-portfolio", help="Rank reform combinations too.")
     ] = False,
@@ -248,14 +291,12 @@ def targets(
     )
     from kervan.web.i18n import LANGUAGES, locale  # noqa: PLC0415
 
-    if replications < 1 or replications > 1000:
-        raise InvalidRequestError("--replications must be between 1 and 1000")
-    if not 0 < years <= 50:
-        raise InvalidRequestError("--years must be above 0 and at most 50")
+    _check_run(replications, years)
     if not 1 <= max_reforms <= 7:
         raise InvalidRequestError("--max-reforms must be between 1 and 7")
     if lang not in LANGUAGES:
         raise InvalidRequestError(f"--lang must be one of {', '.join(LANGUAGES)}")
+    runner = _runner(backend, workers, ray_address)
     network = load_network()
     names = scenarios or ["baseline-2024", "corridor-2030"]
     loc = locale(lang)
@@ -264,7 +305,7 @@ def targets(
     for name in names:
         scenario = load_scenario(name, network).with_years(years)
         err.print(f"simulating {scenario.id} ({replications} x {years:g} year)", highlight=False)
-        assessments.append(assess_scenario(scenario, replications, seed, backend))
+        assessments.append(assess_scenario(scenario, replications, seed, runner))
     ranked = []
     if portfolio:
         chosen = tuple(r.strip() for r in reforms.split(",")) if reforms else REFORMS
@@ -275,7 +316,7 @@ def targets(
             replications=replications,
             years=years,
             seed=seed,
-            backend=backend,
+            backend=runner,
             progress=lambda done, total: err.print(f"portfolio {done}/{total}", highlight=False),
         )
 

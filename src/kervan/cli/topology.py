@@ -2,7 +2,8 @@
 
     [corridor]
     name = "middle"                      # the JetStream stream KERVAN_MIDDLE
-    trust_list = "trust.json"            # the JWKS `kervan corridor trust-list` builds
+    trust_list = "trust.json"            # the JWKS `kervan corridor trust-list` builds and signs
+    operator_dir = "operator"            # the operator's trust-list signing key (keys/...)
 
     [broker]
     url = "nats://127.0.0.1:4222"        # where the nodes connect (no password here)
@@ -44,6 +45,8 @@ class CorridorSection(_Strict):
 
     name: str = Field(default="middle", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     trust_list: Path = Path("trust.json")
+    #: The corridor operator's folder: the key that signs the trust list (keys/corridor-operator).
+    operator_dir: Path = Path("operator")
     max_deliveries: int = Field(default=5, ge=1)
     gap_timeout: float = Field(default=30.0, ge=0)
     ack_wait: float = Field(default=30.0, ge=1)
@@ -79,6 +82,11 @@ class NodeSection(_Strict):
     def trust_list(self) -> Path:
         """The node's copy of the corridor's trust list (it reloads it when it changes)."""
         return self.data_dir / "trust-list.json"
+
+    @property
+    def trust_list_key(self) -> Path:
+        """The operator's public key the node checks each trust list's signature with."""
+        return self.data_dir / "trust-list-key.json"
 
     @property
     def keys_dir(self) -> Path:
@@ -127,7 +135,10 @@ def load_topology(path: Path) -> Topology:
     return topology.model_copy(
         update={
             "corridor": topology.corridor.model_copy(
-                update={"trust_list": _resolve(topology.corridor.trust_list, base)}
+                update={
+                    "trust_list": _resolve(topology.corridor.trust_list, base),
+                    "operator_dir": _resolve(topology.corridor.operator_dir, base),
+                }
             ),
             "broker": broker.model_copy(
                 update={

@@ -39,6 +39,7 @@ class MessageType(StrEnum):
     PRE_ARRIVAL = "pre_arrival"
     CONTROL_RESULT = "control_result"
     BORDER_CROSSING = "border_crossing"
+    EPERMIT_EVENT = "epermit_event"
 
 
 def check_authority(code: str) -> str:

@@ -85,9 +85,15 @@ class NodeCollector(Collector):
             "Times the trust list file was re-read since the process started",
             labels=a,
         )
+        refused_lists = GaugeMetricFamily(
+            "kervan_exchange_trust_list_refused",
+            "Trust list files refused since the process started (signature, age or format)",
+            labels=a,
+        )
         for node in self._nodes:
             code = node.authority
             reloads.add_metric([code], float(getattr(node.trust, "reloads", 0)))
+            refused_lists.add_metric([code], float(getattr(node.trust, "refused", 0)))
             with read_only(node.sessions) as session:
                 outbox = outbox_lag(session, code)
                 waiting.add_metric([code], outbox.waiting)
@@ -114,7 +120,7 @@ class NodeCollector(Collector):
             connected.add_metric([code], 1.0 if node.broker_connected() else 0.0)
         yield from (
             waiting, lag, pending, gaps, held, refusals, dead, dead_waiting, last, received,
-            connected, reloads,
+            connected, reloads, refused_lists,
         )  # fmt: skip
 
 

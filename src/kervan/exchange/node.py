@@ -9,10 +9,12 @@ committed; a node killed in between gets it again and the inbox counts it as a d
 The inbox's database work runs in a worker thread, so a slow commit never stalls the event loop
 (a stalled loop misses acknowledgements and the broker redelivers). A message whose processing
 fails is asked for again, up to `max_deliveries` times, then dead-lettered and acknowledged.
-A sequence gap older than `gap_timeout` is asked for again from the sender's channel in the
-stream (when the broker keeps one); what is still missing stays visible as a held gap for the
-operator to skip. `trust` may be a `TrustListFile`: a new trust list written there applies to
-the messages received from then on, without a restart.
+With `resync_on_start`, the node first asks the stream again for what each sender sent after
+the last message its store holds (`resync`: a store restored from a backup). A sequence gap
+older than `gap_timeout` is asked for again from the sender's channel in the stream (when the
+broker keeps one); what is still missing stays visible as a held gap for the operator to skip.
+`trust` may be a `TrustListFile`: a new trust list written there applies to the messages
+received from then on, without a restart.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from kervan.exchange.channels import Clock, utc_now
 from kervan.exchange.envelope import CrossBorderMessage, MessageType
 from kervan.exchange.inbox import Handler, Inbox, Receipt
 from kervan.exchange.outbox import Outbox, OutboxRelay, OutgoingMessage
-from kervan.exchange.status import HeldGap, held_gaps
+from kervan.exchange.status import HeldGap, channel_heads, held_gaps, rejections
 from kervan.exchange.worker import Worker
 from kervan.signatures.canonical import JsonValue
 from kervan.signatures.keys import Signer
@@ -81,6 +83,7 @@ class Node:
         fetch_timeout: float = 0.5,
         max_deliveries: int = 5,
         gap_timeout: float = 30.0,
+        resync_on_start: bool = False,
     ) -> None:
         self.authority = authority
         self.sessions = sessions
@@ -91,6 +94,7 @@ class Node:
         self.max_deliveries = max_deliveries
         self.clock = clock
         self.gap_timeout = gap_timeout
+        self._resync_pending = resync_on_start
         self._gaps_checked = time.monotonic()
         self.counts: collections.Counter[str] = collections.Counter()
         self.broker_pending = 0
@@ -128,6 +132,9 @@ class Node:
         `max_deliveries`th delivery, dead-lettered and acknowledged.
         """
         self.inbox.trust = self.trust.current()
+        if self._resync_pending:
+            await self.resync()
+            self._resync_pending = False
         if time.monotonic() - self._gaps_checked >= _HOUSEKEEPING:
             self._gaps_checked = time.monotonic()
             await self._housekeeping()
@@ -231,6 +238,47 @@ class Node:
                 if (now - gap.since).total_seconds() >= seconds
             ]
 
+    async def resync(self) -> int:
+        """Ask the stream again for each sender's messages numbered after the last one this
+        node's store holds, and run them through the inbox; return how many came back.
+
+        This is how a node restored from a backup catches up: the broker's consumer had its
+        later messages acknowledged, the store no longer holds them, and no new message may
+        come to open a gap. The senders are every party of the trust list and every channel
+        the store knows; what the store holds already counts as a duplicate."""
+        read: Callable[[str, str], Awaitable[list[bytes]]] | None = getattr(
+            self.broker, "read_channel", None
+        )
+        if read is None:
+            return 0
+        with unit_of_work(self.sessions) as session:
+            heads = channel_heads(session, self.authority)
+            # A message refused before (a revoked key, say) is not judged, and refused, again.
+            refused = {r.message_id for r in rejections(session, self.authority)}
+        parties = {key.party for key in self.trust.current()}
+        found = 0
+        for sender in sorted((parties | set(heads)) - {self.authority}):
+            head = heads.get(sender, 0)
+            messages: list[bytes] = await read(self.authority, sender)
+            wanted = [
+                data
+                for data in messages
+                if (_seq_of(data) or 0) > head and _id_of(data) not in refused
+            ]
+            if wanted:
+                log.warning(
+                    "%s re-syncs %d message(s) from %s after number %d",
+                    self.authority,
+                    len(wanted),
+                    sender,
+                    head,
+                )
+                receipts = await self._worker.run(self._receive_all, wanted)
+                self._count(receipts)
+                self.counts["resynced"] += sum(r.outcome == "applied" for r in receipts)
+                found += len(wanted)
+        return found
+
     def start(self) -> None:
         """Start the relay and consumer loops as tasks of the running event loop."""
         if self._tasks:
@@ -285,6 +333,13 @@ class Node:
                 continue
             if idle is not None and done == 0:
                 await idle(self._poll)
+
+
+def _id_of(data: bytes) -> str | None:
+    try:
+        return CrossBorderMessage.from_bytes(data).id
+    except KervanError:
+        return None
 
 
 def _seq_of(data: bytes) -> int | None:

@@ -79,18 +79,23 @@ def generalised_cost(offer: Offer, unit: CargoUnit, units: float) -> float:
     return offer.cost_usd + vot * (offer.hours_p50 + offer.queue_hours + RELIABILITY_RATIO * spread)
 
 
-def stays_without_looking(
-    today: Offer, others: Sequence[Offer], unit: CargoUnit, units: float, bound: float
-) -> bool:
-    """Whether the flow's route today wins however little the others queue: within the bound
-    and no dearer than the cheapest other route on an empty corridor with the switching margin
-    (queueing only adds to a route's cost). Saves looking at the others' queues."""
-    if today.queue_hours > bound:
-        return False
-    cheapest = min(
+def cheapest_switch(others: Sequence[Offer], unit: CargoUnit, units: float) -> float:
+    """The least generalised cost, switching margin included, of the other routes on an empty
+    corridor (queueing only adds to a route's cost): fixed for a flow, so computed once."""
+    return min(
         (generalised_cost(o, unit, units) * (1.0 + SWITCHING_MARGIN) for o in others),
         default=math.inf,
     )
+
+
+def stays_without_looking(
+    today: Offer, cheapest: float, unit: CargoUnit, units: float, bound: float
+) -> bool:
+    """Whether the flow's route today wins however little the others queue: within the bound
+    and no dearer than `cheapest` (`cheapest_switch` of the other routes). Saves looking at
+    the others' queues."""
+    if today.queue_hours > bound:
+        return False
     return generalised_cost(today, unit, units) <= cheapest
 
 

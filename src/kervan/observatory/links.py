@@ -6,9 +6,17 @@ the Zangezur corridor (Horadiz - Meghri - Nakhchivan - Kars), and `[[opening]]` 
 that open in one of several years with given probabilities. Each replication draws its opening
 years from its own seed, so the spread over replications includes the uncertainty of when the
 link opens, and the same seed always draws the same years.
+
+An opening may name `reentry` countries: a route over its links may leave such a country and
+enter it again (Azerbaijan - Armenia - Nakhchivan, an exclave of Azerbaijan). The planner
+otherwise refuses a route that enters a country twice; the simulator asks it for such routes
+only for scenarios with such an opening and keeps only those whose second entry the opening
+allows (`reentry_allowed`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -27,6 +35,8 @@ class Opening(BaseModel):
     links: tuple[str, ...] = Field(min_length=1)
     years: tuple[int, ...] = Field(min_length=1)
     probabilities: tuple[float, ...] = Field(min_length=1)
+    # countries a route over these links may enter twice (the links pass through an exclave)
+    reentry: tuple[str, ...] = ()
     sources: dict[str, str] = Field(default_factory=dict)
     note: str | None = None
 
@@ -98,6 +108,33 @@ def check_additions(
                 raise DatasetError(file, opening.id, "links", f"unknown link {link_id!r}")
         if "years" not in opening.sources and "*" not in opening.sources:
             raise DatasetError(file, opening.id, "sources.years", "figure names no source")
+        if opening.reentry:
+            if "reentry" not in opening.sources and "*" not in opening.sources:
+                raise DatasetError(file, opening.id, "sources.reentry", "names no source")
+            on = {nodes[x].country for k in opening.links for x in _ends(links[k])}
+            for country in opening.reentry:
+                if country not in on:
+                    raise DatasetError(
+                        file, opening.id, "reentry", f"none of its links touches {country!r}"
+                    )
+
+
+def _ends(link: Link) -> tuple[str, str]:
+    return link.from_node, link.to_node
+
+
+def reentry_allowed(additions: Additions, entered: Sequence[str], link_ids: Sequence[str]) -> bool:
+    """Whether a route entering `entered` countries in turn over `link_ids` enters a country
+    twice only where an opening it uses allows it (a route entering none twice is allowed)."""
+    repeated = {c for i, c in enumerate(entered) if c in entered[:i]}
+    if not repeated:
+        return True
+    used = set(link_ids)
+    allowed: set[str] = set()
+    for opening in additions.openings:
+        if used & set(opening.links):
+            allowed.update(opening.reentry)
+    return repeated <= allowed
 
 
 def draw_openings(additions: Additions, seed: int) -> tuple[tuple[str, int], ...]:

@@ -21,7 +21,7 @@ from kervan.network.model import CargoUnit, Link, Mode, Network, TransferKind
 from kervan.observatory import published
 from kervan.observatory.choice import Offer, generalised_cost
 from kervan.observatory.demand import Flow, ShipmentSize, shipment_size, shipments_per_year
-from kervan.observatory.links import extended
+from kervan.observatory.links import extended, reentry_allowed
 from kervan.observatory.scenario import CapacityUnit, ResourceKind, ResourceSpec, Scenario
 from kervan.routing.plan import Plan
 from kervan.routing.planner import Objective, Planner, PlanRequest
@@ -274,24 +274,33 @@ OPTIONS_KEPT = 6
 
 def _plans(planner: Planner, scenario: Scenario, flow: Flow, year: int) -> list[Plan]:
     """The planner's fastest plans, then its cheapest: the routes a shipper of the flow weighs
-    (the fastest first; the same route once)."""
+    (the fastest first; the same route once). Where the scenario opens links through an exclave
+    (an opening with `reentry`), routes entering a country twice over those links join them."""
+    exclave = any(o.reentry for o in scenario.additions.openings)
     plans: dict[str, Plan] = {}
     for objective in (Objective.TIME, Objective.COST):
-        request = PlanRequest(
-            origin=flow.origin,
-            destination=flow.destination,
-            objective=objective,
-            unit=flow.unit,
-            avoid_modes=frozenset(flow.avoid_modes),
-            year=year,
-            alternatives=ALTERNATIVES_ASKED,
-        )
-        try:
-            found = planner.plan(request)
-        except NoRouteError as exc:
-            raise DatasetError(scenario.demand.file, flow.id, "destination", exc.message) from exc
-        for plan in found:
-            plans.setdefault(plan.plan_key, plan)
+        for reentry in (False, True) if exclave else (False,):
+            request = PlanRequest(
+                origin=flow.origin,
+                destination=flow.destination,
+                objective=objective,
+                unit=flow.unit,
+                avoid_modes=frozenset(flow.avoid_modes),
+                year=year,
+                alternatives=ALTERNATIVES_ASKED,
+                allow_reentry=reentry,
+            )
+            try:
+                found = planner.plan(request)
+            except NoRouteError as exc:
+                if reentry:
+                    continue
+                raise DatasetError(
+                    scenario.demand.file, flow.id, "destination", exc.message
+                ) from exc
+            for plan in found:
+                if reentry_allowed(scenario.additions, plan.entered_countries, plan.link_ids):
+                    plans.setdefault(plan.plan_key, plan)
     return list(plans.values())[:OPTIONS_KEPT]
 
 

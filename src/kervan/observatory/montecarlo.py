@@ -32,6 +32,7 @@ from scipy import stats
 
 from kervan.errors import InvalidRequestError
 from kervan.observatory import published
+from kervan.observatory.backend import RAY_LOCAL, Runner
 from kervan.observatory.backend import Backend as Backend  # noqa: PLC0414 (re-exported)
 from kervan.observatory.scenario import Scenario
 from kervan.observatory.simulator import ReplicationResult, capacity_respected, run
@@ -178,14 +179,18 @@ def replicate(
     replications: int,
     seed: int = 0,
     *,
-    backend: Backend = Backend.PROCESS,
+    backend: Backend | Runner = Backend.PROCESS,
     workers: int | None = None,
     progress: Progress | None = None,
     overrides: dict[str, float] | None = None,
 ) -> list[ReplicationResult]:
-    """Run `replications` replications with seeds seed, seed+1, ...; results in seed order."""
+    """Run `replications` replications with seeds seed, seed+1, ...; results in seed order, the
+    same whichever backend runs them. `backend` is a Backend (with `workers`) or a Runner."""
     if replications < 1:
         raise InvalidRequestError("replications must be at least 1")
+    runner = backend if isinstance(backend, Runner) else Runner(backend, workers)
+    if runner.workers is not None and runner.workers < 1:
+        raise InvalidRequestError("workers must be at least 1")
     seeds = [seed + i for i in range(replications)]
     done = 0
 
@@ -196,18 +201,22 @@ def replicate(
             progress(done)
 
     results: list[ReplicationResult] = []
-    if backend is Backend.SEQUENTIAL or (backend is Backend.PROCESS and replications == 1):
+    kind = runner.backend
+    if kind is Backend.PROCESS and (replications == 1 or runner.workers == 1):
+        kind = Backend.SEQUENTIAL  # a pool of one only adds the cost of starting it
+    if kind is Backend.SEQUENTIAL:
         for s in seeds:
             results.append(run(scenario, s, overrides))
             tick()
-    elif backend is Backend.PROCESS:
-        with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+    elif kind is Backend.PROCESS:
+        size = min(runner.workers or os.cpu_count() or 1, replications)
+        with ProcessPoolExecutor(max_workers=size) as pool:
             futures = [pool.submit(run, scenario, s, overrides) for s in seeds]
             for future in as_completed(futures):
                 results.append(future.result())
                 tick()
     else:
-        results = _ray(scenario, seeds, overrides, tick)
+        results = _ray(scenario, seeds, overrides, tick, runner)
     return sorted(results, key=lambda r: r.seed)
 
 
@@ -216,18 +225,30 @@ def _ray(
     seeds: list[int],
     overrides: dict[str, float] | None,
     tick: Callable[[], None],
+    runner: Runner,
 ) -> list[ReplicationResult]:
-    """The same `run` as Ray tasks; Ray is an optional extra, imported only when asked for."""
+    """The same `run` as Ray tasks, one a seed; Ray is an optional extra (`kervan[ray]`),
+    imported only here. Joins a Ray instance already started in this process, else starts a
+    local one (`workers` CPUs) or connects to the cluster at `ray_address`."""
     if find_spec("ray") is None:
         raise InvalidRequestError(
-            "the ray backend needs Ray installed (pip install ray); use --backend process"
+            "the ray backend needs Ray installed (pip install 'kervan[ray]'); use --backend process"
         )
-    import ray  # type: ignore[import-not-found]  # noqa: PLC0415 (optional extra)
+    import ray  # noqa: PLC0415 (optional extra, heavy)
 
     if not ray.is_initialized():
-        ray.init(ignore_reinit_error=True, include_dashboard=False)
+        try:
+            if runner.ray_address == RAY_LOCAL:
+                ray.init(num_cpus=runner.workers, include_dashboard=False, log_to_driver=False)
+            else:
+                ray.init(address=runner.ray_address, log_to_driver=False)
+        except (ConnectionError, ValueError, RuntimeError) as exc:
+            raise InvalidRequestError(
+                f"cannot reach the Ray cluster at {runner.ray_address!r}: {exc}"
+            ) from None
     remote: Any = ray.remote(run)
-    pending = [remote.remote(scenario, s, overrides) for s in seeds]
+    shared = ray.put(scenario)  # sent to the cluster once, not once a task
+    pending = [remote.remote(shared, s, overrides) for s in seeds]
     results: list[ReplicationResult] = []
     while pending:
         ready, pending = ray.wait(pending, num_returns=1)
@@ -409,7 +430,7 @@ def marginal_gains(
     uplift: float = 0.10,
     replications: int = 2,
     seed: int = 0,
-    backend: Backend = Backend.PROCESS,
+    backend: Backend | Runner = Backend.PROCESS,
 ) -> dict[str, float]:
     """Tonnes a year delivered in addition with +`uplift` capacity at each of the `top`
     bottlenecks, rerun with the same seeds as the summary's first replications."""

@@ -3,6 +3,8 @@ and the side-by-side comparison of two scenarios."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 from collections.abc import Sequence
@@ -345,6 +347,22 @@ def compare(a: ScenarioSummary, b: ScenarioSummary) -> list[ComparisonRow]:
 def comparison_json(a: ScenarioSummary, b: ScenarioSummary, rows: Sequence[ComparisonRow]) -> str:
     doc = {"a": a.scenario, "b": b.scenario, "rows": [r.model_dump() for r in rows]}
     return json.dumps(_clean(doc), indent=2)
+
+
+def comparison_csv(a: ScenarioSummary, b: ScenarioSummary, rows: Sequence[ComparisonRow]) -> str:
+    """The comparison's figures as CSV, one row a figure: both scenarios' means, the change and
+    its 95 % interval (empty with a single replication) and whether it excludes zero."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        ["figure", "key", "a", "b", "mean_a", "mean_b", "change", "low", "high", "clear"]
+    )
+    for r in rows:
+        low, high = ("", "") if math.isnan(r.low) else (f"{r.low:.6g}", f"{r.high:.6g}")
+        clear = "yes" if r.clear else "no"
+        means = (f"{r.a:.6g}", f"{r.b:.6g}", f"{r.change:.6g}")
+        writer.writerow([r.metric, r.key, a.scenario, b.scenario, *means, low, high, clear])
+    return out.getvalue()
 
 
 def comparison_html(a: ScenarioSummary, b: ScenarioSummary, rows: Sequence[ComparisonRow]) -> str:

@@ -145,6 +145,8 @@ class Runtime:
     lines: list[SailingLine]
     pools: list[LocomotivePool]
     tally: Tally
+    # (link, flow id) -> what one shipment of the flow takes up on a sailing of the link
+    sailing_amounts: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
 def build_result(rt: Runtime, scenario: Scenario, seed: int) -> ReplicationResult:

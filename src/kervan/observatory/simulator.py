@@ -30,6 +30,7 @@ from kervan.observatory.choice import (
     MAX_EXPECTED_WAIT_HOURS,
     Choice,
     Offer,
+    cheapest_switch,
     choose,
     stays_without_looking,
 )
@@ -164,15 +165,18 @@ def _arrivals(
         Offer(o.cost_usd + o.constant_usd, o.hours_p50, o.hours_p90, 0.0, "")
         for o in route.options[1:]
     ]
-    for k, t in enumerate(times):
+    cheapest = cheapest_switch(empty, route.flow.unit, route.flow.units_per_shipment)
+    # plain floats: indexing numpy arrays one element at a time costs more than the draws
+    at, u, z = times.tolist(), uniforms.tolist(), normals.tolist()
+    for k, t in enumerate(at):
         if t > env.now:
-            yield env.timeout(float(t) - env.now)
-        digital = bool(uniforms[k, 0] < scenario.digital_documents_share)
-        green = bool(uniforms[k, 1] < scenario.green_lane_share)
+            yield env.timeout(t - env.now)
+        digital = u[k][0] < scenario.digital_documents_share
+        green = u[k][1] < scenario.green_lane_share
         tally.created += 1
         first = _offer(rt, route, route.options[0])
         unit, units = route.flow.unit, route.flow.units_per_shipment
-        if stays_without_looking(first[0], empty, unit, units, MAX_EXPECTED_WAIT_HOURS):
+        if stays_without_looking(first[0], cheapest, unit, units, MAX_EXPECTED_WAIT_HOURS):
             offers, choice = [first], Choice(0)
         else:
             offers = [first, *(_offer(rt, route, option) for option in route.options[1:])]
@@ -197,7 +201,7 @@ def _arrivals(
         if measured:
             key2 = (index, choice.option)
             tally.chosen[key2] = tally.chosen.get(key2, 0.0) + route.size.tonnes
-        env.process(_journey(rt, index, route, option, digital, green, normals[k]))
+        env.process(_journey(rt, index, route, option, digital, green, z[k]))
 
 
 def _offer(
@@ -239,31 +243,42 @@ def _journey(
     option: RouteOption,
     digital: bool,
     green: bool,
-    z: np.ndarray,
+    z: list[float],
 ) -> simpy.events.ProcessGenerator:
+    """Follow `option` step by step. Hauls, dwells and transfers touch nothing shared, so the
+    shipment keeps its own clock through them and hands the simulation one timeout only where it
+    next meets a shared capacity (a daily quota, a locomotive pool, a sailing) and at the end:
+    every booking and boarding still happens at the simulated time it would step by step, with
+    a fraction of the events."""
     env, tally, window = rt.env, rt.tally, rt.tally.window
     size = route.size
-    created = env.now
-    causes = np.zeros(len(Cause))
+    created = clock = env.now
+    causes = [0.0] * len(Cause)
     held: dict[int, Request] = {}
     for step in option.steps:
-        t0 = env.now
         if step.kind is StepKind.SAIL:
-            causes += yield from _sail(rt, route, step)
+            if clock > env.now:
+                yield env.timeout(clock - env.now)
+            hours = yield from _sail(rt, route, step, causes)
+            clock = env.now + hours  # after boarding: env.now is read once the sailing leaves
             continue
-        start = env.now
+        t0 = clock
         for quota, need in step.quotas:
-            start = rt.quotas[quota].book(env.now, need)
-            if start > env.now:
-                yield env.timeout(start - env.now)
+            if clock > env.now:
+                yield env.timeout(clock - env.now)
+                clock = env.now
+            clock = rt.quotas[quota].book(clock, need)
         if step.take_pool >= 0:
+            if clock > env.now:
+                yield env.timeout(clock - env.now)
             pool = rt.pools[step.take_pool]
             asked = env.now
             request = pool.resource.request()
             yield request
             pool.taken(env, asked)
             held[step.take_pool] = request
-        wait = env.now - t0
+            clock = env.now
+        wait = clock - t0
         hours = step.p50 * math.exp(step.sigma * z[step.draw])
         if step.kind is StepKind.BORDER:
             hours *= (step.digital_factor if digital else 1.0) * (
@@ -271,12 +286,14 @@ def _journey(
             )
         if step.kind is StepKind.HAUL and t0 in window:
             tally.links[step.ref] = tally.links.get(step.ref, 0.0) + size.tonnes
-        yield env.timeout(hours)
+        clock += hours
         causes[step.cause] += wait + hours
-        if step.kind is StepKind.BORDER and env.now in window:
+        if step.kind is StepKind.BORDER and clock in window:
             tally.border.setdefault(step.ref, []).append(wait + hours)
         if step.give_pool >= 0 and step.give_pool in held:
-            _give_back_later(env, rt.pools[step.give_pool], held.pop(step.give_pool))
+            _give_back_later(env, rt.pools[step.give_pool], held.pop(step.give_pool), clock)
+    if clock > env.now:
+        yield env.timeout(clock - env.now)
     tally.delivered += 1
     if env.now in window:
         tally.tonnes += size.tonnes
@@ -288,10 +305,11 @@ def _journey(
         tally.causes_n += 1
 
 
-def _sail(rt: Runtime, route: FlowRoute, step: Step) -> Generator[simpy.Event, float, np.ndarray]:
-    """Queue for a sailing and cross; the hours by cause it took."""
+def _sail(
+    rt: Runtime, route: FlowRoute, step: Step, causes: list[float]
+) -> Generator[simpy.Event, float, float]:
+    """Queue for a sailing and board it; the sailing's hours (the caller's clock runs them)."""
     env, tally, size = rt.env, rt.tally, route.size
-    causes = np.zeros(len(Cause))
     t0 = env.now
     line = rt.lines[step.line]
     fleet_unit = _sailing_amount(rt, line.link, route)
@@ -307,17 +325,24 @@ def _sail(rt: Runtime, route: FlowRoute, step: Step) -> Generator[simpy.Event, f
         if route.flow.unit is CargoUnit.CONTAINER:
             for port in {line.from_node, line.to_node}:
                 tally.port_teu[port] = tally.port_teu.get(port, 0.0) + size.teu
-    yield env.timeout(hours)
     causes[Cause.LINE_HAUL] += hours
-    return causes
+    return hours
 
 
-def _give_back_later(env: simpy.Environment, pool: LocomotivePool, request: Request) -> None:
-    """The locomotive runs back light (the turnaround) before another train can take it."""
-    back = env.timeout(pool.turnaround)
+def _give_back_later(
+    env: simpy.Environment, pool: LocomotivePool, request: Request, at: float
+) -> None:
+    """The locomotive runs back light (the turnaround, from `at`) before another train can
+    take it."""
+    back = env.timeout(at - env.now + pool.turnaround)
     back.callbacks.append(lambda _event: pool.give_back(env, request))
 
 
 def _sailing_amount(rt: Runtime, link: str, route: FlowRoute) -> float:
-    fleets = [s for s in rt.compiled.fleets[link] if s.capacity_per_sailing is not None]
-    return amount(fleets[0], route.size) if fleets else 0.0
+    """What a shipment of `route` takes up on a sailing of `link` (in the fleet's unit)."""
+    key = (link, route.flow.id)
+    cached = rt.sailing_amounts.get(key)
+    if cached is None:
+        fleets = [s for s in rt.compiled.fleets[link] if s.capacity_per_sailing is not None]
+        cached = rt.sailing_amounts[key] = amount(fleets[0], route.size) if fleets else 0.0
+    return cached

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 from kervan.network.model import Network
 from kervan.observatory import published
+from kervan.observatory.backend import Runner
 from kervan.observatory.montecarlo import (
     UTILISATION_TARGET,
     Backend,
@@ -195,7 +196,7 @@ def assess(summary: ScenarioSummary, scenario: Scenario) -> ScenarioTargets:
 
 
 def assess_scenario(
-    scenario: Scenario, replications: int, seed: int, backend: Backend = Backend.PROCESS
+    scenario: Scenario, replications: int, seed: int, backend: Backend | Runner = Backend.PROCESS
 ) -> ScenarioTargets:
     """Simulate and assess one scenario."""
     results = replicate(scenario, replications, seed, backend=backend)
@@ -239,7 +240,7 @@ def portfolio_search(
     replications: int = 2,
     years: float = 0.5,
     seed: int = 0,
-    backend: Backend = Backend.PROCESS,
+    backend: Backend | Runner = Backend.PROCESS,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Portfolio]:
     """Every combination of up to `max_size` reforms (and all of them together) on the 2030

@@ -218,6 +218,22 @@ def documents_needed(
     return sorted(needs, key=lambda n: (n.legs[0], list(DocumentKind).index(n.kind)))
 
 
+def _entry_office(at_node: str | None, at_crossing: str | None) -> str | None:
+    """The office that clears the cargo into the country entered: the entry place's own office,
+    else the import side of the crossing's pair ("X (export) / Y (import)" -> "Y"), else the
+    crossing's joint office; "" when the data names none; None where the data says no customs
+    control happens ("none (Union State, no customs control)")."""
+    if at_node:
+        return at_node
+    if not at_crossing:
+        return ""
+    if at_crossing.lower().startswith("none"):
+        return None
+    if at_crossing.endswith(" (import)") and " / " in at_crossing:
+        return at_crossing.rsplit(" / ", 1)[1].removesuffix(" (import)")
+    return at_crossing
+
+
 def customs_offices(
     network: Network, legs: list[LegFacts], crossings: list[str | None]
 ) -> list[CustomsOffice]:
@@ -240,9 +256,12 @@ def customs_offices(
         node = network.nodes[legs[i].to_node]
         if crossing_id is None or node.id == last.id:
             continue  # the destination office clears cargo crossing straight into it
-        crossing = network.crossings[crossing_id]
-        name = crossing.customs_office or f"{node.name} customs"
-        offices.append(CustomsOffice(OfficeRole.TRANSIT, node.country, name, node.id))
+        name = _entry_office(node.customs_office, network.crossings[crossing_id].customs_office)
+        if name is None:
+            continue  # a border inside a customs union: nobody clears the cargo there
+        offices.append(
+            CustomsOffice(OfficeRole.TRANSIT, node.country, name or f"{node.name} customs", node.id)
+        )
     offices.append(
         CustomsOffice(
             OfficeRole.DESTINATION,

@@ -40,7 +40,7 @@ from kervan.services.node import NodeContext
 from kervan.services.shipments import ShipmentRef, access, customs_may_see
 from kervan.shipments.booking import BookingParties, Cargo, draft_documents
 from kervan.signatures.canonical import CanonicalJson
-from kervan.signatures.encoding import b64url_encode
+from kervan.signatures.encoding import b64url_decode, b64url_encode
 from kervan.signatures.jws import GeneralJws, JwsSignature, sign_version
 from kervan.signatures.keys import Signer
 from kervan.store.repositories.documents import StoredSignature
@@ -83,6 +83,7 @@ class SignatureView(BaseModel):
     kid: str
     signed_at: datetime
     version: int
+    step: str | None = None  # the lifecycle step signed, as its protected header names it
 
 
 class DocumentView(BaseModel):
@@ -235,12 +236,27 @@ def _view(
         digest=record.digest,
         signatures=[
             SignatureView(
-                party=s.party, role=s.role, kid=s.kid, signed_at=s.signed_at, version=version
+                party=s.party,
+                role=s.role,
+                kid=s.kid,
+                signed_at=s.signed_at,
+                version=version,
+                step=_step_of(s.entry),
             )
             for version, s in signatures
         ],
         allowed_steps=allowed_steps,
     )
+
+
+def _step_of(entry: JwsSignature) -> str | None:
+    """The lifecycle step a signature entry's protected header names (None before steps were
+    named in headers)."""
+    try:
+        step = json.loads(b64url_decode(entry["protected"])).get("step")
+    except (ValueError, KeyError, AttributeError):
+        return None
+    return step if isinstance(step, str) else None
 
 
 def _parse_body(record: ShipmentDocument) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from kervan.errors import (
 )
 from kervan.exchange.epermit_peer.wire import PermitUsed
 from kervan.services.access import Who, identify
+from kervan.services.epermit_corridor import forward
 from kervan.services.epermit_network import (
     AuthorityRef,
     acting_for,
@@ -109,7 +110,7 @@ def _grant(uow: NodeUnitOfWork, org_id: str, body: GrantRequest) -> GrantedQuota
     )
     announced = body.issuer in peer.partners
     if announced:
-        peer.grant_quota(uow.session, quota)
+        forward(uow, peer, peer.grant_quota(uow.session, quota))
     else:
         uow.permits.add_quota(org_id, quota)
     return GrantedQuota(

@@ -35,6 +35,7 @@ from kervan.exchange.epermit_peer.wire import (
     parse_event,
 )
 from kervan.services.access import Caller, Scope, Who, identify
+from kervan.services.epermit_corridor import SCHEME, corridor_partner, forward, partner_keys
 from kervan.signatures.encoding import from_unix_seconds, unix_seconds
 from kervan.signatures.keys import ES256, Signer, public_key_from_jwk
 from kervan.signatures.trustlist import TrustList
@@ -121,7 +122,9 @@ def announce(
     peer = authority_peer(uow, org_id)
     if consumer not in peer.partners:
         return None
-    return peer.produce(uow.session, consumer, body)
+    event = peer.produce(uow.session, consumer, body)
+    forward(uow, peer, event)
+    return event
 
 
 # -- the protocol the authority serves (public: partners prove themselves per event) ------------
@@ -188,8 +191,10 @@ def deliver_events(uow: NodeUnitOfWork, command: Delivery) -> DeliveryReport:
     are marked, unreachable partners wait with back-off, refused events become dead letters."""
     with uow.for_reading():
         peer = authority_peer(uow, command.org_id)
+    # Partners on the corridor (kervan://) get their events through the outbox and the broker.
+    over_http = {c: url for c, url in peer.partners.items() if corridor_partner(url) is None}
     client = EpermitPeerClient(
-        peer, uow.node.sessions, command.http, peer.partners, on_dead_letter=command.on_dead_letter
+        peer, uow.node.sessions, command.http, over_http, on_dead_letter=command.on_dead_letter
     )
     return client.deliver_pending()
 
@@ -221,14 +226,16 @@ def rotate_authority_key(uow: NodeUnitOfWork, caller: Who, command: AuthorityRef
         uow.signing_keys.supersede(old, at=at, org_ids=[org_id])
         jwk = json.dumps(new.public_jwk(), sort_keys=True, separators=(",", ":"))
         for partner in sorted(peer.partners):
-            peer.produce(
+            created = peer.produce(
                 uow.session, partner, KeyCreated(authority=peer.code, kid=new.kid, jwk=jwk)
             )
-            peer.produce(
+            forward(uow, peer, created)
+            revoked = peer.produce(
                 uow.session,
                 partner,
                 KeyRevoked(authority=peer.code, key_id=old, revoked_at=unix_seconds(at)),
             )
+            forward(uow, peer, revoked)
         return KeyRotation(kid=new.kid, previous_kid=old, partners_told=sorted(peer.partners))
 
 
@@ -256,6 +263,7 @@ def resend_dead_letter(uow: NodeUnitOfWork, caller: Who, command: DeadLetterRef)
             raise InvalidRequestError(f"event {command.event_id} was resent already")
         body, _ = parse_event(EventType(row.event_type), row.body.encode("utf-8"))
         sent = peer.produce(uow.session, command.partner, body)
+        forward(uow, peer, sent)
         repository.mark_resent(
             command.org_id, peer.code, command.partner, command.event_id, sent.event_id
         )
@@ -271,9 +279,18 @@ class PartnerSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     code: str = Field(pattern=r"^[A-Z]+$", min_length=2, max_length=16)
-    url: str = Field(pattern=r"^https?://", max_length=500)
+    url: str = Field(
+        pattern=r"^(https?|kervan)://",
+        max_length=500,
+        description="https://... (the peer protocol over HTTP) or kervan://<organisation id> "
+        "(a permit authority's node on the same corridor: events go over the broker)",
+    )
     name: str = Field("", max_length=200)
-    keys: list[dict[str, Any]] = Field(min_length=1, max_length=20)
+    keys: list[dict[str, Any]] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Its ES256 public keys (for a kervan:// partner, default: the directory's)",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,7 +354,17 @@ def add_partner(uow: NodeUnitOfWork, caller: Who, command: NewPartner) -> Partne
         spec = command.spec
         if spec.code == own.code:
             raise InvalidRequestError(f"{spec.code} is this authority itself")
-        keys = [_checked_jwk(jwk) for jwk in spec.keys]
+        given = spec.keys
+        target = corridor_partner(spec.url)
+        if target is not None:
+            if known_authority(uow, target) != spec.code:
+                raise InvalidRequestError(f"{spec.url} is not the permit authority of {spec.code}")
+            given = given or partner_keys(uow, target)
+        elif spec.url.startswith(SCHEME):
+            raise InvalidRequestError(f"{spec.url}: name the partner's organisation")
+        if not given:
+            raise InvalidRequestError(f"partner {spec.code}: give its public keys")
+        keys = [_checked_jwk(jwk) for jwk in given]
         partner = Partner(
             spec.code, spec.name or spec.code, spec.url.rstrip("/"), tuple(keys), uow.clock()
         )

@@ -205,6 +205,15 @@ class NodeUnitOfWork(UnitOfWork):
         super().__init__(node.sessions, clock=node.clock, keys=node.keys, once=once)
         self.node = node
 
+    @classmethod
+    def joining_node(cls, node: NodeContext, session: Session) -> NodeUnitOfWork:
+        """A node's unit of work over a transaction that is open already (the inbox's,
+        applying a received message): entering it joins that transaction, leaving it neither
+        commits nor rolls back."""
+        uow = cls(node)
+        uow._joined = uow._session = session
+        return uow
+
 
 def _forget_appending(session: Session, transaction: SessionTransaction) -> None:
     """The append lock and the tree's pending leaves end with the unit of work's transaction."""

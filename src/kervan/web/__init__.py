@@ -18,6 +18,8 @@ from fastapi.staticfiles import StaticFiles
 from kervan.web import (
     auth_pages,
     console_pages,
+    error_pages,
+    exchange_pages,
     observatory_pages,
     pages,
     permit_network_pages,
@@ -41,6 +43,7 @@ def install(app: FastAPI) -> None:
         standard_pages,
         verify_pages,
         console_pages,
+        exchange_pages,
         permit_network_pages,
         permit_pages,
         observatory_pages,
@@ -48,6 +51,7 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router)
     app.add_exception_handler(LoginRequiredError, auth_pages.login_required)
     app.add_exception_handler(CsrfRefusedError, auth_pages.csrf_refused)
+    error_pages.install(app)
     app.mount(STATIC_PATH, StaticFiles(directory=static), name="web-static")
 
 

@@ -243,6 +243,12 @@ def cargo_of(f: BookingForm, default_day: date) -> Cargo | None:
         {"number": f.get(f"plate-{i}-number").upper(), "country": f.get(f"plate-{i}-country")}
         for i in f.plate_rows
     ]
+    # A plate is registered somewhere: the country is chosen, never assumed.
+    unplaced = [i for i in f.plate_rows if not f.get(f"plate-{i}-country")]
+    for i in unplaced:
+        f.problems.problems.append(FieldProblem(f"plate-{i}-country", "book.plate_country_needed"))
+    if unplaced:
+        return None
     if plates:
         raw["vehicle_plates"] = plates
     try:

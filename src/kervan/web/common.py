@@ -252,16 +252,20 @@ def login_redirect(request: Request, expired: bool) -> RedirectResponse:
 @dataclass(frozen=True)
 class Flash:
     """A message shown once on the next page: `key` in the catalogue, `detail` as the service
-    said it (English), `ok` whether it reports success."""
+    said it (English), `ok` whether it reports success, `next` the catalogue key of what comes
+    next (empty: nothing to add)."""
 
     ok: bool
     key: str
     detail: str = ""
+    next: str = ""
 
 
 def redirect_with(request: Request, url: str, flash: Flash) -> RedirectResponse:
     response = RedirectResponse(url, status_code=303)
-    raw = json.dumps({"ok": flash.ok, "key": flash.key, "detail": flash.detail[:600]})
+    raw = json.dumps(
+        {"ok": flash.ok, "key": flash.key, "detail": flash.detail[:600], "next": flash.next[:80]}
+    )
     value = base64.urlsafe_b64encode(raw.encode()).decode()
     _set_cookie(request, response, FLASH_COOKIE, value, 120)
     return response
@@ -273,7 +277,12 @@ def _take_flash(request: Request) -> Flash | None:
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(value.encode()))
-        return Flash(bool(data["ok"]), str(data["key"])[:80], str(data.get("detail", ""))[:600])
+        return Flash(
+            bool(data["ok"]),
+            str(data["key"])[:80],
+            str(data.get("detail", ""))[:600],
+            str(data.get("next", ""))[:80],
+        )
     except (ValueError, KeyError, TypeError):
         return None
 
@@ -284,6 +293,7 @@ NAV: tuple[tuple[str, str, str | None], ...] = (
     ("/", "nav.planner", None),
     ("/shipments", "nav.shipments", Scope.SHIPMENTS_READ.value),
     ("/console", "nav.console", Scope.CUSTOMS.value),
+    ("/exchange/messages", "nav.messages", Scope.CUSTOMS.value),
     ("/permits", "nav.permits", Scope.PERMITS.value),
     ("/permits/network", "nav.permit_network", Scope.PERMITS.value),
     ("/observatory", "nav.observatory", Scope.OBSERVATORY.value),

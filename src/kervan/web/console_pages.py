@@ -6,6 +6,7 @@ lanes with their reasons (services.customs.worklist.work_list); recording arriva
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -27,11 +28,13 @@ from kervan.web.common import (
     CSRF_FIELD,
     Flash,
     check_csrf,
+    language_of,
     node_of,
     person,
     redirect_with,
     render,
 )
+from kervan.web.i18n import Locale
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,6 +42,31 @@ router = APIRouter(include_in_schema=False)
 def seal_number(described: str) -> str:
     """The seal number of a work item's seal text ("CN2026118 (intact)" -> "CN2026118")."""
     return described.split(" (", 1)[0].strip()
+
+
+_TIR_PHRASES = {
+    "amend the advance TIR data": "tir.step.amend",
+    "accept the declaration": "tir.step.accept",
+    "cancel the guarantee": "tir.step.cancel_guarantee",
+    "register the guarantee": "tir.step.register_guarantee",
+}
+_TIR_OPERATION = re.compile(r"^(start|terminate|discharge) the TIR operation in ([A-Z]{2})$")
+
+
+def tir_step(loc: Locale, step: str) -> str:
+    """A TIR transport's next step (as the e-TIR lifecycle words it) in `loc`'s language."""
+    operation = _TIR_OPERATION.match(step)
+    if operation:
+        country = loc.label("country.", operation.group(2))
+        return loc.t(f"tir.step.{operation.group(1)}", country=country)
+    key = _TIR_PHRASES.get(step)
+    return loc.t(key) if key else step
+
+
+def seal_condition(described: str) -> str:
+    """The condition of a work item's seal text ("CN2026118 (intact)" -> "intact")."""
+    _, _, rest = described.partition(" (")
+    return rest.rstrip(")").strip()
 
 
 @router.get("/console", response_class=HTMLResponse)
@@ -85,6 +113,8 @@ def console_page(
         "transport": transport,
         "tir_error": tir_error,
         "seal_number": seal_number,
+        "seal_condition": seal_condition,
+        "tir_step": lambda step: tir_step(language_of(request), step),
         "seal_conditions": list(SealCondition),
         "inspections": list(InspectionResult),
         "now": ctx.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M"),
@@ -127,7 +157,8 @@ async def arrival_at_border(request: Request) -> Response:
         record_arrival(ctx.unit_of_work(), caller, command)
     except KervanError as exc:
         return redirect_with(request, back, Flash(False, "action.refused", exc.message))
-    return redirect_with(request, back, Flash(True, "console.arrived", shipment_id))
+    arrived = Flash(True, "console.arrived", shipment_id, next="console.next.arrived")
+    return redirect_with(request, back, arrived)
 
 
 @router.post("/console/release")
@@ -159,7 +190,8 @@ async def release_cargo(request: Request) -> Response:
         release(ctx.unit_of_work(), caller, ReleaseCargo(shipment_id, body))
     except KervanError as exc:
         return redirect_with(request, back, Flash(False, "action.refused", exc.message))
-    return redirect_with(request, back, Flash(True, "console.released", shipment_id))
+    released = Flash(True, "console.released", shipment_id, next="console.next.released")
+    return redirect_with(request, back, released)
 
 
-__all__ = ["router", "seal_number"]
+__all__ = ["router", "seal_condition", "seal_number", "tir_step"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kervan.documents.cimsmgs import CimSmgsStep
+from kervan.documents.ecmr_lifecycle import EcmrStep
 from kervan.documents.kinds import PARTY_SIGNED_KINDS, DocumentKind
 from kervan.services.documents import DocumentView
 
@@ -31,7 +33,16 @@ STEP_ROLES: dict[str, tuple[str, ...]] = {
 CONTENT_STEPS = frozenset({"amend_draft", "give_instructions"})
 RESERVATION_STEPS = frozenset({"add_carrier_reservations", "deliver"})
 REASON_STEPS = frozenset({"refuse", "cancel"})
+# Steps that end the note for good: set apart on the page and confirmed before they are signed.
+FINAL_STEPS = frozenset({"cancel", "refuse"})
 SIGNED_KINDS = PARTY_SIGNED_KINDS
+# The order the work happens in: the lifecycles declare their steps in that order.
+WORK_ORDER: dict[str, int] = {
+    **{step.name.lower(): i for i, step in enumerate(EcmrStep)},
+    **{step.name.lower(): i for i, step in enumerate(CimSmgsStep)},
+}
+# Once a transport note is in one of these states the carrier has signed the taking over.
+TAKEN_OVER_STATES = frozenset({"taken_over", "accepted", "in_transit", "delivered"})
 
 
 def _id(party: Any) -> str | None:
@@ -61,16 +72,37 @@ def signable_steps(document: DocumentView, org_id: str) -> list[str]:
     if document.kind not in SIGNED_KINDS:
         return []
     held = roles_on(document, org_id)
-    # Taking over is signed once by each side: not offered again to a side that has signed.
+    # Taking over is signed once by each side: not offered again to a side that has signed it
+    # (the consignor's signature that issued the note does not count).
     signed = {
-        s.role for s in document.signatures if s.party == org_id and s.version == document.version
+        s.role
+        for s in document.signatures
+        if s.party == org_id
+        and s.version == document.version
+        and s.step in ("sign_taking_over", None)
     }
-    return [
+    steps = [
         step
         for step in document.allowed_steps
         if step not in CONTENT_STEPS
         and held & set(STEP_ROLES.get(step, ()))
         and not (step == "sign_taking_over" and held <= signed)
+    ]
+    return sorted(steps, key=lambda step: WORK_ORDER.get(step, len(WORK_ORDER)))
+
+
+def split_final(steps: list[str]) -> tuple[list[str], list[str]]:
+    """The steps that carry the work on, then the ones that end the note (cancel, refuse)."""
+    return [s for s in steps if s not in FINAL_STEPS], [s for s in steps if s in FINAL_STEPS]
+
+
+def unsigned_transport_notes(documents: list[DocumentView]) -> list[DocumentView]:
+    """The e-CMR and CIM/SMGS notes not yet signed on taking over: the cargo's taking over is
+    recorded on the timeline only after them (the note is the carrier's receipt for it)."""
+    return [
+        d
+        for d in documents
+        if d.kind in SIGNED_KINDS and d.state not in TAKEN_OVER_STATES and d.state != "cancelled"
     ]
 
 
@@ -80,9 +112,13 @@ def signed_at_version(document: DocumentView) -> list[Any]:
 
 
 __all__ = [
+    "FINAL_STEPS",
     "REASON_STEPS",
     "RESERVATION_STEPS",
+    "WORK_ORDER",
     "roles_on",
     "signable_steps",
     "signed_at_version",
+    "split_final",
+    "unsigned_transport_notes",
 ]

@@ -7,33 +7,32 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from kervan.documents.epermit import PermitType
-from kervan.documents.render import render_permit
 from kervan.errors import KervanError, NotFoundError
 from kervan.services.access import Caller, Scope
 from kervan.services.permits import (
     IssuedPermitLine,
     IssueRequest,
-    PermitRef,
     QuotaRequest,
     RevokePermit,
     RevokeRequest,
     add_quota,
     issue_for_shipment,
-    issued_permit,
     permit_desk,
     revoke_permit,
 )
+from kervan.services.printing import PrintPermit, printable_permit
 from kervan.store.repositories.organisations import OrganisationKind
 from kervan.web.common import (
     CSRF_FIELD,
     PRINT_POLICY,
     Flash,
     check_csrf,
+    language_of,
     node_of,
     person,
     redirect_with,
@@ -41,7 +40,9 @@ from kervan.web.common import (
     secure_headers,
     uow_of,
 )
-from kervan.web.form_errors import FormProblems, problems_of
+from kervan.web.form_errors import FieldProblem, FormProblems, problems_of
+from kervan.web.i18n import locale
+from kervan.web.print_forms import LANG_PATTERN, render_printable
 
 router = APIRouter(include_in_schema=False)
 #: The quota form's inputs by the QuotaRequest field they fill.
@@ -165,7 +166,8 @@ def issue(
     except KervanError as exc:
         return redirect_with(request, "/permits", Flash(False, "action.refused", exc.message))
     issued = str(wire.get("permit_id", document_id))
-    return redirect_with(request, "/permits", Flash(True, "permits.issued_done", issued))
+    done = Flash(True, "permits.issued_done", issued, next="permits.next.issued")
+    return redirect_with(request, "/permits", done)
 
 
 @router.post("/permits/{permit_id}/revoke")
@@ -174,9 +176,14 @@ def revoke(
     permit_id: str,
     reason: Annotated[str, Form(max_length=500)] = "",
     csrf: Annotated[str, Form(alias=CSRF_FIELD, max_length=128)] = "",
+    confirm: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
-    """Revoke an unused permit the authority issued, with the reason given."""
+    """Revoke an unused permit the authority issued, with the reason given and the officer's
+    confirmation that it ends the permit for good."""
     check_csrf(request, csrf)
+    if confirm != "yes":
+        unconfirmed = FieldProblem(f"confirm:{permit_id}", "permits.revoke_unconfirmed")
+        return _desk(request, FormProblems([unconfirmed]), {}, status_code=422)
     try:
         body = RevokeRequest(reason=reason.strip())
     except ValidationError as exc:
@@ -187,22 +194,28 @@ def revoke(
         revoke_permit(uow_of(request), caller, RevokePermit(permit_id, body))
     except KervanError as exc:
         return redirect_with(request, "/permits", Flash(False, "action.refused", exc.message))
-    return redirect_with(request, "/permits", Flash(True, "permits.revoked_done", permit_id))
+    revoked = Flash(True, "permits.revoked_done", permit_id, next="permits.next.revoked")
+    return redirect_with(request, "/permits", revoked)
 
 
 @router.get("/permits/{permit_id}/print", response_class=HTMLResponse)
-def print_permit(request: Request, permit_id: str) -> Response:
-    """The permit to print, its signed QR code beside its fields."""
+def print_permit(
+    request: Request, permit_id: str, lang: Annotated[str, Query(pattern=LANG_PATTERN)] = ""
+) -> Response:
+    """The permit as authorities print it on A4 (web.print_forms), its signed QR code, the
+    entries and exits recorded at borders; `lang` prints it in another language."""
     caller = person(request).caller
     if not is_authority(caller):
         return render(request, "error.html", {"message_key": "error.not_for_you"}, status_code=403)
+    ctx = node_of(request)
+    verification = f"{str(request.base_url).rstrip('/')}/verify"
     try:
-        record = issued_permit(uow_of(request), caller, PermitRef(permit_id))
+        printable = printable_permit(uow_of(request), caller, PrintPermit(permit_id, verification))
     except NotFoundError:
         context = {"message_key": "error.not_found", "detail": permit_id}
         return render(request, "error.html", context, status_code=404)
-    permit = record.permit
-    html = render_permit(permit, permit.qr_code or permit.permit_id)
+    loc = locale(lang) if lang else language_of(request)
+    html = render_printable(printable, loc, ctx.clock())
     return secure_headers(HTMLResponse(html), PRINT_POLICY)
 
 

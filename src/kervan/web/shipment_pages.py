@@ -9,11 +9,12 @@ is told on the page, and a shipment the organisation may not see answers 404 as 
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from markupsafe import Markup
 from pydantic import ValidationError
@@ -71,9 +72,18 @@ from kervan.web.common import (
     uow_of,
 )
 from kervan.web.corridor_map import HEIGHT, WIDTH, map_view
-from kervan.web.document_parts import REASON_STEPS, RESERVATION_STEPS, signable_steps
-from kervan.web.i18n import Locale
+from kervan.web.document_parts import (
+    FINAL_STEPS,
+    REASON_STEPS,
+    RESERVATION_STEPS,
+    WORK_ORDER,
+    signable_steps,
+    split_final,
+    unsigned_transport_notes,
+)
+from kervan.web.i18n import Locale, locale
 from kervan.web.pages import PLAN_COLOURS, planner_years
+from kervan.web.print_forms import LANG_PATTERN, render_printable
 
 router = APIRouter(include_in_schema=False)
 K = OrganisationKind
@@ -221,9 +231,8 @@ async def book(request: Request) -> Response:
     except KervanError as exc:
         form.refuse_all("book.refused", detail=exc.message)
         return _booking_page(request, caller, chosen, form, status_code=422)
-    return redirect_with(
-        request, f"/shipments/{shipment_id}", Flash(True, "book.done", shipment_id)
-    )
+    booked = Flash(True, "book.done", shipment_id, next="book.next")
+    return redirect_with(request, f"/shipments/{shipment_id}", booked)
 
 
 def _encoded(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -255,12 +264,15 @@ def shipment_page(request: Request, shipment_id: str) -> Response:
         missing = {"message_key": "error.not_found", "detail": shipment_id}
         return render(request, "error.html", missing, status_code=404)
     shown, plan, documents = followed.shipment, followed.plan, followed.documents
+    may_sign = Scope.DOCUMENTS_SIGN in caller.scopes
+    steps = {
+        d.id: split_final(signable_steps(d, caller.org_id) if may_sign else []) for d in documents
+    }
     cards = [
         {
             "doc": d,
-            "steps": signable_steps(d, caller.org_id)
-            if Scope.DOCUMENTS_SIGN in caller.scopes
-            else [],
+            "steps": steps[d.id][0],
+            "final_steps": steps[d.id][1],
             "permit": permit_of(d),
             "printable": d.kind in PARTY_SIGNED_KINDS
             or (
@@ -273,7 +285,12 @@ def shipment_page(request: Request, shipment_id: str) -> Response:
         for d in documents
     ]
     next_event = _next_event(plan, shown.events, followed.roles)
+    # The taking over is recorded once the transport notes are signed on taking over.
+    waiting_for = (
+        unsigned_transport_notes(documents) if next_event == EventType.TAKEN_OVER.value else []
+    )
     customs_here = caller.kind is K.CUSTOMS_AUTHORITY
+    todo = _todo(cards, None if waiting_for else next_event)
     context: dict[str, Any] = {
         "shipment": shown,
         "plan": plan,
@@ -282,15 +299,63 @@ def shipment_page(request: Request, shipment_id: str) -> Response:
         "cards": cards,
         "names": followed.names,
         "next_event": next_event,
+        "waiting_for": waiting_for,
+        "todo": todo,
         "now": ctx.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M"),
         "reservation_steps": RESERVATION_STEPS,
         "reason_steps": REASON_STEPS,
         "reservation_subjects": list(ReservationSubject),
         "customs_here": customs_here,
         "qr": lambda payload: Markup(qr_svg(payload)),  # noqa: S704 (segno writes the SVG)
+        "anchor": _anchor,
+        "scheme_words": lambda scheme: scheme_words(loc, scheme),
         **route_map(request, loc, [plan]),
     }
     return render(request, "shipment.html", context)
+
+
+# Where the cargo's own events fall among the notes' steps: taking over after both sides signed
+# it and before the carriage starts; delivery after the consignee signed for the goods.
+_EVENT_RANK = {
+    EventType.TAKEN_OVER.value: WORK_ORDER["depart"] - 0.5,
+    EventType.DELIVERED.value: WORK_ORDER["deliver"] + 0.5,
+}
+
+
+def _todo(cards: list[dict[str, Any]], next_event: str | None) -> list[dict[str, str]]:
+    """What the person may do now on this page, in the order the work happens: each note's
+    steps in its lifecycle's order, the cargo's event where it falls among them (the steps
+    that end a note are not work to do: they stay in the note's own danger zone)."""
+    ranked: list[tuple[float, int, dict[str, str]]] = []
+    for position, card in enumerate(cards):
+        for step in card["steps"]:
+            item = {
+                "key": f"sign.step.{step}",
+                "doc": card["doc"].id,
+                "anchor": _anchor(card["doc"].id, step),
+            }
+            ranked.append((WORK_ORDER.get(step, len(WORK_ORDER)), position, item))
+    if next_event is not None:
+        item = {"key": f"event.record.{next_event}", "doc": "", "anchor": "event-form"}
+        ranked.append((_EVENT_RANK.get(next_event, len(WORK_ORDER)), len(cards), item))
+    return [item for _, _, item in sorted(ranked, key=lambda r: (r[0], r[1]))]
+
+
+_PLATE_SCHEME = re.compile(r"^registration plate \(([A-Z]{2})\)$")
+
+
+def scheme_words(loc: Locale, scheme: str) -> str:
+    """An identifier scheme of the consignment record ("container number", "registration
+    plate (UZ)") in `loc`'s language; a scheme the catalogue does not name stays as it is."""
+    plate = _PLATE_SCHEME.match(scheme)
+    if plate:
+        return loc.t("scheme.plate", country=loc.label("country.", plate.group(1)))
+    key = "scheme." + re.sub(r"[^a-z]+", "_", scheme.lower()).strip("_")
+    return loc.t(key) if key in loc.fallback else scheme
+
+
+def _anchor(document_id: str, step: str) -> str:
+    return f"sign-{document_id}-{step}".replace("/", "-").replace(":", "-")
 
 
 def _at(value: str) -> datetime:
@@ -316,11 +381,18 @@ def record(
         return redirect_with(request, back, Flash(False, "action.refused", f"bad time {at!r}"))
     caller = person(request).caller
     try:
+        if event_type is EventType.TAKEN_OVER:
+            followed = follow_shipment(uow_of(request), caller, ShipmentRef(shipment_id))
+            unsigned = unsigned_transport_notes(followed.documents)
+            if unsigned:
+                notes = ", ".join(d.id for d in unsigned)
+                return redirect_with(request, back, Flash(False, "event.sign_first", notes))
         event = EventRequest(type=event_type, at=when)
         record_event(uow_of(request), caller, RecordEvent(shipment_id, event))
     except KervanError as exc:
         return redirect_with(request, back, Flash(False, "action.refused", exc.message))
-    return redirect_with(request, back, Flash(True, f"event.done.{event_type.value}"))
+    done = Flash(True, f"event.done.{event_type.value}", next=f"event.next.{event_type.value}")
+    return redirect_with(request, back, done)
 
 
 @router.post("/documents/{document_id}/sign")
@@ -333,10 +405,14 @@ def sign(
     text: Annotated[str, Form(max_length=1024)] = "",
     reason: Annotated[str, Form(max_length=1024)] = "",
     shipment: Annotated[str, Form(max_length=128)] = "",
+    confirm: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
-    """Sign one lifecycle step with the organisation's key (services.documents.sign_step)."""
+    """Sign one lifecycle step with the organisation's key (services.documents.sign_step).
+    A step that ends the note (cancel, refuse) needs the confirmation box ticked."""
     check_csrf(request, csrf)
     back = f"/shipments/{shipment}" if shipment else "/shipments"
+    if step in FINAL_STEPS and confirm != "yes":
+        return redirect_with(request, back, Flash(False, "sign.confirm_needed", document_id))
     try:
         reservations = (
             [Reservation(subject=ReservationSubject(subject), text=text.strip())]
@@ -352,22 +428,39 @@ def sign(
         back = f"/shipments/{signed.shipment_id}"
     except KervanError as exc:
         return redirect_with(request, back, Flash(False, "action.refused", exc.message))
-    return redirect_with(request, back, Flash(True, "sign.done", f"{document_id}: {step}"))
+    return redirect_with(
+        request, back, Flash(True, f"sign.done.{step}", document_id, next=_after(signed))
+    )
+
+
+def _after(signed: DocumentView) -> str:
+    """The catalogue key of what comes next for a note just signed (by its new state; a
+    taking over signed by one side only waits for the other)."""
+    kind = "rail" if signed.kind == DocumentKind.CIM_SMGS else "road"
+    if signed.state == "issued" and any(s.role == "carrier" for s in signed.signatures):
+        return f"next.{kind}.issued_carrier_signed"
+    return f"next.{kind}.{signed.state}"
 
 
 @router.get("/documents/{document_id}/print", response_class=HTMLResponse)
-def print_document(request: Request, document_id: str) -> Response:
-    """The printable page of a document, with its QR code (to the public verify page)."""
+def print_document(
+    request: Request, document_id: str, lang: Annotated[str, Query(pattern=LANG_PATTERN)] = ""
+) -> Response:
+    """The document as its paper form on A4 (web.print_forms), with its QR code to the public
+    verify page; `lang` prints it in another language than the page's."""
     verification = f"{str(request.base_url).rstrip('/')}/verify?document={document_id}"
     caller = person(request).caller
+    ctx = node_of(request)
     try:
-        origin = node_of(request).settings.node_id
-        html = printable_document(
+        origin = ctx.settings.node_id
+        printable = printable_document(
             uow_of(request), caller, PrintDocument(document_id, verification, origin)
         )
     except NotFoundError:
         context = {"message_key": "error.not_found", "detail": document_id}
         return render(request, "error.html", context, status_code=404)
+    loc = locale(lang) if lang else language_of(request)
+    html = render_printable(printable, loc, ctx.clock())
     return secure_headers(HTMLResponse(html), PRINT_POLICY)
 
 
@@ -406,4 +499,4 @@ def download_uncefact(request: Request, document_id: str) -> Response:
     return secure_headers(response)
 
 
-__all__ = ["route_map", "router"]
+__all__ = ["route_map", "router", "scheme_words"]

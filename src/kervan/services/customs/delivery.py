@@ -54,7 +54,7 @@ class LocalDelivery:
 
     def _round(self, hosted: set[str]) -> list[Receipt]:
         clock = self._node.clock
-        handler = message_handler(clock)
+        handler = message_handler(clock, self._node)
         receipts: list[Receipt] = []
         with UnitOfWork(self._node.sessions) as uow:
             waiting = uow.outbox.waiting_for(hosted, _BATCH)

@@ -22,6 +22,7 @@ from kervan.exchange.envelope import CrossBorderMessage, MessageType
 from kervan.exchange.inbox import Handler
 from kervan.routing.plan import Plan
 from kervan.services.customs.payloads import crossings, moment, read, text, whole
+from kervan.services.node import NodeContext, NodeUnitOfWork
 from kervan.shipments.events import EventType, ShipmentEvent, check_next, status_after
 from kervan.store.repositories.customs import Crossing
 from kervan.store.uow import UnitOfWork
@@ -157,10 +158,21 @@ HANDLERS: Final[Mapping[MessageType, UseCase]] = {
 }
 
 
-def message_handler(clock: Clock) -> Handler:
-    """The inbox handler of an authority: the message's use case, in the inbox's transaction."""
+def message_handler(clock: Clock, node: NodeContext | None = None) -> Handler:
+    """The inbox handler of an authority: the message's use case, in the inbox's transaction.
+
+    With the node's context, a permit authority also applies the e-Permit events its partners'
+    nodes send over the corridor (`kervan.services.epermit_corridor`); without it such a
+    message is refused."""
 
     def handle(session: Session, message: CrossBorderMessage) -> None:
+        if message.type is MessageType.EPERMIT_EVENT:
+            if node is None:
+                raise DocumentValidationError(f"{message.id}: no permit authority runs here")
+            from kervan.services.epermit_corridor import receive_corridor_event  # noqa: PLC0415
+
+            receive_corridor_event(NodeUnitOfWork.joining_node(node, session), message, clock())
+            return
         HANDLERS[message.type](UnitOfWork.joining(session), message, clock())
 
     return handle

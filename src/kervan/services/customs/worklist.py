@@ -4,11 +4,13 @@ border now, each in its lane with reasons and any recognised control."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel
 
+from kervan.customs.arrival import arrival_outlook
 from kervan.customs.declaration import DeclarationContent
 from kervan.customs.recognition import ControlResult
 from kervan.services.access import Who, identify
@@ -43,6 +45,11 @@ class WorkItem(BaseModel):
     transport: list[str]
     documents: list[str]
     arrived_at: datetime | None
+    # Whether the arrival may be recorded now: the cargo has no earlier border to cross (else
+    # `earlier_border` names its country) and is due (else `due_from` says from when).
+    arrival_open: bool = True
+    earlier_border: str | None = None
+    due_from: datetime | None = None
 
 
 class WorkList(BaseModel):
@@ -63,10 +70,17 @@ def work_item(
     content: DeclarationContent,
     controls: list[ControlResult],
     on: datetime,
+    on_corridor: Collection[str] = (),
 ) -> WorkItem:
-    """The work item of a crossing, its lane decided on `on`."""
+    """The work item of a crossing, its lane decided on `on`; `on_corridor`, the countries
+    whose customs is on the corridor (their release comes before the cargo reaches a later
+    border)."""
     decision = lane(
         content, controls, crossing.country, on, arrived=crossing.arrived_at is not None
+    )
+    released_by = {c.country for c in controls}
+    outlook = arrival_outlook(
+        content, crossing.country, crossing.expected_at, released_by, on_corridor, on
     )
     return WorkItem(
         shipment_id=crossing.shipment,
@@ -84,6 +98,9 @@ def work_item(
         transport=list(content.transport.identifiers()),
         documents=[f"{d.kind.value} {d.reference}" for d in content.documents],
         arrived_at=crossing.arrived_at,
+        arrival_open=outlook.open,
+        earlier_border=outlook.earlier_border,
+        due_from=outlook.due_from,
     )
 
 
@@ -107,12 +124,19 @@ def work_list(uow: NodeUnitOfWork, who: Who, query: WorkListQuery) -> WorkList:
         held = [c.shipment for c in shown]
         declarations = uow.customs.declarations(caller.org_id, held)
         controls = uow.customs.controls_of(caller.org_id, held)
+        authorities: dict[str, bool] = {}
         for crossing in shown:
             declaration = declarations.get(crossing.shipment)
             if declaration is None:
                 continue
             content = declaration.current.content
-            item = work_item(crossing, content, controls.get(crossing.shipment, []), on)
+            for passage in content.route.passages:
+                if passage.country not in authorities:
+                    found = uow.customs.customs_authority(passage.country)
+                    authorities[passage.country] = found is not None
+            on_corridor = {c for c, present in authorities.items() if present}
+            held_controls = controls.get(crossing.shipment, [])
+            item = work_item(crossing, content, held_controls, on, on_corridor)
             (at_border if crossing.arrived_at is not None else arriving).append(item)
     far_future = datetime.max.replace(tzinfo=on.tzinfo)
     arriving.sort(key=lambda i: i.expected_at or far_future)
