@@ -14,10 +14,13 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 .venv/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --quiet
+	$(UV) sync --frozen --quiet --compile-bytecode
 	touch $@
 
+## Bytecode is written ahead, once: a shell with PYTHONDONTWRITEBYTECODE set would otherwise compile
+## every module again in each process (a corridor node, a test's child server) at every start.
 setup: .venv/.synced
+	@$(PY) -m compileall -q src
 
 ## make demo: the planner tour, then a seeded corridor node on http://127.0.0.1:8000 (SQLite, no services)
 demo: setup

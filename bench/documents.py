@@ -46,7 +46,13 @@ from kervan.documents.goods import (
     VehiclePlate,
 )
 from kervan.documents.parties import Address, Party
-from kervan.ledger import InMemoryLedgerStore, Ledger, verify_inclusion, verify_tree_head
+from kervan.ledger import (
+    InMemoryLedgerStore,
+    Ledger,
+    sign_tree_head,
+    verify_inclusion,
+    verify_tree_head,
+)
 from kervan.signatures.canonical import CanonicalJson, canonical_json
 from kervan.signatures.jws import GeneralJws, add_signature, sign_document, verify
 from kervan.signatures.keys import Ed25519Signer
@@ -195,7 +201,7 @@ def end_to_end(versions: list[EcmrVersion], who: Parties, ledger: Ledger, round_
         jws = add_signature(jws, who.carrier, "carrier", at)
         entry = ledger.append(document_id, "signed", document, at)
         signed.append((jws, entry.log_index))
-    head = ledger.signed_tree_head(at)
+    head = sign_tree_head(ledger.size, ledger.root(), at, who.log)
     verify_tree_head(head, who.trust)
     for jws, index in signed:
         verify(jws, who.trust)

@@ -14,10 +14,11 @@ from kervan.network.model import Network
 from kervan.routing.planner import Planner
 from kervan.services.access import (
     TOKEN_LIFETIME,
+    Caller,
     ClientToken,
     Credentials,
-    authenticate,
     client_credentials_token,
+    identify,
     node_operator,
 )
 from kervan.services.credentials import (
@@ -40,6 +41,13 @@ from kervan.store.schema import upgrade
 SECRET = "corridor-node-secret-" + "k" * 32
 OTHER_SECRET = "another-node-secret-" + "q" * 32
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+def caller_of(node: NodeContext, credentials: Credentials) -> Caller:
+    """The caller behind `credentials`, as every use case identifies it in its unit of work."""
+    uow = node.unit_of_work()
+    with uow.for_reading():
+        return identify(uow, credentials)
 
 
 def test_a_token_is_refused_once_expired_revoked_or_under_another_secret(
@@ -73,19 +81,19 @@ def test_a_token_is_refused_once_expired_revoked_or_under_another_secret(
     ).access_token
     bearer = Credentials(authorization=f"Bearer {token}")
     for minutes in (0, 1, 14):  # the same token, used again and again while it lives
-        caller = authenticate(at(T0 + timedelta(minutes=minutes)).unit_of_work(), bearer)
+        caller = caller_of(at(T0 + timedelta(minutes=minutes)), bearer)
         assert (caller.org_id, caller.country) == ("almaty-logistics", "KZ")
     with pytest.raises(AuthenticationError, match="expired"):
-        authenticate(at(T0 + TOKEN_LIFETIME + timedelta(seconds=1)).unit_of_work(), bearer)
+        caller_of(at(T0 + TOKEN_LIFETIME + timedelta(seconds=1)), bearer)
     with pytest.raises(AuthenticationError, match="refused"):
-        authenticate(at(T0, OTHER_SECRET).unit_of_work(), bearer)
+        caller_of(at(T0, OTHER_SECRET), bearer)
     tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
     with pytest.raises(AuthenticationError, match="refused"):
-        authenticate(at(T0).unit_of_work(), Credentials(authorization=f"Bearer {tampered}"))
+        caller_of(at(T0), Credentials(authorization=f"Bearer {tampered}"))
     revoke_client(
         at(T0 + timedelta(minutes=2)).unit_of_work(),
         operator,
         RevokeCredential("almaty-logistics", issued.identifier),
     )
     with pytest.raises(AuthenticationError, match="revoked"):
-        authenticate(at(T0 + timedelta(minutes=3)).unit_of_work(), bearer)
+        caller_of(at(T0 + timedelta(minutes=3)), bearer)

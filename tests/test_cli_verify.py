@@ -25,6 +25,7 @@ from kervan.signatures.jws import add_signature, sign_compact, sign_document, si
 from kervan.signatures.keys import Ed25519Signer, Es256Signer
 from kervan.signatures.trustlist import TrustList
 from tests.documents.corridor_samples import CARRIER, CONSIGNOR, T0, ecmr_content
+from tests.ledger.bundles import evidence_bundle, tree_head
 
 runner = CliRunner()
 
@@ -112,17 +113,17 @@ def world() -> World:
         ledger.append("ecmr:AZ-2025-000731", "event", {"n": i}, T0 + timedelta(hours=3 + i))
     old = _permit(quota, 1, date(2025, 1, 2), date(2025, 3, 31))
 
-    head = ledger.signed_tree_head(T0 + timedelta(hours=8))
+    head = tree_head(ledger, log, T0 + timedelta(hours=8))
     return World(
         consignor=consignor,
         carrier=carrier,
         log=log,
         permit_authority=authority,
         trust=trust,
-        ecmr_bundle=ledger.evidence_bundle(document, jws, entry.log_index, head),
+        ecmr_bundle=evidence_bundle(ledger, document, jws, entry.log_index, head),
         permit=permit,
         qr=qr,
-        permit_bundle=ledger.evidence_bundle(wire, permit_jws, permit_entry.log_index, head),
+        permit_bundle=evidence_bundle(ledger, wire, permit_jws, permit_entry.log_index, head),
         old_qr=sign_compact(qr_claims(old), authority),
     )
 
@@ -646,9 +647,9 @@ def test_a_signature_names_the_version_the_ledger_entry_recorded(
     taking_over = sign_version(document, world.carrier, "carrier", at, step="take_over", version=3)
     jws["signatures"] = [taking_over]
     entry = ledger.append(document["id"], f"version:{recorded}", document, at)
-    head = ledger.signed_tree_head(at + timedelta(minutes=1))
+    head = tree_head(ledger, world.log, at + timedelta(minutes=1))
     bundle = write(
-        tmp_path, "b.json", ledger.evidence_bundle(document, jws, entry.log_index, head).to_bytes()
+        tmp_path, "b.json", evidence_bundle(ledger, document, jws, entry.log_index, head).to_bytes()
     )
     result = run(bundle, trust_file, "--json")
     checks = checks_of(result)

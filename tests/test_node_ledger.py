@@ -55,7 +55,7 @@ def test_cached_tree_stays_in_step_through_commits_and_rollbacks(
             stored = SqlLedgerStore(session, org_id=owner)
             assert ledger.size == stored.count() == 6
             assert ledger.root() == MerkleTree(stored.leaf_hashes()).root()
-            assert [e.event_type for e in ledger.document_chain("DOC-B")] == []
+            assert [e.event_type for e in stored.entries_for_document("DOC-B")] == []
         engine.dispose()
 
 

@@ -76,6 +76,7 @@ WRITES = frozenset(
         ("POST", "/v1/shipments/{shipment_id}/events"),
         ("POST", "/v1/documents/{document_id}/signatures"),
         ("POST", "/v1/tir/{document_id}/guarantee"),
+        ("POST", "/v1/tir/{document_id}/guarantee/cancellation"),
         ("POST", "/v1/tir/{document_id}/declaration"),
         ("POST", "/v1/tir/{document_id}/acceptance"),
         ("POST", "/v1/tir/{document_id}/operations"),
@@ -688,7 +689,8 @@ def write_calls(container: Shipment, truck: Shipment) -> Iterator[tuple[Call, st
 
 def tir_writes(truck: Shipment, etir: dict[str, Any]) -> Iterator[tuple[Call, str | None, int]]:
     """Guarantee (the shipment's chain), declaration (the holder), acceptance (customs of
-    departure), the first operation (customs of departure)."""
+    departure), the first operation (customs of departure), the guarantee's cancellation (the
+    chain)."""
     itinerary = list(etir["countries"])
     departure = f"{itinerary[0].lower()}-customs"
     base = f"/v1/tir/{etir['id']}"
@@ -778,5 +780,19 @@ def tir_writes(truck: Shipment, etir: dict[str, Any]) -> Iterator[tuple[Call, st
             customs_expected(409),
         ),
         departure,
+        200,
+    )
+    # The chain cancels the guarantee in use (from the next operation's start).
+    yield (
+        Call(
+            "POST",
+            f"{base}/guarantee/cancellation",
+            f"{missing}/guarantee/cancellation",
+            None,
+            None,
+            sees,
+            guarantee_expected,
+        ),
+        "uz-tir-association",
         200,
     )

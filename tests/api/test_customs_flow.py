@@ -144,6 +144,18 @@ def test_green_sealed_container_is_not_reinspected_and_a_broken_seal_goes_red(
         inspection="conform",
     )
     assert held.status_code == 409
+    # An inspection that found a discrepancy holds it as well: the goods are detained.
+    detained = release(
+        node,
+        "GE",
+        shipment_id,
+        ge_leg,
+        at + timedelta(hours=2),
+        seals=broken,
+        inspection="discrepancy",
+    )
+    assert detained.status_code == 409
+    assert "discrepancy" in detained.json()["detail"]
     # Another country's officer cannot release at the Georgian border.
     assert release(node, "TR", shipment_id, ge_leg, at, seals=seals).status_code == 404
 

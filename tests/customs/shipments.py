@@ -13,14 +13,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from kervan.customs.crossing import BorderCrossingRecord
 from kervan.customs.declaration import (
     AeoCertificate,
     DeclarationContent,
     DocumentReference,
     PreArrivalDeclaration,
     TransportMeans,
-    deliveries,
 )
 from kervan.customs.offices import CustomsOffices
 from kervan.customs.recognition import ControlResult, InspectionResult, LaneDecision, decide_lane
@@ -167,26 +165,22 @@ def truck_declaration(route: CustomsRoute, value: str = "38000.00") -> Declarati
 
 @dataclass
 class Journey:
-    """One shipment moving through the corridor: its declaration, records and controls."""
+    """One shipment moving through the corridor as the lane rules see it: its declaration, the
+    lane each country decided when the cargo arrived, and the controls released so far (what
+    the customs use cases keep in the store and send on to the countries ahead)."""
 
     offices: CustomsOffices
     declaration: PreArrivalDeclaration
-    records: dict[str, BorderCrossingRecord] = field(default_factory=dict)
+    lanes: dict[str, LaneDecision] = field(default_factory=dict)
+    arrived: dict[str, datetime] = field(default_factory=dict)
+    seals: dict[str, tuple[Seal, ...]] = field(default_factory=dict)
     controls: list[ControlResult] = field(default_factory=list)
     infringements: tuple[Infringement, ...] = ()
 
     @classmethod
     def lodge(cls, offices: CustomsOffices, content: DeclarationContent, at: datetime) -> Journey:
-        """Lodge the declaration and deliver it to every country on the route at once."""
-        journey = cls(offices, PreArrivalDeclaration.lodge(content, at))
-        for delivery in deliveries(journey.declaration, at):
-            passage = content.route.passage(delivery.country)
-            place = offices.get(passage.entry_office).place
-            decision = journey.decide(delivery.country, at.date())
-            journey.records[delivery.country] = BorderCrossingRecord.expect(
-                delivery, passage, decision, place
-            )
-        return journey
+        """Lodge the declaration (every country on the route receives it at once)."""
+        return cls(offices, PreArrivalDeclaration.lodge(content, at))
 
     @property
     def content(self) -> DeclarationContent:
@@ -214,8 +208,10 @@ class Journey:
         now = seals if seals is not None else self.content.transport.all_seals()
         return decide_lane(assessment, rules, self.controls, now)
 
-    def passed_so_far(self) -> tuple[str, ...]:
-        return tuple(c for c, r in self.records.items() if r.arrived_at is not None)
+    def pre_arrival(self, country: str) -> LaneDecision:
+        """The lane `country` expects before the cargo arrives (with the controls so far)."""
+        expected = self.content.route.passage(country).expected_entry
+        return self.decide(country, expected.date())
 
     def arrive(
         self,
@@ -223,42 +219,33 @@ class Journey:
         seals: tuple[Seal, ...] | None = None,
         office: str | None = None,
         delay_h: float = 0.0,
-    ) -> BorderCrossingRecord:
-        record = self.records[country]
-        at = record.expected_arrival + timedelta(hours=delay_h)
-        office = office or record.entry_office
+    ) -> LaneDecision:
+        """The cargo reaches `country` (at its expected entry, plus `delay_h`) with `seals`."""
+        passage = self.content.route.passage(country)
+        at = passage.expected_entry + timedelta(hours=delay_h)
         found = seals if seals is not None else self.content.transport.all_seals()
-        passed = (*self.passed_so_far(), country)
-        decision = self.decide(country, at.date(), found, office, passed)
-        record = record.arrive(at, office, found, decision)
-        self.records[country] = record
-        return record
+        passed = (*self.lanes, country)
+        decision = self.decide(country, at.date(), found, office or passage.entry_office, passed)
+        self.lanes[country] = decision
+        self.arrived[country] = at
+        self.seals[country] = found
+        return decision
 
-    def clear(self, country: str, inspect: InspectionResult | None = None) -> BorderCrossingRecord:
-        """Documentary check passed, an inspection if asked, release with the control result."""
-        record = self.records[country]
-        arrived = record.arrived_at
-        assert arrived is not None
-        record = record.check_documents(arrived + timedelta(hours=1), passed=True)
-        if inspect is not None:
-            record = record.inspect(arrived + timedelta(hours=3), inspect)
-        record = record.release(arrived + timedelta(hours=4), f"jws:{country}:release")
-        assert record.control_result is not None
-        self.controls.append(record.control_result)
-        self.records[country] = record
-        return record
-
-    def leave(self, country: str) -> BorderCrossingRecord:
-        record = self.records[country]
-        at = max(record.expected_exit, record.released_at or record.expected_exit)
-        record = record.exit(at, record.exit_office)
-        self.records[country] = record
-        return record
-
-    def refresh(self, country: str) -> BorderCrossingRecord:
-        """Re-decide the lane of an expected record (a control result came in)."""
-        record = self.records[country].reassess(
-            self.decide(country, self.records[country].expected_arrival.date())
+    def clear(self, country: str, inspect: InspectionResult | None = None) -> ControlResult:
+        """Release after the documentary check (and an inspection if given): the control
+        result the countries ahead recognise."""
+        assert inspect is not None or not self.lanes[country].physical_inspection_required
+        entry = self.offices.get(self.content.route.passage(country).entry_office)
+        control = ControlResult(
+            shipment=self.declaration.shipment,
+            country=country,
+            office=entry.code,
+            place=entry.place,
+            at=self.arrived[country] + timedelta(hours=4),
+            seals=self.seals[country],
+            documentary_check_passed=True,
+            inspection=inspect,
+            signature_ref=f"jws:{country}:release",
         )
-        self.records[country] = record
-        return record
+        self.controls.append(control)
+        return control

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import enum
+import hashlib
 import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
@@ -23,7 +24,6 @@ from kervan.errors import CanonicalJsonError, SignatureError
 from kervan.signatures.canonical import (
     CanonicalJson,
     canonical_bytes,
-    canonical_digest,
     canonical_digest_hex,
     canonical_json,
     parse_canonical_json,
@@ -108,7 +108,7 @@ def test_canonical_json_and_canonical_json_object_give_the_reference_bytes(value
     assert canonical_json(value) == expected
     once = CanonicalJson(value)
     assert once.data == canonical_bytes(once) == canonical_bytes(value) == expected
-    assert once.digest() == canonical_digest(value) == canonical_digest(once)
+    assert once.digest() == hashlib.sha256(expected).digest()
     assert once.digest_hex() == canonical_digest_hex(value) == canonical_digest_hex(once)
 
 

@@ -54,7 +54,7 @@ def test_a_batch_is_stored_as_appended(owner: Session) -> None:
     assert chain == smgs
     assert all(entry.recorded_at.tzinfo is UTC for entry in chain)
     assert chain[2].recorded_at == T0 + timedelta(minutes=40)
-    assert stored.leaf_hashes_from(0) == [entry.leaf_hash() for entry in smgs]
+    assert stored.leaf_hashes() == [entry.leaf_hash() for entry in smgs]
 
 
 def test_a_batch_meeting_a_taken_place_is_refused(owner: Session) -> None:

@@ -1,8 +1,8 @@
 """The pre-arrival declaration: one data set, from the shipment's documents, for every country.
 
 A version is immutable. An amendment makes version n+1 and lists what changed (field path,
-before, after) and why. The declaration is delivered to every country on the route before the
-cargo reaches it; each delivery says whether it came in time.
+before, after) and why. The customs of every country on the route receive it before the cargo
+reaches them (services.customs.declaration lodges it, the exchange delivers it).
 """
 
 from __future__ import annotations
@@ -206,38 +206,3 @@ class PreArrivalDeclaration(BaseModel):
             reason=reason,
         )
         return self.model_copy(update={"versions": (*self.versions, nxt)})
-
-
-class PreArrivalDelivery(BaseModel):
-    """A version delivered to one country's entry office, and whether before the cargo."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    shipment: str
-    country: str
-    office: str
-    version: int
-    delivered_at: AwareDatetime
-    expected_arrival: AwareDatetime
-
-    @property
-    def in_time(self) -> bool:
-        """True when the declaration reached the country before the cargo is expected."""
-        return self.delivered_at < self.expected_arrival
-
-
-def deliveries(declaration: PreArrivalDeclaration, at: datetime) -> tuple[PreArrivalDelivery, ...]:
-    """The current version, delivered at `at` to the entry office of every country on the
-    route (the first country's is the office of departure), in route order."""
-    version = declaration.current
-    return tuple(
-        PreArrivalDelivery(
-            shipment=declaration.shipment,
-            country=p.country,
-            office=p.entry_office,
-            version=version.number,
-            delivered_at=at,
-            expected_arrival=p.expected_entry,
-        )
-        for p in version.content.route.passages
-    )

@@ -3,7 +3,7 @@
 A node with a `customs_office` clears cargo starting or ending there (departure, destination);
 a node at either end of a border crossing is an en-route office (entry into or exit from its
 country). Each office gets a stable code "<country>-<place>", e.g. "KZ-DOSTYK", "AZ-ALAT",
-"TR-KARS", taken from the node's name; the code is also the office's party id on documents.
+"TR-KARS", taken from the node's name; it names the office on control results.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kervan.documents.parties import Address, Party
 from kervan.errors import CustomsRouteError
 from kervan.network.model import Network, Node
 
@@ -42,15 +41,6 @@ class CustomsOffice(BaseModel):
     place: str
     crossings: tuple[str, ...] = ()
     roles: frozenset[OfficeRole]
-
-    def as_party(self) -> Party:
-        """The office as a party on documents (its code is the party id)."""
-        return Party(
-            id=self.code,
-            name=self.name,
-            country=self.country,
-            address=Address(street=self.name, city=self.place),
-        )
 
 
 def office_code(node: Node) -> str:
@@ -124,10 +114,3 @@ class CustomsOffices:
         if office is None:
             raise CustomsRouteError(f"no customs office clears cargo at node {node_id}")
         return office
-
-    def for_crossing(self, crossing_id: str) -> tuple[CustomsOffice, CustomsOffice]:
-        """The two offices facing each other at a crossing, in the crossing's country order."""
-        crossing = self.network.crossings[crossing_id]
-        link = self.network.links[crossing.link]
-        a, b = self.at_node(link.from_node), self.at_node(link.to_node)
-        return (a, b) if a.country == crossing.countries[0] else (b, a)

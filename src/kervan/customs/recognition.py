@@ -69,10 +69,6 @@ class LaneDecision(BaseModel):
     recognised: ControlResult | None = None
     physical_inspection_required: bool
 
-    def reason_texts(self) -> list[str]:
-        """The findings, one line each, as an officer reads them."""
-        return [f"{r.rule} ({r.weight:+g}): {r.finding}" for r in self.reasons]
-
 
 def _chain(controls: list[ControlResult], numbers: frozenset[str]) -> list[ControlResult]:
     """The latest controls, newest first, that all found exactly `numbers`, intact."""

@@ -51,10 +51,6 @@ class RiskAssessment(BaseModel):
     lane: Lane
     reasons: tuple[RiskReason, ...]
 
-    def fired(self, rule: str) -> bool:
-        """Whether a rule (or a rule family such as "sensitive_hs") gave a reason."""
-        return any(r.rule == rule or r.rule.startswith(rule + ":") for r in self.reasons)
-
 
 def lane_for(reasons: Iterable[RiskReason], lanes: Lanes) -> tuple[float, Lane]:
     """The score (sum of weights) and lane (by thresholds, raised to any rule's floor)."""

@@ -65,13 +65,6 @@ class CustomsRoute(BaseModel):
             f"the route {' -> '.join(p.country for p in self.passages)} does not enter {country}"
         )
 
-    def passage_at(self, office_code: str) -> CountryPassage:
-        """The passage whose entry or exit office is `office_code`."""
-        for p in self.passages:
-            if office_code in (p.entry_office, p.exit_office):
-                return p
-        raise CustomsRouteError(f"office {office_code} is on none of the route's passages")
-
     def offices(self) -> tuple[str, ...]:
         """Every office the route names, in the order the shipment meets them."""
         return tuple(

@@ -11,7 +11,6 @@ reference and currency rate names a source; an estimate's source says how it was
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable
 from enum import StrEnum
 from functools import cache
 from importlib import resources
@@ -341,10 +340,3 @@ def _load(country: str | None, folder: Folder) -> RuleSet:
         raise DatasetError(file, record, field, err["msg"]) from exc
     _check_sources(rules, merged)
     return rules
-
-
-def rule_countries(folder: Folder | None = None) -> list[str]:
-    """The countries with an override file in `folder` (by default the shipped rules)."""
-    root = folder if folder is not None else shipped_rules()
-    names: Iterable[str] = (entry.name for entry in root.iterdir())
-    return sorted(n[:-5] for n in names if n.endswith(".toml") and n != DEFAULT_FILE)

@@ -43,6 +43,7 @@ class Guarantee(BaseModel):
     valid_from: date
     valid_until: date
     state: GuaranteeState = GuaranteeState.REGISTERED
+    # When the chain cancelled it (in use: takes effect at the next operation's start).
     cancellation_requested_at: AwareDatetime | None = None
 
     @model_validator(mode="after")
@@ -98,7 +99,12 @@ class Guarantee(BaseModel):
             version=1,
         )
         if self.state is GuaranteeState.REGISTERED:
-            return self.model_copy(update={"state": GuaranteeState.CANCELLED})
+            return self.model_copy(
+                update={
+                    "state": GuaranteeState.CANCELLED,
+                    "cancellation_requested_at": evidence.signed_at,
+                }
+            )
         return self.model_copy(update={"cancellation_requested_at": evidence.signed_at})
 
 

@@ -47,6 +47,10 @@ MESSAGE_TYPES: Final[dict[str, MessageType]] = {
         "I7", "Register guarantee", "guarantee chain", "eTIR international system",
         "I8 Register guarantee results", estimated=True,
     ),
+    "cancel_guarantee": MessageType(
+        "I3", "Cancel guarantee", "guarantee chain", "eTIR international system",
+        "I4 Cancel guarantee results", estimated=True,
+    ),
     "check_customs_offices": MessageType(
         "I19", "Check customs offices", "customs", "eTIR international system",
         "I20 Customs offices validation", estimated=False,
@@ -159,8 +163,9 @@ def _operation(transport: TirTransport, operation: TirOperation) -> dict[str, An
 def messages_of(transport: TirTransport) -> list[EtirMessage]:
     """Every message the transport's recorded steps make, in order: guarantee registration,
     the offices check, the advance data, the declaration, then per country the start,
-    termination and discharge of its TIR operation, and the guarantee chain's notification once
-    the last operation is discharged."""
+    termination and discharge of its TIR operation, the guarantee chain's cancellation of a
+    guarantee in use, and the guarantee chain's notification once the last operation is
+    discharged."""
     data = transport.data
     version = transport.versions[-1]
     out: list[EtirMessage] = []
@@ -198,4 +203,24 @@ def messages_of(transport: TirTransport) -> list[EtirMessage]:
             "guarantee": guarantee, "tir_reference": transport.tir_reference,
             "event": "TIR transport ended: every TIR operation discharged",
         })  # fmt: skip
+    cancelled_at = transport.guarantee.cancellation_requested_at
+    if cancelled_at is not None:
+        groups = {"guarantee": guarantee, "tir_reference": transport.tir_reference}
+        cancel = EtirMessage(MESSAGE_TYPES["cancel_guarantee"], 0, cancelled_at, groups)
+        out = _in_time(out, cancel)
     return out
+
+
+def _in_time(messages: list[EtirMessage], message: EtirMessage) -> list[EtirMessage]:
+    """`messages` with `message` before the first one sent after it, numbered again."""
+    assert message.sent_at is not None
+    at = next(
+        (
+            i
+            for i, m in enumerate(messages)
+            if m.sent_at is not None and m.sent_at > message.sent_at
+        ),
+        len(messages),
+    )
+    ordered = [*messages[:at], message, *messages[at:]]
+    return [dataclasses.replace(m, sequence=i) for i, m in enumerate(ordered, start=1)]

@@ -2,10 +2,10 @@
 
 The tamper-evident record of everything that happens to a document: each event is the next link
 of its document's SHA-256 hash chain (`chain`) and the next leaf of one RFC 9162 Merkle log
-(`merkle`). The log (`log.Ledger`) signs tree heads (`sth`), proves inclusion and consistency,
-and packs offline evidence bundles (`evidence`) that anyone holding the trust list can verify
-without a network or a database, getting a check-by-check report (`report`). Pure core: entries
-live behind the `LedgerStore` protocol, time comes in as an argument.
+(`merkle`). The log (`log.Ledger`) proves inclusion and consistency; its signed tree heads
+(`sth`) and offline evidence bundles (`evidence`) let anyone holding the trust list verify a
+document without a network or a database, getting a check-by-check report (`report`). Pure
+core: entries live behind the `LedgerStore` protocol, time comes in as an argument.
 """
 
 from kervan.ledger.chain import GENESIS_HASH, ChainVerdict, LedgerEntry, next_entry, verify_chain

@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from kervan.errors import LedgerIntegrityError
 from kervan.ledger.merkle import leaf_hash
 from kervan.signatures.canonical import CanonicalJson, canonical_digest_hex, canonical_json
 from kervan.signatures.encoding import hex32_decode, parse_rfc3339, require_aware, rfc3339
@@ -192,14 +191,6 @@ class ChainVerdict:
     def ok(self) -> bool:
         """True when every link held."""
         return self.reason is None
-
-    def raise_if_broken(self) -> None:
-        """Raise LedgerIntegrityError(chain) describing the first broken entry, if any."""
-        if self.reason is not None:
-            raise LedgerIntegrityError(
-                "chain",
-                f"document {self.document_id!r}, entry seq {self.broken_seq}: {self.reason}",
-            )
 
 
 def verify_chain(

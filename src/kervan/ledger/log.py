@@ -1,9 +1,10 @@
 """The append-only ledger: per-document hash chains on top of one global RFC 9162 Merkle log.
 
 `Ledger.append` records an event (its payload's digest, never the payload) as the next link of
-the document's chain and the next leaf of the log. The log signs tree heads, proves inclusion of
-any entry and consistency between any two sizes, and packs offline evidence bundles. Entries
-live behind the small `LedgerStore` protocol; `InMemoryLedgerStore` is the embedded one.
+the document's chain and the next leaf of the log. The log proves inclusion of any entry and
+consistency between any two sizes, and audits its store (the node signs its tree heads and packs
+evidence bundles in kervan.services). Entries live behind the small `LedgerStore` protocol;
+`InMemoryLedgerStore` is the embedded one.
 """
 
 from __future__ import annotations
@@ -13,13 +14,11 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from kervan.errors import InvalidRequestError, KervanError, LedgerIntegrityError
-from kervan.ledger.chain import ChainVerdict, LedgerEntry, next_entry, verify_chain
-from kervan.ledger.evidence import EvidenceBundle
+from kervan.ledger.chain import LedgerEntry, next_entry, verify_chain
 from kervan.ledger.merkle import ConsistencyProof, InclusionProof, MerkleTree
 from kervan.ledger.report import Check, VerificationReport
-from kervan.ledger.sth import SignedTreeHead, sign_tree_head, verify_tree_head
+from kervan.ledger.sth import SignedTreeHead, verify_tree_head
 from kervan.signatures.canonical import CanonicalJson
-from kervan.signatures.jws import GeneralJws
 from kervan.signatures.keys import Signer
 from kervan.signatures.trustlist import TrustList
 
@@ -81,7 +80,7 @@ class InMemoryLedgerStore:
 
 
 class Ledger:
-    """The append-only ledger of one node, signing its tree heads with `signer`."""
+    """The append-only ledger of one node; `signer` is the log's key (its party the log id)."""
 
     def __init__(self, store: LedgerStore, signer: Signer, tree: MerkleTree | None = None) -> None:
         """Open the ledger over `store`. The Merkle tree is rebuilt from the stored leaf hashes,
@@ -162,26 +161,9 @@ class Ledger:
         """Return the entry at log `index`; raise IndexError if there is none."""
         return self._store.get(index)
 
-    def document_chain(self, document_id: str) -> list[LedgerEntry]:
-        """Return the document's chain of entries, seq 1 first."""
-        return self._store.entries_for_document(document_id)
-
-    def verify_document_chain(
-        self,
-        document_id: str,
-        payloads: Sequence[Mapping[str, Any] | CanonicalJson] | None = None,
-    ) -> ChainVerdict:
-        """Check the document's chain (and, with `payloads`, their digests); see verify_chain."""
-        return verify_chain(self.document_chain(document_id), payloads)
-
     def root(self, tree_size: int | None = None) -> bytes:
         """Return the Merkle root at `tree_size` (default: now)."""
         return self._tree.root(tree_size)
-
-    def signed_tree_head(self, at: datetime, tree_size: int | None = None) -> SignedTreeHead:
-        """Return a tree head for `tree_size` (default: current size) signed at `at`."""
-        size = self.size if tree_size is None else tree_size
-        return sign_tree_head(size, self._tree.root(size), at, self._signer)
 
     def inclusion_proof(self, index: int, tree_size: int | None = None) -> InclusionProof:
         """Return the proof that entry `index` is in the log at `tree_size` (default: now)."""
@@ -192,30 +174,6 @@ class Ledger:
         """Return the proof that the log at `size2` (default: now) extends the log at `size1`."""
         size = self.size if size2 is None else size2
         return ConsistencyProof(size1, size, tuple(self._tree.consistency_proof(size1, size)))
-
-    def evidence_bundle(
-        self,
-        document: Mapping[str, Any],
-        jws: GeneralJws,
-        entry_index: int,
-        tree_head: SignedTreeHead,
-    ) -> EvidenceBundle:
-        """Pack an offline evidence bundle: document, its JWS, its entry, proof to `tree_head`.
-
-        `entry_index` is the entry that recorded this document version (its payload digest is
-        the document's). Raises LedgerIntegrityError if `tree_head` does not match this log.
-        """
-        if tree_head.log_id != self.log_id or self._tree.root(tree_head.tree_size) != (
-            tree_head.root_hash
-        ):
-            raise LedgerIntegrityError("tree_head", "the tree head was not issued by this log")
-        return EvidenceBundle(
-            document=dict(document),
-            jws=jws,
-            entry=self.entry(entry_index),
-            inclusion=self.inclusion_proof(entry_index, tree_head.tree_size),
-            tree_head=tree_head,
-        )
 
     def audit(
         self, trust_list: TrustList | None = None, tree_heads: Sequence[SignedTreeHead] = ()

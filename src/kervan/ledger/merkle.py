@@ -94,11 +94,6 @@ class MerkleTree:
             levels[height].append(node)
         return index
 
-    def leaf_hash_at(self, index: int) -> bytes:
-        """Return the leaf hash at `index`."""
-        self._check_size(index + 1)
-        return self._levels[0][index]
-
     def root(self, size: int | None = None) -> bytes:
         """Return MTH of the first `size` leaves (default: all); EMPTY_ROOT for size 0."""
         size = self.size if size is None else size

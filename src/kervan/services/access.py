@@ -274,14 +274,6 @@ def _password_ok(stored: str, given: str) -> bool:
         return False
 
 
-def authenticate(uow: UnitOfWork, credentials: Credentials) -> Caller:
-    """The caller behind a request's credentials, in a read-only unit of its own (use cases
-    given Credentials do this inside their own transaction instead); AuthenticationError
-    otherwise."""
-    with uow.for_reading():
-        return identify(uow, credentials)
-
-
 def signed_in_person(uow: UnitOfWork, credentials: Credentials) -> SignedInPerson:
     """The person behind a web session's token, their names and the caller they act as;
     AuthenticationError when the token is refused."""

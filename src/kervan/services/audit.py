@@ -34,6 +34,7 @@ from kervan.errors import CanonicalJsonError, LedgerIntegrityError
 from kervan.ledger.audit import Finding, audit_log
 from kervan.services.audit_checkpoints import checkpoint_findings
 from kervan.services.audit_permits import permit_findings
+from kervan.services.tir import GUARANTEE_CANCELLED
 from kervan.signatures.canonical import canonical_digest_hex, parse_canonical_json, parse_json
 from kervan.signatures.encoding import b64url_encode
 from kervan.signatures.jws import GeneralJws, JwsSignature, check_signatures
@@ -62,6 +63,8 @@ _TIR_STATES: Final = {
     "register_guarantee": {"guarantee_registered"},
     "submit_declaration": {TirState.SUBMITTED.value},
     "accept_declaration": {TirState.ACCEPTED.value},
+    # Before a declaration the document says so; after one, the transport's state stays.
+    "cancel_guarantee": {GUARANTEE_CANCELLED, TirState.SUBMITTED.value, TirState.ACCEPTED.value},
 }
 _TIR_OPERATION_STATES: Final = {TirState.ACCEPTED.value, TirState.ENDED.value}
 

@@ -33,6 +33,9 @@ def etir_messages(uow: UnitOfWork, caller: Who, command: TirRef) -> dict[str, An
                               "guarantee_chain": guarantee.guarantee_chain.id,
                               "holder": guarantee.holder_id}}  # fmt: skip
         messages = [EtirMessage(MESSAGE_TYPES["register_guarantee"], 1, None, data)]
+        cancelled_at = guarantee.cancellation_requested_at
+        if cancelled_at is not None:
+            messages.append(EtirMessage(MESSAGE_TYPES["cancel_guarantee"], 2, cancelled_at, data))
     else:
         messages = []
     return {

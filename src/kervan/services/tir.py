@@ -1,6 +1,7 @@
 """e-TIR as use cases: the guarantee chain registers the guarantee, the holder declares, customs
 of departure accepts, and each country's customs starts, terminates and discharges its TIR
-operation; the transport ends when the last operation is discharged.
+operation; the transport ends when the last operation is discharged. The chain may cancel the
+guarantee: at once while unused, else from the start of the next operation.
 
 The e-TIR document a booking opened carries each step: the declaration is its version 2, and
 every act is a JWS signature by the acting party on the current version, recorded in the ledger.
@@ -20,7 +21,7 @@ from kervan.documents.etir import AdvanceTirData, Guarantee, TirTransport
 from kervan.documents.kinds import DocumentKind
 from kervan.documents.limits import CorridorDate
 from kervan.documents.parties import Party, PartyRole, SignatureEvidence
-from kervan.errors import InvalidRequestError, NotFoundError, ScopeError
+from kervan.errors import GuaranteeNotValidError, InvalidRequestError, NotFoundError, ScopeError
 from kervan.services.access import Caller, Scope, Who, identify
 from kervan.services.documents import signed_by
 from kervan.services.parties import party_of
@@ -31,6 +32,10 @@ from kervan.store.repositories.shipment_documents import DocumentLink
 if TYPE_CHECKING:
     from kervan.services.node import NodeUnitOfWork
     from kervan.store.uow import UnitOfWork
+
+
+#: The state of an e-TIR whose guarantee the chain cancelled before any declaration used it.
+GUARANTEE_CANCELLED = "guarantee_cancelled"
 
 
 class GuaranteeRequest(BaseModel):
@@ -164,10 +169,16 @@ def view(link: DocumentLink) -> TirView:
         state=lifecycle.get("state", "requested"),
         guarantee=lifecycle.get("guarantee"),
         operations=[],
-        allowed_steps=["register the guarantee"]
-        if "guarantee" not in lifecycle
-        else ["submit advance TIR data"],
+        allowed_steps=_steps_before_declaration(lifecycle),
     )
+
+
+def _steps_before_declaration(lifecycle: dict[str, Any]) -> list[str]:
+    if "guarantee" not in lifecycle:
+        return ["register the guarantee"]
+    if lifecycle.get("state") == GUARANTEE_CANCELLED:
+        return []
+    return ["submit advance TIR data", "cancel the guarantee"]
 
 
 def register_guarantee(uow: NodeUnitOfWork, caller: Who, command: RegisterGuarantee) -> TirView:
@@ -209,6 +220,38 @@ def _register_guarantee(
     )
 
 
+def cancel_guarantee(uow: NodeUnitOfWork, caller: Who, command: TirRef) -> TirView:
+    """The shipment's guarantee chain cancels the TIR guarantee (eTIR I3): at once while no
+    declaration uses it (none may then be submitted under it), else from the start of the next
+    TIR operation (operations already started run to their discharge). Refused (409) once
+    cancelled or when the transport has ended; 404 for anyone but the shipment's chain."""
+    with uow:
+        return _cancel_guarantee(uow, identify(uow, caller), command.document_id)
+
+
+def _cancel_guarantee(uow: NodeUnitOfWork, caller: Caller, document_id: str) -> TirView:
+    caller.require(Scope.GUARANTEES)
+    link = _link(uow, document_id)
+    if _role_holder(uow, link, "guarantee_chain") != caller.org_id:
+        raise NotFoundError("e-TIR transport", document_id)
+    lifecycle = json.loads(link.lifecycle)
+    if "guarantee" not in lifecycle:
+        raise InvalidRequestError("no guarantee of this TIR transport is registered yet")
+    evidence = _act(uow, caller, link, PartyRole.GUARANTEE_CHAIN, "cancel_guarantee")
+    # The chain signs for the guarantee, which it registered on version 1.
+    evidence = evidence.model_copy(update={"document_version": 1})
+    transport = lifecycle.get("transport")
+    if transport is None:
+        guarantee = Guarantee.model_validate(lifecycle["guarantee"]).cancel(evidence)
+        state = GUARANTEE_CANCELLED
+        lifecycle = {**lifecycle, "state": state, "guarantee": guarantee.model_dump(mode="json")}
+    else:
+        tir = TirTransport.model_validate(transport).cancel_guarantee(evidence)
+        state = tir.state.value
+        lifecycle = {**lifecycle, "transport": tir.model_dump(mode="json")}
+    return _save(uow, link, state, lifecycle, evidence)
+
+
 def submit_declaration(uow: NodeUnitOfWork, caller: Who, command: TirRef) -> TirView:
     """The holder (the road carrier) submits the advance TIR data built from the shipment."""
     with uow:
@@ -227,6 +270,11 @@ def _submit_declaration(uow: NodeUnitOfWork, caller: Caller, document_id: str) -
     if "transport" in lifecycle:
         raise InvalidRequestError("the advance TIR data is already submitted")
     guarantee = Guarantee.model_validate(lifecycle["guarantee"])
+    if guarantee.cancelled_for_new_operations:
+        raise GuaranteeNotValidError(
+            f"guarantee {guarantee.reference} was cancelled by the guarantee chain: the holder "
+            "needs a new guarantee from its association"
+        )
     shipment = uow.shipments.get(link.org_id, link.shipment_id)
     assert shipment is not None  # the link's foreign key holds it
     cargo = Cargo.model_validate_json(shipment.cargo)

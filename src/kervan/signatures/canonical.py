@@ -223,13 +223,6 @@ def canonical_bytes(value: object) -> bytes:
     return value.data if isinstance(value, CanonicalJson) else canonical_json(value)
 
 
-def canonical_digest(value: object) -> bytes:
-    """Return the 32-byte SHA-256 digest of `canonical_json(value)` (a `CanonicalJson`'s own)."""
-    if isinstance(value, CanonicalJson):
-        return value.digest()
-    return hashlib.sha256(canonical_json(value)).digest()
-
-
 def canonical_digest_hex(value: object) -> str:
     """Return the SHA-256 digest of `canonical_json(value)` as 64 lowercase hex characters."""
     if isinstance(value, CanonicalJson):

@@ -278,7 +278,8 @@ def shipment_page(request: Request, shipment_id: str) -> Response:
             "permit": permit_of(d),
             "printable": d.kind in PARTY_SIGNED_KINDS
             or (
-                d.kind == DocumentKind.ETIR and d.state not in ("requested", "guarantee_registered")
+                d.kind == DocumentKind.ETIR
+                and d.state not in ("requested", "guarantee_registered", "guarantee_cancelled")
             )
             or permit_of(d) is not None,
             "verify_url": _verify_url(request, d, followed.checkpoint),

@@ -1,4 +1,5 @@
-"""e-TIR over HTTP: guarantee, declaration, acceptance and the TIR operations per country."""
+"""e-TIR over HTTP: guarantee (and its cancellation), declaration, acceptance and the TIR
+operations per country."""
 
 from __future__ import annotations
 
@@ -45,6 +46,20 @@ def guarantee(document_id: ObjectId, body: GuaranteeRequest, request: Request) -
     """The shipment's guarantee chain registers the guarantee."""
     command = RegisterGuarantee(document_id, body)
     return tir.register_guarantee(uow_of(request), credentials(request), command)
+
+
+@router.post(
+    "/{document_id}/guarantee/cancellation",
+    response_model=TirView,
+    responses={
+        **NOT_FOUND,
+        409: {"description": "The guarantee is cancelled already, or the transport has ended"},
+    },
+)
+def guarantee_cancellation(document_id: ObjectId, request: Request) -> TirView:
+    """The shipment's guarantee chain cancels the guarantee: at once while no declaration uses
+    it, else from the start of the next TIR operation."""
+    return tir.cancel_guarantee(uow_of(request), credentials(request), TirRef(document_id))
 
 
 @router.post("/{document_id}/declaration", response_model=TirView, responses=NOT_FOUND)

@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from kervan.errors import (
@@ -187,36 +186,6 @@ class DocumentRepository:
         document.updated_at = at
         return self._insert_version(document.org_id, document_id, version, body, at)
 
-    def revise_draft(
-        self,
-        document_id: str,
-        version: int,
-        body: Mapping[str, Any],
-        *,
-        org_ids: Collection[str],
-    ) -> StoredVersion:
-        """Replace the body of a version nobody has signed yet; return it.
-
-        Raises ImmutableRecordError when the version carries a signature.
-        """
-        row = self._version_row(document_id, version, org_ids, lock=True)
-        if self._signature_count(row.org_id, document_id, version) > 0:
-            raise ImmutableRecordError(
-                f"version {version} of document {document_id!r} is signed and cannot change; "
-                f"store a new version instead"
-            )
-        text = canonical_text(body)
-        row.body = text
-        row.digest = sha256_hex(text)
-        try:
-            self._session.flush()
-        except DBAPIError as exc:
-            # The trigger's answer when a signature landed between the check and the update.
-            raise ImmutableRecordError(
-                f"version {version} of document {document_id!r} is signed and cannot change"
-            ) from exc
-        return _version(row)
-
     def add_signatures(
         self,
         document_id: str,
@@ -267,16 +236,6 @@ class DocumentRepository:
     def get(self, document_id: str, *, org_ids: Collection[str]) -> StoredDocument:
         """Return the document if one of the caller's organisations owns it; else NotFound."""
         return _document(self._document_row(document_id, org_ids))
-
-    def list_documents(
-        self, *, org_ids: Collection[str], kind: str | None = None
-    ) -> list[StoredDocument]:
-        """Return the caller's documents (optionally of one kind), newest first."""
-        query = select(DocumentRow).where(DocumentRow.org_id.in_(visible(org_ids)))
-        if kind is not None:
-            query = query.where(DocumentRow.kind == kind)
-        rows = self._session.scalars(query.order_by(DocumentRow.created_at.desc(), DocumentRow.id))
-        return [_document(row) for row in rows]
 
     def get_version(
         self, document_id: str, version: int | None = None, *, org_ids: Collection[str]

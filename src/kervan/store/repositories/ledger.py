@@ -250,10 +250,6 @@ class SqlLedgerStore:
         """Return the stored leaf hashes in index order."""
         return [leaf for _, leaf in self.leaves_from(0)]
 
-    def leaf_hashes_from(self, start: int) -> list[bytes]:
-        """Return the stored leaf hashes from log index `start` on, in index order."""
-        return [leaf for _, leaf in self.leaves_from(start)]
-
     def leaves_from(self, start: int) -> list[tuple[int, bytes]]:
         """Return (log index, leaf hash) of the stored entries from `start` on, in index order."""
         rows = _LEAVES_FROM.rows(self._session, {"start": start})

@@ -101,15 +101,6 @@ class OrganisationRepository:
             raise NotFoundError("organisation", org_id)
         return _record(row)
 
-    def list_organisations(self, *, org_ids: Collection[str]) -> list[Organisation]:
-        """Return the caller's organisations, by id."""
-        rows = self._session.scalars(
-            select(OrganisationRow)
-            .where(OrganisationRow.id.in_(visible(org_ids)))
-            .order_by(OrganisationRow.id)
-        )
-        return [_record(row) for row in rows]
-
     def find(self, org_id: str) -> Organisation | None:
         """Organisation `org_id` as the node knows it (for the node's own decisions: who a
         party is, what kind of party; callers' reads go through `get`)."""
