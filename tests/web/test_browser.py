@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -103,6 +104,9 @@ def test_plan_xian_to_istanbul_draws_routes_and_table(
     colours = {routes.nth(i).evaluate("e => getComputedStyle(e).stroke") for i in range(2)}
     assert len(colours) == 2, "each plan has its own colour"
     expect(page.locator("#status")).to_contain_text("Routes from Xi'an to Istanbul")
+    # The swapped-in map is set up like a loaded one: its tools, its route ends named.
+    expect(page.get_by_role("button", name="Zoom in")).to_be_visible()
+    assert {"Xi'an", "Istanbul"} <= set(visible_labels(page))
     # The URL holds the question (bookmarkable), pushed by HTMX.
     assert "origin=Xi" in page.url
     assert "destination=Istanbul" in page.url
@@ -224,3 +228,147 @@ def test_pages_and_assets_load_only_from_this_node(
     kinds = {url.rsplit(".", 1)[-1] for url in requests_seen.urls if "/web/" in url}
     assert {"css", "js", "svg"} <= kinds
     assert failed == []
+
+
+VISIBLE_LABELS = """() => Array.from(document.querySelectorAll('.corridor-map .place-label'))
+  .filter((t) => getComputedStyle(t).display !== 'none')
+  .map((t) => { const b = t.getBoundingClientRect();
+                return { text: t.textContent, x: b.x, y: b.y, w: b.width, h: b.height }; })"""
+
+LEG_POINT = """(leg) => { const p = leg.getPointAtLength(leg.getTotalLength() / 2);
+  const m = leg.getScreenCTM(); return [p.x * m.a + m.e, p.y * m.d + m.f]; }"""
+
+
+def visible_labels(page: Page) -> dict[str, dict[str, float]]:
+    found: list[dict[str, Any]] = page.evaluate(VISIBLE_LABELS)
+    boxes = {str(item["text"]): item for item in found}
+    names = list(boxes)
+    for i, a in enumerate(names):  # no two names drawn over each other
+        for b in names[i + 1 :]:
+            p, q = boxes[a], boxes[b]
+            apart = (
+                p["x"] + p["w"] <= q["x"] + 0.5
+                or q["x"] + q["w"] <= p["x"] + 0.5
+                or p["y"] + p["h"] <= q["y"] + 0.5
+                or q["y"] + q["h"] <= p["y"] + 0.5
+            )
+            assert apart, f"{a} and {b} overlap: {p} {q}"
+    return boxes
+
+
+def test_map_names_places_by_zoom(page: Page, live_server: str) -> None:
+    page.goto(live_server + "/")
+    labels = visible_labels(page)
+    for hub in ("Istanbul", "Tbilisi", "Almaty", "Xi'an", "Rotterdam"):
+        assert hub in labels, f"{hub} is not named on the whole corridor: {sorted(labels)}"
+    assert "Kapikule" not in labels  # a border post waits for the zoom
+    height = labels["Istanbul"]["h"]
+    zoom_in = page.get_by_role("button", name="Zoom in")
+    for _ in range(4):
+        zoom_in.click()
+    zoomed = visible_labels(page)
+    towns = set(zoomed) - set(labels)
+    assert towns, "zooming in names more places"
+    # Names keep their size on the screen whatever the zoom.
+    assert abs(next(iter(zoomed.values()))["h"] - height) < 3
+    before = page.locator(".corridor-map > svg").get_attribute("viewBox")
+    box = page.locator(".corridor-map > svg").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + 300, box["y"] + 200)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 420, box["y"] + 260, steps=5)
+    page.mouse.up()
+    after = page.locator(".corridor-map > svg").get_attribute("viewBox")
+    assert after != before, "dragging moves the map"
+    page.get_by_role("button", name="Back to the first view").click()
+    assert page.locator(".corridor-map > svg").get_attribute("viewBox") == page.locator(
+        ".corridor-map > svg"
+    ).get_attribute("data-view")
+
+
+def test_chosen_plan_is_highlighted_and_legs_are_named(page: Page, live_server: str) -> None:
+    page.goto(live_server + PLANNED)
+    groups = page.locator(".corridor-map .routes .route-group")
+    rows = page.locator("table.plans-table tbody tr")
+    expect(rows.first).to_be_visible()
+    count = rows.count()
+    assert groups.count() == count >= 2
+    selected = page.locator(".corridor-map .route-group.selected")
+    expect(selected).to_have_attribute("data-plan", "1")
+    expect(rows.first).to_have_class(re.compile(r"\bselected\b"))
+    assert "Xi'an" in visible_labels(page)
+    assert "Istanbul" in visible_labels(page)
+
+    def look(plan: str) -> tuple[float, str]:
+        line = page.locator(f".route-group[data-plan='{plan}'] path.route")
+        style = line.evaluate(
+            "e => [getComputedStyle(e).opacity, getComputedStyle(e).strokeDasharray]"
+        )
+        return float(style[0]), str(style[1])
+
+    assert look("1") == (1.0, "none")
+    opacity, dash = look("2")
+    assert opacity < 0.5
+    assert dash != "none", "the other plans are dashed, so shared links show both"
+
+    # Choosing plan 2 in the table highlights it on the map and marks its row.
+    page.get_by_role("link", name="Route 2", exact=True).click()
+    expect(selected).to_have_attribute("data-plan", "2")
+    assert (
+        page.locator(".corridor-map .routes > .route-group").last.get_attribute("data-plan") == "2"
+    )
+    assert look("2") == (1.0, "none")
+    assert look("1")[0] < 0.5
+    expect(rows.nth(1)).to_have_class(re.compile(r"\bselected\b"))
+    expect(rows.nth(1).locator(".selected-note")).to_have_text("(highlighted on the map)")
+    expect(rows.first.locator(".selected-note")).to_be_hidden()
+    expect(page.locator("#plan-2")).to_have_attribute("open", "")
+
+    # The leg under the pointer is named: from - to, mode, distance, time, as in its table.
+    leg = page.locator(".route-group[data-plan='2'] .route-leg").first
+    x, y = leg.evaluate(LEG_POINT)
+    page.mouse.move(x, y)
+    tip = page.locator(".corridor-map .map-tip")
+    expect(tip).to_be_visible()
+    expect(tip).to_have_text(re.compile(r"^Xi'an – .+: Rail, [\d,]+ km, \d+ h$"))
+    first_leg = page.locator("#plan-2 table.legs-table tbody tr:not(.segment)").first
+    destination = first_leg.locator("td").nth(1).inner_text().split("→")[1].strip()
+    distance = first_leg.locator("td").nth(3).inner_text().strip()
+    assert f"Xi'an – {destination}: Rail, {distance}, " in tip.inner_text()
+    page.mouse.move(5, 5)
+    expect(tip).to_be_hidden()
+
+    # A click on a plan's line on the map chooses it as well.
+    last = str(count)
+    leg = page.locator(f".route-group[data-plan='{last}'] .route-leg").last
+    x, y = leg.evaluate(LEG_POINT)
+    page.mouse.click(x, y)
+    expect(selected).to_have_attribute("data-plan", last)
+    page.screenshot(path=screenshot_path("planner-map-chosen-plan"), full_page=False)
+
+
+def test_phone_reaches_every_book_button(page: Page, live_server: str) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server + PLANNED)
+    rows = page.locator("table.plans-table tbody tr")
+    expect(rows.first).to_be_visible()
+    # The plans are cards: no header row, every figure named beside its value.
+    expect(page.locator("table.plans-table thead")).to_have_css("position", "absolute")
+    label = rows.first.locator("td.cost").evaluate("e => getComputedStyle(e, '::before').content")
+    assert label == '"Cost"'
+    for i in range(rows.count()):
+        button = page.get_by_role("button", name=f"Book route {i + 1}")
+        button.scroll_into_view_if_needed()
+        box = button.bounding_box()
+        assert box is not None
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= 390, f"Book route {i + 1} is off-screen: {box}"
+    wrap = page.locator("table.plans-table").locator("xpath=..")
+    widths = wrap.evaluate("e => [e.scrollWidth, e.clientWidth]")
+    assert widths[0] <= widths[1], "the plans need no sideways scrolling"
+    # A wide table (the legs) scrolls inside its box, with a shadow at the edge to scroll to.
+    legs = page.locator("#plan-1 .table-wrap")
+    widths = legs.evaluate("e => [e.scrollWidth, e.clientWidth]")
+    assert widths[0] > widths[1]
+    assert "radial-gradient" in legs.evaluate("e => getComputedStyle(e).backgroundImage")
+    page.screenshot(path=screenshot_path("planner-phone-plans"), full_page=True)

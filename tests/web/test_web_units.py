@@ -78,7 +78,7 @@ def test_every_message_the_templates_use_exists(web_network: Network) -> None:
     used: set[str] = set()
     for item in WEB.joinpath("templates").iterdir():
         text = item.read_text("utf-8")
-        used |= {k for k in re.findall(r"loc\.t\([\"']([\w.]+)[\"']", text) if k[-1] != "."}
+        used |= {k for k in re.findall(r"loc\.t\([\"']([\w.]+)[\"']", text) if k[-1] not in "._"}
     used |= {f"status.{s.value}" for s in ShipmentStatus} | {f"lane.{x.value}" for x in Lane}
     used |= {f"sign.step.{step}" for step in STEP_ROLES}
     used |= {f"event.record.{e}" for e in ("taken_over", "delivered")}

@@ -34,7 +34,7 @@ from kervan.exchange.channels import Clock, utc_now
 from kervan.exchange.envelope import CrossBorderMessage, MessageType
 from kervan.exchange.inbox import Handler, Inbox, Receipt
 from kervan.exchange.outbox import Outbox, OutboxRelay, OutgoingMessage
-from kervan.exchange.status import channel_heads, held_gaps, rejections
+from kervan.exchange.status import HeldGap, channel_heads, held_gaps, rejections
 from kervan.exchange.worker import Worker
 from kervan.signatures.canonical import JsonValue
 from kervan.signatures.keys import Signer
@@ -183,7 +183,7 @@ class Node:
 
     def _receive_all(self, messages: list[bytes]) -> list[Receipt]:
         with unit_of_work(self.sessions) as session:
-            return [self.inbox.receive(session, data) for data in messages]
+            return self.inbox.receive_all(session, messages)
 
     def _dead_letter(self, delivery: Delivery, exc: Exception) -> None:
         with unit_of_work(self.sessions) as session:
@@ -209,13 +209,9 @@ class Node:
         )
         if read is None:
             return 0
-        now = self.clock()
-        with unit_of_work(self.sessions) as session:
-            gaps = [
-                gap
-                for gap in held_gaps(session, self.authority)
-                if (now - gap.since).total_seconds() >= older_than
-            ]
+        # In the worker, as every database step of the loops: a query on the event loop would
+        # hold up the acknowledgements and fetches waiting there.
+        gaps = await self._worker.run(self._gaps_older_than, older_than)
         found = 0
         for gap in gaps:
             log.warning(
@@ -232,6 +228,15 @@ class Node:
                 self._count(await self._worker.run(self._receive_all, wanted))
                 found += len(wanted)
         return found
+
+    def _gaps_older_than(self, seconds: float) -> list[HeldGap]:
+        now = self.clock()
+        with unit_of_work(self.sessions) as session:
+            return [
+                gap
+                for gap in held_gaps(session, self.authority)
+                if (now - gap.since).total_seconds() >= seconds
+            ]
 
     async def resync(self) -> int:
         """Ask the stream again for each sender's messages numbered after the last one this
@@ -280,8 +285,8 @@ class Node:
             return
         self._stopping.clear()
         self._tasks = [
-            asyncio.create_task(self._loop(self.relay_once, idle=True), name="relay"),
-            asyncio.create_task(self._loop(self.consume_once, idle=False), name="consume"),
+            asyncio.create_task(self._loop(self.relay_once, idle=self.relay.wait), name="relay"),
+            asyncio.create_task(self._loop(self.consume_once, idle=None), name="consume"),
         ]
 
     async def stop(self) -> None:
@@ -302,7 +307,14 @@ class Node:
         await self._worker.settle()
         await self.relay.settle()
 
-    async def _loop(self, step: Callable[[], Awaitable[int]], *, idle: bool) -> None:
+    async def _loop(
+        self,
+        step: Callable[[], Awaitable[int]],
+        *,
+        idle: Callable[[float], Awaitable[None]] | None,
+    ) -> None:
+        """Run `step` until stopped, backing off while it fails; when it found nothing to do,
+        `idle(poll_interval)` waits for the next work."""
         backoff = self._poll
         while not self._stopping.is_set():
             _end_if_cancelled()
@@ -319,8 +331,8 @@ class Node:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF)
                 continue
-            if idle and done == 0:
-                await asyncio.sleep(self._poll)
+            if idle is not None and done == 0:
+                await idle(self._poll)
 
 
 def _id_of(data: bytes) -> str | None:

@@ -5,6 +5,10 @@ A message committed with its change is never lost (the relay retries until the b
 it); a message whose change rolled back never leaves. The relay marks rows sent only after the
 broker acknowledged them, so a crash in between publishes them again: the broker's de-duplication
 (JetStream `Nats-Msg-Id` = message id) and the receiver's inbox make that harmless.
+
+A commit that wrote outbox rows wakes the relays of this process that publish for the sender at
+once (`OutboxRelay.wait`); rows written by another process (the API server's) are found by the
+relay's polling, which remains as the fallback.
 """
 
 from __future__ import annotations
@@ -12,8 +16,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Mapping
+import threading
+import weakref
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Final
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,7 +30,7 @@ from kervan.exchange.envelope import CrossBorderMessage, MessageType, check_auth
 from kervan.exchange.worker import Worker
 from kervan.signatures.canonical import JsonValue
 from kervan.signatures.keys import Signer
-from kervan.store.db import unit_of_work
+from kervan.store.db import after_unit_of_work, unit_of_work
 from kervan.store.repositories.outbox import OutboxRepository, WaitingMessage
 
 log = logging.getLogger(__name__)
@@ -70,7 +77,35 @@ def enqueue(
         body=envelope.to_bytes().decode("utf-8"),
         created_at=envelope.created_at,
     )
+    _wake_after_commit(outbox.session, sender)
     return envelope
+
+
+_RELAYS: weakref.WeakSet[OutboxRelay] = weakref.WeakSet()
+_RELAYS_GUARD = threading.Lock()
+_WAKERS: dict[str, Callable[[], None]] = {}
+_WAKE_PENDING: Final = "kervan.outbox.wake"
+
+
+def _wake_after_commit(session: Session, sender: str) -> None:
+    """Have `sender`'s relays in this process woken once `session`'s transaction commits (once
+    per transaction, however many messages it wrote)."""
+    transaction = session.get_transaction()
+    pending: dict[str, object] = session.info.setdefault(_WAKE_PENDING, {})
+    if transaction is None or pending.get(sender) is transaction:
+        return
+    pending[sender] = transaction
+    waker = _WAKERS.get(sender)
+    if waker is None:
+        waker = _WAKERS.setdefault(sender, lambda: _wake(sender))
+    after_unit_of_work(session, waker)
+
+
+def _wake(sender: str) -> None:
+    with _RELAYS_GUARD:
+        relays = [relay for relay in _RELAYS if relay.authority == sender]
+    for relay in relays:
+        relay.wake()
 
 
 class Outbox:
@@ -111,6 +146,40 @@ class OutboxRelay:
         self._batch = batch
         self._clock = clock
         self._worker = Worker(f"{authority}-relay")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._woken: asyncio.Event | None = None
+        with _RELAYS_GUARD:
+            _RELAYS.add(self)
+
+    def wake(self) -> None:
+        """Tell the relay that rows were committed (from any thread; a no-op until it runs)."""
+        loop, woken = self._loop, self._woken
+        if loop is None or woken is None:
+            return
+        try:
+            loop.call_soon_threadsafe(woken.set)
+        except RuntimeError:  # the loop is closed: nobody waits any more
+            return
+
+    async def wait(self, timeout: float) -> None:
+        """Wait until a commit of this process wrote rows for the relay, or `timeout` seconds
+        (rows another process wrote are found then).
+
+        Woken by the commit rather than finding the rows at its next poll: from commit to
+        publish, 60 single-message commits at 20 a second, median 0.6-7.5 ms woken against
+        13-25 ms polling every 20 ms (SQLite, in-process broker, machine load 30 on 2 cores).
+        """
+        woken = self._attach()
+        try:
+            await asyncio.wait_for(woken.wait(), timeout)
+        except TimeoutError:
+            return
+
+    def _attach(self) -> asyncio.Event:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop or self._woken is None:
+            self._loop, self._woken = loop, asyncio.Event()
+        return self._woken
 
     async def settle(self) -> None:
         """Wait for the relay's database work under way (a stopping node calls this)."""
@@ -126,6 +195,8 @@ class OutboxRelay:
         another publish failed; the failure (e.g. BrokerUnavailableError) is raised after
         that, and the rest stay for next time. The database work runs in a worker thread.
         """
+        # Cleared before reading: a commit from now on wakes the next `wait`.
+        self._attach().clear()
         waiting = await self._worker.run(self._waiting)
         if not waiting:
             return 0

@@ -139,7 +139,10 @@ def targets_fragment(
             f"{escape(label(f'tg.target.{target}'))} <small>({escape(unit)})</small></h3>"
         )
         out.append(target_chart(target, rows, label, number))
+        # A region of its own that scrolls sideways on a narrow screen (keyboard too).
+        region = escape(label(f"tg.target.{target}"))
         out.append(
+            f'<div class="table-wrap" role="region" tabindex="0" aria-label="{region}">'
             '<table class="targets-table"><thead><tr>'
             + "".join(
                 f'<th scope="col">{escape(label(k))}</th>'
@@ -169,7 +172,7 @@ def targets_fragment(
                 f"{escape(label(f'tg.status.{r.status}'))}</td>"
                 f"<td>{escape(place_label(r.binding, label, node_name))}</td></tr>"
             )
-        out.append("</tbody></table></section>")
+        out.append("</tbody></table></div></section>")
     out.append(_pressure(assessments, label, number, node_name))
     share, goal = published.INTRA_OTS_TRADE_SHARE, published.TARGET_INTRA_OTS_TRADE_SHARE
     context = label(
@@ -210,6 +213,8 @@ def _pressure(
         )
         if a.unstable:
             parts.append(
+                f'<div class="table-wrap" role="region" tabindex="0" '
+                f'aria-label="{escape(label("tg.unstable"))}">'
                 '<table class="unstable-table"><caption>'
                 f"{escape(label('tg.unstable'))}</caption><thead><tr>"
                 + "".join(
@@ -226,7 +231,7 @@ def _pressure(
                     f"<td class='num'>{number(u.capacity_per_year, 0)} {unit}</td>"
                     f"<td class='num'>{number(u.capacity_needed_per_year, 0)} {unit}</td></tr>"
                 )
-            parts.append("</tbody></table>")
+            parts.append("</tbody></table></div>")
     parts.append("</section>")
     return "".join(parts)
 
@@ -254,11 +259,13 @@ def _portfolio_table(portfolios: Sequence[Portfolio], label: Label, number: Numb
     return (
         f'<section class="portfolios"><h3>{escape(label("tg.portfolios"))}</h3>'
         f'<p class="intro">{escape(label("tg.portfolios_intro"))}</p>'
+        f'<div class="table-wrap" role="region" tabindex="0" '
+        f'aria-label="{escape(label("tg.portfolios"))}">'
         '<table class="portfolio-table"><thead><tr>'
         + "".join(f'<th scope="col">{escape(label(k))}</th>' for k in cols)
         + "</tr></thead><tbody>"
         + "".join(rows)
-        + "</tbody></table></section>"
+        + "</tbody></table></div></section>"
     )
 
 
@@ -278,6 +285,7 @@ def targets_document(
         "body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
         "table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{padding:.2rem .6rem;"
         "border-bottom:1px solid #ccc;text-align:left}.num{text-align:right}"
+        ".table-wrap{overflow-x:auto}"
         ".chart{width:100%;max-width:40rem}.series-0{fill:#2f6f9f}.series-1{fill:#c8702a}"
         ".series-2{fill:#4c9a4c}.series-3{fill:#8a5fb0}.chart-label,.chart-value,"
         ".chart-legend{font-size:12px}"

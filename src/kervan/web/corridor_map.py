@@ -8,9 +8,10 @@ planned routes over it in the same coordinates, and zooms (viewBox) to the route
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -75,19 +76,52 @@ class Marker:
 
 
 @dataclass(frozen=True)
+class RouteLeg:
+    """One leg of a drawn plan: its own path (to point at) and what it is, in words."""
+
+    index: int
+    d: str
+    title: str
+
+
+@dataclass(frozen=True)
 class RouteLine:
-    """One plan drawn as SVG path data through its stops (deep-sea legs leave the map)."""
+    """One plan drawn as SVG path data through its stops (deep-sea legs leave the map),
+    shifted sideways by its rank so plans sharing a link stay side by side."""
 
     rank: int
     d: str
     label: str
+    legs: tuple[RouteLeg, ...] = ()
 
 
 @dataclass(frozen=True)
 class Label:
+    """A place name. `tier` says how far in the map must be zoomed to show it: 0 the ends of a
+    drawn route, 1 the corridor's main hubs (always), 2 other towns and ports, 3 the rest
+    (border posts, stations); `shown` whether it shows at the page's first view (the script
+    then places them by the space they take on the screen)."""
+
     x: float
     y: float
     text: str
+    tier: int = 1
+    shown: bool = True
+
+
+# Hubs: places with this many links or more (Xi'an, Tbilisi, Almaty, Istanbul, the ports).
+HUB_LINKS = 6
+# The narrowest frame (map units; the whole map is about 1030 wide) at which each tier shows
+# before the script places the labels: hubs always, towns below a third of the map, the rest
+# when zoomed to a region.
+TIER_WIDTHS = {0: math.inf, 1: math.inf, 2: 360.0, 3: 160.0}
+# How far apart plans sharing a link are drawn, as a share of the frame's width.
+ROUTE_SPACING = 0.0055
+LEG_LABEL = "{origin} – {destination}: {mode}, {km} km, {hours} h"
+
+
+def _plain_number(value: float, digits: int = 0) -> str:
+    return f"{value:,.{digits}f}"
 
 
 @dataclass(frozen=True)
@@ -174,17 +208,6 @@ def _path(lines: Sequence[Sequence[tuple[float, float]]]) -> str:
     return "".join(out)
 
 
-def _joined(lines: list[list[tuple[float, float]]]) -> list[list[tuple[float, float]]]:
-    """Consecutive lines merged where one ends where the next starts (one stroke, round joins)."""
-    merged: list[list[tuple[float, float]]] = []
-    for line in lines:
-        if merged and merged[-1][-1] == line[0]:
-            merged[-1].extend(line[1:])
-        else:
-            merged.append(list(line))
-    return merged
-
-
 def _ring_path(ring: Sequence[Sequence[float]]) -> str:
     points = [project(lon, lat) for lon, lat in ring]
     head = f"M{points[0][0]:.1f} {points[0][1]:.1f}"
@@ -268,6 +291,108 @@ def _link_lines(network: Network, link_id: str) -> list[list[tuple[float, float]
     )
 
 
+Point = tuple[float, float]
+
+
+def offset_line(points: Sequence[Point], distance: float) -> list[Point]:
+    """`points` (a polyline in map coordinates) moved `distance` to its left, corners mitred
+    (a mitre at most twice the distance, so a sharp turn does not shoot off)."""
+    if distance == 0.0 or len(points) < 2:
+        return list(points)
+    normals: list[Point] = []
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
+        length = math.hypot(x1 - x0, y1 - y0) or 1.0
+        normals.append(((y1 - y0) / length, -(x1 - x0) / length))
+    out: list[Point] = []
+    for i, (x, y) in enumerate(points):
+        a = normals[max(i - 1, 0)]
+        b = normals[min(i, len(normals) - 1)]
+        mx, my = a[0] + b[0], a[1] + b[1]
+        size = math.hypot(mx, my)
+        if size < 1e-9:
+            mx, my, stretch = a[0], a[1], 1.0
+        else:
+            mx, my = mx / size, my / size
+            stretch = 1.0 / max(mx * a[0] + my * a[1], 0.5)
+        out.append((x + mx * distance * stretch, y + my * distance * stretch))
+    return out
+
+
+def _points_d(points: Sequence[Point]) -> str:
+    head = f"M{points[0][0]:.1f} {points[0][1]:.1f}"
+    return head + "".join(f"L{x:.1f} {y:.1f}" for x, y in points[1:])
+
+
+def _route_paths(network: Network, plan: Plan, distance: float) -> tuple[str, dict[int, str]]:
+    """The plan's whole path and each leg's, shifted `distance` to the left of travel.
+
+    The route is shifted as one line, so legs meet where they join; each leg's path is cut
+    from it (a deep-sea leg may be two pieces, one leaving the map from each port)."""
+    lines: list[list[Point]] = []
+    leg_of: list[list[int]] = []  # the leg of each segment, line by line
+    for leg in plan.legs:
+        leg_lines = _link_lines(network, leg.link_id)
+        first = network.nodes[leg.from_node]
+        if leg_lines[0][0] != (first.lon, first.lat):
+            leg_lines = [line[::-1] for line in leg_lines[::-1]]
+        for line in leg_lines:
+            points = [project(lon, lat) for lon, lat in line]
+            if lines and lines[-1][-1] == points[0]:
+                lines[-1].extend(points[1:])
+                leg_of[-1].extend([leg.index] * (len(points) - 1))
+            else:
+                lines.append(points)
+                leg_of.append([leg.index] * (len(points) - 1))
+    whole: list[str] = []
+    pieces: dict[int, list[str]] = {}
+    for points, legs in zip(lines, leg_of, strict=True):
+        kept = [points[0]]
+        kept_legs: list[int] = []
+        for point, leg_index in zip(points[1:], legs, strict=True):
+            if point != kept[-1]:
+                kept.append(point)
+                kept_legs.append(leg_index)
+        if len(kept) < 2:
+            continue
+        moved = offset_line(kept, distance)
+        whole.append(_points_d(moved))
+        start = 0
+        for i in range(1, len(kept_legs) + 1):
+            if i == len(kept_legs) or kept_legs[i] != kept_legs[start]:
+                pieces.setdefault(kept_legs[start], []).append(_points_d(moved[start : i + 1]))
+                start = i
+    return "".join(whole), {index: "".join(parts) for index, parts in pieces.items()}
+
+
+def _labels(network: Network, ends: Sequence[str], view: ViewBox) -> tuple[Label, ...]:
+    """Every place's label, the most important first: the drawn routes' ends, the hubs (by
+    their number of links), then towns and ports, then the rest."""
+    links: dict[str, int] = {}
+    for link in network.links.values():
+        links[link.from_node] = links.get(link.from_node, 0) + 1
+        links[link.to_node] = links.get(link.to_node, 0) + 1
+    plain = {NodeKind.BORDER_CROSSING, NodeKind.GAUGE_CHANGE}
+
+    def tier(node_id: str) -> int:
+        node = network.nodes[node_id]
+        if node_id in ends:
+            return 0
+        if links.get(node_id, 0) >= HUB_LINKS:
+            return 1
+        if links.get(node_id, 0) >= 3 and not plain & set(node.kinds):
+            return 2
+        return 3
+
+    order = sorted(network.nodes, key=lambda i: (tier(i), -links.get(i, 0), network.nodes[i].name))
+    out: list[Label] = []
+    for node_id in order:
+        node = network.nodes[node_id]
+        x, y = project(node.lon, node.lat)
+        level = tier(node_id)
+        out.append(Label(x, y, node.name, level, view.width <= TIER_WIDTHS[level]))
+    return tuple(out)
+
+
 def map_view(
     network: Network,
     plans: Sequence[Plan] = (),
@@ -276,11 +401,15 @@ def map_view(
     planned_label: str,
     route_label: str,
     avoid_countries: Iterable[str] = (),
+    leg_label: str = LEG_LABEL,
+    number: Callable[[float, int], str] = _plain_number,
 ) -> MapView:
     """What to draw for `network` with `plans` over it.
 
     `mode_names` names each mode in the page's language; `planned_label` is a format string with
-    `{year}`; `route_label` one with `{n}` (the plan's rank).
+    `{year}`; `route_label` one with `{n}` (the plan's rank); `leg_label` one with `{origin}`,
+    `{destination}`, `{mode}`, `{km}` and `{hours}` (P50) that names a leg under the pointer,
+    its numbers written by `number(value, digits)`.
     """
     segments: list[Segment] = []
     for link in network.links.values():
@@ -305,31 +434,39 @@ def map_view(
     order = {"node": 0, "border": 1, "gauge": 2}
     markers.sort(key=lambda m: order[m.kind])
 
-    routes: list[RouteLine] = []
-    labels: dict[str, Label] = {}
     stops: list[tuple[float, float]] = []
-    for rank, plan in enumerate(plans, start=1):
-        if not plan.legs:
-            continue
+    ends: list[str] = []
+    drawn = [plan for plan in plans if plan.legs]
+    for plan in drawn:
         ids = [plan.legs[0].from_node, *(leg.to_node for leg in plan.legs)]
-        route_lines: list[list[tuple[float, float]]] = []
-        for leg in plan.legs:
-            leg_lines = _link_lines(network, leg.link_id)
-            if leg_lines[0][0] != (
-                network.nodes[leg.from_node].lon,
-                network.nodes[leg.from_node].lat,
-            ):
-                leg_lines = [line[::-1] for line in leg_lines[::-1]]
-            route_lines.extend(leg_lines)
         stops.extend(project(network.nodes[i].lon, network.nodes[i].lat) for i in ids)
-        routes.append(RouteLine(rank, _path(_joined(route_lines)), route_label.format(n=rank)))
-        for node_id in (ids[0], ids[-1]):
-            node = network.nodes[node_id]
-            x, y = project(node.lon, node.lat)
-            labels.setdefault(node_id, Label(x, y, node.name))
+        ends.extend((ids[0], ids[-1]))
     if not stops:
         stops = [project(n.lon, n.lat) for n in network.nodes.values()]
     view = _frame(stops)
+    routes: list[RouteLine] = []
+    for rank, plan in enumerate(plans, start=1):
+        if not plan.legs:
+            continue
+        # Plans side by side: the middle one on the link, the others either side of it.
+        shift = (len(routes) - (len(drawn) - 1) / 2) * ROUTE_SPACING * view.width
+        whole, pieces = _route_paths(network, plan, shift)
+        legs = tuple(
+            RouteLeg(
+                leg.index,
+                pieces[leg.index],
+                leg_label.format(
+                    origin=leg.from_name,
+                    destination=leg.to_name,
+                    mode=mode_names[leg.mode.value],
+                    km=number(leg.distance_km, 0),
+                    hours=number(leg.hours_p50, 0),
+                ),
+            )
+            for leg in plan.legs
+            if leg.index in pieces
+        )
+        routes.append(RouteLine(rank, whole, route_label.format(n=rank), legs))
     avoid = set(avoid_countries)
     avoided = tuple(c for c in countries() if c.alpha2 in avoid)
     return MapView(
@@ -339,6 +476,6 @@ def map_view(
         segments=tuple(segments),
         markers=tuple(markers),
         routes=tuple(routes),
-        labels=tuple(labels.values()),
+        labels=_labels(network, ends, view),
         avoided=avoided,
     )

@@ -98,6 +98,8 @@ def planner_page(request: Request) -> Response:
         planned_label=loc.t("map.planned_opens"),
         route_label=loc.t("plan.name"),
         avoid_countries=form.avoid_countries,
+        leg_label=loc.t("map.leg"),
+        number=loc.number,
     )
     countries = sorted(network.countries(), key=lambda c: loc.t(f"country.{c}"))
     context = {

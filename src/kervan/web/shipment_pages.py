@@ -99,6 +99,8 @@ def route_map(request: Request, loc: Locale, plans: list[Plan]) -> dict[str, Any
         mode_names={m.value: loc.t(f"mode.{m.value}") for m in Mode},
         planned_label=loc.t("map.planned_opens"),
         route_label=loc.t("shipment.route_label"),
+        leg_label=loc.t("map.leg"),
+        number=loc.number,
     )
     return {
         "map": view_,
