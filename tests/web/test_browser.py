@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
@@ -156,6 +156,35 @@ def test_keyboard_picks_a_suggestion_and_submits(page: Page, live_server: str) -
     page.keyboard.press("Tab")
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline != "none"
+
+
+def test_a_chosen_suggestion_stays_chosen_when_the_list_refreshes(
+    page: Page, live_server: str
+) -> None:
+    """The user picks "Xi'an" with the arrow key while the list still answers "Xi'", then types
+    one more letter: the refreshed list for "Xi'a" keeps "Xi'an" chosen, and Enter takes it."""
+    page.goto(live_server + "/")
+    origin = page.locator("#origin")
+    origin.focus()
+    with page.expect_response(lambda response: asked_for(response.url) == "Xi'"):
+        origin.press_sequentially("Xi'")
+    first = page.locator("#origin-options [role=option]").first
+    expect(first).to_have_attribute("data-value", "Xi'an")
+    origin.press("ArrowDown")
+    expect(first).to_have_attribute("aria-selected", "true")
+    with page.expect_response(lambda response: asked_for(response.url) == "Xi'a"):
+        origin.press("a")
+    page.wait_for_timeout(100)  # the refreshed list is swapped in after its response
+    expect(first).to_have_attribute("data-value", "Xi'an")
+    expect(first).to_have_attribute("aria-selected", "true")
+    expect(origin).to_have_attribute("aria-activedescendant", "origin-option-1")
+    origin.press("Enter")
+    expect(origin).to_have_value("Xi'an")
+
+
+def asked_for(url: str) -> str:
+    """The text a suggestions request asked about."""
+    return parse_qs(urlparse(url).query).get("origin", [""])[0]
 
 
 def test_languages_switch_texts_numbers_and_dates(page: Page, live_server: str) -> None:

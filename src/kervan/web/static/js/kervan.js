@@ -91,18 +91,53 @@
     }
   });
 
+  function inputFor(list) {
+    if (!list || list.getAttribute("role") !== "listbox") {
+      return null;
+    }
+    return document.querySelector('[aria-controls="' + list.id + '"]');
+  }
+
+  // Suggestions answer the text typed so far. An answer for text the user has since changed
+  // is dropped (it would replace a newer list), and the option picked with the arrow keys
+  // stays picked when the list is refreshed with it still in.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var list = event.detail.target;
+    var input = inputFor(list);
+    if (!input) {
+      return;
+    }
+    var asked = null;
+    try {
+      asked = new URL(event.detail.xhr.responseURL).searchParams.get(input.name);
+    } catch (error) {
+      asked = null;
+    }
+    if (asked !== null && asked !== input.value) {
+      event.detail.shouldSwap = false;
+      return;
+    }
+    var active = options(list)[activeIndex(list)];
+    list.setAttribute("data-kept", active ? active.getAttribute("data-value") : "");
+  });
+
   document.addEventListener("htmx:afterSwap", function (event) {
     var list = event.detail.target;
-    if (list && list.getAttribute("role") === "listbox") {
-      var input = document.querySelector('[aria-controls="' + list.id + '"]');
-      if (input) {
-        var open = options(list).length > 0 && document.activeElement === input;
-        if (!open && document.activeElement !== input) {
-          list.innerHTML = "";
-        }
-        input.setAttribute("aria-expanded", open ? "true" : "false");
-        input.removeAttribute("aria-activedescendant");
+    var input = inputFor(list);
+    if (input) {
+      var open = options(list).length > 0 && document.activeElement === input;
+      if (!open && document.activeElement !== input) {
+        list.innerHTML = "";
       }
+      input.setAttribute("aria-expanded", open ? "true" : "false");
+      var kept = list.getAttribute("data-kept");
+      list.removeAttribute("data-kept");
+      var index = kept
+        ? options(list).findIndex(function (o) {
+            return o.getAttribute("data-value") === kept;
+          })
+        : -1;
+      setActive(input, list, open ? index : -1);
     }
   });
 
