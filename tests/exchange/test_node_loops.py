@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,10 +18,12 @@ from kervan.errors import BrokerUnavailableError
 from kervan.exchange.bus import Delivery, InProcessBroker
 from kervan.exchange.envelope import CrossBorderMessage, MessageType
 from kervan.exchange.node import Node
+from kervan.exchange.outbox import IDLE_POLL_MAX
 from kervan.exchange.status import dead_letters, rejections
 from kervan.exchange.trustfile import TrustListFile, write_atomically
 from kervan.signatures.keys import Ed25519Signer
 from kervan.signatures.trustlist import TrustList
+from kervan.store.repositories.outbox import WaitingMessage
 from tests.exchange.conftest import AZ, KZ, T0, Store, run
 
 
@@ -99,6 +102,61 @@ def test_a_message_failing_every_delivery_is_dead_lettered_and_the_next_one_flow
         )
         assert "handler's database table is missing" in dead.detail
         assert rejections(session, AZ) == []
+
+
+WRITER_PROCESS = """
+import sys
+from kervan.exchange.envelope import MessageType
+from kervan.exchange.outbox import Outbox, OutgoingMessage
+from kervan.signatures.keys import Ed25519Signer
+from kervan.store.db import make_engine, make_session_factory, unit_of_work
+
+sessions = make_session_factory(make_engine(sys.argv[1]))
+outbox = Outbox(sys.argv[2], Ed25519Signer.generate("other-process", party=sys.argv[2]))
+with unit_of_work(sessions) as session:
+    outbox.enqueue(session, OutgoingMessage(sys.argv[3], MessageType.PRE_ARRIVAL, {"n": 1}))
+"""
+
+
+def test_an_idle_relay_polls_less_and_still_relays_what_another_process_wrote(
+    stores: dict[str, Store], signers: dict[str, Ed25519Signer], trust: TrustList
+) -> None:
+    seen: dict[str, int] = {}
+
+    async def scenario() -> None:
+        broker = InProcessBroker()
+        node = Node(KZ, sessions=stores[KZ].sessions, signer=signers[KZ], trust=trust,
+                    broker=broker)  # fmt: skip
+        polls = 0
+        look = node.relay._waiting
+
+        def counted() -> list[WaitingMessage]:
+            nonlocal polls
+            polls += 1
+            return look()
+
+        node.relay._waiting = counted  # type: ignore[method-assign]
+        node.start()
+        try:
+            await asyncio.sleep(1.5)
+            idle_polls = polls
+            # Written by another OS process: no wake-up of this process reaches the relay.
+            writer = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", WRITER_PROCESS, stores[KZ].url, KZ, AZ
+            )
+            assert await writer.wait() == 0
+            for _ in range(200):
+                if broker.queued(AZ):
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await node.stop()
+        seen.update(idle_polls=idle_polls, relayed=broker.queued(AZ))
+
+    run(scenario())
+    # Polling every 20 ms would look 75 times in 1.5 s; backing off to IDLE_POLL_MAX, 8.
+    assert 2 <= seen["idle_polls"] <= 1.5 / IDLE_POLL_MAX + 6
+    assert seen["relayed"] == 1
 
 
 def test_a_new_trust_list_file_applies_without_a_restart_and_the_probes_answer(

@@ -81,6 +81,9 @@ def enqueue(
     return envelope
 
 
+IDLE_POLL_MAX: Final = 0.5
+"""Seconds, at most, between two looks at an empty outbox for rows another process wrote."""
+
 _RELAYS: weakref.WeakSet[OutboxRelay] = weakref.WeakSet()
 _RELAYS_GUARD = threading.Lock()
 _WAKERS: dict[str, Callable[[], None]] = {}
@@ -148,6 +151,7 @@ class OutboxRelay:
         self._worker = Worker(f"{authority}-relay")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._woken: asyncio.Event | None = None
+        self._idle = 0.0
         with _RELAYS_GUARD:
             _RELAYS.add(self)
 
@@ -162,18 +166,24 @@ class OutboxRelay:
             return
 
     async def wait(self, timeout: float) -> None:
-        """Wait until a commit of this process wrote rows for the relay, or `timeout` seconds
-        (rows another process wrote are found then).
+        """Wait until a commit of this process wrote rows for the relay, or for the next poll
+        (rows another process wrote are found then): `timeout` seconds after work, doubling
+        while the outbox stays empty up to IDLE_POLL_MAX.
 
         Woken by the commit rather than finding the rows at its next poll: from commit to
         publish, 60 single-message commits at 20 a second, median 0.6-7.5 ms woken against
         13-25 ms polling every 20 ms (SQLite, in-process broker, machine load 30 on 2 cores).
+        The polls back off because each is a transaction: two idle nodes polling every 20 ms
+        spent 10 % of a core doing nothing.
         """
         woken = self._attach()
+        wait = max(timeout, self._idle)
         try:
-            await asyncio.wait_for(woken.wait(), timeout)
+            await asyncio.wait_for(woken.wait(), wait)
         except TimeoutError:
+            self._idle = min(2 * wait, IDLE_POLL_MAX)
             return
+        self._idle = 0.0
 
     def _attach(self) -> asyncio.Event:
         loop = asyncio.get_running_loop()
@@ -200,6 +210,7 @@ class OutboxRelay:
         waiting = await self._worker.run(self._waiting)
         if not waiting:
             return 0
+        self._idle = 0.0
         outcomes = await asyncio.gather(
             *(
                 self.broker.publish(m.receiver, m.message_id, m.body.encode("utf-8"))
