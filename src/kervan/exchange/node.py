@@ -26,6 +26,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Final, Protocol
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from kervan.errors import BrokerUnavailableError, KervanError
@@ -39,6 +40,7 @@ from kervan.exchange.worker import Worker
 from kervan.signatures.canonical import JsonValue
 from kervan.signatures.keys import Signer
 from kervan.signatures.trustlist import TrustList
+from kervan.store.commit_signals import listen_conninfo, listen_for_outbox_commits
 from kervan.store.db import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -288,6 +290,20 @@ class Node:
             asyncio.create_task(self._loop(self.relay_once, idle=self.relay.wait), name="relay"),
             asyncio.create_task(self._loop(self.consume_once, idle=None), name="consume"),
         ]
+        bind = self.sessions.kw.get("bind")
+        conninfo = listen_conninfo(bind) if isinstance(bind, Engine) else None
+        if conninfo is not None:
+            # Outbox rows another process commits wake the relay (else its poll finds them).
+            self._tasks.append(
+                asyncio.create_task(
+                    listen_for_outbox_commits(conninfo, self._commit_signalled),
+                    name="outbox-commits",
+                )
+            )
+
+    def _commit_signalled(self, authority: str) -> None:
+        if authority == self.authority:
+            self.relay.wake()
 
     async def stop(self) -> None:
         """Stop both loops after their current step."""

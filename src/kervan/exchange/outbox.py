@@ -7,8 +7,9 @@ broker acknowledged them, so a crash in between publishes them again: the broker
 (JetStream `Nats-Msg-Id` = message id) and the receiver's inbox make that harmless.
 
 A commit that wrote outbox rows wakes the relays of this process that publish for the sender at
-once (`OutboxRelay.wait`); rows written by another process (the API server's) are found by the
-relay's polling, which remains as the fallback.
+once (`OutboxRelay.wait`); on PostgreSQL it also signals relays in other processes (the writer
+may be the API server or an officer's command; `kervan.store.commit_signals`). Otherwise rows
+written by another process are found by the relay's polling, which remains as the fallback.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from kervan.exchange.envelope import CrossBorderMessage, MessageType, check_auth
 from kervan.exchange.worker import Worker
 from kervan.signatures.canonical import JsonValue
 from kervan.signatures.keys import Signer
+from kervan.store.commit_signals import signal_outbox_commit, signals_commits
 from kervan.store.db import after_unit_of_work, unit_of_work
 from kervan.store.repositories.outbox import OutboxRepository, WaitingMessage
 
@@ -88,11 +90,23 @@ _RELAYS: weakref.WeakSet[OutboxRelay] = weakref.WeakSet()
 _RELAYS_GUARD = threading.Lock()
 _WAKERS: dict[str, Callable[[], None]] = {}
 _WAKE_PENDING: Final = "kervan.outbox.wake"
+_SIGNAL_PENDING: Final = "kervan.outbox.signal"
 
 
 def _wake_after_commit(session: Session, sender: str) -> None:
-    """Have `sender`'s relays in this process woken once `session`'s transaction commits (once
-    per transaction, however many messages it wrote)."""
+    """Have `sender`'s relays woken once `session`'s transaction commits (once per transaction,
+    however many messages it wrote): in this process directly, in other processes by the
+    database's commit signal where it has one (PostgreSQL)."""
+    innermost = session.get_nested_transaction() or session.get_transaction()
+    signalled: dict[str, object] = session.info.setdefault(_SIGNAL_PENDING, {})
+    if (
+        innermost is not None
+        and signalled.get(sender) is not innermost
+        and signals_commits(session)
+    ):
+        # Per savepoint: a notification sent in one that rolls back is dropped with it.
+        signalled[sender] = innermost
+        signal_outbox_commit(session, sender)
     transaction = session.get_transaction()
     pending: dict[str, object] = session.info.setdefault(_WAKE_PENDING, {})
     if transaction is None or pending.get(sender) is transaction:
