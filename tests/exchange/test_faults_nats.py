@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from sqlalchemy import select, update
 from kervan.exchange.bus import NatsJetStreamBroker
 from kervan.exchange.node import Node
 from kervan.exchange.outbox import pending_count
-from kervan.exchange.status import held_gaps, rejections
+from kervan.exchange.status import gap_asks, held_gaps, note_operator_ask, rejections
 from kervan.signatures.keys import Ed25519Signer
 from kervan.signatures.trustlist import TrustList
 from kervan.store.schema import upgrade
@@ -275,6 +276,58 @@ def test_a_gap_never_filled_is_asked_for_again_from_the_senders_channel(
     with stores[AZ].sessions.begin() as session:
         assert rejections(session, AZ) == []
         assert held_gaps(session, AZ) == []
+
+
+def test_a_gap_the_stream_cannot_fill_is_asked_for_less_often_and_at_once_for_an_operator(
+    nats_url: str,
+    corridor_name: str,
+    stores: dict[str, Store],
+    signers: dict[str, Ed25519Signer],
+    trust: TrustList,
+) -> None:
+    """KZ's message 1 never reached the stream (marked sent, never published): AZ holds 2..5
+    behind the gap. The node asks the stream once the gap is 30 s old, then after waits of
+    30 s, 60 s, 120 s...; an operator's ask from the messages page has it ask at its next check
+    (and counts as an ask)."""
+    now = [datetime.now(UTC)]
+
+    def clock() -> datetime:
+        return now[0]
+
+    async def scenario() -> None:
+        brokers = await nats_brokers(nats_url, corridor_name, (KZ, AZ))
+        corridor = None
+        try:
+            corridor = Corridor(stores, signers, trust, brokers.__getitem__, (KZ,))
+            corridor.send_from_kz(range(5))
+            with stores[KZ].sessions.begin() as session:
+                session.execute(update(OutboxRow).where(OutboxRow.seq == 1).values(sent_at=clock()))
+            assert await corridor.nodes[KZ].relay_once() == 4
+            node = Node(AZ, sessions=stores[AZ].sessions, signer=signers[AZ], trust=trust,
+                        broker=brokers[AZ], clock=clock, fetch_timeout=0.2)  # fmt: skip
+            while await node.consume_once():
+                pass
+            asks: list[int] = []
+            for step in (0, 30, 10, 25, 1, 60, 60):  # seconds: age 0, 30, 40, 65, 66, 126, 186
+                now[0] += timedelta(seconds=step)
+                if step == 1:
+                    with stores[AZ].sessions.begin() as session:
+                        assert note_operator_ask(session, AZ, KZ, "operator", clock())
+                await node.rerequest_gaps(older_than=30)
+                asks.append(node.counts["rerequested"])
+            # Not yet; due at 30 s; 10 s later not; 35 s later (wait 30 s) due; the operator's
+            # ask at once; after it, 60 s is not enough (the third wait is 120 s); 120 s is.
+            assert asks == [0, 1, 1, 2, 3, 3, 4]
+            with stores[AZ].sessions.begin() as session:
+                (ask,) = gap_asks(session, AZ).values()
+                assert (ask.sender, ask.first_held, ask.asks, ask.last_found) == (KZ, 2, 4, 0)
+                assert ask.operator == "operator"
+        finally:
+            await stop_nodes(corridor)
+            await drop_corridor(nats_url, corridor_name, brokers)
+
+    run(scenario())
+    assert stores[AZ].numbers(AZ) == []  # nothing applied out of order
 
 
 def test_a_node_restored_from_a_backup_resyncs_from_the_stream_by_sequence(

@@ -55,6 +55,7 @@ TABLES = {
     "exchange_inbox",
     "exchange_rejected",
     "exchange_dead_letters",
+    "exchange_gap_asks",
     "epermit_peer_events",
     "epermit_peer_chains",
     "epermit_partners",

@@ -93,6 +93,18 @@ def test_the_authority_sees_what_its_node_held_back_and_acts_on_it(seeded: Seede
     (dead,) = found(tree, "//tr[@data-dead-letter]")
     assert "max_deliveries" in dead.text_content()
     assert "waiting" in dead.text_content()
+    assert "Not yet" in gap.text_content()  # the node has not asked the stream again yet
+
+    # Ask the node to read AZ's channel in the stream again: recorded for its next check.
+    asked = client.post(f"{PAGE}/ask-again", data={"sender": AZ, "csrf": csrf_of(page)})
+    assert asked.status_code == 200
+    shown = lxml_html.fromstring(asked.text)
+    assert isinstance(shown, HtmlElement)
+    assert "The node asks the sender's stream again at its next check" in shown.text_content()
+    (gap,) = found(shown, '//tr[@data-sender="az-customs"]')
+    (pending,) = found(gap, './/em[@class="pending-ask"]')
+    assert "the node asks at its next check" in pending.text_content()
+    page = asked
 
     # Replay the dead letter: it fills the gap, so number 2 is applied after it.
     replayed = client.post(
@@ -120,6 +132,12 @@ def test_skipping_a_gap_that_is_not_there_is_refused_on_the_page(seeded: Seeded)
     skipped = client.post(f"{PAGE}/skip", data={"sender": "kz-customs", "csrf": csrf_of(page)})
     assert skipped.status_code == 200
     assert "holds no message from kz-customs" in skipped.text  # nothing held: refused, no 500
+    asked = client.post(
+        f"{PAGE}/ask-again", data={"sender": "kz-customs", "csrf": csrf_of(skipped)}
+    )
+    assert asked.status_code == 200
+    assert "held gap of sender" in asked.text
+    assert "kz-customs" in asked.text
 
 
 def test_nobody_else_sees_or_touches_an_authoritys_messages(seeded: Seeded) -> None:
@@ -134,5 +152,7 @@ def test_nobody_else_sees_or_touches_an_authoritys_messages(seeded: Seeded) -> N
         token = csrf_of(client.get("/exchange/messages"))  # the own page carries the token
         refused = client.post(f"{PAGE}/skip", data={"sender": AZ, "csrf": token})
         assert refused.status_code == 404, other
+        not_asked = client.post(f"{PAGE}/ask-again", data={"sender": AZ, "csrf": token})
+        assert not_asked.status_code == 404, other
     login(client, TR)
     assert client.get("/exchange/not a code/messages").status_code in (404, 422)

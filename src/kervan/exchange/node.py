@@ -12,7 +12,9 @@ fails is asked for again, up to `max_deliveries` times, then dead-lettered and a
 With `resync_on_start`, the node first asks the stream again for what each sender sent after
 the last message its store holds (`resync`: a store restored from a backup). A sequence gap
 older than `gap_timeout` is asked for again from the sender's channel in the stream (when the
-broker keeps one); what is still missing stays visible as a held gap for the operator to skip.
+broker keeps one), then less and less often, and at once when an operator asks for it from the
+authority's messages page; what is still missing stays visible as a held gap for the operator
+to skip.
 `trust` may be a `TrustListFile`: a new trust list written there applies to the messages
 received from then on, without a restart.
 """
@@ -35,7 +37,13 @@ from kervan.exchange.channels import Clock, utc_now
 from kervan.exchange.envelope import CrossBorderMessage, MessageType
 from kervan.exchange.inbox import Handler, Inbox, Receipt
 from kervan.exchange.outbox import Outbox, OutboxRelay, OutgoingMessage
-from kervan.exchange.status import HeldGap, channel_heads, held_gaps, rejections
+from kervan.exchange.status import (
+    HeldGap,
+    channel_heads,
+    gaps_due,
+    note_node_ask,
+    rejections,
+)
 from kervan.exchange.worker import Worker
 from kervan.signatures.canonical import JsonValue
 from kervan.signatures.keys import Signer
@@ -203,9 +211,13 @@ class Node:
             self.counts[receipt.outcome] += 1
 
     async def rerequest_gaps(self, *, older_than: float = 0.0) -> int:
-        """Ask the broker again for the messages missing before each held gap older than
-        `older_than` seconds (when it can read a sender's channel from its stream) and run
-        them through the inbox; return how many messages came back."""
+        """Ask the broker again for the messages missing before each held gap that is due (when
+        it can read a sender's channel from its stream) and run them through the inbox; return
+        how many messages came back.
+
+        A gap is due once it is `older_than` seconds old, then after waits of `older_than`,
+        twice that, four times... (at most an hour: each ask reads the sender's channel), and
+        at once when an operator asked for it on the authority's messages page."""
         read: Callable[[str, str], Awaitable[list[bytes]]] | None = getattr(
             self.broker, "read_channel", None
         )
@@ -213,7 +225,7 @@ class Node:
             return 0
         # In the worker, as every database step of the loops: a query on the event loop would
         # hold up the acknowledgements and fetches waiting there.
-        gaps = await self._worker.run(self._gaps_older_than, older_than)
+        gaps = await self._worker.run(self._gaps_due, older_than)
         found = 0
         for gap in gaps:
             log.warning(
@@ -229,16 +241,17 @@ class Node:
             if wanted:
                 self._count(await self._worker.run(self._receive_all, wanted))
                 found += len(wanted)
+            await self._worker.run(self._asked, gap, len(wanted))
         return found
 
-    def _gaps_older_than(self, seconds: float) -> list[HeldGap]:
+    def _gaps_due(self, older_than: float) -> list[HeldGap]:
         now = self.clock()
         with unit_of_work(self.sessions) as session:
-            return [
-                gap
-                for gap in held_gaps(session, self.authority)
-                if (now - gap.since).total_seconds() >= seconds
-            ]
+            return gaps_due(session, self.authority, now, first_after=older_than)
+
+    def _asked(self, gap: HeldGap, found: int) -> None:
+        with unit_of_work(self.sessions) as session:
+            note_node_ask(session, self.authority, gap, self.clock(), found)
 
     async def resync(self) -> int:
         """Ask the stream again for each sender's messages numbered after the last one this

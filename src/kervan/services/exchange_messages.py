@@ -18,8 +18,10 @@ from kervan.exchange.inbox import Inbox, Receipt
 from kervan.exchange.status import (
     HeldGap,
     dead_letters,
+    gap_asks,
     held_gaps,
     held_messages,
+    note_operator_ask,
     refusals_by_reason,
     rejections,
 )
@@ -28,7 +30,7 @@ from kervan.services.customs.handlers import message_handler
 from kervan.services.node import NodeUnitOfWork
 from kervan.signatures.trustlist import TrustList
 from kervan.store.repositories.organisations import OrganisationKind
-from kervan.store.tables.exchange import DeadLetterRow, InboxRow, RejectedMessageRow
+from kervan.store.tables.exchange import DeadLetterRow, GapAskRow, InboxRow, RejectedMessageRow
 from kervan.store.uow import UnitOfWork
 
 
@@ -48,11 +50,23 @@ class MessagesReport:
     refused: list[RejectedMessageRow]
     refusals_by_reason: dict[str, int]
     dead_letters: list[DeadLetterRow]
+    asks: dict[str, GapAskRow]
+    """How the stream was asked again for each open gap, by sender."""
 
 
 @dataclass(frozen=True, slots=True)
 class SkipGap:
     """Give up on the messages missing before `sender`'s held ones at `authority`."""
+
+    authority: str
+    sender: str
+
+
+@dataclass(frozen=True, slots=True)
+class AskGapAgain:
+    """Have `authority`'s node ask the sender's channel in the stream again, at its next check,
+    for the messages missing before `sender`'s held ones (the node holds the broker's
+    credentials; the page that asks does not)."""
 
     authority: str
     sender: str
@@ -105,6 +119,7 @@ def messages_report(uow: UnitOfWork, caller: Who, command: AuthorityMessages) ->
             refused=rejections(session, command.authority),
             refusals_by_reason=refusals_by_reason(session, command.authority),
             dead_letters=dead_letters(session, command.authority),
+            asks=gap_asks(session, command.authority),
         )
         session.expunge_all()
         return report
@@ -117,6 +132,20 @@ def skip_gap(uow: UnitOfWork, caller: Who, command: SkipGap) -> list[str]:
         # Skipping judges nothing new: the held messages were verified when they came.
         inbox = _inbox(uow, command.authority, TrustList())
         return inbox.skip_gap(uow.session, command.sender)
+
+
+def ask_gap_again(uow: UnitOfWork, caller: Who, command: AskGapAgain) -> HeldGap:
+    """Record the operator's ask for the gap before `sender`'s held messages; return the gap.
+    NotFoundError when no gap of that sender is open."""
+    with uow:
+        _operating(uow, caller, command.authority)
+        who = identify(uow, caller)
+        gap = note_operator_ask(
+            uow.session, command.authority, command.sender, who.subject, uow.clock()
+        )
+        if gap is None:
+            raise NotFoundError("held gap of sender", command.sender)
+        return gap
 
 
 def replay_dead_letter(uow: UnitOfWork, caller: Who, command: ReplayDeadLetter) -> Receipt:

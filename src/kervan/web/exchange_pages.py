@@ -1,6 +1,7 @@
 """An authority's messages page: what its node holds back for an operator's eye - sequence gaps
 with the messages held behind them, refused messages by reason, dead letters - and the actions
-on them: skip a gap that will never be filled, replay a dead letter once its fault is mended.
+on them: have the node ask the sender's stream again for a gap now, skip a gap that will never
+be filled, replay a dead letter once its fault is mended.
 
 The same use cases as `kervan messages` (services.exchange_messages); only the authority's own
 people (a customs or permit authority) or the node's operator see it, anyone else a 404.
@@ -15,9 +16,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from kervan.errors import KervanError, NotFoundError
 from kervan.services.exchange_messages import (
+    AskGapAgain,
     AuthorityMessages,
     ReplayDeadLetter,
     SkipGap,
+    ask_gap_again,
     messages_report,
     replay_dead_letter,
     skip_gap,
@@ -66,6 +69,24 @@ def skip(
         return _refused(request, authority, exc)
     detail = f"{sender}: {len(applied)}"
     return redirect_with(request, page_of(authority), Flash(True, "messages.skipped", detail))
+
+
+@router.post("/exchange/{authority}/messages/ask-again")
+def ask_again(
+    request: Request,
+    authority: Annotated[str, Path(pattern=_CODE)],
+    sender: Annotated[str, Form(pattern=_CODE)],
+    csrf: Annotated[str, Form(alias=CSRF_FIELD, max_length=128)] = "",
+) -> Response:
+    """Have the node ask `sender`'s channel in the stream again at its next check."""
+    check_csrf(request, csrf)
+    caller = person(request).caller
+    try:
+        gap = ask_gap_again(uow_of(request), caller, AskGapAgain(authority, sender))
+    except KervanError as exc:
+        return _refused(request, authority, exc)
+    detail = f"{sender} {gap.missing.start}–{gap.missing.stop - 1}"
+    return redirect_with(request, page_of(authority), Flash(True, "messages.asked_again", detail))
 
 
 @router.post("/exchange/{authority}/messages/replay")

@@ -133,6 +133,25 @@ class DeadLetterRow(Base):
     resolved: Mapped[str | None] = mapped_column(String(16))
 
 
+class GapAskRow(Base):
+    """How the stream was asked again for the messages missing before `sender`'s held ones at
+    this authority: for the gap that starts held at `first_held`, the node's asks so far, when
+    it last asked and how many messages that brought back; `operator_asked_at` and `operator`
+    when a person asked for it from the authority's messages page (the node asks at its next
+    check)."""
+
+    __tablename__ = "exchange_gap_asks"
+
+    org_id: Mapped[str] = mapped_column(String(ORG_ID), primary_key=True)
+    sender: Mapped[str] = mapped_column(String(ORG_ID), primary_key=True)
+    first_held: Mapped[int] = mapped_column(BigInteger)
+    asks: Mapped[int] = mapped_column(Integer)
+    last_asked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_found: Mapped[int | None] = mapped_column(Integer)
+    operator_asked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    operator: Mapped[str | None] = mapped_column(String(200))
+
+
 class EpermitPeerEventRow(Base):
     """An e-Permit peer event received from ("in") or produced for ("out") a partner authority.
 
