@@ -1,12 +1,15 @@
 """e-Permit sequence numbers never pass the quota, even with many issuers at once.
 
-These tests commit (threads need their own connections), so each uses organisations of its own.
+These tests commit (threads need their own connections), so they run on a database of their own
+(the other store tests share the session's, and its audit reads every permit) and each uses
+organisations of its own.
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import pytest
@@ -14,7 +17,7 @@ from sqlalchemy import Engine, func, select
 
 from kervan.documents.epermit import PermitType, Quota, parse_permit_id
 from kervan.errors import DocumentValidationError, QuotaExhaustedError
-from kervan.store.db import make_session_factory, unit_of_work
+from kervan.store.db import make_engine, make_session_factory, unit_of_work
 from kervan.store.repositories import (
     Organisation,
     OrganisationKind,
@@ -23,11 +26,23 @@ from kervan.store.repositories import (
     QuotaKey,
 )
 from kervan.store.tables import PermitRow
+from tests.databases import BACKENDS, migrated_database
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 THREADS = 8
 ATTEMPTS = 50
 QUANTITY = 100
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """A migrated database of this module's own, on each backend."""
+    with migrated_database(request.param, tmp_path_factory.mktemp("quota-db")) as url:
+        engine = make_engine(url)
+        yield engine
+        engine.dispose()
 
 
 def _quota(engine: Engine, quantity: int) -> QuotaKey:
