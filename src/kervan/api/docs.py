@@ -27,6 +27,7 @@ _SWAGGER_UI: Final = f"""<!doctype html>
 <title>Kervan API</title>
 <link rel="icon" href="{STATIC_PATH}/img/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="{_VENDOR}/swagger-ui/swagger-ui.css">
+<link rel="stylesheet" href="{STATIC_PATH}/css/api-docs.css">
 </head>
 <body>
 <div id="swagger-ui" data-spec-url="/openapi.json"></div>
