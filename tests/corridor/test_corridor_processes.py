@@ -1,6 +1,6 @@
 """The corridor as its operators run it: `kervan corridor up` starts every national node from a
 topology as its own OS process (the trade side's node, the customs of CN, UZ, KZ, AZ, GE and TR,
-the permit authorities of KZ, AZ, GE and TR each on its own PostgreSQL schema, and the Uzbek
+the permit authorities of KZ, AZ, GE and TR each on its own PostgreSQL database, and the Uzbek
 permit authority on the trade side's database, where the truck's e-Permit requests are), each
 with only its own keys, against a nats-server started here with the configuration `kervan
 corridor nats-config` wrote (one user per authority).
@@ -39,7 +39,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -50,7 +50,8 @@ import nats
 import nats.errors
 import pytest
 from nats.aio.client import Client as NatsClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.pool import NullPool
 from typer.testing import CliRunner
 
 from kervan.cli import app
@@ -87,12 +88,12 @@ from kervan.services.shipments import BookingRequest, EventRequest, RecordEvent,
 from kervan.settings import Settings
 from kervan.shipments.booking import Cargo
 from kervan.shipments.events import EventType
-from kervan.store.db import make_engine, make_session_factory, unit_of_work
+from kervan.store.db import make_engine, make_session_factory, normalise_url, unit_of_work
 from kervan.store.keyfiles import KeyFileStore
 from kervan.store.node_files import node_keys
 from kervan.store.schema import upgrade
 from kervan.store.uow import UnitOfWork
-from tests.databases import admin_sql, schema_url
+from tests.databases import postgres_server_url
 from tests.exchange.conftest import nats_server_url, wait_for
 from tests.exchange.test_customs_corridor_e2e import (
     CUSTOMS,
@@ -186,15 +187,55 @@ class NatsServer:
         self.process = None
 
 
-def create_schema(name: str) -> str:
-    """A PostgreSQL schema of its own for one node (a database per node makes PostgreSQL
-    checkpoint at each CREATE and DROP DATABASE: tens of seconds each on a busy machine)."""
-    admin_sql(f'CREATE SCHEMA "{name}"')
-    return schema_url(name)
+#: The node databases are kept between runs and emptied at the start and end of each: CREATE
+#: DATABASE is quick, but DROP DATABASE makes PostgreSQL checkpoint, about 25 s each on a busy
+#: machine. They are named for this test so nothing else on the server is touched.
+DATABASE_PREFIX = "kervan_corridor_test_"
+#: Held for the whole run on the server, so two test runs on one machine take turns.
+POOL_LOCK = 7_305_250_001
 
 
-def drop_schema(name: str) -> None:
-    admin_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+@contextlib.contextmanager
+def node_databases(codes: Iterable[str]) -> Iterator[dict[str, str]]:
+    """A PostgreSQL database of its own for each node, empty and migrated, held by this run."""
+    server = make_url(normalise_url(postgres_server_url()))
+    admin = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    urls: dict[str, str] = {}
+    with admin.connect() as lock:
+        lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": POOL_LOCK})
+        try:
+            existing = set(lock.execute(text("SELECT datname FROM pg_database")).scalars())
+            for code in codes:
+                name = DATABASE_PREFIX + code.replace("-", "_")
+                if name not in existing:
+                    lock.execute(text(f'CREATE DATABASE "{name}"'))
+                urls[code] = server.set(database=name).render_as_string(hide_password=False)
+                empty_database(urls[code])
+                upgrade(urls[code])
+            yield urls
+        finally:
+            for url in urls.values():
+                empty_database(url)
+            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": POOL_LOCK})
+    admin.dispose()
+
+
+def empty_database(url: str) -> None:
+    """Drop every schema a node's store made, and give the database an empty `public` again."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            schemas = connection.execute(
+                text(
+                    "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
+                    "AND nspname <> 'information_schema'"
+                )
+            ).scalars()
+            for schema in list(schemas):
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        engine.dispose()
 
 
 @dataclass
@@ -247,21 +288,17 @@ def running(tmp_path: Path) -> Iterator[Running]:
     planner = Planner(network)
     tag = uuid.uuid4().hex[:10]
     authorities = (FORWARDER, *CUSTOMS.values(), UZ_CUSTOMS, *PERMITS, UZ_PERMITS)
-    created: list[str] = []
     engines: list[Engine] = []
     corridor_up: subprocess.Popen[bytes] | None = None
     nats_server: NatsServer | None = None
     stack = contextlib.ExitStack()
     try:
+        databases = stack.enter_context(
+            node_databases(code for code in authorities if code not in SHARED_DATABASE)
+        )
         nodes: dict[str, NodeProcess] = {}
         for code in authorities:
-            if code in SHARED_DATABASE:
-                url = nodes[SHARED_DATABASE[code]].url
-            else:
-                database = f"kervan_{code.replace('-', '_')}_{tag}"
-                url = create_schema(database)
-                created.append(database)
-                upgrade(url)
+            url = databases[SHARED_DATABASE.get(code, code)]
             nodes[code] = NodeProcess(code, url, tmp_path / code, f"127.0.0.1:{free_port()}")
         # Onboarding: the corridor's organisations and public keys in every node's store,
         # each node's private keys in its own folder only.
@@ -337,8 +374,6 @@ def running(tmp_path: Path) -> Iterator[Running]:
             nats_server.stop()
         for engine in engines:
             engine.dispose()
-        for database in created:
-            drop_schema(database)
         stack.close()
 
 
